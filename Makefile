@@ -1,0 +1,39 @@
+# Flock: `make run` serves the API locally, `make test` runs everything CI runs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PORT ?= 8000
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: setup run test unit package lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP)
+
+run: setup
+	PORT=$(PORT) $(PY) scripts/devserver.py
+
+unit: setup
+	$(PY) -m pytest -q
+
+test: setup
+	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory package lint
+
+package: setup
+	$(PY) infra/package.py
+
+lint: setup
+	$(VENV)/bin/cfn-lint build/sam.json --ignore-checks W3002
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

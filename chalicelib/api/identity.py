@@ -1,0 +1,93 @@
+"""Routes of Identity (API.md): signup, login, logout, me, admin actions on people."""
+from chalice import Blueprint
+
+from chalicelib import http
+from chalicelib.api.schemas import AdminReason, Bio, Body, DisplayName, Handle, Password
+from chalicelib.identity import admin, users
+from chalicelib.identity.users import authenticate
+from pydantic import Field, StrictInt, StrictStr
+from typing import Annotated
+
+bp = Blueprint(__name__)
+route = http.routes(bp, authenticate)
+
+
+class Signup(Body):
+    handle: Handle
+    password: Password
+    display_name: DisplayName | None = None
+
+
+class Login(Body):
+    handle: Handle
+    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+
+
+class PatchMe(Body):
+    display_name: DisplayName | None = None
+    bio: Bio | None = None
+
+
+class ChangePassword(Body):
+    current_password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
+class CreditLimit(AdminReason):
+    credit_limit: Annotated[StrictInt, Field(ge=0, le=10**12)]
+
+
+@route("/v1/auth/signup", methods=["POST"], auth=False, status=201, body=Signup)
+def signup(req):
+    return users.signup(req.data.handle, req.data.password, req.data.display_name)
+
+
+@route("/v1/auth/login", methods=["POST"], auth=False, body=Login)
+def login(req):
+    return users.login(req.data.handle, req.data.password, req.source_address)
+
+
+@route("/v1/auth/logout", methods=["POST"])
+def logout(req):
+    users.logout(req.principal.user_id)
+    return http.Reply(None, 204)
+
+
+@route("/v1/me")
+def get_me(req):
+    return users.public_user(users.require(req.principal.user_id))
+
+
+@route("/v1/me", methods=["PATCH"], body=PatchMe)
+def patch_me(req):
+    return users.update_profile(req.principal.user_id, req.data.display_name, req.data.bio)
+
+
+@route("/v1/me/password", methods=["POST"], body=ChangePassword)
+def change_password(req):
+    return users.change_password(req.principal.user_id, req.data.current_password, req.data.new_password)
+
+
+@route("/v1/users/{handle}")
+def get_user(req, handle):
+    return users.public_user(users.require_by_handle(handle))
+
+
+@route("/v1/admin/users/{handle}/verify", methods=["POST"], admin=True, body=AdminReason, body_required=False)
+def verify(req, handle):
+    return admin.verify(req.principal, handle, req.data.reason)
+
+
+@route("/v1/admin/users/{handle}/freeze", methods=["POST"], admin=True, body=AdminReason, body_required=False)
+def freeze(req, handle):
+    return admin.freeze(req.principal, handle, req.data.reason)
+
+
+@route("/v1/admin/users/{handle}/unfreeze", methods=["POST"], admin=True, body=AdminReason, body_required=False)
+def unfreeze(req, handle):
+    return admin.unfreeze(req.principal, handle, req.data.reason)
+
+
+@route("/v1/admin/users/{handle}/credit-limit", methods=["PUT"], admin=True, body=CreditLimit)
+def credit_limit(req, handle):
+    return admin.set_credit_limit(req.principal, handle, req.data.credit_limit, req.data.reason)

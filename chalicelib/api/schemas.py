@@ -1,0 +1,65 @@
+"""Request models shared by the routes: strict (`true` is not an integer,
+`"5"` is not an integer) and closed (unknown fields are refused)."""
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from chalicelib import errors
+from chalicelib.config import MINOR_UNITS_MAX
+from chalicelib.finance.money import SUPPORTED_CURRENCIES, Money
+
+PAGE_SIZE_MAX = 100
+PAGE_SIZE_DEFAULT = 20
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+def _no_control_chars(value: str) -> str:
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _nfc_length(low: int, high: int):
+    def check(value: str) -> str:
+        if not low <= len(unicodedata.normalize("NFC", value)) <= high:
+            raise ValueError(f"must be {low}..{high} characters")
+        return value
+    return check
+
+
+Handle = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_]{1,15}$")]
+Password = Annotated[StrictStr, Field(min_length=10, max_length=128)]
+DisplayName = Annotated[StrictStr, Field(max_length=200), AfterValidator(_nfc_length(1, 50)),
+                        AfterValidator(_no_control_chars)]
+Bio = Annotated[StrictStr, Field(max_length=1000), AfterValidator(_nfc_length(0, 160)),
+                AfterValidator(_no_control_chars)]
+Note = Annotated[StrictStr, Field(max_length=1200), AfterValidator(_nfc_length(0, 280)),
+                 AfterValidator(_no_control_chars)]
+Reason = Annotated[StrictStr, Field(max_length=500), AfterValidator(_no_control_chars)]
+AmountCents = Annotated[StrictInt, Field(gt=0, le=MINOR_UNITS_MAX)]
+Currency = Annotated[StrictStr, Field(min_length=1, max_length=16)]
+
+
+class MoneyBody(Body):
+    amount: AmountCents
+    currency: Currency
+
+    def money(self) -> Money:
+        if self.currency not in SUPPORTED_CURRENCIES:
+            raise errors.UnsupportedCurrency(param="currency")
+        return Money(self.amount, self.currency)
+
+
+class Page(BaseModel):
+    """`?limit=&cursor=`; query strings are text, so this one is lax."""
+    model_config = ConfigDict(extra="ignore")
+    limit: int = Field(default=PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+class AdminReason(Body):
+    reason: Reason | None = None

@@ -1,0 +1,79 @@
+"""Health, operations and admin tools: test clock, jobs, ledger check, audit."""
+from datetime import date, datetime, timezone
+
+from chalice import Blueprint
+from pydantic import Field, StrictInt, StrictStr
+
+from chalicelib import clock, errors, http, jobs
+from chalicelib.api.schemas import Body, Page
+from chalicelib.config import settings
+from chalicelib.finance.reconcile import reconcile
+from chalicelib.identity import audit
+from chalicelib.identity.users import authenticate
+
+bp = Blueprint(__name__)
+route = http.routes(bp, authenticate)
+
+
+class TestClockBody(Body):
+    now: StrictStr | None = Field(default=None, max_length=40)
+    advance_days: StrictInt | None = Field(default=None, ge=0, le=36600)
+
+
+class JobBody(Body):
+    as_of: StrictStr | None = Field(default=None, max_length=10)
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.InvalidRequest("now is an ISO 8601 time.", param="now") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def _parse_date(text: str) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise errors.InvalidRequest("as_of is YYYY-MM-DD.", param="as_of") from None
+
+
+@route("/v1/health", auth=False)
+def health(req):
+    return {"status": "ok"}
+
+
+@route("/v1/admin/test-clock", methods=["POST"], admin=True, body=TestClockBody)
+def test_clock(req):
+    if settings().is_prod:
+        raise errors.NotFound()
+    if (req.data.now is None) == (req.data.advance_days is None):
+        raise errors.InvalidRequest("Give either now or advance_days.")
+    try:
+        moment = clock.set_now(_parse_instant(req.data.now)) if req.data.now else clock.advance_days(req.data.advance_days)
+    except ValueError as exc:
+        raise errors.InvalidRequest(str(exc), param="now") from None
+    return {"now": clock.iso(moment)}
+
+
+@route("/v1/admin/jobs/{name}", methods=["POST"], admin=True, body=JobBody, body_required=False)
+def run_job(req, name):
+    if name not in jobs.JOBS:
+        raise errors.NotFound(f"No job {name!r}.")
+    return jobs.run(name, _parse_date(req.data.as_of) if req.data.as_of else None)
+
+
+@route("/v1/admin/ledger/check", admin=True)
+def ledger_check(req):
+    return reconcile(check_entries=True)
+
+
+@route("/v1/admin/audit", admin=True, query=Page)
+def audit_trail(req):
+    items, key = audit.list_records(req.params.limit, http.decode_cursor(req.params.cursor))
+    return {"data": items, "next_cursor": http.encode_cursor(key)}

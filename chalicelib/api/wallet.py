@@ -1,0 +1,100 @@
+"""Routes of the Money account (API.md): wallet, entries, statements,
+deposits, withdrawals, transfers, payment requests."""
+from typing import Annotated, Literal
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import http
+from chalicelib.api.schemas import Handle, MoneyBody, Note, Page
+from chalicelib.finance import requests, transfers, wallet
+from chalicelib.identity.users import authenticate
+
+bp = Blueprint(__name__)
+route = http.routes(bp, authenticate)
+
+
+class TransferBody(MoneyBody):
+    to: Handle
+    note: Note = ""
+
+
+class RequestBody(MoneyBody):
+    from_: Annotated[Handle, Field(alias="from")]
+    note: Note = ""
+
+
+class StatementQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    format: Literal["json", "csv"] = "json"
+
+
+class RequestsQuery(Page):
+    role: Literal["incoming", "outgoing"] = "incoming"
+
+
+def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
+    body, replayed = result
+    return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@route("/v1/wallet")
+def get_wallet(req):
+    return wallet.wallet(req.principal)
+
+
+@route("/v1/wallet/transactions", query=Page)
+def list_transactions(req):
+    items, key = wallet.transactions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
+    return {"data": items, "next_cursor": http.encode_cursor(key)}
+
+
+@route("/v1/wallet/statements/{month}", query=StatementQuery)
+def get_statement(req, month):
+    data = wallet.statement(req.principal, month)
+    if req.params.format == "csv":
+        return Response(body=wallet.statement_csv(data), status_code=200,
+                        headers={"Content-Type": "text/csv; charset=utf-8",
+                                 "Content-Disposition": f'attachment; filename="statement-{month}.csv"'})
+    return data
+
+
+@route("/v1/wallet/deposits", methods=["POST"], body=MoneyBody, idempotent=True)
+def deposit(req):
+    return _moved(transfers.deposit(req.principal, req.data.money(), req.idempotency_key))
+
+
+@route("/v1/wallet/withdrawals", methods=["POST"], body=MoneyBody, idempotent=True)
+def withdraw(req):
+    return _moved(transfers.withdraw(req.principal, req.data.money(), req.idempotency_key))
+
+
+@route("/v1/transfers", methods=["POST"], body=TransferBody, idempotent=True)
+def send(req):
+    return _moved(transfers.send(req.principal, req.data.to, req.data.money(), req.data.note, req.idempotency_key))
+
+
+@route("/v1/transfers/{transfer_id}")
+def get_transfer(req, transfer_id):
+    return transfers.get_transfer(req.principal, transfer_id)
+
+
+@route("/v1/payment-requests", methods=["POST"], status=201, body=RequestBody)
+def create_request(req):
+    return requests.create(req.principal, req.data.from_, req.data.money(), req.data.note)
+
+
+@route("/v1/payment-requests", query=RequestsQuery)
+def list_requests(req):
+    items, key = requests.list_requests(req.principal, req.params.role, req.params.limit, http.decode_cursor(req.params.cursor))
+    return {"data": items, "next_cursor": http.encode_cursor(key)}
+
+
+@route("/v1/payment-requests/{request_id}/pay", methods=["POST"], idempotent=True)
+def pay_request(req, request_id):
+    return _moved(requests.pay(req.principal, request_id, req.idempotency_key), status=200)
+
+
+@route("/v1/payment-requests/{request_id}/decline", methods=["POST"])
+def decline_request(req, request_id):
+    return requests.decline(req.principal, request_id)

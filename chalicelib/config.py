@@ -1,0 +1,85 @@
+"""Every setting Flock reads, read once from the environment.
+
+Stages: `dev` (local runs and tests, against moto) and `prod` (AWS). Nothing
+else in the code reads `os.environ`; modules ask `settings()`.
+"""
+import functools
+import os
+from dataclasses import dataclass, field
+
+MINOR_UNITS_MAX = 10**12
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    """Per-tier money limits, in minor units (cents)."""
+    deposit_max_cents: int = 2_500_000
+    deposits_per_day_max_cents: int = 5_000_000
+    sent_per_day_max_cents: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_prefix: str
+    dynamodb_endpoint: str | None
+    aws_endpoint: str | None
+    signing_key_secret_id: str
+    token_ttl_s: int
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    login_failures_max: int
+    login_window_s: int
+    system_account_shards: int
+    routing_number: str
+    platform_fee_bps: int
+    apy_bps: int
+    overdraft_apr_bps: int
+    limits: dict = field(default_factory=dict)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+    def table_name(self, logical: str) -> str:
+        return f"{self.table_prefix}-{logical}"
+
+    def tier_limits(self, tier: str) -> TierLimits:
+        return self.limits.get(tier, self.limits["verified"])
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    stage = os.environ.get("FLOCK_STAGE", "dev")
+    verified = TierLimits(
+        deposit_max_cents=_int("FLOCK_LIMIT_DEPOSIT_MAX_CENTS", 2_500_000),
+        deposits_per_day_max_cents=_int("FLOCK_LIMIT_DEPOSITS_PER_DAY_MAX_CENTS", 5_000_000),
+        sent_per_day_max_cents=_int("FLOCK_LIMIT_SENT_PER_DAY_MAX_CENTS", 1_000_000),
+    )
+    return Settings(
+        stage=stage,
+        region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        table_prefix=os.environ.get("FLOCK_TABLE_PREFIX", f"flock-{stage}"),
+        dynamodb_endpoint=os.environ.get("FLOCK_DYNAMODB_ENDPOINT") or None,
+        aws_endpoint=os.environ.get("FLOCK_AWS_ENDPOINT") or None,
+        signing_key_secret_id=os.environ.get("FLOCK_SIGNING_KEY_SECRET", f"flock/{stage}/token-signing-key"),
+        token_ttl_s=_int("FLOCK_TOKEN_TTL_S", 3600),
+        # argon2id; RFC 9106's second recommended setting in prod. Tests may
+        # lower the memory cost through the environment, never the algorithm.
+        argon2_time_cost=_int("FLOCK_ARGON2_TIME_COST", 3),
+        argon2_memory_kib=_int("FLOCK_ARGON2_MEMORY_KIB", 65536),
+        login_failures_max=_int("FLOCK_LOGIN_FAILURES_MAX", 5),
+        login_window_s=_int("FLOCK_LOGIN_WINDOW_S", 900),
+        system_account_shards=_int("FLOCK_SYSTEM_ACCOUNT_SHARDS", 8),
+        # Fictional routing number with a valid ABA checksum.
+        routing_number=os.environ.get("FLOCK_ROUTING_NUMBER", "123456780"),
+        platform_fee_bps=_int("FLOCK_PLATFORM_FEE_BPS", 1000),
+        apy_bps=_int("FLOCK_APY_BPS", 450),
+        overdraft_apr_bps=_int("FLOCK_OVERDRAFT_APR_BPS", 1800),
+        limits={"verified": verified},
+    )

@@ -1,0 +1,199 @@
+"""The balances table: money accounts, transfers, entries, holds, limits.
+
+Item kinds (pk / sk):
+  ACCT#<account_id>     ACCT               an account (customer, or one shard of a system account)
+  ACCT#<account_id>     E#<at>#<tr_id>     an immutable ledger entry of that account (signed amount)
+  ACCT#<account_id>     LIM#<YYYY-MM-DD>   the day's running totals that limits are checked against (TTL)
+  ACCTNUM#<number>      ACCTNUM            the unique claim on an account number
+  TR#<transfer_id>      TR                 a transfer; its id derives from (caller, idempotency key)
+  HOLD#<hold_id>        HOLD               a two-phase hold: pending -> posted | voided | expired
+  PREQ#<request_id>     PREQ               a payment request
+  GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
+"""
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.db.base import Item, meta
+
+
+def account_key(account_id: str) -> tuple[str, str]:
+    return f"ACCT#{account_id}", "ACCT"
+
+
+def entry_key(account_id: str, at: str, transfer_id: str) -> tuple[str, str]:
+    return f"ACCT#{account_id}", f"E#{at}#{transfer_id}"
+
+
+ENTRY_PREFIX = "E#"
+
+
+def limit_key(account_id: str, day: str) -> tuple[str, str]:
+    return f"ACCT#{account_id}", f"LIM#{day}"
+
+
+def account_number_key(number: str) -> tuple[str, str]:
+    return f"ACCTNUM#{number}", "ACCTNUM"
+
+
+def transfer_key(transfer_id: str) -> tuple[str, str]:
+    return f"TR#{transfer_id}", "TR"
+
+
+def hold_key(hold_id: str) -> tuple[str, str]:
+    return f"HOLD#{hold_id}", "HOLD"
+
+
+def request_key(request_id: str) -> tuple[str, str]:
+    return f"PREQ#{request_id}", "PREQ"
+
+
+class AccountItem(Item):
+    """`spendable = balance - held + credit_limit` is stored because DynamoDB
+    conditions cannot add; the ledger keeps it true on every update.
+    `opens` holds `m<YYYYMM>` -> balance at the first movement of that month."""
+    Meta = meta("balances")
+    id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # customer | system
+    owner_id = UnicodeAttribute(null=True)
+    owner_handle = UnicodeAttribute(null=True)
+    system_name = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(default="USD")
+    balance = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+    credit_limit = NumberAttribute(default=0)
+    spendable = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="active")  # active | frozen | closed
+    account_number = UnicodeAttribute(null=True)
+    opened_at = UnicodeAttribute()
+    accrued_interest_micros = NumberAttribute(default=0)
+    opens = MapAttribute(default=dict)
+
+    @classmethod
+    def ref(cls, account_id: str) -> "AccountItem":
+        return cls(*account_key(account_id))
+
+    @classmethod
+    def find(cls, account_id: str) -> "AccountItem | None":
+        try:
+            return cls.get(*account_key(account_id), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
+
+
+class AccountNumberClaim(Item):
+    Meta = meta("balances")
+    account_id = UnicodeAttribute()
+
+
+class EntryItem(Item):
+    Meta = meta("balances")
+    id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    transfer_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    amount = NumberAttribute()  # signed minor units: + in, - out
+    currency = UnicodeAttribute()
+    counterparty = UnicodeAttribute()
+    note = UnicodeAttribute(default="")
+    created_at = UnicodeAttribute()
+
+
+class DailyTotals(Item):
+    Meta = meta("balances")
+    sent = NumberAttribute(default=0)
+    deposited = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+
+class TransferItem(Item):
+    """`request_hash` is the fingerprint of the request that made it; a replay
+    with another body is refused. `response` is the JSON first answered."""
+    Meta = meta("balances")
+    id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    from_account = UnicodeAttribute()
+    to_account = UnicodeAttribute()
+    from_party = UnicodeAttribute()
+    to_party = UnicodeAttribute()
+    from_user = UnicodeAttribute(null=True)
+    to_user = UnicodeAttribute(null=True)
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    note = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="posted")
+    created_at = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    attempt = UnicodeAttribute()
+    hold_id = UnicodeAttribute(null=True)
+
+    @classmethod
+    def find(cls, transfer_id: str) -> "TransferItem | None":
+        try:
+            return cls.get(*transfer_key(transfer_id), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
+
+
+class HoldItem(Item):
+    Meta = meta("balances")
+    id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | posted | voided | expired
+    created_at = UnicodeAttribute()
+    expires_at_iso = UnicodeAttribute()
+    posted_amount = NumberAttribute(default=0)
+    description = UnicodeAttribute(default="")
+
+    @classmethod
+    def find(cls, hold_id: str) -> "HoldItem | None":
+        try:
+            return cls.get(*hold_key(hold_id), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
+
+
+class IncomingRequests(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+    gsi1_pk = UnicodeAttribute(hash_key=True)
+    gsi1_sk = UnicodeAttribute(range_key=True)
+
+
+class OutgoingRequests(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+    gsi2_pk = UnicodeAttribute(hash_key=True)
+    gsi2_sk = UnicodeAttribute(range_key=True)
+
+
+class PaymentRequestItem(Item):
+    """One item, listed by the payer (gsi1, incoming) and the payee (gsi2, outgoing)."""
+    Meta = meta("balances")
+    id = UnicodeAttribute()
+    payee_id = UnicodeAttribute()
+    payee_handle = UnicodeAttribute()
+    payer_id = UnicodeAttribute()
+    payer_handle = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    note = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="pending")  # pending | paid | declined
+    created_at = UnicodeAttribute()
+    transfer_id = UnicodeAttribute(null=True)
+    gsi1_pk = UnicodeAttribute()
+    gsi1_sk = UnicodeAttribute()
+    gsi2_pk = UnicodeAttribute()
+    gsi2_sk = UnicodeAttribute()
+    incoming = IncomingRequests()
+    outgoing = OutgoingRequests()
+
+    @classmethod
+    def find(cls, request_id: str) -> "PaymentRequestItem | None":
+        try:
+            return cls.get(*request_key(request_id), consistent_read=True)
+        except cls.DoesNotExist:
+            return None

@@ -1,0 +1,102 @@
+"""What every PynamoDB model of Flock shares: table names and endpoints from
+config, the generic `pk`/`sk` keys, and one shared connection for transactions."""
+import functools
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+def meta(logical: str):
+    s = settings()
+
+    class Meta:
+        table_name = s.table_name(logical)
+        region = s.region
+        host = s.dynamodb_endpoint
+        # Transient errors are retried by botocore's standard mode; money
+        # transactions add their own capped loop in the ledger.
+        max_retry_attempts = 3
+        connect_timeout_seconds = 5
+        read_timeout_seconds = 10
+    return Meta
+
+
+class Item(Model):
+    """An item of a Flock table: generic string keys."""
+    class Meta:
+        abstract = True
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+@functools.lru_cache(maxsize=1)
+def connection() -> Connection:
+    """The connection TransactWrite uses (one botocore client per process)."""
+    s = settings()
+    return Connection(region=s.region, host=s.dynamodb_endpoint, max_retry_attempts=3)
+
+
+def botocore_client():
+    """The botocore client under the transaction connection: for hooks in
+    tests and benchmarks (fault injection, request counting)."""
+    return connection().client
+
+
+def _models(cls=Item):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _models(sub)
+
+
+def register_hook(event_name: str, handler) -> None:
+    """Register a botocore event handler on every DynamoDB client Flock uses."""
+    clients = {id(c): c for c in [botocore_client()] + [m._get_connection().connection.client for m in _models()
+                                                        if not getattr(m.Meta, "abstract", False)]}
+    for client in clients.values():
+        client.meta.events.register(event_name, handler)
+
+
+def unregister_hook(event_name: str, handler) -> None:
+    clients = {id(c): c for c in [botocore_client()] + [m._get_connection().connection.client for m in _models()
+                                                        if not getattr(m.Meta, "abstract", False)]}
+    for client in clients.values():
+        client.meta.events.unregister(event_name, handler)
+
+
+class TaggedTransaction:
+    """A PynamoDB TransactWrite that remembers a tag per item.
+
+    PynamoDB sends condition checks, deletes, puts and updates in that order,
+    whatever order they were added in; the cancellation reasons follow the
+    order sent. `reasons(exc)` maps them back to the tags given here.
+    """
+    _ORDER = ("check", "delete", "save", "update")
+
+    def __init__(self):
+        from pynamodb.transactions import TransactWrite
+        self._tx = TransactWrite(connection=connection())
+        self._tags = {op: [] for op in self._ORDER}
+
+    def save(self, tag, model, condition=None, return_values=None):
+        self._tx.save(model, condition=condition, return_values=return_values)
+        self._tags["save"].append(tag)
+
+    def update(self, tag, model, actions, condition=None, return_values=None):
+        self._tx.update(model, actions=list(actions), condition=condition, return_values=return_values)
+        self._tags["update"].append(tag)
+
+    def check(self, tag, model, condition):
+        self._tx.condition_check(type(model), model.pk, model.sk, condition=condition)
+        self._tags["check"].append(tag)
+
+    def commit(self) -> None:
+        self._tx._commit()
+
+    def reasons(self, exc) -> dict:
+        """tag -> cancellation reason, for the items whose condition failed or conflicted."""
+        tags = [tag for op in self._ORDER for tag in self._tags[op]]
+        return {tag: reason for tag, reason in zip(tags, exc.cancellation_reasons) if reason is not None}

@@ -1,0 +1,1 @@
+"""The bank: accounts, the ledger (the only writer of balances), transfers."""

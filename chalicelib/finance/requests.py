@@ -1,0 +1,98 @@
+"""Payment requests: the payee asks, the payer pays (exactly once) or declines."""
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock, errors, ids
+from chalicelib.db.balances import PaymentRequestItem, TransferItem, request_key
+from chalicelib.db.users import HandleItem, UserItem
+from chalicelib.finance import ledger
+from chalicelib.finance.accounts import customer_account_id
+from chalicelib.finance.money import Money
+from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
+                                          require_verified, sent_limit, transfer_id_for)
+
+
+def public_request(item: PaymentRequestItem, transfer: dict | None = None) -> dict:
+    if transfer is None and item.transfer_id:
+        stored = TransferItem.find(item.transfer_id)
+        transfer = public_transfer(stored) if stored else None
+    return {"id": item.id, "from": item.payer_handle, "to": item.payee_handle, "amount": int(item.amount),
+            "currency": item.currency, "note": item.note or "", "status": item.status,
+            "created_at": item.created_at, "paid": transfer}
+
+
+def create(principal, from_handle: str, money: Money, note: str) -> dict:
+    require_money_caller(principal)
+    claim = HandleItem.find(from_handle)
+    if claim is None:
+        raise errors.NotFound(f"No user @{from_handle}.")
+    if claim.user_id == principal.user_id:
+        raise errors.SelfTransfer("You cannot ask yourself for money.")
+    payer = UserItem.find(claim.user_id)
+    if payer is None or not payer.verified or payer.frozen:
+        raise errors.NotEligible("That person cannot pay requests.")
+    request_id = ids.new_id("req")
+    at = clock.iso(clock.now())
+    item = PaymentRequestItem(*request_key(request_id), id=request_id, payee_id=principal.user_id,
+                              payee_handle=principal.handle, payer_id=payer.id, payer_handle=payer.handle,
+                              amount=money.amount_cents, currency=money.currency, note=note, created_at=at,
+                              gsi1_pk=f"PREQ_IN#{payer.id}", gsi1_sk=f"{at}#{request_id}",
+                              gsi2_pk=f"PREQ_OUT#{principal.user_id}", gsi2_sk=f"{at}#{request_id}")
+    item.save(condition=PaymentRequestItem.pk.does_not_exist())
+    return public_request(item, transfer=None)
+
+
+def list_requests(principal, role: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    require_verified(principal)
+    index = PaymentRequestItem.incoming if role == "incoming" else PaymentRequestItem.outgoing
+    prefix = "PREQ_IN#" if role == "incoming" else "PREQ_OUT#"
+    last_key = {k: {"S": v} for k, v in cursor_key.items()} if cursor_key else None
+    page = index.query(prefix + principal.user_id, scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
+    items = [public_request(i) for i in page]
+    key = page.last_evaluated_key
+    return items, ({k: v["S"] for k, v in key.items()} if key else None)
+
+
+def _for_payer(principal, request_id: str) -> PaymentRequestItem:
+    item = PaymentRequestItem.find(request_id) if request_id.startswith("req_") and len(request_id) <= 64 else None
+    if item is None or principal.user_id not in (item.payer_id, item.payee_id):
+        raise errors.NotFound("No such payment request.")
+    if item.payer_id != principal.user_id:
+        raise errors.Forbidden("Only the person asked can pay or decline.")
+    return item
+
+
+def pay(principal, request_id: str, idempotency_key: str) -> tuple[dict, bool]:
+    """The request turns `paid` in the same transaction that moves the money,
+    so it is paid exactly once whatever the keys and retries."""
+    require_money_caller(principal)
+    item = _for_payer(principal, request_id)
+    transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    if item.status != "pending" and item.transfer_id != transfer_id:
+        raise errors.InvalidState(f"The request is {item.status}.")
+    mark_paid = ledger.Extra("update", PaymentRequestItem(*request_key(request_id)),
+                             actions=(PaymentRequestItem.status.set("paid"),
+                                      PaymentRequestItem.transfer_id.set(transfer_id)),
+                             condition=PaymentRequestItem.status == "pending",
+                             refusal=errors.InvalidState("The request is no longer pending."))
+    payee = ledger.Party(customer_account_id(item.payee_id), display=item.payee_handle, user_id=item.payee_id)
+    movement = ledger.Movement(
+        transfer_id=transfer_id, kind="request_payment", debit=caller_party(principal), credit=payee,
+        money=Money(int(item.amount), item.currency), note=item.note or "",
+        request_hash=request_hash("request_payment", request_id=request_id),
+        limits=(sent_limit(principal),), extras=(mark_paid,))
+    posted = ledger.transfer(movement)
+    item.status, item.transfer_id = "paid", posted.transfer.id
+    return public_request(item, public_transfer(posted.transfer)), posted.replayed
+
+
+def decline(principal, request_id: str) -> dict:
+    require_verified(principal)
+    item = _for_payer(principal, request_id)
+    try:
+        item.update(actions=[PaymentRequestItem.status.set("declined")],
+                    condition=PaymentRequestItem.status == "pending")
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.InvalidState(f"The request is {PaymentRequestItem.find(request_id).status}.") from None
+        raise
+    return public_request(item)

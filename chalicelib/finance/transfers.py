@@ -1,0 +1,113 @@
+"""Money that people move: deposits, withdrawals, P2P transfers, and the
+public view of a transfer. Each function checks who may move what, builds one
+`ledger.Movement` and hands it to the ledger."""
+import json
+
+from chalicelib import errors, ids
+from chalicelib.config import settings
+from chalicelib.db.balances import TransferItem
+from chalicelib.db.users import HandleItem
+from chalicelib.finance import ledger
+from chalicelib.finance.accounts import customer_account_id, random_system_shard
+from chalicelib.finance.money import Money
+
+
+def public_transfer(item: TransferItem) -> dict:
+    return {"id": item.id, "kind": item.kind, "from": item.from_party, "to": item.to_party,
+            "amount": int(item.amount), "currency": item.currency, "note": item.note or "",
+            "status": item.status, "created_at": item.created_at}
+
+
+def transfer_id_for(user_id: str, idempotency_key: str) -> str:
+    """Rule 5: the id follows from (caller, key), so a replay collides."""
+    return ids.derived_id("tr", user_id, idempotency_key)
+
+
+def request_hash(operation: str, **fields) -> str:
+    return ids.fingerprint(json.dumps({"op": operation, **fields}, sort_keys=True, ensure_ascii=False))
+
+
+def require_verified(principal) -> None:
+    if not principal.verified or not principal.account_id:
+        raise errors.VerificationRequired()
+
+
+def require_money_caller(principal) -> None:
+    """403s first, in API order: unverified, then frozen."""
+    require_verified(principal)
+    if principal.frozen:
+        raise errors.AccountFrozen()
+
+
+def caller_party(principal) -> ledger.Party:
+    return ledger.Party(principal.account_id, display=principal.handle, user_id=principal.user_id,
+                        inactive_refusal=errors.AccountFrozen)
+
+
+def sent_limit(principal) -> ledger.Limit:
+    return ledger.Limit(principal.account_id, "sent", settings().tier_limits("verified").sent_per_day_max_cents)
+
+
+def system_party(name: str) -> ledger.Party:
+    return ledger.Party(random_system_shard(name), display=name, customer=False)
+
+
+def _posted(posted: ledger.Posted) -> tuple[dict, bool]:
+    return public_transfer(posted.transfer), posted.replayed
+
+
+def deposit(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
+    """From the linked bank, instantly, through the `external` system account."""
+    require_money_caller(principal)
+    limits = settings().tier_limits("verified")
+    # A deposit above the per-deposit maximum gets a daily cap of 0, so its
+    # limit condition fails in the transaction, in API order of refusals.
+    daily_cap = limits.deposits_per_day_max_cents if money.amount_cents <= limits.deposit_max_cents else 0
+    movement = ledger.Movement(
+        transfer_id=transfer_id_for(principal.user_id, idempotency_key), kind="deposit",
+        debit=system_party("external"), credit=caller_party(principal), money=money,
+        request_hash=request_hash("deposit", amount=money.amount_cents, currency=money.currency),
+        limits=(ledger.Limit(principal.account_id, "deposited", daily_cap),))
+    return _posted(ledger.transfer(movement))
+
+
+def withdraw(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
+    require_money_caller(principal)
+    movement = ledger.Movement(
+        transfer_id=transfer_id_for(principal.user_id, idempotency_key), kind="withdrawal",
+        debit=caller_party(principal), credit=system_party("external"), money=money,
+        request_hash=request_hash("withdrawal", amount=money.amount_cents, currency=money.currency))
+    return _posted(ledger.transfer(movement))
+
+
+def receiver_party(handle: str) -> ledger.Party:
+    claim = HandleItem.find(handle)
+    if claim is None:
+        raise errors.NotFound(f"No user @{handle}.")
+    return ledger.Party(customer_account_id(claim.user_id), display=claim.handle, user_id=claim.user_id)
+
+
+def send(principal, to_handle: str, money: Money, note: str, idempotency_key: str) -> tuple[dict, bool]:
+    """P2P: two reads in all (the caller's token state, the receiver's handle)
+    and one transaction. Whether the receiver may receive is the credit
+    condition of that transaction, not another read."""
+    require_money_caller(principal)
+    receiver = receiver_party(to_handle)
+    if receiver.user_id == principal.user_id:
+        raise errors.SelfTransfer()
+    movement = ledger.Movement(
+        transfer_id=transfer_id_for(principal.user_id, idempotency_key), kind="p2p",
+        debit=caller_party(principal), credit=receiver, money=money, note=note,
+        request_hash=request_hash("p2p", to=to_handle.lower(), amount=money.amount_cents,
+                                  currency=money.currency, note=note),
+        limits=(sent_limit(principal),))
+    return _posted(ledger.transfer(movement))
+
+
+def get_transfer(principal, transfer_id: str) -> dict:
+    """Parties only; anyone else learns nothing, not even that it exists."""
+    require_verified(principal)
+    item = TransferItem.find(transfer_id) if transfer_id.startswith("tr_") and len(transfer_id) <= 64 else None
+    if item is None or principal.user_id not in (item.from_user, item.to_user):
+        raise errors.NotFound("No such transfer.")
+    return public_transfer(item)

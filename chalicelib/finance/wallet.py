@@ -1,0 +1,127 @@
+"""What a person reads of their money: the account, its entries newest
+first, and monthly statements (JSON or CSV)."""
+import csv
+import io
+import re
+from datetime import datetime, timezone
+
+from chalicelib import clock, errors
+from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem
+from chalicelib.finance.accounts import public_account, require_account
+from chalicelib.finance.transfers import require_verified
+
+STATEMENT_ENTRIES_MAX = 10_000
+MONTH = re.compile(r"\A(\d{4})-(0[1-9]|1[0-2])\Z")
+
+
+def public_entry(item: EntryItem) -> dict:
+    return {"id": item.id, "transfer_id": item.transfer_id, "kind": item.kind, "amount": int(item.amount),
+            "currency": item.currency, "counterparty": item.counterparty, "note": item.note or "",
+            "created_at": item.created_at}
+
+
+def wallet(principal) -> dict:
+    require_verified(principal)
+    return public_account(require_account(principal.account_id))
+
+
+def transactions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    """One query: the account's entries, newest first."""
+    require_verified(principal)
+    pk = f"ACCT#{principal.account_id}"
+    if cursor_key is not None and (cursor_key.get("pk") != pk or not str(cursor_key.get("sk", "")).startswith(ENTRY_PREFIX)):
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    page = EntryItem.query(pk, EntryItem.sk.startswith(ENTRY_PREFIX), scan_index_forward=False,
+                           limit=limit, last_evaluated_key=_cursor_attrs(cursor_key), consistent_read=True)
+    entries = [public_entry(e) for e in page]
+    return entries, _plain_key(page.last_evaluated_key)
+
+
+def _cursor_attrs(key: dict | None):
+    return {name: {"S": value} for name, value in key.items()} if key else None
+
+
+def _plain_key(key: dict | None) -> dict | None:
+    return {name: value["S"] for name, value in key.items()} if key else None
+
+
+def _month_bounds(month: str) -> tuple[datetime, datetime]:
+    match = MONTH.match(month)
+    if not match:
+        raise errors.InvalidRequest("The month is YYYY-MM.", param="month")
+    year, mon = int(match.group(1)), int(match.group(2))
+    start = datetime(year, mon, 1, tzinfo=timezone.utc)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=timezone.utc)
+    return start, end
+
+
+def _entries_between(account_id: str, start: datetime, end: datetime) -> list[EntryItem]:
+    found = []
+    for item in EntryItem.query(f"ACCT#{account_id}",
+                                EntryItem.sk.between(f"{ENTRY_PREFIX}{clock.iso(start)}", f"{ENTRY_PREFIX}{clock.iso(end)}"),
+                                consistent_read=True):
+        if item.created_at >= clock.iso(end):
+            break
+        found.append(item)
+        if len(found) > STATEMENT_ENTRIES_MAX:
+            raise errors.InvalidRequest("This month has too many entries for one statement.")
+    return found
+
+
+def _opening_balance(account: AccountItem, start: datetime) -> int:
+    """The balance before the month's first movement: recorded by the ledger
+    as `opens[m<YYYYMM>]`. A month with no movement opens with the closing of
+    the last month that had one."""
+    opens = account.opens.as_dict()
+    target = "m" + start.strftime("%Y%m")
+    if target in opens:
+        return int(opens[target])
+    earlier = sorted(k for k in opens if k < target)
+    if not earlier:
+        return 0
+    last = earlier[-1]
+    last_start = datetime(int(last[1:5]), int(last[5:7]), 1, tzinfo=timezone.utc)
+    _, last_end = _month_bounds(last_start.strftime("%Y-%m"))
+    return int(opens[last]) + sum(int(e.amount) for e in _entries_between(account.id, last_start, last_end))
+
+
+def statement(principal, month: str) -> dict:
+    """opening + in - out = closing; one month's closing is the next's opening."""
+    require_verified(principal)
+    start, end = _month_bounds(month)
+    now = clock.now()
+    if start > now:
+        raise errors.InvalidRequest("That month has not begun.", param="month")
+    account = require_account(principal.account_id)
+    entries = _entries_between(account.id, start, min(end, now))
+    opening = _opening_balance(account, start)
+    total_in = sum(int(e.amount) for e in entries if int(e.amount) > 0)
+    total_out = -sum(int(e.amount) for e in entries if int(e.amount) < 0)
+    return {
+        "month": month, "account_id": account.id, "currency": account.currency,
+        "opening_balance": opening, "closing_balance": opening + total_in - total_out,
+        "total_in": total_in, "total_out": total_out,
+        "interest_earned": sum(int(e.amount) for e in entries if e.kind == "interest"),
+        "interest_charged": -sum(int(e.amount) for e in entries if e.kind == "overdraft_interest"),
+        "entries": [public_entry(e) for e in entries],
+    }
+
+
+def statement_csv(data: dict) -> str:
+    """Each row carries the running balance, so a reader can check it by hand."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["created_at", "kind", "transfer_id", "counterparty", "note", "amount", "currency", "balance"])
+    running = data["opening_balance"]
+    writer.writerow(["", "opening_balance", "", "", "", "", data["currency"], running])
+    for entry in data["entries"]:
+        running += entry["amount"]
+        writer.writerow([entry["created_at"], entry["kind"], entry["transfer_id"], _csv_safe(entry["counterparty"]),
+                         _csv_safe(entry["note"]), entry["amount"], entry["currency"], running])
+    writer.writerow(["", "closing_balance", "", "", "", "", data["currency"], data["closing_balance"]])
+    return out.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """A note starting with = + - @ would run as a formula in a spreadsheet."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,1 @@
+"""Identity: signup, login, passwords, tokens, roles, verification (KYC)."""

@@ -1,0 +1,164 @@
+"""People: signup, login, logout, profile, password change, and the
+authentication of a bearer token into a Principal."""
+import time
+from dataclasses import dataclass
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, errors, ids
+from chalicelib.config import settings
+from chalicelib.db.base import connection
+from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
+from chalicelib.identity import passwords, tokens
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller.
+
+    Attributes:
+      user_id, handle, role: who calls; role is "user" or "admin".
+      verified: KYC done; only verified people hold a money account.
+      frozen: an operator froze the person; money moves nothing.
+      account_id: the money account, None until verified.
+    """
+    user_id: str
+    handle: str
+    role: str
+    verified: bool
+    frozen: bool
+    account_id: str | None
+
+
+def public_user(user: UserItem) -> dict:
+    return {
+        "id": user.id, "handle": user.handle, "display_name": user.display_name, "bio": user.bio,
+        "verified": bool(user.verified), "frozen": bool(user.frozen), "role": user.role,
+        "created_at": user.created_at,
+        "follower_count": int(user.follower_count), "following_count": int(user.following_count),
+    }
+
+
+def _session(user: UserItem) -> dict:
+    return {"user": public_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version))}
+
+
+def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
+    """Claims the handle and creates the person in one transaction: two
+    concurrent signups of one handle give one user and one HandleTaken."""
+    user = UserItem.new(id=ids.new_id("usr"), handle=handle, display_name=display_name or handle,
+                        password_hash=passwords.hash_password(password), role=role,
+                        created_at=clock.iso(clock.now()))
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
+            tx.save(user, condition=UserItem.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code == "TransactionCanceledException":
+            raise errors.HandleTaken(param="handle") from None
+        raise
+    return user
+
+
+def signup(handle: str, password: str, display_name: str | None = None) -> dict:
+    return _session(create_user(handle, password, display_name))
+
+
+def find_by_handle(handle: str) -> UserItem | None:
+    claim = HandleItem.find(handle)
+    return UserItem.find(claim.user_id) if claim else None
+
+
+def require_by_handle(handle: str) -> UserItem:
+    user = find_by_handle(handle)
+    if user is None:
+        raise errors.NotFound(f"No user @{handle}.")
+    return user
+
+
+def require(user_id: str) -> UserItem:
+    user = UserItem.find(user_id)
+    if user is None:
+        raise errors.NotFound()
+    return user
+
+
+def _throttle(handle: str, address: str) -> None:
+    s = settings()
+    record = LoginFailures.find(handle, address)
+    now_s = time.time()
+    if record and record.failures >= s.login_failures_max and record.window_start_s + s.login_window_s > now_s:
+        raise errors.RateLimited(retry_after_s=int(record.window_start_s + s.login_window_s - now_s) + 1)
+
+
+def _record_failure(handle: str, address: str) -> None:
+    s = settings()
+    now_s = int(time.time())
+    record = LoginFailures(*login_key(handle, address))
+    try:
+        record.update(actions=[LoginFailures.failures.add(1)],
+                      condition=LoginFailures.window_start_s > now_s - s.login_window_s)
+    except UpdateError:
+        try:
+            LoginFailures(*login_key(handle, address), failures=1, window_start_s=now_s,
+                          expires_at=now_s + s.login_window_s).save()
+        except PutError:
+            pass  # a concurrent failure opened the window; counting it is best effort
+
+
+def login(handle: str, password: str, address: str) -> dict:
+    """Throttled per (handle, address), by the real clock: a stranger's wrong
+    guesses elsewhere cannot lock the owner out."""
+    _throttle(handle, address)
+    user = find_by_handle(handle)
+    ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
+    if not (user and ok):
+        _record_failure(handle, address)
+        raise errors.InvalidCredentials()
+    LoginFailures(*login_key(handle, address)).delete()
+    if passwords.needs_rehash(user.password_hash):
+        user.update(actions=[UserItem.password_hash.set(passwords.hash_password(password))])
+    return _session(user)
+
+
+def logout(user_id: str) -> None:
+    _bump_token_version(user_id)
+
+
+def _bump_token_version(user_id: str, *extra_actions) -> UserItem:
+    user = UserItem.ref(user_id)
+    user.update(actions=[UserItem.token_version.add(1), *extra_actions], condition=UserItem.pk.exists())
+    return user
+
+
+def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> dict:
+    actions = []
+    if display_name is not None:
+        actions.append(UserItem.display_name.set(display_name))
+    if bio is not None:
+        actions.append(UserItem.bio.set(bio))
+    user = require(user_id)
+    if actions:
+        user.update(actions=actions, condition=UserItem.pk.exists())
+    return public_user(user)
+
+
+def change_password(user_id: str, current_password: str, new_password: str) -> dict:
+    user = require(user_id)
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise errors.InvalidCredentials("The current password is wrong.")
+    user.update(actions=[UserItem.password_hash.set(passwords.hash_password(new_password)),
+                         UserItem.token_version.add(1)])
+    return _session(user)
+
+
+def authenticate(token: str) -> Principal:
+    """One consistent read: a revoked token (logout, password change,
+    freeze) stops working at once."""
+    claims = tokens.verify(token)
+    user = UserItem.find(claims.user_id)
+    if user is None or int(user.token_version) != claims.token_version:
+        raise errors.Unauthenticated("The token has been revoked.")
+    return Principal(user_id=user.id, handle=user.handle, role=user.role, verified=bool(user.verified),
+                     frozen=bool(user.frozen), account_id=user.account_id)

@@ -1,0 +1,83 @@
+"""The local AWS: a moto server on 127.0.0.1 and the state Flock needs in it.
+
+moto is not thread-safe (DESIGN.md, measured): its WSGI app runs behind one
+lock, so concurrent requests reach it one at a time and tests exercise
+Flock's races, not moto's. Real DynamoDB needs no such lock.
+"""
+import os
+import secrets
+import threading
+
+from werkzeug.serving import make_server
+
+LOCAL_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class LockedMotoServer:
+    """moto's server app on 127.0.0.1, one request at a time."""
+
+    def __init__(self, port: int = 0):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        inner = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def app(environ, start_response):
+            with lock:
+                return list(inner(environ, start_response))
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *args):  # one line per AWS call drowns the dev server's output
+                pass
+
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "LockedMotoServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+def point_at(endpoint: str) -> None:
+    """Environment for Flock to use the local AWS; before importing chalicelib."""
+    for name, value in LOCAL_ENV.items():
+        os.environ.setdefault(name, value)
+    os.environ["FLOCK_DYNAMODB_ENDPOINT"] = endpoint
+    os.environ["FLOCK_AWS_ENDPOINT"] = endpoint
+
+
+def provision(admin_password: str | None = None) -> dict:
+    """Tables from the spec, the signing secret, system accounts, the admin.
+    Idempotent: running it against a provisioned stack changes nothing."""
+    import boto3
+
+    from chalicelib.config import settings
+    from chalicelib.db import spec
+    from chalicelib.finance.accounts import ensure_system_accounts
+    from chalicelib.identity import keys
+    from chalicelib.identity.users import create_user, find_by_handle
+
+    s = settings()
+    client = boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint)
+    created = spec.create_all(client, s.table_name)
+    keys.ensure_signing_key()
+    ensure_system_accounts()
+    generated = None
+    if find_by_handle("admin") is None:
+        if not admin_password:
+            admin_password = generated = secrets.token_urlsafe(18)
+        create_user("admin", admin_password, "Flock operator", role="admin")
+    return {"tables_created": created, "admin_password": generated or admin_password}
