@@ -1,0 +1,101 @@
+"""End-to-end: the dev server `make run` uses, over real HTTP, against a
+locked moto server on 127.0.0.1 — both in processes of their own that stop
+with the test run."""
+import os
+import socket
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(args, env) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, *args, "--exit-with-parent"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if line.startswith("READY "):
+            return proc, line.split()[1]
+    proc.kill()
+    raise RuntimeError(f"{args[0]} did not start")
+
+
+def _drain(proc):
+    import threading
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def servers():
+    env = {**os.environ, "FLOCK_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    moto, moto_url = _start(["scripts/motoserver.py", "--port", str(_free_port())], env)
+    _drain(moto)
+    dev, dev_url = _start(["scripts/devserver.py", "--port", str(_free_port()), "--quiet",
+                           "--dynamodb-endpoint", moto_url], env)
+    _drain(dev)
+    yield {"api": dev_url, "moto": moto_url}
+    for proc in (dev, moto):
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class Http:
+    """A client of the API as outside code sees it."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+        self.tokens = {}
+
+    def call(self, method, path, body=None, as_=None, headers=None, content=None):
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        if as_:
+            hdrs["Authorization"] = f"Bearer {self.tokens[as_]}"
+        return self.http.request(method, path, json=body if content is None else None, content=content,
+                                 headers=hdrs)
+
+    def signup(self, handle=None, password=PASSWORD):
+        handle = handle or "u" + uuid.uuid4().hex[:12]
+        r = self.call("POST", "/v1/auth/signup", {"handle": handle, "password": password})
+        assert r.status_code == 201, r.text
+        self.tokens[handle] = r.json()["token"]
+        return handle
+
+    def login(self, handle, password=PASSWORD):
+        r = self.call("POST", "/v1/auth/login", {"handle": handle, "password": password})
+        if r.status_code == 200:
+            self.tokens[handle] = r.json()["token"]
+        return r
+
+    def admin(self, method, path, body=None):
+        if "admin" not in self.tokens:
+            assert self.login("admin", ADMIN_PASSWORD).status_code == 200
+        return self.call(method, path, body, as_="admin")
+
+    def verified(self, handle=None):
+        handle = self.signup(handle)
+        r = self.admin("POST", f"/v1/admin/users/{handle}/verify", {"reason": "e2e KYC"})
+        assert r.status_code == 200, r.text
+        return handle
+
+    def money(self, path, body, as_, key=None):
+        return self.call("POST", path, body, as_=as_, headers={"Idempotency-Key": key or str(uuid.uuid4())})
+
+
+@pytest.fixture
+def http(servers):
+    client = Http(servers["api"])
+    yield client
+    client.http.close()
