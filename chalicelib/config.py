@@ -35,6 +35,9 @@ class Settings:
     routing_number: str
     platform_fee_bps: int
     apy_bps: int
+    celebrity_followers_min: int
+    backfill_posts_max: int
+    fanout_queue_url: str | None
     overdraft_apr_bps: int
     limits: dict = field(default_factory=dict)
 
@@ -80,6 +83,10 @@ def settings() -> Settings:
         routing_number=os.environ.get("FLOCK_ROUTING_NUMBER", "123456780"),
         platform_fee_bps=_int("FLOCK_PLATFORM_FEE_BPS", 1000),
         apy_bps=_int("FLOCK_APY_BPS", 450),
+        celebrity_followers_min=_int("FLOCK_CELEBRITY_FOLLOWERS_MIN", 10_000),
+        backfill_posts_max=_int("FLOCK_BACKFILL_POSTS_MAX", 50),
+        # On AWS the fan-out runs from this SQS queue; unset, it runs inline.
+        fanout_queue_url=os.environ.get("FLOCK_FANOUT_QUEUE_URL") or None,
         overdraft_apr_bps=_int("FLOCK_OVERDRAFT_APR_BPS", 1800),
         limits={"verified": verified},
     )

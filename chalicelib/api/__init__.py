@@ -7,14 +7,21 @@ from chalicelib import http, jobs
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.api import identity, system, wallet
+    from chalicelib.api import identity, social, system, wallet
+    from chalicelib.social import fanout
 
     app.log.setLevel(logging.INFO)
-    for blueprint in (system.bp, identity.bp, wallet.bp):
+    for blueprint in (system.bp, identity.bp, wallet.bp, social.bp):
         app.register_blueprint(blueprint)
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)
 
+    @app.on_sqs_message(queue=FANOUT_QUEUE, batch_size=10)
+    def fanout_worker(event):
+        return fanout.handle_sqs_event(event)
+
+
+FANOUT_QUEUE = "flock-fanout"
 
 SCHEDULES = {
     "reconcile": Rate(1, unit=Rate.DAYS),

@@ -89,6 +89,10 @@ class TaggedTransaction:
         self._tx.update(model, actions=list(actions), condition=condition, return_values=return_values)
         self._tags["update"].append(tag)
 
+    def delete(self, tag, model, condition=None):
+        self._tx.delete(model, condition=condition)
+        self._tags["delete"].append(tag)
+
     def check(self, tag, model, condition):
         self._tx.condition_check(type(model), model.pk, model.sk, condition=condition)
         self._tags["check"].append(tag)
@@ -100,3 +104,70 @@ class TaggedTransaction:
         """tag -> cancellation reason, for the items whose condition failed or conflicted."""
         tags = [tag for op in self._ORDER for tag in self._tags[op]]
         return {tag: reason for tag, reason in zip(tags, exc.cancellation_reasons) if reason is not None}
+
+
+BATCH_GET_KEYS_MAX = 100
+BATCH_WRITE_ITEMS_MAX = 25
+BATCH_ATTEMPTS_MAX = 8
+
+
+def _key(pk: str, sk: str) -> dict:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def batch_get(logical: str, keys: list[tuple[str, str]], consistent: bool = False) -> list[dict]:
+    """Raw items for `keys` (in no particular order), 100 keys per call,
+    unprocessed keys retried a bounded number of times."""
+    table = settings().table_name(logical)
+    client = botocore_client()
+    found: list[dict] = []
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), BATCH_GET_KEYS_MAX):
+        request = {table: {"Keys": [_key(pk, sk) for pk, sk in unique[start:start + BATCH_GET_KEYS_MAX]],
+                           "ConsistentRead": consistent}}
+        for attempt in range(BATCH_ATTEMPTS_MAX):
+            answer = client.batch_get_item(RequestItems=request)
+            found.extend(answer.get("Responses", {}).get(table, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            _pause(attempt)
+        else:
+            raise RuntimeError("batch_get: keys left unprocessed")
+    return found
+
+
+def batch_write(logical: str, puts: list = (), deletes: list[tuple[str, str]] = ()) -> int:
+    """Put model instances and delete keys, 25 per call; returns the calls made."""
+    table = settings().table_name(logical)
+    client = botocore_client()
+    requests = [{"PutRequest": {"Item": item.serialize()}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in dict.fromkeys(deletes)]
+    calls = 0
+    for start in range(0, len(requests), BATCH_WRITE_ITEMS_MAX):
+        pending = {table: requests[start:start + BATCH_WRITE_ITEMS_MAX]}
+        for attempt in range(BATCH_ATTEMPTS_MAX):
+            calls += 1
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            _pause(attempt)
+        else:
+            raise RuntimeError("batch_write: items left unprocessed")
+    return calls
+
+
+def _pause(attempt: int) -> None:
+    import random
+    import time
+    time.sleep(random.uniform(0, min(0.5, 0.02 * 2 ** attempt)))
+
+
+def key_from_plain(key: dict | None) -> dict | None:
+    """A cursor's plain {name: string} key as DynamoDB's ExclusiveStartKey."""
+    return {name: {"S": value} for name, value in key.items()} if key else None
+
+
+def key_to_plain(key: dict | None) -> dict | None:
+    """DynamoDB's LastEvaluatedKey (all Flock keys are strings) as a plain dict."""
+    return {name: value["S"] for name, value in key.items()} if key else None

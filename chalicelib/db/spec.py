@@ -22,7 +22,8 @@ class TableSpec:
 
 
 TABLES = (
-    TableSpec("users", indexes=(Index("gsi1", "gsi1_pk", "gsi1_sk"),), ttl_attribute="expires_at"),
+    TableSpec("users", indexes=(Index("gsi1", "gsi1_pk", "gsi1_sk"), Index("gsi2", "gsi2_pk", "gsi2_sk")),
+              ttl_attribute="expires_at"),
     TableSpec("posts", indexes=(Index("gsi1", "gsi1_pk", "gsi1_sk"),), ttl_attribute="expires_at"),
     TableSpec("balances", indexes=(Index("gsi1", "gsi1_pk", "gsi1_sk"), Index("gsi2", "gsi2_pk", "gsi2_sk")),
               ttl_attribute="expires_at"),

@@ -5,8 +5,12 @@ Item kinds (pk / sk):
   HANDLE#<handle lowered>   HANDLE         the unique claim on a handle -> user id
   LOGIN#<handle>#<address>  LOGIN          failed logins in the current window (TTL)
   AUDIT                     <at>#<id>      one admin action: who, when, what, why
+  USER#<follower_id>        FOLLOWS#<followee_id>  a follow edge;
+                            gsi1 FOLLOWERS#<followee> / <at>#<follower>, gsi2 FOLLOWING#<follower> / <at>#<followee>
+  USRCH#<first char>        <word>#<user_id>  a handle or display-name word, for prefix search
 """
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.db.base import Item, meta
 
@@ -38,6 +42,11 @@ class UserItem(Item):
     created_at = UnicodeAttribute()
     follower_count = NumberAttribute(default=0)
     following_count = NumberAttribute(default=0)
+    # Authors above the celebrity threshold are not fanned out; each follower
+    # keeps the ids of the celebrities it follows here, read with the token
+    # check, so the timeline can merge their posts at no extra read.
+    celebrity = BooleanAttribute(default=False)
+    celebrity_follows = UnicodeSetAttribute(null=True)
 
     @classmethod
     def new(cls, **values) -> "UserItem":
@@ -102,3 +111,53 @@ class AuditRecord(Item):
     @classmethod
     def new(cls, *, id: str, at: str, **values) -> "AuditRecord":
         return cls("AUDIT", f"{at}#{id}", id=id, at=at, **values)
+
+
+class Followers(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+    gsi1_pk = UnicodeAttribute(hash_key=True)
+    gsi1_sk = UnicodeAttribute(range_key=True)
+
+
+class Following(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+    gsi2_pk = UnicodeAttribute(hash_key=True)
+    gsi2_sk = UnicodeAttribute(range_key=True)
+
+
+def follow_key(follower_id: str, followee_id: str) -> tuple[str, str]:
+    return f"USER#{follower_id}", f"FOLLOWS#{followee_id}"
+
+
+def followers_partition(user_id: str) -> str:
+    return f"FOLLOWERS#{user_id}"
+
+
+def following_partition(user_id: str) -> str:
+    return f"FOLLOWING#{user_id}"
+
+
+class FollowEdge(Item):
+    Meta = meta("users")
+    follower_id = UnicodeAttribute()
+    followee_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    gsi1_pk = UnicodeAttribute()
+    gsi1_sk = UnicodeAttribute()
+    gsi2_pk = UnicodeAttribute()
+    gsi2_sk = UnicodeAttribute()
+    followers = Followers()
+    following = Following()
+
+
+def user_word_key(word: str, user_id: str) -> tuple[str, str]:
+    return f"USRCH#{word[:1]}", f"{word}#{user_id}"
+
+
+class UserWord(Item):
+    Meta = meta("users")
+    user_id = UnicodeAttribute()

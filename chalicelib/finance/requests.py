@@ -2,6 +2,7 @@
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
+from chalicelib.db import base
 from chalicelib.db.balances import PaymentRequestItem, TransferItem, request_key
 from chalicelib.db.users import HandleItem, UserItem
 from chalicelib.finance import ledger
@@ -45,11 +46,11 @@ def list_requests(principal, role: str, limit: int, cursor_key: dict | None) -> 
     require_verified(principal)
     index = PaymentRequestItem.incoming if role == "incoming" else PaymentRequestItem.outgoing
     prefix = "PREQ_IN#" if role == "incoming" else "PREQ_OUT#"
-    last_key = {k: {"S": v} for k, v in cursor_key.items()} if cursor_key else None
+    last_key = base.key_from_plain(cursor_key)
     page = index.query(prefix + principal.user_id, scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
     items = [public_request(i) for i in page]
     key = page.last_evaluated_key
-    return items, ({k: v["S"] for k, v in key.items()} if key else None)
+    return items, base.key_to_plain(key)
 
 
 def _for_payer(principal, request_id: str) -> PaymentRequestItem:

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timezone
 
 from chalicelib import clock, errors
+from chalicelib.db import base
 from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem
 from chalicelib.finance.accounts import public_account, require_account
 from chalicelib.finance.transfers import require_verified
@@ -32,17 +33,9 @@ def transactions(principal, limit: int, cursor_key: dict | None) -> tuple[list, 
     if cursor_key is not None and (cursor_key.get("pk") != pk or not str(cursor_key.get("sk", "")).startswith(ENTRY_PREFIX)):
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     page = EntryItem.query(pk, EntryItem.sk.startswith(ENTRY_PREFIX), scan_index_forward=False,
-                           limit=limit, last_evaluated_key=_cursor_attrs(cursor_key), consistent_read=True)
+                           limit=limit, last_evaluated_key=base.key_from_plain(cursor_key), consistent_read=True)
     entries = [public_entry(e) for e in page]
-    return entries, _plain_key(page.last_evaluated_key)
-
-
-def _cursor_attrs(key: dict | None):
-    return {name: {"S": value} for name, value in key.items()} if key else None
-
-
-def _plain_key(key: dict | None) -> dict | None:
-    return {name: value["S"] for name, value in key.items()} if key else None
+    return entries, base.key_to_plain(page.last_evaluated_key)
 
 
 def _month_bounds(month: str) -> tuple[datetime, datetime]:

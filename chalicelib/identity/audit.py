@@ -1,7 +1,8 @@
 """The audit trail: every admin action, with who, when, what and why."""
 import json
 
-from chalicelib import clock, ids
+from chalicelib import clock, errors, ids
+from chalicelib.db import base
 from chalicelib.db.users import AuditRecord
 
 
@@ -19,10 +20,10 @@ def public_record(item: AuditRecord) -> dict:
 
 
 def list_records(limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
-    last_key = {k: {"S": v} for k, v in cursor_key.items()} if cursor_key else None
     if cursor_key is not None and cursor_key.get("pk") != "AUDIT":
-        last_key = None
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    last_key = base.key_from_plain(cursor_key)
     page = AuditRecord.query("AUDIT", scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
     items = [public_record(r) for r in page]
     key = page.last_evaluated_key
-    return items, ({k: v["S"] for k, v in key.items()} if key else None)
+    return items, base.key_to_plain(key)

@@ -11,6 +11,7 @@ from chalicelib.config import settings
 from chalicelib.db.base import connection
 from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
 from chalicelib.identity import passwords, tokens
+from chalicelib.social import search
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Principal:
       verified: KYC done; only verified people hold a money account.
       frozen: an operator froze the person; money moves nothing.
       account_id: the money account, None until verified.
+      celebrity_follows: ids of the celebrity authors this person follows
+        (their posts are merged into the timeline at read time).
     """
     user_id: str
     handle: str
@@ -29,6 +32,7 @@ class Principal:
     verified: bool
     frozen: bool
     account_id: str | None
+    celebrity_follows: frozenset = frozenset()
 
 
 def public_user(user: UserItem) -> dict:
@@ -58,6 +62,7 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
         if exc.cause_response_code == "TransactionCanceledException":
             raise errors.HandleTaken(param="handle") from None
         raise
+    search.index_user(user.id, user.handle, user.display_name)
     return user
 
 
@@ -139,8 +144,10 @@ def update_profile(user_id: str, display_name: str | None = None, bio: str | Non
     if bio is not None:
         actions.append(UserItem.bio.set(bio))
     user = require(user_id)
+    old_display_name = user.display_name
     if actions:
         user.update(actions=actions, condition=UserItem.pk.exists())
+        search.index_user(user.id, user.handle, user.display_name, old_display_name)
     return public_user(user)
 
 
@@ -161,4 +168,5 @@ def authenticate(token: str) -> Principal:
     if user is None or int(user.token_version) != claims.token_version:
         raise errors.Unauthenticated("The token has been revoked.")
     return Principal(user_id=user.id, handle=user.handle, role=user.role, verified=bool(user.verified),
-                     frozen=bool(user.frozen), account_id=user.account_id)
+                     frozen=bool(user.frozen), account_id=user.account_id,
+                     celebrity_follows=frozenset(user.celebrity_follows or ()))

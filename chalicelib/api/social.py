@@ -1,0 +1,140 @@
+"""Routes of the Social section (API.md): profiles, follows, posts, likes,
+timeline, search, direct messages."""
+from typing import Annotated, Literal
+
+from chalice import Blueprint
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+
+from chalicelib import errors, http
+from chalicelib.api.schemas import Body, Handle, MoneyBody, Page, _no_control_chars, _nfc_length
+from chalicelib.identity.users import authenticate, require_by_handle
+from chalicelib.social import graph, messages, posts, search, timeline
+
+bp = Blueprint(__name__)
+route = http.routes(bp, authenticate)
+
+Text = Annotated[StrictStr, Field(max_length=4000), AfterValidator(_nfc_length(1, 280)),
+                 AfterValidator(_no_control_chars)]
+VideoUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https://[^\s]+$")]
+
+
+class PostBody(Body):
+    text: Text
+    reply_to: Annotated[StrictStr, Field(max_length=64)] | None = None
+    price: MoneyBody | None = None
+    video_url: VideoUrl | None = None
+    audience: Literal["public", "subscribers"] = "public"
+
+
+class ConversationBody(Body):
+    with_: Annotated[Handle, Field(alias="with")]
+
+
+class MessageBody(Body):
+    text: Annotated[StrictStr, Field(max_length=8000), AfterValidator(_nfc_length(1, 2000)),
+                    AfterValidator(_no_control_chars)]
+
+
+class SearchQuery(Page):
+    q: str = Field(max_length=5000)
+    type: Literal["posts", "users"] = "posts"
+
+
+def _page(items_and_key) -> dict:
+    items, key = items_and_key
+    return {"data": items, "next_cursor": http.encode_cursor(key)}
+
+
+@route("/v1/users/{handle}/follow", methods=["POST"])
+def follow(req, handle):
+    return graph.follow(req.principal, handle)
+
+
+@route("/v1/users/{handle}/follow", methods=["DELETE"])
+def unfollow(req, handle):
+    return graph.unfollow(req.principal, handle)
+
+
+@route("/v1/users/{handle}/followers", query=Page)
+def followers(req, handle):
+    return _page(graph.followers(handle, req.params.limit, http.decode_cursor(req.params.cursor)))
+
+
+@route("/v1/users/{handle}/following", query=Page)
+def following(req, handle):
+    return _page(graph.following(handle, req.params.limit, http.decode_cursor(req.params.cursor)))
+
+
+@route("/v1/posts", methods=["POST"], body=PostBody, status=201)
+def create_post(req):
+    d = req.data
+    return posts.create(req.principal, d.text, d.reply_to, d.price.money() if d.price else None,
+                        d.video_url, d.audience)
+
+
+@route("/v1/posts/{post_id}")
+def get_post(req, post_id):
+    return posts.get(req.principal.user_id, post_id)
+
+
+@route("/v1/posts/{post_id}", methods=["DELETE"])
+def delete_post(req, post_id):
+    posts.delete(req.principal, post_id)
+    return http.Reply(None, 204)
+
+
+@route("/v1/users/{handle}/posts", query=Page)
+def user_posts(req, handle):
+    author = require_by_handle(handle)
+    return _page(posts.by_author(req.principal.user_id, author.id, req.params.limit,
+                                 http.decode_cursor(req.params.cursor)))
+
+
+@route("/v1/posts/{post_id}/likes", methods=["POST"])
+def like(req, post_id):
+    return posts.like(req.principal, post_id)
+
+
+@route("/v1/posts/{post_id}/likes", methods=["DELETE"])
+def unlike(req, post_id):
+    return posts.unlike(req.principal, post_id)
+
+
+@route("/v1/timeline", query=Page)
+def home_timeline(req):
+    cursor = http.decode_cursor(req.params.cursor)
+    before = cursor.get("before") if cursor else None
+    if cursor is not None and not isinstance(before, str):
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    items, last = timeline.home(req.principal, req.params.limit, before)
+    return {"data": items, "next_cursor": http.encode_cursor({"before": last} if last else None)}
+
+
+@route("/v1/search", query=SearchQuery)
+def search_route(req):
+    p = req.params
+    cursor = http.decode_cursor(p.cursor)
+    if p.type == "users":
+        return _page(search.search_users(p.q, p.limit, cursor))
+    return _page(search.search_posts(req.principal.user_id, p.q, p.limit, cursor))
+
+
+@route("/v1/conversations", methods=["POST"], body=ConversationBody)
+def open_conversation(req):
+    conversation, created = messages.open_conversation(req.principal, req.data.with_)
+    return http.Reply(conversation, 201 if created else 200)
+
+
+@route("/v1/conversations", query=Page)
+def list_conversations(req):
+    return _page(messages.conversations(req.principal, req.params.limit, http.decode_cursor(req.params.cursor)))
+
+
+@route("/v1/conversations/{conv_id}/messages", methods=["POST"], body=MessageBody, status=201)
+def send_message(req, conv_id):
+    return messages.send(req.principal, conv_id, req.data.text)
+
+
+@route("/v1/conversations/{conv_id}/messages", query=Page)
+def list_messages(req, conv_id):
+    return _page(messages.messages(req.principal, conv_id, req.params.limit, http.decode_cursor(req.params.cursor)))

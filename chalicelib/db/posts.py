@@ -1,0 +1,150 @@
+"""The posts table: posts, likes, timelines, the search index, direct messages.
+
+Item kinds (pk / sk):
+  POST#<post_id>        POST              a post; gsi1 AUTHOR#<author_id> / <post_id> lists an author's posts
+  POST#<post_id>        LIKES#<shard>     one shard of the post's like counter (sum on read)
+  POST#<post_id>        LIKE#<user_id>    one person's like (existence is the like)
+  TL#<user_id>          <post_id>         a home-timeline entry; gsi1 TLA#<user>#<author> / <post_id>
+                                          finds one author's entries (unfollow removes them)
+  IDX#<word>            <post_id>         a posting of the search index
+  CONV#<conv_id>        CONV              a conversation between two people
+  CONV#<conv_id>        MSG#<msg_id>      a message
+  INBOX#<user_id>       <conv_id>         a member's view of a conversation (unread count);
+                                          gsi1 INBOX#<user_id> / <last activity>#<conv_id>
+"""
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, ListAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.db.base import Item, meta
+
+LIKE_SHARDS = 4
+
+
+class Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+    gsi1_pk = UnicodeAttribute(hash_key=True)
+    gsi1_sk = UnicodeAttribute(range_key=True)
+
+
+def post_key(post_id: str) -> tuple[str, str]:
+    return f"POST#{post_id}", "POST"
+
+
+def like_key(post_id: str, user_id: str) -> tuple[str, str]:
+    return f"POST#{post_id}", f"LIKE#{user_id}"
+
+
+def like_shard_key(post_id: str, shard: int) -> tuple[str, str]:
+    return f"POST#{post_id}", f"LIKES#{shard}"
+
+
+def author_partition(author_id: str) -> str:
+    return f"AUTHOR#{author_id}"
+
+
+def timeline_partition(user_id: str) -> str:
+    return f"TL#{user_id}"
+
+
+def timeline_author_partition(user_id: str, author_id: str) -> str:
+    return f"TLA#{user_id}#{author_id}"
+
+
+def posting_partition(word: str) -> str:
+    return f"IDX#{word}"
+
+
+def conversation_key(conv_id: str) -> tuple[str, str]:
+    return f"CONV#{conv_id}", "CONV"
+
+
+def message_key(conv_id: str, msg_id: str) -> tuple[str, str]:
+    return f"CONV#{conv_id}", f"MSG#{msg_id}"
+
+
+def inbox_key(user_id: str, conv_id: str) -> tuple[str, str]:
+    return f"INBOX#{user_id}", conv_id
+
+
+class PostItem(Item):
+    Meta = meta("posts")
+    id = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    author_handle = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    reply_to = UnicodeAttribute(null=True)
+    reply_count = NumberAttribute(default=0)
+    price_amount = NumberAttribute(null=True)
+    price_currency = UnicodeAttribute(null=True)
+    video_url = UnicodeAttribute(null=True)
+    audience = UnicodeAttribute(default="public")
+    words = ListAttribute(default=list)
+    gsi1_pk = UnicodeAttribute(null=True)
+    gsi1_sk = UnicodeAttribute(null=True)
+    by_author = Gsi1()
+
+    @classmethod
+    def ref(cls, post_id: str) -> "PostItem":
+        return cls(*post_key(post_id))
+
+
+class LikeItem(Item):
+    Meta = meta("posts")
+    user_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class CounterShard(Item):
+    Meta = meta("posts")
+    n = NumberAttribute(default=0)
+
+
+class TimelineItem(Item):
+    Meta = meta("posts")
+    post_id = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    gsi1_pk = UnicodeAttribute()
+    gsi1_sk = UnicodeAttribute()
+    by_author = Gsi1()
+    expires_at = NumberAttribute(null=True)
+
+
+class Posting(Item):
+    Meta = meta("posts")
+    post_id = UnicodeAttribute()
+
+
+class ConversationItem(Item):
+    Meta = meta("posts")
+    id = UnicodeAttribute()
+    members = ListAttribute(of=UnicodeAttribute)
+    member_handles = ListAttribute(of=UnicodeAttribute)
+    created_at = UnicodeAttribute()
+    last_activity_at = UnicodeAttribute()
+
+
+class MessageItem(Item):
+    Meta = meta("posts")
+    id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    sender_id = UnicodeAttribute()
+    sender_handle = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    payment_transfer_id = UnicodeAttribute(null=True)
+
+
+class InboxItem(Item):
+    Meta = meta("posts")
+    conversation_id = UnicodeAttribute()
+    other_id = UnicodeAttribute()
+    other_handle = UnicodeAttribute()
+    unread = NumberAttribute(default=0)
+    last_activity_at = UnicodeAttribute()
+    last_preview = UnicodeAttribute(default="")
+    gsi1_pk = UnicodeAttribute()
+    gsi1_sk = UnicodeAttribute()
+    by_activity = Gsi1()

@@ -1,0 +1,154 @@
+"""Direct messages: one conversation per pair of people, messages newest
+first, conversations by latest activity, unread counts. Only the two
+members can see a conversation; to anyone else it does not exist (404)."""
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import clock, errors, ids
+from chalicelib.db import base
+from chalicelib.db.base import TaggedTransaction
+from chalicelib.db.posts import (ConversationItem, InboxItem, MessageItem, conversation_key, inbox_key,
+                                 message_key)
+from chalicelib.identity.users import require_by_handle
+
+PREVIEW_CHARS = 80
+ATTEMPTS_MAX = 5
+
+
+def conversation_id_for(user_a: str, user_b: str) -> str:
+    """The pair decides the id, so creating it twice finds the same one."""
+    return ids.derived_id("conv", *sorted((user_a, user_b)))
+
+
+def _inbox(user_id: str, other_id: str, other_handle: str, conv_id: str, at: str) -> InboxItem:
+    return InboxItem(*inbox_key(user_id, conv_id), conversation_id=conv_id, other_id=other_id,
+                     other_handle=other_handle, last_activity_at=at,
+                     gsi1_pk=f"INBOX#{user_id}", gsi1_sk=f"{at}#{conv_id}")
+
+
+def public_conversation(conv: ConversationItem, viewer_id: str, inbox: InboxItem | None = None) -> dict:
+    other = [h for m, h in zip(conv.members, conv.member_handles) if m != viewer_id]
+    return {"id": conv.id, "with": other[0] if other else None, "members": list(conv.member_handles),
+            "created_at": conv.created_at, "last_activity_at": conv.last_activity_at,
+            "unread_count": int(inbox.unread) if inbox else 0,
+            "last_message_preview": inbox.last_preview if inbox else ""}
+
+
+def public_message(item: MessageItem) -> dict:
+    return {"id": item.id, "conversation_id": item.conversation_id, "sender": item.sender_handle,
+            "text": item.text, "created_at": item.created_at, "payment": None}
+
+
+def open_conversation(principal, with_handle: str) -> tuple[dict, bool]:
+    """Returns (conversation, created)."""
+    other = require_by_handle(with_handle)
+    if other.id == principal.user_id:
+        raise errors.InvalidRequest("A conversation needs someone else.", param="with")
+    conv_id = conversation_id_for(principal.user_id, other.id)
+    at = clock.iso(clock.now())
+    conv = ConversationItem(*conversation_key(conv_id), id=conv_id, members=[principal.user_id, other.id],
+                            member_handles=[principal.handle, other.handle], created_at=at, last_activity_at=at)
+    tx = TaggedTransaction()
+    tx.save("conv", conv, condition=ConversationItem.pk.does_not_exist())
+    tx.save("mine", _inbox(principal.user_id, other.id, other.handle, conv_id, at))
+    tx.save("theirs", _inbox(other.id, principal.user_id, principal.handle, conv_id, at))
+    try:
+        tx.commit()
+        return public_conversation(conv, principal.user_id), True
+    except TransactWriteError as exc:
+        if "conv" not in tx.reasons(exc):
+            raise
+    existing = require_member(principal.user_id, conv_id)
+    return public_conversation(existing, principal.user_id, _find_inbox(principal.user_id, conv_id)), False
+
+
+def _find_inbox(user_id: str, conv_id: str) -> InboxItem | None:
+    try:
+        return InboxItem.get(*inbox_key(user_id, conv_id), consistent_read=True)
+    except InboxItem.DoesNotExist:
+        return None
+
+
+def require_member(user_id: str, conv_id: str) -> ConversationItem:
+    conv = None
+    if conv_id.startswith("conv_") and len(conv_id) <= 64:
+        try:
+            conv = ConversationItem.get(*conversation_key(conv_id), consistent_read=True)
+        except ConversationItem.DoesNotExist:
+            conv = None
+    if conv is None or user_id not in conv.members:
+        raise errors.NotFound("No such conversation.")
+    return conv
+
+
+def message_writes(conv: ConversationItem, sender_id: str, sender_handle: str, text: str,
+                   payment_transfer_id: str | None = None) -> tuple[MessageItem, list]:
+    """The message and the activity it causes, as (op, model, actions,
+    condition) writes for one transaction — a payment's ledger transaction
+    takes them as extra items, so message and money land together."""
+    msg_id = ids.new_id("msg")
+    at = clock.iso(clock.now())
+    message = MessageItem(*message_key(conv.id, msg_id), id=msg_id, conversation_id=conv.id, sender_id=sender_id,
+                          sender_handle=sender_handle, text=text, created_at=at,
+                          payment_transfer_id=payment_transfer_id)
+    preview = text[:PREVIEW_CHARS]
+    writes = [("save", message, (), MessageItem.pk.does_not_exist()),
+              ("update", ConversationItem(*conversation_key(conv.id)),
+               (ConversationItem.last_activity_at.set(at),), ConversationItem.pk.exists())]
+    for member in conv.members:
+        actions = [InboxItem.last_activity_at.set(at), InboxItem.gsi1_sk.set(f"{at}#{conv.id}"),
+                   InboxItem.last_preview.set(preview)]
+        actions.append(InboxItem.unread.set(0) if member == sender_id else InboxItem.unread.add(1))
+        writes.append(("update", InboxItem(*inbox_key(member, conv.id)), tuple(actions), InboxItem.pk.exists()))
+    return message, writes
+
+
+def send(principal, conv_id: str, text: str) -> dict:
+    conv = require_member(principal.user_id, conv_id)
+    message, writes = message_writes(conv, principal.user_id, principal.handle, text)
+    tx = TaggedTransaction()
+    for i, (op, model, actions, condition) in enumerate(writes):
+        if op == "save":
+            tx.save(i, model, condition=condition)
+        else:
+            tx.update(i, model, actions, condition=condition)
+    for _ in range(ATTEMPTS_MAX):
+        try:
+            tx.commit()
+            return public_message(message)
+        except TransactWriteError as exc:
+            if not any(r.code == "TransactionConflict" for r in tx.reasons(exc).values()):
+                raise
+    raise errors.Unavailable()
+
+
+def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    """Newest first. Reading the first page marks the conversation read."""
+    conv = require_member(principal.user_id, conv_id)
+    pk = conversation_key(conv.id)[0]
+    if cursor_key is not None and cursor_key.get("pk") != pk:
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    page = MessageItem.query(pk, MessageItem.sk.startswith("MSG#"), scan_index_forward=False, limit=limit,
+                             last_evaluated_key=base.key_from_plain(cursor_key),
+                             consistent_read=True)
+    items = [public_message(m) for m in page]
+    if cursor_key is None:
+        InboxItem(*inbox_key(principal.user_id, conv.id)).update(actions=[InboxItem.unread.set(0)],
+                                                                 condition=InboxItem.pk.exists())
+    key = page.last_evaluated_key
+    return items, base.key_to_plain(key)
+
+
+def conversations(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    """Most recent activity first, with the caller's unread counts."""
+    partition = f"INBOX#{principal.user_id}"
+    if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    page = InboxItem.by_activity.query(partition, scan_index_forward=False, limit=limit,
+                                       last_evaluated_key=base.key_from_plain(cursor_key))
+    inboxes = list(page)
+    convs = {raw["id"]["S"]: ConversationItem.from_raw_data(raw)
+             for raw in base.batch_get("posts", [conversation_key(i.conversation_id) for i in inboxes])}
+    key = page.last_evaluated_key
+    return ([public_conversation(convs[i.conversation_id], principal.user_id, i)
+             for i in inboxes if i.conversation_id in convs],
+            base.key_to_plain(key))

@@ -1,0 +1,147 @@
+"""Posts: create (with replies), read, delete (author only), a user's posts, likes."""
+import secrets
+import unicodedata
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib import clock, errors, ids
+from chalicelib.db import base
+from chalicelib.db.base import TaggedTransaction
+from chalicelib.db.posts import (LIKE_SHARDS, CounterShard, LikeItem, PostItem, author_partition, like_key,
+                                 like_shard_key, post_key)
+from chalicelib.social import fanout, search
+from chalicelib.social.normalize import words
+from chalicelib.social.views import hydrate
+
+TEXT_CHARS_MAX = 280
+
+
+def _find(post_id: str) -> PostItem | None:
+    if not post_id.startswith("post_") or len(post_id) > 64:
+        return None
+    try:
+        return PostItem.get(*post_key(post_id), consistent_read=True)
+    except PostItem.DoesNotExist:
+        return None
+
+
+def require(post_id: str) -> PostItem:
+    post = _find(post_id)
+    if post is None:
+        raise errors.NotFound("No such post.")
+    return post
+
+
+def create(principal, text: str, reply_to: str | None = None, price=None, video_url: str | None = None,
+           audience: str = "public") -> dict:
+    """The post and its parent's reply count in one transaction; then the
+    search index and the fan-out to followers' timelines."""
+    if not 1 <= len(unicodedata.normalize("NFC", text)) <= TEXT_CHARS_MAX:
+        raise errors.InvalidRequest("text is 1..280 characters.", param="text")
+    post_id = ids.new_id("post")
+    post = PostItem(*post_key(post_id), id=post_id, author_id=principal.user_id, author_handle=principal.handle,
+                    text=text, created_at=clock.iso(clock.now()), reply_to=reply_to, audience=audience,
+                    video_url=video_url, words=words(text),
+                    gsi1_pk=author_partition(principal.user_id), gsi1_sk=post_id)
+    if price is not None:
+        post.price_amount, post.price_currency = price.amount_cents, price.currency
+    tx = TaggedTransaction()
+    tx.save("post", post, condition=PostItem.pk.does_not_exist())
+    if reply_to is not None:
+        if _find(reply_to) is None:
+            raise errors.NotFound("The post replied to does not exist.", param="reply_to")
+        tx.update("parent", PostItem.ref(reply_to), [PostItem.reply_count.add(1)], condition=PostItem.pk.exists())
+    try:
+        tx.commit()
+    except TransactWriteError as exc:
+        if "parent" in tx.reasons(exc):
+            raise errors.NotFound("The post replied to does not exist.", param="reply_to") from None
+        raise
+    search.index_post(post_id, post.words)
+    fanout.dispatch("post_created", post_id=post_id, author_id=principal.user_id)
+    return hydrate([post_id], principal.user_id)[0]
+
+
+def get(viewer_id: str | None, post_id: str) -> dict:
+    found = hydrate([post_id], viewer_id) if post_id.startswith("post_") and len(post_id) <= 64 else []
+    if not found:
+        raise errors.NotFound("No such post.")
+    return found[0]
+
+
+def delete(principal, post_id: str) -> None:
+    """Author only. The post vanishes from lists at once (reads drop posts
+    that no longer exist); index postings and timeline entries follow."""
+    post = require(post_id)
+    if post.author_id != principal.user_id:
+        raise errors.Forbidden("Only the author can delete a post.")
+    tx = TaggedTransaction()
+    tx.delete("post", PostItem.ref(post_id), condition=PostItem.author_id == principal.user_id)
+    if post.reply_to:
+        tx.update("parent", PostItem.ref(post.reply_to), [PostItem.reply_count.add(-1)],
+                  condition=PostItem.pk.exists())
+    try:
+        tx.commit()
+    except TransactWriteError:
+        # The parent is gone too: delete the post alone.
+        PostItem.ref(post_id).delete(condition=PostItem.author_id == principal.user_id)
+    search.unindex_post(post_id, list(post.words or []))
+    base.batch_write("posts", deletes=[like_shard_key(post_id, s) for s in range(LIKE_SHARDS)])
+    fanout.dispatch("post_deleted", post_id=post_id, author_id=principal.user_id)
+
+
+def by_author(viewer_id: str | None, author_id: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    last = base.key_from_plain(cursor_key)
+    if cursor_key is not None and cursor_key.get("gsi1_pk") != author_partition(author_id):
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    page = PostItem.by_author.query(author_partition(author_id), scan_index_forward=False, limit=limit,
+                                    last_evaluated_key=last, attributes_to_get=["pk", "sk", "gsi1_pk", "gsi1_sk"])
+    post_ids = [p.gsi1_sk for p in page]
+    key = page.last_evaluated_key
+    return hydrate(post_ids, viewer_id), base.key_to_plain(key)
+
+
+def _like_count(post_id: str) -> int:
+    return sum(int(raw.get("n", {}).get("N", "0"))
+               for raw in base.batch_get("posts", [like_shard_key(post_id, s) for s in range(LIKE_SHARDS)],
+                                         consistent=True))
+
+
+def like(principal, post_id: str) -> dict:
+    """Idempotent: the like item is put only if absent, and the counter
+    shard moves in the same transaction, so the count stays exact."""
+    require(post_id)
+    tx = TaggedTransaction()
+    tx.save("like", LikeItem(*like_key(post_id, principal.user_id), user_id=principal.user_id,
+                             created_at=clock.iso(clock.now())), condition=LikeItem.pk.does_not_exist())
+    tx.update("count", CounterShard(*like_shard_key(post_id, secrets.randbelow(LIKE_SHARDS))), [CounterShard.n.add(1)])
+    tx.check("post", PostItem.ref(post_id), condition=PostItem.pk.exists())
+    _commit_unless(tx, "like")
+    return {"liked": True, "like_count": _like_count(post_id)}
+
+
+def unlike(principal, post_id: str) -> dict:
+    require(post_id)
+    tx = TaggedTransaction()
+    tx.delete("like", LikeItem(*like_key(post_id, principal.user_id)), condition=LikeItem.pk.exists())
+    tx.update("count", CounterShard(*like_shard_key(post_id, secrets.randbelow(LIKE_SHARDS))), [CounterShard.n.add(-1)])
+    _commit_unless(tx, "like")
+    return {"liked": False, "like_count": _like_count(post_id)}
+
+
+def _commit_unless(tx: TaggedTransaction, idempotent_tag: str) -> None:
+    """Commit; a failed condition on `idempotent_tag` means it was already done."""
+    for _ in range(5):
+        try:
+            tx.commit()
+            return
+        except TransactWriteError as exc:
+            reasons = tx.reasons(exc)
+            if any(r.code == "TransactionConflict" for r in reasons.values()):
+                continue
+            if "post" in reasons:
+                raise errors.NotFound("No such post.") from None
+            if idempotent_tag in reasons:
+                return
+            raise
+    raise errors.Unavailable()

@@ -1,0 +1,96 @@
+"""The home timeline: the caller's posts and those of whom they follow.
+
+Fan-out on write: a new post is copied as a `TL#<follower>` entry into the
+timeline of each follower (25 per BatchWriteItem). Authors with at least
+`celebrity_followers_min` followers are not fanned out; each follower keeps
+their ids (read with the token check) and their recent posts are merged at
+read time — the hybrid Twitter uses. A timeline page therefore costs one
+query, one query per followed celebrity and one batch get, whatever the
+number of accounts followed.
+
+Post ids sort by creation time, so "newest first" is key order and a cursor
+is the last post id shown.
+"""
+from chalicelib import errors
+from chalicelib.db import base
+from chalicelib.db.posts import (PostItem, TimelineItem, author_partition, timeline_author_partition,
+                                 timeline_partition)
+from chalicelib.db.users import FollowEdge, UserItem, followers_partition
+from chalicelib.social.views import hydrate
+
+FOLLOWERS_PAGE = 1000
+
+
+def _entry(user_id: str, post_id: str, author_id: str) -> TimelineItem:
+    return TimelineItem(timeline_partition(user_id), post_id, post_id=post_id, author_id=author_id,
+                        gsi1_pk=timeline_author_partition(user_id, author_id), gsi1_sk=post_id)
+
+
+def _followers(author_id: str):
+    for edge in FollowEdge.followers.query(followers_partition(author_id), page_size=FOLLOWERS_PAGE,
+                                           attributes_to_get=["follower_id"]):
+        yield edge.follower_id
+
+
+def _author(author_id: str) -> UserItem | None:
+    return UserItem.find(author_id, consistent=False)
+
+
+def fan_out_post(post_id: str, author_id: str) -> int:
+    """Idempotent: writing an entry twice leaves one. Returns the batch calls."""
+    entries = [_entry(author_id, post_id, author_id)]
+    author = _author(author_id)
+    if author is not None and not author.celebrity:
+        entries.extend(_entry(f, post_id, author_id) for f in _followers(author_id))
+    return base.batch_write("posts", puts=entries)
+
+
+def remove_post(post_id: str, author_id: str) -> int:
+    keys = [(timeline_partition(author_id), post_id)]
+    keys.extend((timeline_partition(f), post_id) for f in _followers(author_id))
+    return base.batch_write("posts", deletes=keys)
+
+
+def backfill(user_id: str, author_id: str, posts_max: int) -> None:
+    """Following someone copies their most recent posts (a bounded number)."""
+    recent = PostItem.by_author.query(author_partition(author_id), scan_index_forward=False, limit=posts_max,
+                                      attributes_to_get=["pk", "sk", "gsi1_pk", "gsi1_sk"])
+    base.batch_write("posts", puts=[_entry(user_id, p.gsi1_sk, author_id) for p in recent])
+
+
+def remove_author(user_id: str, author_id: str) -> None:
+    """Unfollowing removes the author's entries from the timeline."""
+    entries = TimelineItem.by_author.query(timeline_author_partition(user_id, author_id),
+                                           attributes_to_get=["pk", "sk", "gsi1_pk", "gsi1_sk"])
+    base.batch_write("posts", deletes=[(e.pk, e.sk) for e in entries])
+
+
+def promote_celebrity(author_id: str) -> None:
+    """From now on the author is merged at read time: each follower learns
+    the id. Entries already fanned out stay (reads drop duplicates)."""
+    author = _author(author_id)
+    if author is None or author.celebrity:
+        return
+    author.update(actions=[UserItem.celebrity.set(True)])
+    for follower_id in _followers(author_id):
+        UserItem.ref(follower_id).update(actions=[UserItem.celebrity_follows.add({author_id})],
+                                         condition=UserItem.pk.exists())
+
+
+def home(principal, limit: int, before: str | None) -> tuple[list, str | None]:
+    """Newest first; `before` is the last post id of the previous page."""
+    if before is not None and not before.startswith("post_"):
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    condition = TimelineItem.sk < before if before else None
+    candidates = [e.sk for e in TimelineItem.query(timeline_partition(principal.user_id), condition,
+                                                   scan_index_forward=False, limit=limit + 1,
+                                                   attributes_to_get=["pk", "sk"])]
+    for celebrity_id in sorted(principal.celebrity_follows):
+        celebrity_condition = PostItem.gsi1_sk < before if before else None
+        candidates.extend(p.gsi1_sk for p in PostItem.by_author.query(
+            author_partition(celebrity_id), celebrity_condition, scan_index_forward=False, limit=limit + 1,
+            attributes_to_get=["pk", "sk", "gsi1_pk", "gsi1_sk"]))
+    ordered = sorted(set(candidates), reverse=True)
+    page_ids, more = ordered[:limit], len(ordered) > limit
+    posts = hydrate(page_ids, principal.user_id)
+    return posts, (page_ids[-1] if more and page_ids else None)
