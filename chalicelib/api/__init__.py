@@ -16,12 +16,16 @@ def register(app: Chalice) -> None:
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)
 
-    @app.on_sqs_message(queue=FANOUT_QUEUE, batch_size=10)
+    @app.on_sqs_message(queue=fanout_queue_name(), batch_size=10)
     def fanout_worker(event):
         return fanout.handle_sqs_event(event)
 
 
-FANOUT_QUEUE = "flock-fanout"
+def fanout_queue_name() -> str:
+    """Per stage, so a dev and a prod stack can share an AWS account."""
+    from chalicelib.config import settings
+    return f"{settings().table_prefix}-fanout"
+
 
 SCHEDULES = {
     "reconcile": Rate(1, unit=Rate.DAYS),
