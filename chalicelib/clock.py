@@ -11,6 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 _lock = threading.Lock()
 _offset = timedelta(0)
+# Business time stays far from datetime's end (year 9999): past it, `now()`
+# and every `now() + delta` would raise OverflowError for everyone.
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 def real_now() -> datetime:
@@ -30,8 +33,14 @@ def set_now(target: datetime) -> datetime:
     global _offset
     with _lock:
         current = now()
+        try:
+            target = target.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError("the time is out of range") from None
         if target < current:
             raise ValueError("the test clock only moves forward")
+        if target > LATEST:
+            raise ValueError(f"the test clock stops at {iso(LATEST)}")
         _offset += target - current
         return now()
 
@@ -41,6 +50,8 @@ def advance_days(days: int) -> datetime:
     if days < 0:
         raise ValueError("the test clock only moves forward")
     with _lock:
+        if days > (LATEST - now()).days:
+            raise ValueError(f"the test clock stops at {iso(LATEST)}")
         _offset += timedelta(days=days)
         return now()
 

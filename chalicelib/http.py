@@ -53,22 +53,24 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_strings(value, depth: int = 0):
-    """Lone surrogates cannot be stored or encoded as UTF-8: refuse them here."""
-    if depth > 32:
+def _check_strings(value, path: tuple = ()):
+    """Lone surrogates cannot be stored or encoded as UTF-8: refuse them here,
+    naming the field (as pydantic names the others)."""
+    if len(path) > 32:
         raise errors.InvalidRequest("The body nests too deeply.")
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise errors.InvalidRequest("Strings must be valid Unicode.") from None
+            raise errors.InvalidRequest("Strings must be valid Unicode.",
+                                        param=".".join(str(p) for p in path) or None) from None
     elif isinstance(value, dict):
         for k, v in value.items():
-            _check_strings(k, depth + 1)
-            _check_strings(v, depth + 1)
+            _check_strings(k, path)  # first: a bad key must not reach `param`
+            _check_strings(v, path + (k,))
     elif isinstance(value, list):
-        for v in value:
-            _check_strings(v, depth + 1)
+        for i, v in enumerate(value):
+            _check_strings(v, path + (i,))
 
 
 def parse_json(raw: bytes | None):

@@ -20,40 +20,112 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import localstack  # noqa: E402
+from chalice.config import Config  # noqa: E402
+from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, LocalChalice,  # noqa: E402
+                           LocalDevServer, LocalGateway, ThreadedHTTPServer)
+
+
+BODY_BYTES_MAX = 10 * 1024 * 1024  # what API Gateway takes
+
+
+def _error_response(error) -> dict:
+    return {"statusCode": error.status, "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
+            "body": json.dumps(error.body())}
 
 
 def _not_found_response() -> dict:
     from chalicelib.errors import NotFound
-    return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
-            "body": json.dumps(NotFound("No such path or method.").body())}
+    return _error_response(NotFound("No such path or method."))
+
+
+class _NoRoute(Exception):
+    """No route matches: raised instead of Chalice's ValueError, whose handler
+    builds a 403 that echoes the Authorization header (and raises on a
+    non-ASCII one, dropping the connection)."""
+
+
+def _framing_error(headers) -> str | None:
+    """Why the body cannot be read safely, or None."""
+    if "chunked" in (headers.get("transfer-encoding") or "").lower():
+        return "Send the body with a Content-Length."
+    length = headers.get("content-length", "0").strip()
+    if not length.isdigit():
+        return "Content-Length is not a number."
+    if int(length) > BODY_BYTES_MAX:
+        return "The body is too large."
+    return None
+
+
+class FlockGateway(LocalGateway):
+    """Chalice's local gateway, answering as the template's GatewayResponses
+    do on AWS: an unknown path or method gets Flock's 404 error object and
+    nothing of the request is echoed. The in-process test client can use it
+    too (`client.http._local_gateway = FlockGateway(app, config)`)."""
+
+    def _generate_lambda_event(self, method, path, headers, body):
+        try:
+            return super()._generate_lambda_event(method, path, headers, body)
+        except ValueError:
+            raise _NoRoute() from None
+
+    def handle_request(self, method, path, headers, body):
+        try:
+            response = super().handle_request(method, path, headers, body)
+        except (_NoRoute, ForbiddenError):
+            return _not_found_response()
+        if method == "OPTIONS" and response.get("body") is None and \
+                response.get("headers") == {"Access-Control-Allow-Methods": "OPTIONS"}:
+            return _not_found_response()  # no CORS and no OPTIONS route: an unknown method
+        return response
+
+
+class FlockRequestHandler(ChaliceRequestHandler):
+    def __init__(self, request, client_address, server, app_object, config):
+        self.local_gateway = FlockGateway(app_object, config)
+        ChaliceRequestHandler.__bases__[0].__init__(self, request, client_address, server)
+
+    def _generic_handle(self):
+        problem = _framing_error(self.headers)
+        if problem:  # the stream cannot be trusted past these headers
+            from chalicelib.errors import InvalidRequest
+            self.close_connection = True
+            response = _error_response(InvalidRequest(problem))
+            self._send_http_response(response["statusCode"], {**response["headers"], "Connection": "close"},
+                                     response["body"])
+            return
+        super()._generic_handle()
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def _send_http_response_with_body(self, code, headers, body):
+        if self.command != "HEAD":
+            return super()._send_http_response_with_body(code, headers, body)
+        # HEAD: the headers GET would send, and no body (one would be read
+        # as the start of the next response on a kept-alive connection)
+        if not isinstance(body, bytes):
+            body = body.encode("utf-8")
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
+
+    def log_message(self, format, *args):  # noqa: A002 - no headers or bodies in logs
+        if os.environ.get("FLOCK_ACCESS_LOG") == "1":
+            super().log_message(format, *args)
+
+
+class FlockHTTPServer(ThreadedHTTPServer):
+    # socketserver's default backlog of 5 resets connections when a few
+    # dozen clients connect at once (as the concurrency tests do).
+    request_queue_size = 128
 
 
 def make_server(app, host: str, port: int):
-    from chalice.config import Config
-    from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, LocalChalice,
-                               LocalDevServer, LocalGateway)
-
-    class FlockGateway(LocalGateway):
-        def handle_request(self, method, path, headers, body):
-            try:
-                return super().handle_request(method, path, headers, body)
-            except ForbiddenError:
-                return _not_found_response()
-
-    class FlockRequestHandler(ChaliceRequestHandler):
-        def __init__(self, request, client_address, server, app_object, config):
-            self.local_gateway = FlockGateway(app_object, config)
-            ChaliceRequestHandler.__bases__[0].__init__(self, request, client_address, server)
-
-        def log_message(self, format, *args):  # noqa: A002 - no headers or bodies in logs
-            if os.environ.get("FLOCK_ACCESS_LOG") == "1":
-                super().log_message(format, *args)
-
     # As chalice.local.create_local_server does: a thread-local current_request.
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
     config = Config.create(chalice_stage="dev", app_name="flock", lambda_timeout=30, lambda_memory_size=512)
-    return LocalDevServer(app, config, host, port, handler_cls=FlockRequestHandler)
+    return LocalDevServer(app, config, host, port, handler_cls=FlockRequestHandler, server_cls=FlockHTTPServer)
 
 
 def main() -> None:

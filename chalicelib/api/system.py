@@ -54,10 +54,12 @@ def test_clock(req):
         raise errors.NotFound()
     if (req.data.now is None) == (req.data.advance_days is None):
         raise errors.InvalidRequest("Give either now or advance_days.")
+    param = "now" if req.data.now is not None else "advance_days"
     try:
-        moment = clock.set_now(_parse_instant(req.data.now)) if req.data.now else clock.advance_days(req.data.advance_days)
+        moment = (clock.set_now(_parse_instant(req.data.now)) if req.data.now is not None
+                  else clock.advance_days(req.data.advance_days))
     except ValueError as exc:
-        raise errors.InvalidRequest(str(exc), param="now") from None
+        raise errors.InvalidRequest(str(exc), param=param) from None
     return {"now": clock.iso(moment)}
 
 

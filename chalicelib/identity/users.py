@@ -1,5 +1,6 @@
 """People: signup, login, logout, profile, password change, and the
 authentication of a bearer token into a Principal."""
+import re
 import time
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from chalicelib.db.base import connection
 from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
 from chalicelib.identity import passwords, tokens
 from chalicelib.social import search
+
+HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,15 @@ def signup(handle: str, password: str, display_name: str | None = None) -> dict:
     return _session(create_user(handle, password, display_name))
 
 
+def is_handle(text) -> bool:
+    return isinstance(text, str) and HANDLE.match(text) is not None
+
+
 def find_by_handle(handle: str) -> UserItem | None:
+    """None for a string that cannot be a handle (from a path, say), without
+    asking DynamoDB: an over-long key would be a ValidationException there."""
+    if not is_handle(handle):
+        return None
     claim = HandleItem.find(handle)
     return UserItem.find(claim.user_id) if claim else None
 
@@ -78,7 +89,7 @@ def find_by_handle(handle: str) -> UserItem | None:
 def require_by_handle(handle: str) -> UserItem:
     user = find_by_handle(handle)
     if user is None:
-        raise errors.NotFound(f"No user @{handle}.")
+        raise errors.NotFound(f"No user @{handle}." if is_handle(handle) else "No such user.")
     return user
 
 
@@ -89,37 +100,52 @@ def require(user_id: str) -> UserItem:
     return user
 
 
-def _throttle(handle: str, address: str) -> None:
-    s = settings()
-    record = LoginFailures.find(handle, address)
-    now_s = time.time()
-    if record and record.failures >= s.login_failures_max and record.window_start_s + s.login_window_s > now_s:
-        raise errors.RateLimited(retry_after_s=int(record.window_start_s + s.login_window_s - now_s) + 1)
+def _conditional_failure(exc) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def _record_failure(handle: str, address: str) -> None:
+def _count_attempt(handle: str, address: str) -> None:
+    """Counts this attempt against (handle, address) before the password is
+    checked, in one conditional write, or refuses it with 429. Counting first
+    means concurrent guesses cannot all pass a read-then-check: at most
+    `login_failures_max` attempts per window reach the password. A success
+    deletes the count (`login`), so only failures accumulate."""
     s = settings()
-    now_s = int(time.time())
-    record = LoginFailures(*login_key(handle, address))
-    try:
-        record.update(actions=[LoginFailures.failures.add(1)],
-                      condition=LoginFailures.window_start_s > now_s - s.login_window_s)
-    except UpdateError:
+    key = login_key(handle, address)
+    for _ in range(3):
+        now_s = int(time.time())
+        window_open_since = now_s - s.login_window_s
         try:
-            LoginFailures(*login_key(handle, address), failures=1, window_start_s=now_s,
-                          expires_at=now_s + s.login_window_s).save()
-        except PutError:
-            pass  # a concurrent failure opened the window; counting it is best effort
+            LoginFailures(*key).update(
+                actions=[LoginFailures.failures.add(1)],
+                condition=(LoginFailures.window_start_s > window_open_since)
+                & (LoginFailures.failures < s.login_failures_max))
+            return
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+        record = LoginFailures.find(handle, address)
+        if record is not None and record.window_start_s > window_open_since:
+            if record.failures >= s.login_failures_max:
+                raise errors.RateLimited(retry_after_s=int(record.window_start_s) + s.login_window_s - now_s)
+            continue  # changed since the update: count again
+        try:  # no window, or an expired one: open a new one with this attempt
+            LoginFailures(*key, failures=1, window_start_s=now_s, expires_at=now_s + s.login_window_s).save(
+                condition=LoginFailures.pk.does_not_exist() | (LoginFailures.window_start_s <= window_open_since))
+            return
+        except PutError as exc:
+            if not _conditional_failure(exc):
+                raise
+    raise errors.RateLimited(retry_after_s=1)  # contended; refusing is the safe side
 
 
 def login(handle: str, password: str, address: str) -> dict:
     """Throttled per (handle, address), by the real clock: a stranger's wrong
     guesses elsewhere cannot lock the owner out."""
-    _throttle(handle, address)
+    _count_attempt(handle, address)
     user = find_by_handle(handle)
     ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
     if not (user and ok):
-        _record_failure(handle, address)
         raise errors.InvalidCredentials()
     LoginFailures(*login_key(handle, address)).delete()
     if passwords.needs_rehash(user.password_hash):
