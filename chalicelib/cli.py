@@ -1,0 +1,65 @@
+"""Operator commands, the same functions the schedules and the admin API run.
+
+    python -m chalicelib.cli job reconcile [--as-of 2026-12-31]
+    python -m chalicelib.cli bootstrap            # system accounts (idempotent)
+    python -m chalicelib.cli create-admin HANDLE  # password read from stdin
+
+The stage, tables and endpoints come from the environment, as for the app.
+"""
+import argparse
+import getpass
+import json
+import sys
+from datetime import date
+
+
+def _job(args) -> int:
+    from chalicelib import errors, jobs
+    try:
+        summary = jobs.run(args.name, date.fromisoformat(args.as_of) if args.as_of else None)
+    except errors.ApiError as refusal:
+        print(refusal.message, file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2, sort_keys=True))
+    return 0
+
+
+def _bootstrap(args) -> int:
+    from chalicelib.finance.accounts import ensure_system_accounts
+    print(json.dumps({"system_account_shards_created": ensure_system_accounts()}))
+    return 0
+
+
+def _create_admin(args) -> int:
+    from chalicelib import errors
+    from chalicelib.identity.users import create_user
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    if not 10 <= len(password) <= 128:
+        print("The password is 10..128 characters.", file=sys.stderr)
+        return 2
+    try:
+        user = create_user(args.handle, password, "Flock operator", role="admin")
+    except errors.ApiError as refusal:
+        print(refusal.message, file=sys.stderr)
+        return 2
+    print(json.dumps({"id": user.id, "handle": user.handle, "role": user.role}))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    job = commands.add_parser("job", help="run one job for an as-of date")
+    job.add_argument("name")
+    job.add_argument("--as-of", default=None, help="YYYY-MM-DD; default yesterday by the business clock")
+    job.set_defaults(run=_job)
+    commands.add_parser("bootstrap", help="create the system accounts").set_defaults(run=_bootstrap)
+    admin = commands.add_parser("create-admin", help="create an operator; the password comes from stdin")
+    admin.add_argument("handle")
+    admin.set_defaults(run=_create_admin)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
