@@ -15,6 +15,7 @@ from chalicelib.identity import passwords, tokens
 from chalicelib.social import search
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
+SIGNUP_ATTEMPTS_MAX = 3
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,23 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
     user = UserItem.new(id=ids.new_id("usr"), handle=handle, display_name=display_name or handle,
                         password_hash=passwords.hash_password(password), role=role,
                         created_at=clock.iso(clock.now()))
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
-            tx.save(user, condition=UserItem.pk.does_not_exist())
-    except TransactWriteError as exc:
-        if exc.cause_response_code == "TransactionCanceledException":
-            raise errors.HandleTaken(param="handle") from None
-        raise
+    for _ in range(SIGNUP_ATTEMPTS_MAX):
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
+                tx.save(user, condition=UserItem.pk.does_not_exist())
+            break
+        except TransactWriteError as exc:
+            codes = {r.code for r in exc.cancellation_reasons if r is not None} \
+                if exc.cause_response_code == "TransactionCanceledException" else set()
+            if "ConditionalCheckFailed" in codes:
+                raise errors.HandleTaken(param="handle") from None
+            if codes != {"TransactionConflict"}:
+                raise
+            # another signup of this handle is in flight: look again, it
+            # decides whether this one is taken or may go ahead
+    else:
+        raise errors.Unavailable("Many signups of this handle at once; try again.")
     search.index_user(user.id, user.handle, user.display_name)
     return user
 
