@@ -55,7 +55,7 @@ def logout(req):
 
 @route("/v1/me")
 def get_me(req):
-    return users.public_user(users.require(req.principal.user_id))
+    return users.own_user(users.require(req.principal.user_id))
 
 
 @route("/v1/me", methods=["PATCH"], body=PatchMe)
@@ -65,7 +65,8 @@ def patch_me(req):
 
 @route("/v1/me/password", methods=["POST"], body=ChangePassword)
 def change_password(req):
-    return users.change_password(req.principal.user_id, req.data.current_password, req.data.new_password)
+    return users.change_password(req.principal.user_id, req.data.current_password, req.data.new_password,
+                                 req.source_address)
 
 
 @route("/v1/users/{handle}")

@@ -10,7 +10,7 @@ from chalicelib.db.base import TaggedTransaction, connection
 from chalicelib.db.users import UserItem
 from chalicelib.finance import accounts, ledger
 from chalicelib.identity import audit
-from chalicelib.identity.users import public_user, require_by_handle
+from chalicelib.identity.users import own_user, require_by_handle
 
 OPEN_ATTEMPTS_MAX = 5
 
@@ -19,7 +19,7 @@ def verify(actor, handle: str, reason: str | None) -> dict:
     """Idempotent: verifying a verified person changes nothing."""
     user = require_by_handle(handle)
     if user.verified:
-        return public_user(user)
+        return own_user(user)
     for _ in range(OPEN_ATTEMPTS_MAX):
         account, claim = accounts.new_customer_account(user.id, user.handle)
         tx = TaggedTransaction()
@@ -38,7 +38,7 @@ def verify(actor, handle: str, reason: str | None) -> dict:
             if "number" in failed:
                 continue  # account number taken: draw another
             raise
-    return public_user(UserItem.find(user.id))
+    return own_user(UserItem.find(user.id))
 
 
 def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
@@ -55,7 +55,7 @@ def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
                       actions=[AccountItem.status.set("frozen" if frozen else "active")],
                       condition=AccountItem.pk.exists())
         tx.save(audit.record(actor, "freeze" if frozen else "unfreeze", user.handle, reason))
-    return public_user(UserItem.find(user.id))
+    return own_user(UserItem.find(user.id))
 
 
 def freeze(actor, handle: str, reason: str | None) -> dict:

@@ -40,16 +40,23 @@ class Principal:
 
 
 def public_user(user: UserItem) -> dict:
+    """The person as anyone may see them (profiles, lists, search)."""
     return {
         "id": user.id, "handle": user.handle, "display_name": user.display_name, "bio": user.bio,
-        "verified": bool(user.verified), "frozen": bool(user.frozen), "role": user.role,
+        "verified": bool(user.verified), "role": user.role,
         "created_at": user.created_at,
         "follower_count": int(user.follower_count), "following_count": int(user.following_count),
     }
 
 
+def own_user(user: UserItem) -> dict:
+    """The person as they themselves and operators see them: also whether
+    the account is frozen, which is nobody else's business."""
+    return {**public_user(user), "frozen": bool(user.frozen)}
+
+
 def _session(user: UserItem) -> dict:
-    return {"user": public_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version))}
+    return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version))}
 
 
 def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
@@ -184,13 +191,17 @@ def update_profile(user_id: str, display_name: str | None = None, bio: str | Non
     if actions:
         user.update(actions=actions, condition=UserItem.pk.exists())
         search.index_user(user.id, user.handle, user.display_name, old_display_name)
-    return public_user(user)
+    return own_user(user)
 
 
-def change_password(user_id: str, current_password: str, new_password: str) -> dict:
+def change_password(user_id: str, current_password: str, new_password: str, address: str = "unknown") -> dict:
+    """Guesses at the current password count as failed logins from the
+    address: a stolen token is no unthrottled way to learn the password."""
     user = require(user_id)
+    _count_attempt(user.handle, address)
     if not passwords.verify_password(user.password_hash, current_password):
         raise errors.InvalidCredentials("The current password is wrong.")
+    LoginFailures(*login_key(user.handle, address)).delete()
     user.update(actions=[UserItem.password_hash.set(passwords.hash_password(new_password)),
                          UserItem.token_version.add(1)])
     return _session(user)

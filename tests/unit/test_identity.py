@@ -385,6 +385,23 @@ def test_password_change_with_the_wrong_current_password_changes_nothing(api):
     error_of(api.login(name, NEW_PASSWORD), 401, "invalid_credentials")
 
 
+def test_guessing_the_current_password_is_throttled_like_a_login(api):
+    name = fresh("mike")
+    api.signup(name)
+    token = api.tokens[name]
+    for i in range(5):
+        r = api.call("POST", "/v1/me/password", {"current_password": f"guess {i} of many", "new_password": NEW_PASSWORD},
+                     token=token)
+        error_of(r, 401, "invalid_credentials")
+    r = api.call("POST", "/v1/me/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, token=token)
+    error_of(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 901
+    error_of(api.login(name), 429, "rate_limited")  # the same count as logins from this address
+    assert me(api, token).status_code == 200  # nothing changed: the token works, the password is the old one
+    from chalicelib.identity import users
+    assert users.login(name, PASSWORD, "10.9.9.9")["token"]
+
+
 @pytest.mark.parametrize("body,param", [
     ({"current_password": PASSWORD, "new_password": "short pw1"}, "new_password"),
     ({"current_password": PASSWORD, "new_password": "x" * 129}, "new_password"),
@@ -422,6 +439,19 @@ def test_freeze_revokes_tokens_and_unfreeze_lifts_it(api):
     assert api.login(name).status_code == 200
     assert me(api, api.tokens[name]).json_body["frozen"] is False
     assert api.wallet(name)["status"] == "active"
+
+
+def test_only_the_person_and_operators_see_that_an_account_is_frozen(api):
+    name, other = fresh("fran"), fresh("otto")
+    api.verified(name)
+    api.signup(other)
+    r = api.admin("POST", f"/v1/admin/users/{name}/freeze", {"reason": "fraud review"})
+    assert r.status_code == 200 and r.json_body["frozen"] is True
+    profile = api.call("GET", f"/v1/users/{name}", as_=other)
+    assert profile.status_code == 200 and profile.json_body["handle"] == name
+    assert "frozen" not in profile.json_body
+    assert api.login(name).status_code == 200
+    assert me(api, api.tokens[name]).json_body["frozen"] is True
 
 
 def test_freeze_of_an_unknown_handle_is_404(api):
