@@ -1,4 +1,4 @@
-"""Work that follows a post's creation or deletion, and a celebrity's
+"""Work that follows a post's creation or deletion, an unfollow and a celebrity's
 promotion: writing or removing timeline entries of every follower.
 
 On AWS `dispatch` sends a message to the fan-out queue and `handle` runs in
@@ -7,10 +7,13 @@ handler is idempotent). Locally and in tests, with no queue configured,
 `dispatch` runs the same handler inline.
 """
 import json
+import logging
 
 import boto3
 
 from chalicelib.config import settings
+
+log = logging.getLogger("flock")
 
 
 def dispatch(kind: str, **payload) -> None:
@@ -24,6 +27,14 @@ def dispatch(kind: str, **payload) -> None:
         handle(message)
 
 
+FIELDS = {
+    "post_created": ("post_id", "author_id"),
+    "post_deleted": ("post_id", "author_id"),
+    "celebrity_promoted": ("author_id",),
+    "unfollowed": ("user_id", "author_id"),
+}
+
+
 def handle(message: dict) -> None:
     from chalicelib.social import timeline
     kind = message.get("kind")
@@ -33,14 +44,38 @@ def handle(message: dict) -> None:
         timeline.remove_post(message["post_id"], message["author_id"])
     elif kind == "celebrity_promoted":
         timeline.promote_celebrity(message["author_id"])
+    elif kind == "unfollowed":
+        timeline.remove_author(message["user_id"], message["author_id"])
     else:
         raise ValueError(f"unknown fan-out message {kind!r}")
 
 
+def _parse(body) -> dict | None:
+    """The message, or None if it can never be handled."""
+    try:
+        message = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(message, dict) or message.get("kind") not in FIELDS:
+        return None
+    if not all(isinstance(message.get(f), str) and message[f] for f in FIELDS[message["kind"]]):
+        return None
+    return message
+
+
 def handle_sqs_event(event) -> int:
-    """The `@app.on_sqs_message` entry point; returns the messages handled."""
+    """The `@app.on_sqs_message` entry point; returns the messages handled.
+
+    A message that can never be handled (not JSON, unknown kind, missing
+    fields) is logged and dropped: raising would fail the whole batch again
+    and again. Any other error propagates, and SQS delivers the batch again
+    (every handler is idempotent)."""
     count = 0
     for record in event:
-        handle(json.loads(record.body))
+        message = _parse(record.body)
+        if message is None:
+            log.error("fan-out: dropped a message that cannot be handled: %.200r", record.body)
+            continue
+        handle(message)
         count += 1
     return count

@@ -13,6 +13,16 @@ from chalicelib.social import fanout, timeline
 ATTEMPTS_MAX = 5
 
 
+def celebrity_followers_min() -> int:
+    """From this many followers on, an author is merged at read time, not fanned out."""
+    return settings().celebrity_followers_min
+
+
+def backfill_posts_max() -> int:
+    """How many of an author's recent posts a new follower's timeline receives."""
+    return settings().backfill_posts_max
+
+
 def _target(principal, handle: str) -> UserItem:
     target = require_by_handle(handle)
     if target.id == principal.user_id:
@@ -20,30 +30,49 @@ def _target(principal, handle: str) -> UserItem:
     return target
 
 
+def _celebrity_as_read(target: UserItem):
+    """The followee's celebrity flag is still what this follow read."""
+    if target.celebrity:
+        return UserItem.celebrity == True  # noqa: E712 - a PynamoDB condition, not a comparison
+    return UserItem.celebrity.does_not_exist() | (UserItem.celebrity == False)  # noqa: E712
+
+
 def follow(principal, handle: str) -> dict:
     """The edge (put only if absent) and both counts move in one
     transaction, so counts stay exact under any concurrency and a second
-    follow changes nothing."""
-    target = _target(principal, handle)
-    at = clock.iso(clock.now())
-    edge = FollowEdge(*follow_key(principal.user_id, target.id), follower_id=principal.user_id,
-                      followee_id=target.id, created_at=at,
-                      gsi1_pk=followers_partition(target.id), gsi1_sk=f"{at}#{principal.user_id}",
-                      gsi2_pk=following_partition(principal.user_id), gsi2_sk=f"{at}#{target.id}")
-    follower_actions = [UserItem.following_count.add(1)]
-    if target.celebrity:
-        follower_actions.append(UserItem.celebrity_follows.add({target.id}))
-    tx = TaggedTransaction()
-    tx.save("edge", edge, condition=FollowEdge.pk.does_not_exist())
-    tx.update("follower", UserItem.ref(principal.user_id), follower_actions, condition=UserItem.pk.exists())
-    tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(1)], condition=UserItem.pk.exists())
-    if not _commit(tx):
+    follow changes nothing.
+
+    The transaction also checks that the followee's celebrity flag is still
+    the one read: a follow racing a promotion either lands before it (and the
+    promotion, listing followers, finds the edge) or is refused and redone as
+    a follow of a celebrity — never a follower whom the celebrity's posts
+    reach neither by fan-out nor by the merge."""
+    for _ in range(ATTEMPTS_MAX):
+        target = _target(principal, handle)
+        at = clock.iso(clock.now())
+        edge = FollowEdge(*follow_key(principal.user_id, target.id), follower_id=principal.user_id,
+                          followee_id=target.id, created_at=at,
+                          gsi1_pk=followers_partition(target.id), gsi1_sk=f"{at}#{principal.user_id}",
+                          gsi2_pk=following_partition(principal.user_id), gsi2_sk=f"{at}#{target.id}")
+        follower_actions = [UserItem.following_count.add(1)]
+        if target.celebrity:
+            follower_actions.append(UserItem.celebrity_follows.add({target.id}))
+        tx = TaggedTransaction()
+        tx.save("edge", edge, condition=FollowEdge.pk.does_not_exist())
+        tx.update("follower", UserItem.ref(principal.user_id), follower_actions, condition=UserItem.pk.exists())
+        tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(1)],
+                  condition=UserItem.pk.exists() & _celebrity_as_read(target))
+        committed = _commit(tx, retry_tag="followee")
+        if committed is None:
+            continue  # promoted meanwhile: read the followee again
+        if not committed:
+            return {"following": True}
+        if not target.celebrity:  # a celebrity's posts are merged at read time: nothing to copy
+            timeline.backfill(principal.user_id, target.id, backfill_posts_max())
+            if int(target.follower_count) + 1 >= celebrity_followers_min():
+                fanout.dispatch("celebrity_promoted", author_id=target.id)
         return {"following": True}
-    if not target.celebrity:  # a celebrity's posts are merged at read time: nothing to copy
-        timeline.backfill(principal.user_id, target.id, settings().backfill_posts_max)
-        if int(target.follower_count) + 1 >= settings().celebrity_followers_min:
-            fanout.dispatch("celebrity_promoted", author_id=target.id)
-    return {"following": True}
+    raise errors.Unavailable()
 
 
 def unfollow(principal, handle: str) -> dict:
@@ -55,12 +84,15 @@ def unfollow(principal, handle: str) -> dict:
               condition=UserItem.pk.exists())
     tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(-1)], condition=UserItem.pk.exists())
     if _commit(tx):
-        timeline.remove_author(principal.user_id, target.id)
+        # Removing the author's entries takes as many calls as there are
+        # entries: it runs with the fan-out work, not in this request.
+        fanout.dispatch("unfollowed", user_id=principal.user_id, author_id=target.id)
     return {"following": False}
 
 
-def _commit(tx: TaggedTransaction) -> bool:
-    """True if it committed; False if the edge condition says it was already so."""
+def _commit(tx: TaggedTransaction, retry_tag: str | None = None) -> bool | None:
+    """True if it committed; False if the edge condition says it was already
+    so; None if the condition on `retry_tag` failed (read again and retry)."""
     for _ in range(ATTEMPTS_MAX):
         try:
             tx.commit()
@@ -71,6 +103,8 @@ def _commit(tx: TaggedTransaction) -> bool:
                 continue
             if "edge" in reasons:
                 return False
+            if retry_tag is not None and retry_tag in reasons:
+                return None
             raise
     raise errors.Unavailable()
 

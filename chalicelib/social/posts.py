@@ -14,6 +14,7 @@ from chalicelib.social.normalize import words
 from chalicelib.social.views import hydrate
 
 TEXT_CHARS_MAX = 280
+ATTEMPTS_MAX = 5
 
 
 def _find(post_id: str) -> PostItem | None:
@@ -75,16 +76,27 @@ def delete(principal, post_id: str) -> None:
     post = require(post_id)
     if post.author_id != principal.user_id:
         raise errors.Forbidden("Only the author can delete a post.")
-    tx = TaggedTransaction()
-    tx.delete("post", PostItem.ref(post_id), condition=PostItem.author_id == principal.user_id)
-    if post.reply_to:
-        tx.update("parent", PostItem.ref(post.reply_to), [PostItem.reply_count.add(-1)],
-                  condition=PostItem.pk.exists())
-    try:
-        tx.commit()
-    except TransactWriteError:
-        # The parent is gone too: delete the post alone.
-        PostItem.ref(post_id).delete(condition=PostItem.author_id == principal.user_id)
+    parent = post.reply_to
+    for _ in range(ATTEMPTS_MAX):
+        tx = TaggedTransaction()
+        tx.delete("post", PostItem.ref(post_id), condition=PostItem.author_id == principal.user_id)
+        if parent:
+            tx.update("parent", PostItem.ref(parent), [PostItem.reply_count.add(-1)], condition=PostItem.pk.exists())
+        try:
+            tx.commit()
+            break
+        except TransactWriteError as exc:
+            reasons = tx.reasons(exc)
+            if any(r.code == "TransactionConflict" for r in reasons.values()):
+                continue
+            if "post" in reasons:
+                raise errors.NotFound("No such post.") from None  # deleted meanwhile
+            if "parent" in reasons:
+                parent = None  # the parent is gone: delete the post alone
+                continue
+            raise
+    else:
+        raise errors.Unavailable()
     search.unindex_post(post_id, list(post.words or []))
     base.batch_write("posts", deletes=[like_shard_key(post_id, s) for s in range(LIKE_SHARDS)])
     fanout.dispatch("post_deleted", post_id=post_id, author_id=principal.user_id)

@@ -8,7 +8,8 @@ posts are read in one more. A page may hold fewer than `limit` results;
 `next_cursor` continues the scan.
 
 Users: one item per handle and display-name word under the word's first
-character, matched by prefix.
+character, matched by prefix; every query word must be a prefix of one of
+the person's words.
 """
 from chalicelib import errors
 from chalicelib.db import base
@@ -56,8 +57,12 @@ def search_posts(viewer_id: str | None, q: str, limit: int, cursor_key: dict | N
         for raw in base.batch_get("posts", [(posting_partition(w), p) for p in candidates for w in others]):
             present[raw["sk"]["S"]] = present.get(raw["sk"]["S"], 0) + 1
         candidates = [p for p in candidates if present.get(p, 0) == len(others)]
-    key = page.last_evaluated_key
-    return hydrate(candidates[:limit], viewer_id), base.key_to_plain(key)
+    if len(candidates) > limit:
+        # More matches than fit: the next page starts after the last one shown,
+        # not after the last posting read (that would skip the rest).
+        candidates = candidates[:limit]
+        return hydrate(candidates, viewer_id), {"pk": posting_partition(lead), "sk": candidates[-1]}
+    return hydrate(candidates, viewer_id), base.key_to_plain(page.last_evaluated_key)
 
 
 def _user_words(handle: str, display_name: str) -> list[str]:
@@ -72,17 +77,31 @@ def index_user(user_id: str, handle: str, display_name: str, old_display_name: s
 
 
 def search_users(q: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    """Every query word is a prefix of a word of the handle or display name.
+    The longest one is looked up; the people found are checked for the
+    others. A person is shown at the first of their words (in index order)
+    that matches, so one matching by several words appears once, on one
+    page. A page may be short; `next_cursor` continues."""
     from chalicelib.identity.users import public_user
     query = _query_words(q)
     if not query:
         return [], None
-    prefix = query[0]
-    partition = user_word_key(prefix, "")[0]
+    lead = max(query, key=len)
+    partition = user_word_key(lead, "")[0]
     if cursor_key is not None and cursor_key.get("pk") != partition:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
-    page = UserWord.query(partition, UserWord.sk.startswith(prefix), limit=limit,
+    page = UserWord.query(partition, UserWord.sk.startswith(lead), limit=limit,
                           last_evaluated_key=base.key_from_plain(cursor_key))
-    user_ids = list(dict.fromkeys(w.user_id for w in page))
-    users = {raw["id"]["S"]: UserItem.from_raw_data(raw) for raw in base.batch_get("users", [user_key(u) for u in user_ids])}
-    key = page.last_evaluated_key
-    return [public_user(users[u]) for u in user_ids if u in users], base.key_to_plain(key)
+    entries = list(page)
+    users = {raw["id"]["S"]: UserItem.from_raw_data(raw)
+             for raw in base.batch_get("users", [user_key(u) for u in dict.fromkeys(e.user_id for e in entries)])}
+    found = []
+    for entry in entries:
+        user = users.get(entry.user_id)
+        if user is None:
+            continue
+        own = _user_words(user.handle, user.display_name)
+        first = min((user_word_key(w, user.id)[1] for w in own if w.startswith(lead)), default=None)
+        if entry.sk == first and all(any(w.startswith(part) for w in own) for part in query):
+            found.append(public_user(user))
+    return found, base.key_to_plain(page.last_evaluated_key)

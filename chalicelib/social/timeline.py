@@ -11,11 +11,14 @@ number of accounts followed.
 Post ids sort by creation time, so "newest first" is key order and a cursor
 is the last post id shown.
 """
+from pynamodb.exceptions import TransactWriteError
+
 from chalicelib import errors
 from chalicelib.db import base
-from chalicelib.db.posts import (PostItem, TimelineItem, author_partition, timeline_author_partition,
+from chalicelib.db.base import TaggedTransaction
+from chalicelib.db.posts import (PostItem, TimelineItem, author_partition, post_key, timeline_author_partition,
                                  timeline_partition)
-from chalicelib.db.users import FollowEdge, UserItem, followers_partition
+from chalicelib.db.users import FollowEdge, UserItem, follow_key, followers_partition
 from chalicelib.social.views import hydrate
 
 FOLLOWERS_PAGE = 1000
@@ -36,8 +39,20 @@ def _author(author_id: str) -> UserItem | None:
     return UserItem.find(author_id, consistent=False)
 
 
+def _post_exists(post_id: str) -> bool:
+    try:
+        PostItem.get(*post_key(post_id), consistent_read=True, attributes_to_get=["pk"])
+        return True
+    except PostItem.DoesNotExist:
+        return False
+
+
 def fan_out_post(post_id: str, author_id: str) -> int:
-    """Idempotent: writing an entry twice leaves one. Returns the batch calls."""
+    """Idempotent: writing an entry twice leaves one. A post already deleted
+    when this runs (SQS does not keep order, and delivers again) gets no
+    entries back. Returns the batch calls."""
+    if not _post_exists(post_id):
+        return 0
     entries = [_entry(author_id, post_id, author_id)]
     author = _author(author_id)
     if author is not None and not author.celebrity:
@@ -46,8 +61,13 @@ def fan_out_post(post_id: str, author_id: str) -> int:
 
 
 def remove_post(post_id: str, author_id: str) -> int:
+    """A celebrity's posts were not fanned out (any entries from before the
+    promotion point at a deleted post and reads drop them): only the
+    author's own entry goes, not one delete per follower of millions."""
     keys = [(timeline_partition(author_id), post_id)]
-    keys.extend((timeline_partition(f), post_id) for f in _followers(author_id))
+    author = _author(author_id)
+    if author is None or not author.celebrity:
+        keys.extend((timeline_partition(f), post_id) for f in _followers(author_id))
     return base.batch_write("posts", deletes=keys)
 
 
@@ -59,7 +79,13 @@ def backfill(user_id: str, author_id: str, posts_max: int) -> None:
 
 
 def remove_author(user_id: str, author_id: str) -> None:
-    """Unfollowing removes the author's entries from the timeline."""
+    """Unfollowing removes the author's entries from the timeline — unless
+    the person follows the author again by the time this runs."""
+    try:
+        FollowEdge.get(*follow_key(user_id, author_id), consistent_read=True, attributes_to_get=["pk"])
+        return
+    except FollowEdge.DoesNotExist:
+        pass
     entries = TimelineItem.by_author.query(timeline_author_partition(user_id, author_id),
                                            attributes_to_get=["pk", "sk", "gsi1_pk", "gsi1_sk"])
     base.batch_write("posts", deletes=[(e.pk, e.sk) for e in entries])
@@ -73,8 +99,25 @@ def promote_celebrity(author_id: str) -> None:
         return
     author.update(actions=[UserItem.celebrity.set(True)])
     for follower_id in _followers(author_id):
-        UserItem.ref(follower_id).update(actions=[UserItem.celebrity_follows.add({author_id})],
-                                         condition=UserItem.pk.exists())
+        _learn_celebrity(follower_id, author_id)
+
+
+def _learn_celebrity(follower_id: str, author_id: str) -> None:
+    """The follower keeps the celebrity's id — only if they still follow:
+    the followers index may list someone who has just unfollowed, and the
+    id must not outlive the edge (their timeline would keep merging)."""
+    for _ in range(5):
+        tx = TaggedTransaction()
+        tx.check("edge", FollowEdge(*follow_key(follower_id, author_id)), condition=FollowEdge.pk.exists())
+        tx.update("follower", UserItem.ref(follower_id), [UserItem.celebrity_follows.add({author_id})],
+                  condition=UserItem.pk.exists())
+        try:
+            tx.commit()
+            return
+        except TransactWriteError as exc:
+            if not any(r.code == "TransactionConflict" for r in tx.reasons(exc).values()):
+                return  # no longer follows (or no longer exists): nothing to learn
+    raise RuntimeError("promotion: the follower's item stayed contended")
 
 
 def home(principal, limit: int, before: str | None) -> tuple[list, str | None]:
