@@ -9,7 +9,7 @@ from chalicelib.db import base
 from chalicelib.db.base import TaggedTransaction
 from chalicelib.db.posts import (LIKE_SHARDS, CounterShard, LikeItem, PostItem, author_partition, like_key,
                                  like_shard_key, post_key)
-from chalicelib.social import fanout, search
+from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
 from chalicelib.social.views import hydrate
 
@@ -35,8 +35,9 @@ def require(post_id: str) -> PostItem:
 
 def create(principal, text: str, reply_to: str | None = None, price=None, video_url: str | None = None,
            audience: str = "public") -> dict:
-    """The post and its parent's reply count in one transaction; then the
-    search index and the fan-out to followers' timelines."""
+    """The post, the author's own timeline entry and the parent's reply
+    count in one transaction; then the search index and the fan-out to
+    followers' timelines."""
     if not 1 <= len(unicodedata.normalize("NFC", text)) <= TEXT_CHARS_MAX:
         raise errors.InvalidRequest("text is 1..280 characters.", param="text")
     post_id = ids.new_id("post")
@@ -48,6 +49,9 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
         post.price_amount, post.price_currency = price.amount_cents, price.currency
     tx = TaggedTransaction()
     tx.save("post", post, condition=PostItem.pk.does_not_exist())
+    # The author's own timeline entry lands with the post: on AWS the fan-out
+    # to followers runs later, from the queue, but the author sees it at once.
+    tx.save("own", timeline.own_entry(post_id, principal.user_id))
     if reply_to is not None:
         if _find(reply_to) is None:
             raise errors.NotFound("The post replied to does not exist.", param="reply_to")

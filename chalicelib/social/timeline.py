@@ -29,6 +29,11 @@ def _entry(user_id: str, post_id: str, author_id: str) -> TimelineItem:
                         gsi1_pk=timeline_author_partition(user_id, author_id), gsi1_sk=post_id)
 
 
+def own_entry(post_id: str, author_id: str) -> TimelineItem:
+    """The author's own timeline entry for a new post."""
+    return _entry(author_id, post_id, author_id)
+
+
 def _followers(author_id: str):
     for edge in FollowEdge.followers.query(followers_partition(author_id), page_size=FOLLOWERS_PAGE,
                                            attributes_to_get=["follower_id"]):
