@@ -16,11 +16,6 @@ def meta(logical: str):
         table_name = s.table_name(logical)
         region = s.region
         host = s.dynamodb_endpoint
-        # Transient errors are retried by botocore's standard mode; money
-        # transactions add their own capped loop in the ledger.
-        max_retry_attempts = 3
-        connect_timeout_seconds = 5
-        read_timeout_seconds = 10
     return Meta
 
 
@@ -32,12 +27,25 @@ class Item(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
 
+    @classmethod
+    def _get_connection(cls):
+        """PynamoDB gives every model its own botocore session and client
+        (measured: 22 clients, 4.9 s and 275 MiB in a fresh process); all of
+        Flock's models share the one client of `connection()` instead."""
+        table_connection = super()._get_connection()
+        if table_connection.connection._client is None:
+            table_connection.connection._client = botocore_client()
+        return table_connection
+
 
 @functools.lru_cache(maxsize=1)
 def connection() -> Connection:
-    """The connection TransactWrite uses (one botocore client per process)."""
+    """The one botocore client of the process, under every model and
+    transaction. Transient errors are retried by botocore's standard mode;
+    money transactions add their own capped loop in the ledger."""
     s = settings()
-    return Connection(region=s.region, host=s.dynamodb_endpoint, max_retry_attempts=3)
+    return Connection(region=s.region, host=s.dynamodb_endpoint, max_retry_attempts=3, connect_timeout_seconds=5,
+                      read_timeout_seconds=10, max_pool_connections=32)
 
 
 def botocore_client():
@@ -46,25 +54,13 @@ def botocore_client():
     return connection().client
 
 
-def _models(cls=Item):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _models(sub)
-
-
 def register_hook(event_name: str, handler) -> None:
-    """Register a botocore event handler on every DynamoDB client Flock uses."""
-    clients = {id(c): c for c in [botocore_client()] + [m._get_connection().connection.client for m in _models()
-                                                        if not getattr(m.Meta, "abstract", False)]}
-    for client in clients.values():
-        client.meta.events.register(event_name, handler)
+    """Register a botocore event handler on the DynamoDB client Flock uses."""
+    botocore_client().meta.events.register(event_name, handler)
 
 
 def unregister_hook(event_name: str, handler) -> None:
-    clients = {id(c): c for c in [botocore_client()] + [m._get_connection().connection.client for m in _models()
-                                                        if not getattr(m.Meta, "abstract", False)]}
-    for client in clients.values():
-        client.meta.events.unregister(event_name, handler)
+    botocore_client().meta.events.unregister(event_name, handler)
 
 
 class TaggedTransaction:

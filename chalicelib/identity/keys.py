@@ -4,14 +4,12 @@ import hashlib
 import hmac
 import secrets
 
-import boto3
-
+from chalicelib import aws
 from chalicelib.config import settings
 
 
 def _client():
-    s = settings()
-    return boto3.client("secretsmanager", region_name=s.region, endpoint_url=s.aws_endpoint)
+    return aws.client("secretsmanager")
 
 
 @functools.lru_cache(maxsize=1)

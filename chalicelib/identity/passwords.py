@@ -1,14 +1,13 @@
 """argon2id password hashes (argon2-cffi)."""
 import functools
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from chalicelib.config import settings
 
 
 @functools.lru_cache(maxsize=1)
-def _hasher() -> PasswordHasher:
+def _hasher():
+    # Imported on first use: only signup, login and password changes hash.
+    from argon2 import PasswordHasher, Type
     s = settings()
     return PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib,
                           parallelism=1, type=Type.ID)
@@ -19,6 +18,7 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
     try:
         return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):

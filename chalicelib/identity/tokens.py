@@ -8,8 +8,6 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import jwt
-
 from chalicelib.config import settings
 from chalicelib.errors import Unauthenticated
 from chalicelib.identity.keys import signing_key
@@ -25,6 +23,7 @@ class Claims:
 
 
 def issue(user_id: str, role: str, token_version: int) -> str:
+    import jwt  # here, not at import: PyJWT pulls in `cryptography` where installed (cold start)
     now_s = int(time.time())
     payload = {"sub": user_id, "role": role, "tv": token_version, "iat": now_s,
                "exp": now_s + settings().token_ttl_s, "jti": secrets.token_urlsafe(12)}
@@ -32,6 +31,7 @@ def issue(user_id: str, role: str, token_version: int) -> str:
 
 
 def verify(token: str) -> Claims:
+    import jwt
     try:
         payload = jwt.decode(token, signing_key(), algorithms=[ALGORITHM],
                              options={"require": ["exp", "iat", "sub", "tv"]})
