@@ -145,6 +145,12 @@ class HoldItem(Item):
     expires_at_iso = UnicodeAttribute()
     posted_amount = NumberAttribute(default=0)
     description = UnicodeAttribute(default="")
+    # Whose money it is, as the transfer that posts it names them.
+    owner_id = UnicodeAttribute(null=True)
+    owner_display = UnicodeAttribute(null=True)
+    # The attempt that voided or expired it: a release whose answer was lost
+    # recognises its own write on the retry (as a transfer's `attempt` does).
+    released_by = UnicodeAttribute(null=True)
 
     @classmethod
     def find(cls, hold_id: str) -> "HoldItem | None":

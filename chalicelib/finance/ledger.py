@@ -28,12 +28,11 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, ids
 from chalicelib.db.balances import (AccountItem, DailyTotals, EntryItem, HoldItem, TransferItem, entry_key,
                                     hold_key, limit_key, transfer_key)
-from chalicelib.db.base import TaggedTransaction, connection
+from chalicelib.db.base import TaggedTransaction
 from chalicelib.finance.money import Money
 
 ATTEMPTS_MAX = 6
@@ -293,7 +292,8 @@ def hold(hold_id: str, party: Party, money: Money, expires_at: datetime, descrip
     now = clock.now()
     item = HoldItem(*hold_key(hold_id), id=hold_id, account_id=party.account_id, amount=money.amount_cents,
                     currency=money.currency, status="pending", created_at=clock.iso(now),
-                    expires_at_iso=clock.iso(expires_at), description=description)
+                    expires_at_iso=clock.iso(expires_at), description=description,
+                    owner_id=party.user_id, owner_display=party.display)
     amount = money.amount_cents
     for attempt_number in range(ATTEMPTS_MAX):
         tx = TaggedTransaction()
@@ -331,7 +331,10 @@ def post_hold(hold_id: str, amount_cents: int, credit: Party, transfer_id: str, 
         raise errors.NotFound("No such hold.")
     if amount_cents <= 0 or amount_cents > int(pending.amount):
         raise errors.InvalidRequest("A hold posts for at most the held amount.", param="amount")
-    debit = Party(pending.account_id, display=pending.description or "hold", customer=True)
+    # The debit is the account holder's (who may read the transfer); the
+    # merchant or payee is the credit party the caller names.
+    debit = Party(pending.account_id, display=pending.owner_display or pending.description or "hold",
+                  user_id=pending.owner_id, customer=True)
     mark_posted = Extra("update", HoldItem(*hold_key(hold_id)),
                         actions=(HoldItem.status.set("posted"), HoldItem.posted_amount.set(amount_cents)),
                         condition=HoldItem.status == "pending", refusal=errors.InvalidState("The hold is not pending."))
@@ -355,23 +358,31 @@ def release_hold(hold_id: str, outcome: str = "voided") -> HoldItem:
     condition = HoldItem.status == "pending"
     if outcome == "expired":
         condition = condition & (HoldItem.expires_at_iso <= clock.iso(clock.now()))
+    attempt = secrets.token_hex(8)
     for attempt_number in range(ATTEMPTS_MAX):
+        tx = TaggedTransaction()
+        tx.update("hold", HoldItem(*hold_key(hold_id)),
+                  [HoldItem.status.set(outcome), HoldItem.released_by.set(attempt)],
+                  condition=condition, return_values="ALL_OLD")
+        tx.update("account", AccountItem.ref(pending.account_id),
+                  [AccountItem.held.set(AccountItem.held - amount),
+                   AccountItem.spendable.set(AccountItem.spendable + amount)],
+                  condition=AccountItem.pk.exists())
         try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.update(HoldItem(*hold_key(hold_id)), actions=[HoldItem.status.set(outcome)], condition=condition)
-                tx.update(AccountItem.ref(pending.account_id),
-                          actions=[AccountItem.held.set(AccountItem.held - amount),
-                                   AccountItem.spendable.set(AccountItem.spendable + amount)],
-                          condition=AccountItem.pk.exists())
-            pending.status = outcome
-            return pending
+            tx.commit()
         except TransactWriteError as exc:
             if _retryable(exc):
                 _sleep_before(attempt_number)
                 continue
-            if exc.cause_response_code == "TransactionCanceledException":
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            failed = tx.reasons(exc)
+            raw = failed["hold"].raw_item if "hold" in failed else None
+            if not (raw and HoldItem.from_raw_data(raw).released_by == attempt):
                 raise errors.InvalidState("The hold is no longer pending.") from None
-            raise
+            # else: our own release, whose answer was lost
+        pending.status, pending.released_by = outcome, attempt
+        return pending
     raise errors.Unavailable()
 
 
@@ -396,14 +407,15 @@ def set_credit_limit(account_id: str, credit_limit_cents: int, extras: tuple = (
         if account is None:
             raise errors.NotFound("No money account.")
         old = int(account.credit_limit)
+        tx = TaggedTransaction()
+        tx.update("account", AccountItem.ref(account_id),
+                  [AccountItem.credit_limit.set(credit_limit_cents),
+                   AccountItem.spendable.set(AccountItem.spendable + (credit_limit_cents - old))],
+                  condition=AccountItem.credit_limit == old)
+        for i, extra in enumerate(extras):
+            _write(tx, ("extra", i), extra)
         try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.update(AccountItem.ref(account_id),
-                          actions=[AccountItem.credit_limit.set(credit_limit_cents),
-                                   AccountItem.spendable.set(AccountItem.spendable + (credit_limit_cents - old))],
-                          condition=AccountItem.credit_limit == old)
-                for extra in extras:
-                    _write(tx, extra)
+            tx.commit()
             return AccountItem.find(account_id)
         except TransactWriteError as exc:
             if not (_retryable(exc) or exc.cause_response_code == "TransactionCanceledException"):
