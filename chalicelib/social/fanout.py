@@ -9,8 +9,7 @@ handler is idempotent). Locally and in tests, with no queue configured,
 import json
 import logging
 
-import boto3
-
+from chalicelib import aws
 from chalicelib.config import settings
 
 log = logging.getLogger("flock")
@@ -20,8 +19,7 @@ def dispatch(kind: str, **payload) -> None:
     message = {"kind": kind, **payload}
     queue_url = settings().fanout_queue_url
     if queue_url:
-        s = settings()
-        boto3.client("sqs", region_name=s.region, endpoint_url=s.aws_endpoint).send_message(
+        aws.client("sqs").send_message(
             QueueUrl=queue_url, MessageBody=json.dumps(message))
     else:
         handle(message)

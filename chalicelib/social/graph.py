@@ -58,11 +58,11 @@ def follow(principal, handle: str) -> dict:
         if target.celebrity:
             follower_actions.append(UserItem.celebrity_follows.add({target.id}))
         tx = TaggedTransaction()
-        tx.save("edge", edge, condition=FollowEdge.pk.does_not_exist())
+        tx.save("edge", edge, condition=FollowEdge.pk.does_not_exist(), return_values="ALL_OLD")
         tx.update("follower", UserItem.ref(principal.user_id), follower_actions, condition=UserItem.pk.exists())
         tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(1)],
                   condition=UserItem.pk.exists() & _celebrity_as_read(target))
-        committed = _commit(tx, retry_tag="followee")
+        committed = _commit(tx, retry_tag="followee", ours=lambda raw, sk=edge.gsi1_sk: _attr(raw, "gsi1_sk") == sk)
         if committed is None:
             continue  # promoted meanwhile: read the followee again
         if not committed:
@@ -83,16 +83,26 @@ def unfollow(principal, handle: str) -> dict:
               [UserItem.following_count.add(-1), UserItem.celebrity_follows.delete({target.id})],
               condition=UserItem.pk.exists())
     tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(-1)], condition=UserItem.pk.exists())
-    if _commit(tx):
-        # Removing the author's entries takes as many calls as there are
-        # entries: it runs with the fan-out work, not in this request.
-        fanout.dispatch("unfollowed", user_id=principal.user_id, author_id=target.id)
+    _commit(tx)
+    # Removing the author's entries takes as many calls as there are entries:
+    # it runs with the fan-out work, not in this request. Also when the edge
+    # was already gone — that may be this request's own first attempt, whose
+    # answer was lost — as the removal is idempotent.
+    fanout.dispatch("unfollowed", user_id=principal.user_id, author_id=target.id)
     return {"following": False}
 
 
-def _commit(tx: TaggedTransaction, retry_tag: str | None = None) -> bool | None:
+def _attr(raw: dict | None, name: str):
+    return ((raw or {}).get(name) or {}).get("S")
+
+
+def _commit(tx: TaggedTransaction, retry_tag: str | None = None, ours=None) -> bool | None:
     """True if it committed; False if the edge condition says it was already
-    so; None if the condition on `retry_tag` failed (read again and retry)."""
+    so; None if the condition on `retry_tag` failed (read again and retry).
+
+    `ours(raw_edge)` recognises the edge this very transaction wrote: when
+    botocore sends it again after a lost answer, the edge's condition fails
+    on our own write, and that is a commit, not "already following"."""
     for _ in range(ATTEMPTS_MAX):
         try:
             tx.commit()
@@ -102,7 +112,7 @@ def _commit(tx: TaggedTransaction, retry_tag: str | None = None) -> bool | None:
             if any(r.code == "TransactionConflict" for r in reasons.values()):
                 continue
             if "edge" in reasons:
-                return False
+                return bool(ours and ours(reasons["edge"].raw_item))
             if retry_tag is not None and retry_tag in reasons:
                 return None
             raise

@@ -58,7 +58,9 @@ def open_conversation(principal, with_handle: str) -> tuple[dict, bool]:
         if "conv" not in tx.reasons(exc):
             raise
     existing = require_member(principal.user_id, conv_id)
-    return public_conversation(existing, principal.user_id, _find_inbox(principal.user_id, conv_id)), False
+    # Created by this very request when botocore sent it again after a lost answer.
+    created = existing.created_at == at and list(existing.members) == conv.members
+    return public_conversation(existing, principal.user_id, _find_inbox(principal.user_id, conv_id)), created
 
 
 def _find_inbox(user_id: str, conv_id: str) -> InboxItem | None:
@@ -116,7 +118,10 @@ def send(principal, conv_id: str, text: str) -> dict:
             tx.commit()
             return public_message(message)
         except TransactWriteError as exc:
-            if not any(r.code == "TransactionConflict" for r in tx.reasons(exc).values()):
+            reasons = tx.reasons(exc)
+            if 0 in reasons and reasons[0].code == "ConditionalCheckFailed":
+                return public_message(message)  # the new id exists: this transaction's own lost answer
+            if not any(r.code == "TransactionConflict" for r in reasons.values()):
                 raise
     raise errors.Unavailable()
 

@@ -11,7 +11,7 @@ from chalicelib.db.posts import (LIKE_SHARDS, CounterShard, LikeItem, PostItem, 
                                  like_shard_key, post_key)
 from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
-from chalicelib.social.views import hydrate
+from chalicelib.social.views import PREVIEW_CHARS, hydrate
 
 TEXT_CHARS_MAX = 280
 ATTEMPTS_MAX = 5
@@ -33,6 +33,17 @@ def require(post_id: str) -> PostItem:
     return post
 
 
+def _searchable_words(text: str, paywalled: bool) -> list[str]:
+    """The words the index gets. A paid or subscribers-only post is found
+    only by the words of its public preview: indexing the hidden part would
+    let anyone probe it word by word through search. A word the preview cuts
+    in two is left out."""
+    if not paywalled:
+        return words(text)
+    whole = set(words(text))
+    return [w for w in words(text[:PREVIEW_CHARS]) if w in whole]
+
+
 def create(principal, text: str, reply_to: str | None = None, price=None, video_url: str | None = None,
            audience: str = "public") -> dict:
     """The post, the author's own timeline entry and the parent's reply
@@ -43,7 +54,7 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
     post_id = ids.new_id("post")
     post = PostItem(*post_key(post_id), id=post_id, author_id=principal.user_id, author_handle=principal.handle,
                     text=text, created_at=clock.iso(clock.now()), reply_to=reply_to, audience=audience,
-                    video_url=video_url, words=words(text),
+                    video_url=video_url, words=_searchable_words(text, price is not None or audience == "subscribers"),
                     gsi1_pk=author_partition(principal.user_id), gsi1_sk=post_id)
     if price is not None:
         post.price_amount, post.price_currency = price.amount_cents, price.currency
@@ -56,12 +67,21 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
         if _find(reply_to) is None:
             raise errors.NotFound("The post replied to does not exist.", param="reply_to")
         tx.update("parent", PostItem.ref(reply_to), [PostItem.reply_count.add(1)], condition=PostItem.pk.exists())
-    try:
-        tx.commit()
-    except TransactWriteError as exc:
-        if "parent" in tx.reasons(exc):
-            raise errors.NotFound("The post replied to does not exist.", param="reply_to") from None
-        raise
+    for _ in range(ATTEMPTS_MAX):
+        try:
+            tx.commit()
+            break
+        except TransactWriteError as exc:
+            reasons = tx.reasons(exc)
+            if any(r.code == "TransactionConflict" for r in reasons.values()):
+                continue
+            if "post" in reasons:
+                break  # the id is new: the post exists because this transaction wrote it (a lost answer)
+            if "parent" in reasons:
+                raise errors.NotFound("The post replied to does not exist.", param="reply_to") from None
+            raise
+    else:
+        raise errors.Unavailable()
     search.index_post(post_id, post.words)
     fanout.dispatch("post_created", post_id=post_id, author_id=principal.user_id)
     return hydrate([post_id], principal.user_id)[0]
@@ -94,7 +114,7 @@ def delete(principal, post_id: str) -> None:
             if any(r.code == "TransactionConflict" for r in reasons.values()):
                 continue
             if "post" in reasons:
-                raise errors.NotFound("No such post.") from None  # deleted meanwhile
+                break  # gone already: a racing delete, or this one's own lost answer; clean up all the same
             if "parent" in reasons:
                 parent = None  # the parent is gone: delete the post alone
                 continue

@@ -177,3 +177,17 @@ def test_dms_need_a_token(people):
     refused(people.call("GET", "/v1/conversations"), 401, "unauthenticated")
     refused(people.call("GET", f"/v1/conversations/{conv}/messages"), 401, "unauthenticated")
     refused(people.call("POST", f"/v1/conversations/{conv}/messages", {"text": "x"}), 401, "unauthenticated")
+
+
+from tests.unit.test_social import lost_answers  # noqa: E402,F401 - the fixture
+
+
+def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):
+    state = lost_answers(1)
+    conv = open_with(people, "alice", "bob", 201)["id"]               # created by this request: still 201
+    assert state["lost"] == 1
+    lost_answers(1)
+    sent = send(people, "alice", conv, "exactly once")
+    assert state["lost"] == 2
+    assert [m["id"] for m in read(people, "bob", conv)["data"]] == [sent["id"]]
+    assert open_with(people, "bob", "alice", 200)["id"] == conv

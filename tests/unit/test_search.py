@@ -124,6 +124,18 @@ def test_search_results_are_posts_as_the_viewer_sees_them(people):
     assert mine["locked"] is False and mine["text"] == long
 
 
+def test_the_hidden_part_of_a_locked_post_cannot_be_probed_through_search(people):
+    paid = "Public teaser about orchids, then the secret: the treasure lies under the old mill"
+    subs = "Another teaser for subscribers; hidden: password swordfish"
+    p = post(people, "writer", paid, price={"amount": 300, "currency": "USD"})
+    s = post(people, "writer", subs, audience="subscribers")
+    assert search(people, "orchids") == [p] and search(people, "teaser") == [s, p]
+    assert search(people, "then orchids") == [p]
+    for hidden in ("treasure", "mill", "secret", "secret treasure", "swordfish", "password"):
+        assert search(people, hidden) == [], hidden
+    assert paid[:40].endswith(" the se") and search(people, "se") == []   # a word the preview cuts in two
+
+
 def test_deleted_posts_vanish_from_search(people):
     keep = post(people, "writer", "ephemeral keep")
     gone = post(people, "writer", "ephemeral gone")
