@@ -103,13 +103,14 @@ def _commit(tx: TaggedTransaction, retry_tag: str | None = None, ours=None) -> b
     `ours(raw_edge)` recognises the edge this very transaction wrote: when
     botocore sends it again after a lost answer, the edge's condition fails
     on our own write, and that is a commit, not "already following"."""
-    for _ in range(ATTEMPTS_MAX):
+    for attempt in range(ATTEMPTS_MAX):
         try:
             tx.commit()
             return True
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             if any(r.code == "TransactionConflict" for r in reasons.values()):
+                base._pause(attempt)  # jittered backoff: the other writer finishes first
                 continue
             if "edge" in reasons:
                 return bool(ours and ours(reasons["edge"].raw_item))

@@ -113,7 +113,7 @@ def send(principal, conv_id: str, text: str) -> dict:
             tx.save(i, model, condition=condition)
         else:
             tx.update(i, model, actions, condition=condition)
-    for _ in range(ATTEMPTS_MAX):
+    for attempt in range(ATTEMPTS_MAX):
         try:
             tx.commit()
             return public_message(message)
@@ -123,6 +123,7 @@ def send(principal, conv_id: str, text: str) -> dict:
                 return public_message(message)  # the new id exists: this transaction's own lost answer
             if not any(r.code == "TransactionConflict" for r in reasons.values()):
                 raise
+            base._pause(attempt)  # jittered backoff: the other writer finishes first
     raise errors.Unavailable()
 
 

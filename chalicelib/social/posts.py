@@ -67,13 +67,14 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
         if _find(reply_to) is None:
             raise errors.NotFound("The post replied to does not exist.", param="reply_to")
         tx.update("parent", PostItem.ref(reply_to), [PostItem.reply_count.add(1)], condition=PostItem.pk.exists())
-    for _ in range(ATTEMPTS_MAX):
+    for attempt in range(ATTEMPTS_MAX):
         try:
             tx.commit()
             break
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             if any(r.code == "TransactionConflict" for r in reasons.values()):
+                base._pause(attempt)  # jittered backoff: the other writer finishes first
                 continue
             if "post" in reasons:
                 break  # the id is new: the post exists because this transaction wrote it (a lost answer)
@@ -101,7 +102,7 @@ def delete(principal, post_id: str) -> None:
     if post.author_id != principal.user_id:
         raise errors.Forbidden("Only the author can delete a post.")
     parent = post.reply_to
-    for _ in range(ATTEMPTS_MAX):
+    for attempt in range(ATTEMPTS_MAX):
         tx = TaggedTransaction()
         tx.delete("post", PostItem.ref(post_id), condition=PostItem.author_id == principal.user_id)
         if parent:
@@ -112,6 +113,7 @@ def delete(principal, post_id: str) -> None:
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             if any(r.code == "TransactionConflict" for r in reasons.values()):
+                base._pause(attempt)  # jittered backoff: the other writer finishes first
                 continue
             if "post" in reasons:
                 break  # gone already: a racing delete, or this one's own lost answer; clean up all the same
@@ -167,13 +169,14 @@ def unlike(principal, post_id: str) -> dict:
 
 def _commit_unless(tx: TaggedTransaction, idempotent_tag: str) -> None:
     """Commit; a failed condition on `idempotent_tag` means it was already done."""
-    for _ in range(5):
+    for attempt in range(ATTEMPTS_MAX):
         try:
             tx.commit()
             return
         except TransactWriteError as exc:
             reasons = tx.reasons(exc)
             if any(r.code == "TransactionConflict" for r in reasons.values()):
+                base._pause(attempt)  # jittered backoff: the other writer finishes first
                 continue
             if "post" in reasons:
                 raise errors.NotFound("No such post.") from None

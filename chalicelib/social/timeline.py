@@ -111,7 +111,7 @@ def _learn_celebrity(follower_id: str, author_id: str) -> None:
     """The follower keeps the celebrity's id — only if they still follow:
     the followers index may list someone who has just unfollowed, and the
     id must not outlive the edge (their timeline would keep merging)."""
-    for _ in range(5):
+    for attempt in range(5):
         tx = TaggedTransaction()
         tx.check("edge", FollowEdge(*follow_key(follower_id, author_id)), condition=FollowEdge.pk.exists())
         tx.update("follower", UserItem.ref(follower_id), [UserItem.celebrity_follows.add({author_id})],
@@ -122,6 +122,7 @@ def _learn_celebrity(follower_id: str, author_id: str) -> None:
         except TransactWriteError as exc:
             if not any(r.code == "TransactionConflict" for r in tx.reasons(exc).values()):
                 return  # no longer follows (or no longer exists): nothing to learn
+            base._pause(attempt)  # jittered backoff: the other writer finishes first
     raise RuntimeError("promotion: the follower's item stayed contended")
 
 

@@ -179,15 +179,29 @@ def test_dms_need_a_token(people):
     refused(people.call("POST", f"/v1/conversations/{conv}/messages", {"text": "x"}), 401, "unauthenticated")
 
 
-from tests.unit.test_social import lost_answers  # noqa: E402,F401 - the fixture
+from tests.unit.test_social import faults, lost_answers  # noqa: E402,F401 - the fixtures
 
 
 def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):
     state = lost_answers(1)
     conv = open_with(people, "alice", "bob", 201)["id"]               # created by this request: still 201
-    assert state["lost"] == 1
+    assert state.lost == 1
     lost_answers(1)
     sent = send(people, "alice", conv, "exactly once")
-    assert state["lost"] == 2
+    assert state.lost == 2
     assert [m["id"] for m in read(people, "bob", conv)["data"]] == [sent["id"]]
     assert open_with(people, "bob", "alice", 200)["id"] == conv
+
+
+def test_conflicting_dm_writes_are_retried_and_land_once(people, faults):
+    conv = open_with(people, "alice", "bob")["id"]
+    faults.script = ["conflict", "conflict"]
+    sent = send(people, "alice", conv, "contended hello")
+    assert faults.conflicts == 2 and faults.pauses == [0, 1]
+    assert inbox(people, "bob")[0]["unread_count"] == 1
+    assert [m["id"] for m in read(people, "bob", conv)["data"]] == [sent["id"]]
+    faults.always = "conflict"
+    refused(people.call("POST", f"/v1/conversations/{conv}/messages", {"text": "never"}, as_="alice"),
+            503, "unavailable")
+    faults.always = None
+    assert [m["text"] for m in read(people, "bob", conv)["data"]] == ["contended hello"]

@@ -408,45 +408,80 @@ def test_a_second_delete_racing_the_first_is_not_a_crash_and_counts_once(people,
     refused(people.call("DELETE", f"/v1/posts/{p['id']}", as_="bob"), 404, "not_found")  # once it is known gone
 
 
-# --- lost answers: the write commits, the answer is lost, botocore sends it again ----------------------------------
+# --- faults: lost answers and transaction conflicts --------------------------------------------------------------
 
-@pytest.fixture
-def lost_answers(monkeypatch):
-    """`lose(n)`: the next n TransactWriteItems commit, then their answers are
-    lost (a read timeout) and botocore sends them again, as over a real
-    network. Injected in front of moto in the transaction client's
-    `before-send`; botocore's backoff sleeps are skipped, not its retries."""
-    import types
+class Faults:
+    """Scripted faults on TransactWriteItems, injected in front of moto in the
+    client's `before-send`, where the network would make them:
+      lost      the write commits, then the answer is lost (a read timeout):
+                botocore sends the same transaction again
+      conflict  TransactionCanceledException with a TransactionConflict reason; nothing written
+    `script` is consumed one fault per request sent; `always` applies to all."""
 
-    import botocore.endpoint
-    from botocore.exceptions import ReadTimeoutError
-    from moto.core.models import botocore_stubber
+    def __init__(self):
+        self.script: list[str] = []
+        self.always: str | None = None
+        self.lost = 0
+        self.conflicts = 0
+        self.pauses = []
 
-    from chalicelib.db.base import botocore_client
-    monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=lambda s: None))
-    state = {"lose": 0, "lost": 0}
+    def send(self, request, event_name, **kwargs):
+        import json
+        import uuid
 
-    def send(request, event_name, **kwargs):
+        from botocore.awsrequest import AWSResponse
+        from botocore.exceptions import ReadTimeoutError
+        from moto.core.botocore_stubber import MockRawResponse
+        from moto.core.models import botocore_stubber
+        if not event_name.endswith(".TransactWriteItems"):
+            return botocore_stubber(event_name=event_name, request=request, **kwargs)
+        fault = self.always or (self.script.pop(0) if self.script else "ok")
+        if fault == "conflict":
+            self.conflicts += 1
+            items = len(json.loads(request.body)["TransactItems"])
+            reasons = [{"Code": "None"} for _ in range(items)]
+            reasons[min(1, items - 1)] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}
+            body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                               "message": "Transaction cancelled", "CancellationReasons": reasons})
+            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0",
+                                                  "x-amzn-RequestId": uuid.uuid4().hex}, MockRawResponse(body))
         response = botocore_stubber(event_name=event_name, request=request, **kwargs)
-        if (event_name.endswith(".TransactWriteItems") and state["lose"] and response is not None
-                and response.status_code == 200):
-            state["lose"] -= 1
-            state["lost"] += 1
+        if fault == "lost" and response is not None and response.status_code == 200:
+            self.lost += 1
             raise ReadTimeoutError(endpoint_url=request.url)
         return response
 
-    events = botocore_client().meta.events
-    events.unregister("before-send", botocore_stubber)
-    events.register("before-send", send)
 
-    def lose(n=1):
-        state["lose"] = n
-        return state
+@pytest.fixture
+def faults(monkeypatch):
+    import types
+
+    import botocore.endpoint
+    from moto.core.models import botocore_stubber
+
+    from chalicelib.db import base
+    # botocore's backoff before resending, and Flock's before retrying a
+    # conflict, are recorded, not slept: the retries themselves all happen.
+    monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=lambda s: None))
+    injector = Faults()
+    monkeypatch.setattr(base, "_pause", lambda attempt: injector.pauses.append(attempt))
+    events = base.botocore_client().meta.events
+    events.unregister("before-send", botocore_stubber)
+    events.register("before-send", injector.send)
     try:
-        yield lose
+        yield injector
     finally:
-        events.unregister("before-send", send)
+        events.unregister("before-send", injector.send)
         events.register("before-send", botocore_stubber)
+
+
+@pytest.fixture
+def lost_answers(faults):
+    """`lose(n)`: the next n transactions commit and lose their answers."""
+    def lose(n=1):
+        faults.script = ["lost"] * n
+        return faults
+    return lose
 
 
 def test_a_post_whose_answer_was_lost_is_created_once_and_fully(people, lost_answers):
@@ -454,7 +489,7 @@ def test_a_post_whose_answer_was_lost_is_created_once_and_fully(people, lost_ans
     parent = post(people, "bob", "parent")
     state = lost_answers(1)
     p = post(people, "alice", "lost answer platypus", reply_to=parent["id"])
-    assert state["lost"] == 1
+    assert state.lost == 1
     assert [x["id"] for x in ok(people.call("GET", "/v1/users/alice/posts", as_="bob"))["data"]] == [p["id"]]
     assert ok(people.call("GET", f"/v1/posts/{parent['id']}", as_="bob"))["reply_count"] == 1
     assert [x["id"] for x in ok(people.call("GET", "/v1/search?q=platypus", as_="bob"))["data"]] == [p["id"]]
@@ -467,7 +502,7 @@ def test_a_delete_whose_answer_was_lost_is_204_and_cleans_up(people, lost_answer
     p = post(people, "alice", "soon gone wombat", reply_to=parent["id"])
     state = lost_answers(1)
     r = people.call("DELETE", f"/v1/posts/{p['id']}", as_="alice")
-    assert state["lost"] == 1
+    assert state.lost == 1
     assert r.status_code == 204, r.body
     assert ok(people.call("GET", f"/v1/posts/{parent['id']}", as_="bob"))["reply_count"] == 0
     assert ok(people.call("GET", "/v1/search?q=wombat", as_="bob"))["data"] == []
@@ -481,7 +516,7 @@ def test_a_follow_whose_answer_was_lost_still_backfills(people, lost_answers):
     old = post(people, "alice", "written before the follow")
     state = lost_answers(1)
     assert ok(people.call("POST", "/v1/users/alice/follow", as_="bob")) == {"following": True}
-    assert state["lost"] == 1
+    assert state.lost == 1
     assert user(people, "alice", as_="bob")["follower_count"] == 1
     assert user(people, "bob", as_="bob")["following_count"] == 1
     assert old["id"] in [x["id"] for x in ok(people.call("GET", "/v1/timeline", as_="bob"))["data"]]
@@ -493,7 +528,7 @@ def test_an_unfollow_whose_answer_was_lost_still_clears_the_timeline(people, los
     assert p["id"] in [x["id"] for x in ok(people.call("GET", "/v1/timeline", as_="bob"))["data"]]
     state = lost_answers(1)
     assert ok(people.call("DELETE", "/v1/users/alice/follow", as_="bob")) == {"following": False}
-    assert state["lost"] == 1
+    assert state.lost == 1
     assert user(people, "alice", as_="bob")["follower_count"] == 0
     assert ok(people.call("GET", "/v1/timeline", as_="bob"))["data"] == []
 
@@ -504,3 +539,36 @@ def test_likes_whose_answers_were_lost_count_once(people, lost_answers):
     assert ok(people.call("POST", f"/v1/posts/{p['id']}/likes", as_="bob")) == {"liked": True, "like_count": 1}
     lost_answers(1)
     assert ok(people.call("DELETE", f"/v1/posts/{p['id']}/likes", as_="bob")) == {"liked": False, "like_count": 0}
+
+
+def test_conflicting_writes_are_retried_with_backoff_and_count_once(people, faults):
+    faults.script = ["conflict", "conflict"]
+    assert ok(people.call("POST", "/v1/users/alice/follow", as_="bob")) == {"following": True}
+    assert user(people, "alice", as_="bob")["follower_count"] == 1 and faults.pauses == [0, 1]
+    faults.script = ["conflict", "conflict"]
+    p = post(people, "alice", "contended")
+    assert [x["id"] for x in ok(people.call("GET", "/v1/users/alice/posts", as_="bob"))["data"]] == [p["id"]]
+    faults.script = ["conflict", "conflict"]
+    assert ok(people.call("POST", f"/v1/posts/{p['id']}/likes", as_="bob")) == {"liked": True, "like_count": 1}
+    faults.script = ["conflict"]
+    assert ok(people.call("DELETE", f"/v1/posts/{p['id']}/likes", as_="bob")) == {"liked": False, "like_count": 0}
+    faults.script = ["conflict"]
+    assert people.call("DELETE", f"/v1/posts/{p['id']}", as_="alice").status_code == 204
+    faults.script = ["conflict", "conflict"]
+    assert ok(people.call("DELETE", "/v1/users/alice/follow", as_="bob")) == {"following": False}
+    assert user(people, "alice", as_="bob")["follower_count"] == 0
+    assert faults.conflicts == 10 and len(faults.pauses) == 10
+
+
+def test_endless_conflicts_are_a_clean_503_and_change_nothing(people, faults):
+    p = post(people, "alice", "hot")
+    faults.always = "conflict"
+    for method, path in (("POST", "/v1/users/alice/follow"), ("POST", f"/v1/posts/{p['id']}/likes"),
+                         ("DELETE", f"/v1/posts/{p['id']}")):
+        refused(people.call(method, path, as_="alice" if method == "DELETE" else "bob"), 503, "unavailable")
+    refused(people.call("POST", "/v1/posts", {"text": "never"}, as_="alice"), 503, "unavailable")
+    faults.always = None
+    assert user(people, "alice", as_="bob")["follower_count"] == 0
+    assert ok(people.call("GET", f"/v1/posts/{p['id']}", as_="bob"))["like_count"] == 0
+    assert [x["id"] for x in ok(people.call("GET", "/v1/users/alice/posts", as_="bob"))["data"]] == [p["id"]]
+    assert ok(people.call("GET", "/v1/search?q=never", as_="bob"))["data"] == []
