@@ -46,11 +46,20 @@ def list_requests(principal, role: str, limit: int, cursor_key: dict | None) -> 
     require_verified(principal)
     index = PaymentRequestItem.incoming if role == "incoming" else PaymentRequestItem.outgoing
     prefix = "PREQ_IN#" if role == "incoming" else "PREQ_OUT#"
+    gsi = "gsi1" if role == "incoming" else "gsi2"
+    if cursor_key is not None and not _cursor_of(cursor_key, gsi, prefix + principal.user_id):
+        # A cursor of another list (or another person's) is no key to this one.
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     last_key = base.key_from_plain(cursor_key)
     page = index.query(prefix + principal.user_id, scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
     items = [public_request(i) for i in page]
     key = page.last_evaluated_key
     return items, base.key_to_plain(key)
+
+
+def _cursor_of(key: dict, gsi: str, partition: str) -> bool:
+    return (set(key) == {"pk", "sk", f"{gsi}_pk", f"{gsi}_sk"} and all(isinstance(v, str) for v in key.values())
+            and key[f"{gsi}_pk"] == partition and key["sk"] == "PREQ" and key["pk"].startswith("PREQ#"))
 
 
 def _for_payer(principal, request_id: str) -> PaymentRequestItem:

@@ -531,6 +531,15 @@ def test_payment_requests_are_paid_exactly_once_or_declined(bank):
     assert [x["id"] for x in page["data"] + rest["data"]] == [x["id"] for x in incoming["data"]]
     refused(api.call("GET", "/v1/payment-requests?role=everyone", as_="alice"), 400, "invalid_request")
     refused(api.call("GET", "/v1/payment-requests?cursor=forged.cursor", as_="alice"), 400, "invalid_request")
+    # A cursor belongs to one person's one list: anywhere else it is a 400, not an empty page or a 500.
+    cursor = quote(page["next_cursor"])
+    for who, role in (("erin", "incoming"), ("bob", "incoming"), ("bob", "outgoing"), ("alice", "outgoing")):
+        refused(api.call("GET", f"/v1/payment-requests?role={role}&cursor={cursor}", as_=who), 400, "invalid_request")
+    refused(api.call("GET", f"/v1/wallet/transactions?cursor={cursor}", as_="alice"), 400, "invalid_request")
+    api.deposit("alice", 100)
+    wallet_cursor = api.call("GET", "/v1/wallet/transactions?limit=1", as_="alice").json_body["next_cursor"]
+    refused(api.call("GET", f"/v1/payment-requests?cursor={quote(wallet_cursor)}", as_="alice"), 400, "invalid_request")
+    api.money("POST", "/v1/wallet/withdrawals", usd(100), "alice", key())
 
     # Pay once.
     paid = api.money("POST", f"/v1/payment-requests/{request['id']}/pay", None, "alice", "pay-pizza")
