@@ -148,6 +148,10 @@ class Request:
         self.idempotency_key = idempotency_key
 
     @property
+    def raw_body(self) -> bytes:
+        return self._request.raw_body or b""
+
+    @property
     def source_address(self) -> str:
         identity = (self._request.context or {}).get("identity") or {}
         return str(identity.get("sourceIp") or "unknown")[:64]

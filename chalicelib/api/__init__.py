@@ -7,11 +7,11 @@ from chalicelib import http, jobs
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.api import identity, social, system, wallet
+    from chalicelib.api import creator, identity, social, system, wallet
     from chalicelib.social import fanout
 
     app.log.setLevel(logging.INFO)
-    for blueprint in (system.bp, identity.bp, wallet.bp, social.bp):
+    for blueprint in (system.bp, identity.bp, wallet.bp, social.bp, creator.bp):
         app.register_blueprint(blueprint)
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)
@@ -27,19 +27,23 @@ def fanout_queue_name() -> str:
     return f"{settings().table_prefix}-fanout"
 
 
+# job -> (rate, as-of of a scheduled run: None for the default, yesterday).
+# A hold expires at its own time, so the hourly run looks up to today.
 SCHEDULES = {
-    "reconcile": Rate(1, unit=Rate.DAYS),
-    "expire-holds": Rate(1, unit=Rate.HOURS),
+    "reconcile": (Rate(1, unit=Rate.DAYS), None),
+    "expire-holds": (Rate(1, unit=Rate.HOURS), "today"),
+    "subscriptions": (Rate(1, unit=Rate.DAYS), None),
 }
 
 
 def _register_jobs(app: Chalice) -> None:
     """Each job is also an `@app.schedule` handler, named after it."""
-    for name, rate in SCHEDULES.items():
+    from chalicelib import clock
+    for name, (rate, as_of) in SCHEDULES.items():
         function_name = "job_" + name.replace("-", "_")
 
-        def handler(event, _name=name):
-            summary = jobs.run(_name)
+        def handler(event, _name=name, _as_of=as_of):
+            summary = jobs.run(_name, clock.now().date() if _as_of == "today" else None)
             app.log.info("job %s: %s", _name, {k: summary[k] for k in ("as_of", "processed", "changed")})
             return summary
 

@@ -96,6 +96,7 @@ class EntryItem(Item):
     counterparty = UnicodeAttribute()
     note = UnicodeAttribute(default="")
     created_at = UnicodeAttribute()
+    fee = NumberAttribute(null=True)  # on a payee's entry: the platform fee taken from the gross
 
 
 class DailyTotals(Item):
@@ -125,6 +126,7 @@ class TransferItem(Item):
     request_hash = UnicodeAttribute()
     attempt = UnicodeAttribute()
     hold_id = UnicodeAttribute(null=True)
+    fee = NumberAttribute(null=True)  # of `amount`, to the `fees` account
 
     @classmethod
     def find(cls, transfer_id: str) -> "TransferItem | None":

@@ -114,16 +114,23 @@ def _key(pk: str, sk: str) -> dict:
 def batch_get(logical: str, keys: list[tuple[str, str]], consistent: bool = False) -> list[dict]:
     """Raw items for `keys` (in no particular order), 100 keys per call,
     unprocessed keys retried a bounded number of times."""
-    table = settings().table_name(logical)
+    return batch_get_tables({logical: keys}, consistent)[logical]
+
+
+def batch_get_tables(keys_by_table: dict[str, list[tuple[str, str]]], consistent: bool = False) -> dict[str, list]:
+    """As `batch_get`, for several tables in the same calls."""
     client = botocore_client()
-    found: list[dict] = []
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), BATCH_GET_KEYS_MAX):
-        request = {table: {"Keys": [_key(pk, sk) for pk, sk in unique[start:start + BATCH_GET_KEYS_MAX]],
-                           "ConsistentRead": consistent}}
+    names = {settings().table_name(logical): logical for logical in keys_by_table}
+    wanted = [(table, key) for table, logical in names.items() for key in dict.fromkeys(keys_by_table[logical])]
+    found: dict[str, list] = {logical: [] for logical in keys_by_table}
+    for start in range(0, len(wanted), BATCH_GET_KEYS_MAX):
+        request: dict = {}
+        for table, (pk, sk) in wanted[start:start + BATCH_GET_KEYS_MAX]:
+            request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(_key(pk, sk))
         for attempt in range(BATCH_ATTEMPTS_MAX):
             answer = client.batch_get_item(RequestItems=request)
-            found.extend(answer.get("Responses", {}).get(table, []))
+            for table, items in answer.get("Responses", {}).items():
+                found[names[table]].extend(items)
             request = answer.get("UnprocessedKeys") or {}
             if not request:
                 break

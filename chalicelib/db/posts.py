@@ -2,7 +2,8 @@
 
 Item kinds (pk / sk):
   POST#<post_id>        POST              a post; gsi1 AUTHOR#<author_id> / <post_id> lists an author's posts
-  POST#<post_id>        LIKES#<shard>     one shard of the post's like counter (sum on read)
+  POST#<post_id>        CNT#<shard>       one shard of the post's like and tip counters (sum on read)
+  POST#<post_id>        UNLOCK#<user_id>  one person's unlock of a paid post
   POST#<post_id>        LIKE#<user_id>    one person's like (existence is the like)
   TL#<user_id>          <post_id>         a home-timeline entry; gsi1 TLA#<user>#<author> / <post_id>
                                           finds one author's entries (unfollow removes them)
@@ -17,7 +18,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.db.base import Item, meta
 
-LIKE_SHARDS = 4
+COUNTER_SHARDS = 4
 
 
 class Gsi1(GlobalSecondaryIndex):
@@ -36,8 +37,12 @@ def like_key(post_id: str, user_id: str) -> tuple[str, str]:
     return f"POST#{post_id}", f"LIKE#{user_id}"
 
 
-def like_shard_key(post_id: str, shard: int) -> tuple[str, str]:
-    return f"POST#{post_id}", f"LIKES#{shard}"
+def counter_key(post_id: str, shard: int) -> tuple[str, str]:
+    return f"POST#{post_id}", f"CNT#{shard}"
+
+
+def unlock_key(post_id: str, user_id: str) -> tuple[str, str]:
+    return f"POST#{post_id}", f"UNLOCK#{user_id}"
 
 
 def author_partition(author_id: str) -> str:
@@ -98,8 +103,18 @@ class LikeItem(Item):
 
 
 class CounterShard(Item):
+    """Hot counters are sharded: one item takes about 1,000 writes/s."""
     Meta = meta("posts")
-    n = NumberAttribute(default=0)
+    likes = NumberAttribute(default=0)
+    tips = NumberAttribute(default=0)  # USD minor units
+
+
+class UnlockItem(Item):
+    Meta = meta("posts")
+    user_id = UnicodeAttribute()
+    transfer_id = UnicodeAttribute()
+    idempotency_key = UnicodeAttribute()
+    created_at = UnicodeAttribute()
 
 
 class TimelineItem(Item):
@@ -135,6 +150,7 @@ class MessageItem(Item):
     text = UnicodeAttribute()
     created_at = UnicodeAttribute()
     payment_transfer_id = UnicodeAttribute(null=True)
+    payment = UnicodeAttribute(null=True)  # JSON of the transfer, written in its own transaction
 
 
 class InboxItem(Item):

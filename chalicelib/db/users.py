@@ -8,6 +8,8 @@ Item kinds (pk / sk):
   USER#<follower_id>        FOLLOWS#<followee_id>  a follow edge;
                             gsi1 FOLLOWERS#<followee> / <at>#<follower>, gsi2 FOLLOWING#<follower> / <at>#<followee>
   USRCH#<first char>        <word>#<user_id>  a handle or display-name word, for prefix search
+  SUB#<creator_id>          <fan_id>       a creator subscription; gsi1 FANSUBS#<fan> / <creator>,
+                            gsi2 SUBDUE#<shard> / <period end>#<sub_id> while it may renew
 """
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -47,6 +49,7 @@ class UserItem(Item):
     # check, so the timeline can merge their posts at no extra read.
     celebrity = BooleanAttribute(default=False)
     celebrity_follows = UnicodeSetAttribute(null=True)
+    subscription_price = NumberAttribute(null=True)  # USD minor units a month; None: no subscriptions
 
     @classmethod
     def new(cls, **values) -> "UserItem":
@@ -113,7 +116,7 @@ class AuditRecord(Item):
         return cls("AUDIT", f"{at}#{id}", id=id, at=at, **values)
 
 
-class Followers(GlobalSecondaryIndex):
+class Gsi1(GlobalSecondaryIndex):
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -121,7 +124,7 @@ class Followers(GlobalSecondaryIndex):
     gsi1_sk = UnicodeAttribute(range_key=True)
 
 
-class Following(GlobalSecondaryIndex):
+class Gsi2(GlobalSecondaryIndex):
     class Meta:
         index_name = "gsi2"
         projection = AllProjection()
@@ -150,8 +153,8 @@ class FollowEdge(Item):
     gsi1_sk = UnicodeAttribute()
     gsi2_pk = UnicodeAttribute()
     gsi2_sk = UnicodeAttribute()
-    followers = Followers()
-    following = Following()
+    followers = Gsi1()
+    following = Gsi2()
 
 
 def user_word_key(word: str, user_id: str) -> tuple[str, str]:
@@ -161,3 +164,43 @@ def user_word_key(word: str, user_id: str) -> tuple[str, str]:
 class UserWord(Item):
     Meta = meta("users")
     user_id = UnicodeAttribute()
+
+
+def subscription_key(creator_id: str, fan_id: str) -> tuple[str, str]:
+    return f"SUB#{creator_id}", fan_id
+
+
+def fan_subscriptions_partition(fan_id: str) -> str:
+    return f"FANSUBS#{fan_id}"
+
+
+def subscriptions_due_partition(shard: int) -> str:
+    return f"SUBDUE#{shard}"
+
+
+class SubscriptionItem(Item):
+    """Status: new (created, first charge pending) | active | past_due
+    (a renewal failed; retried daily) | cancelled (access until period_end)
+    | ended. `periods_paid` is the condition of every charge: each period is
+    paid exactly once."""
+    Meta = meta("users")
+    id = UnicodeAttribute()
+    creator_id = UnicodeAttribute()
+    creator_handle = UnicodeAttribute()
+    fan_id = UnicodeAttribute()
+    fan_handle = UnicodeAttribute()
+    status = UnicodeAttribute()
+    price_amount = NumberAttribute()
+    period_start = UnicodeAttribute(default="")
+    period_end = UnicodeAttribute(default="")
+    periods_paid = NumberAttribute(default=0)
+    cancel_at_period_end = BooleanAttribute(default=False)
+    failed_days = NumberAttribute(default=0)
+    last_attempt_day = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    gsi1_pk = UnicodeAttribute()
+    gsi1_sk = UnicodeAttribute()
+    gsi2_pk = UnicodeAttribute(null=True)
+    gsi2_sk = UnicodeAttribute(null=True)
+    by_fan = Gsi1()
+    due = Gsi2()

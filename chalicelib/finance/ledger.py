@@ -58,12 +58,18 @@ class Party:
       customer: customer accounts must be active; their debits need spendable funds.
       inactive_refusal: raised when this account is missing, frozen or closed
         (AccountFrozen for the caller's own account, NotEligible for a receiver).
+      check_funds: False for debits the customer did not start (interest
+        charges), which may take the balance below -credit_limit.
+      actions: more updates of this account item, in the same update (an item
+        may appear only once in a transaction): e.g. the interest watermark.
     """
     account_id: str
     display: str
     user_id: str | None = None
     customer: bool = True
     inactive_refusal: type = errors.NotEligible
+    check_funds: bool = True
+    actions: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ class Movement:
     limits: tuple = ()
     extras: tuple = ()
     hold_id: str | None = None
+    fee: Party | None = None
+    fee_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,9 @@ def _balance_actions(delta_cents: int, moment: datetime, held_delta_cents: int =
 def _debit_condition(party: Party, amount_cents: int):
     condition = AccountItem.pk.exists()
     if party.customer:
-        condition = condition & (AccountItem.status == "active") & (AccountItem.spendable >= amount_cents)
+        condition = condition & (AccountItem.status == "active")
+        if party.check_funds:
+            condition = condition & (AccountItem.spendable >= amount_cents)
     return condition
 
 
@@ -160,13 +170,16 @@ def _transfer_item(m: Movement, at: str, attempt: str) -> TransferItem:
         from_party=m.debit.display, to_party=m.credit.display,
         from_user=m.debit.user_id, to_user=m.credit.user_id,
         amount=m.money.amount_cents, currency=m.money.currency, note=m.note, status="posted",
-        created_at=at, request_hash=m.request_hash, attempt=attempt, hold_id=m.hold_id)
+        created_at=at, request_hash=m.request_hash, attempt=attempt, hold_id=m.hold_id,
+        fee=m.fee_cents if m.fee else None)
 
 
-def _entry(account_id: str, m: Movement, signed_cents: int, counterparty: str, at: str) -> EntryItem:
+def _entry(account_id: str, m: Movement, signed_cents: int, counterparty: str, at: str,
+           fee_cents: int | None = None) -> EntryItem:
     return EntryItem(*entry_key(account_id, at, m.transfer_id), id=ids.derived_id("ent", m.transfer_id, account_id),
                      account_id=account_id, transfer_id=m.transfer_id, kind=m.kind, amount=signed_cents,
-                     currency=m.money.currency, counterparty=counterparty, note=m.note, created_at=at)
+                     currency=m.money.currency, counterparty=counterparty, note=m.note, created_at=at,
+                     fee=fee_cents)
 
 
 def _write(tx: TaggedTransaction, tag, extra: Extra) -> None:
@@ -184,22 +197,31 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
     moment = clock.now()
     at = clock.iso(moment)
     amount = m.money.amount_cents
+    # A fee splits the credit: the payee gets amount - fee, the fee account the fee.
+    fee = m.fee_cents if m.fee else 0
+    if not 0 <= fee <= amount:
+        raise ValueError("a fee is at most the amount")
     record = _transfer_item(m, at, attempt)
     tx = TaggedTransaction()
     tx.save("transfer", record, condition=TransferItem.pk.does_not_exist(), return_values="ALL_OLD")
     if hold is None:
-        tx.update("debit", AccountItem.ref(m.debit.account_id), _balance_actions(-amount, moment),
+        tx.update("debit", AccountItem.ref(m.debit.account_id), _balance_actions(-amount, moment) + list(m.debit.actions),
                   condition=_debit_condition(m.debit, amount), return_values="ALL_OLD")
     else:
         # Posting a hold: the money was set aside when it was placed, so the
         # debit needs no spendable check; the unused rest is released.
         tx.update("debit", AccountItem.ref(m.debit.account_id),
-                  _balance_actions(-amount, moment, held_delta_cents=-int(hold.amount)),
+                  _balance_actions(-amount, moment, held_delta_cents=-int(hold.amount)) + list(m.debit.actions),
                   condition=AccountItem.pk.exists(), return_values="ALL_OLD")
-    tx.update("credit", AccountItem.ref(m.credit.account_id), _balance_actions(amount, moment),
-              condition=_credit_condition(m.credit))
+    tx.update("credit", AccountItem.ref(m.credit.account_id),
+              _balance_actions(amount - fee, moment) + list(m.credit.actions), condition=_credit_condition(m.credit))
     tx.save("entry", _entry(m.debit.account_id, m, -amount, m.credit.display, at), condition=EntryItem.pk.does_not_exist())
-    tx.save("entry", _entry(m.credit.account_id, m, amount, m.debit.display, at), condition=EntryItem.pk.does_not_exist())
+    tx.save("entry", _entry(m.credit.account_id, m, amount - fee, m.debit.display, at, fee_cents=fee if m.fee else None),
+            condition=EntryItem.pk.does_not_exist())
+    if m.fee:
+        tx.update("fee", AccountItem.ref(m.fee.account_id), _balance_actions(fee, moment),
+                  condition=_credit_condition(m.fee))
+        tx.save("entry", _entry(m.fee.account_id, m, fee, m.debit.display, at), condition=EntryItem.pk.does_not_exist())
     for i, limit in enumerate(m.limits):
         item, actions, condition = _limit_update(limit, amount, moment)
         tx.update(("limit", i), item, actions, condition=condition)

@@ -43,9 +43,15 @@ def run_expire_holds(as_of: date) -> dict:
     return {"processed": processed, "changed": changed}
 
 
+def run_subscriptions(as_of: date) -> dict:
+    from chalicelib.finance.creator import run_renewals
+    return run_renewals(as_of)
+
+
 JOBS = {
     "reconcile": run_reconcile,
     "expire-holds": run_expire_holds,
+    "subscriptions": run_subscriptions,
 }
 
 

@@ -1,6 +1,8 @@
 """Direct messages: one conversation per pair of people, messages newest
 first, conversations by latest activity, unread counts. Only the two
 members can see a conversation; to anyone else it does not exist (404)."""
+import json
+
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, errors, ids
@@ -33,9 +35,28 @@ def public_conversation(conv: ConversationItem, viewer_id: str, inbox: InboxItem
             "last_message_preview": inbox.last_preview if inbox else ""}
 
 
-def public_message(item: MessageItem) -> dict:
+def public_message(item: MessageItem, payment: dict | None = None) -> dict:
+    """`payment`: the transfer a payment message carries (stored with it)."""
+    if payment is None and item.payment:
+        payment = json.loads(item.payment)
     return {"id": item.id, "conversation_id": item.conversation_id, "sender": item.sender_handle,
-            "text": item.text, "created_at": item.created_at, "payment": None}
+            "text": item.text, "created_at": item.created_at, "payment": payment}
+
+
+REPLAY_SEARCH_MESSAGES_MAX = 500
+
+
+def find_message_by_payment(conv_id: str, transfer_id: str) -> MessageItem | None:
+    """The message a payment wrote, for answering a replay: among the newest
+    REPLAY_SEARCH_MESSAGES_MAX messages (a replay follows its first try)."""
+    newest = MessageItem.query(conversation_key(conv_id)[0], MessageItem.sk.startswith("MSG#"),
+                               scan_index_forward=False, page_size=100, consistent_read=True)
+    for count, message in enumerate(newest):
+        if count >= REPLAY_SEARCH_MESSAGES_MAX:
+            break
+        if message.payment_transfer_id == transfer_id:
+            return message
+    return None
 
 
 def open_conversation(principal, with_handle: str) -> tuple[dict, bool]:
@@ -83,7 +104,7 @@ def require_member(user_id: str, conv_id: str) -> ConversationItem:
 
 
 def message_writes(conv: ConversationItem, sender_id: str, sender_handle: str, text: str,
-                   payment_transfer_id: str | None = None) -> tuple[MessageItem, list]:
+                   payment_transfer_id: str | None = None, payment: dict | None = None) -> tuple[MessageItem, list]:
     """The message and the activity it causes, as (op, model, actions,
     condition) writes for one transaction — a payment's ledger transaction
     takes them as extra items, so message and money land together."""
@@ -91,7 +112,8 @@ def message_writes(conv: ConversationItem, sender_id: str, sender_handle: str, t
     at = clock.iso(clock.now())
     message = MessageItem(*message_key(conv.id, msg_id), id=msg_id, conversation_id=conv.id, sender_id=sender_id,
                           sender_handle=sender_handle, text=text, created_at=at,
-                          payment_transfer_id=payment_transfer_id)
+                          payment_transfer_id=payment_transfer_id,
+                          payment=json.dumps(payment, sort_keys=True) if payment else None)
     preview = text[:PREVIEW_CHARS]
     writes = [("save", message, (), MessageItem.pk.does_not_exist()),
               ("update", ConversationItem(*conversation_key(conv.id)),

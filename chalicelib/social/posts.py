@@ -7,8 +7,8 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
 from chalicelib.db.base import TaggedTransaction
-from chalicelib.db.posts import (LIKE_SHARDS, CounterShard, LikeItem, PostItem, author_partition, like_key,
-                                 like_shard_key, post_key)
+from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, LikeItem, PostItem, author_partition, like_key,
+                                 counter_key, post_key)
 from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
 from chalicelib.social.views import PREVIEW_CHARS, hydrate
@@ -124,7 +124,7 @@ def delete(principal, post_id: str) -> None:
     else:
         raise errors.Unavailable()
     search.unindex_post(post_id, list(post.words or []))
-    base.batch_write("posts", deletes=[like_shard_key(post_id, s) for s in range(LIKE_SHARDS)])
+    base.batch_write("posts", deletes=[counter_key(post_id, s) for s in range(COUNTER_SHARDS)])
     fanout.dispatch("post_deleted", post_id=post_id, author_id=principal.user_id)
 
 
@@ -140,8 +140,8 @@ def by_author(viewer_id: str | None, author_id: str, limit: int, cursor_key: dic
 
 
 def _like_count(post_id: str) -> int:
-    return sum(int(raw.get("n", {}).get("N", "0"))
-               for raw in base.batch_get("posts", [like_shard_key(post_id, s) for s in range(LIKE_SHARDS)],
+    return sum(int(raw.get("likes", {}).get("N", "0"))
+               for raw in base.batch_get("posts", [counter_key(post_id, s) for s in range(COUNTER_SHARDS)],
                                          consistent=True))
 
 
@@ -152,7 +152,7 @@ def like(principal, post_id: str) -> dict:
     tx = TaggedTransaction()
     tx.save("like", LikeItem(*like_key(post_id, principal.user_id), user_id=principal.user_id,
                              created_at=clock.iso(clock.now())), condition=LikeItem.pk.does_not_exist())
-    tx.update("count", CounterShard(*like_shard_key(post_id, secrets.randbelow(LIKE_SHARDS))), [CounterShard.n.add(1)])
+    tx.update("count", CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS))), [CounterShard.likes.add(1)])
     tx.check("post", PostItem.ref(post_id), condition=PostItem.pk.exists())
     _commit_unless(tx, "like")
     return {"liked": True, "like_count": _like_count(post_id)}
@@ -162,7 +162,7 @@ def unlike(principal, post_id: str) -> dict:
     require(post_id)
     tx = TaggedTransaction()
     tx.delete("like", LikeItem(*like_key(post_id, principal.user_id)), condition=LikeItem.pk.exists())
-    tx.update("count", CounterShard(*like_shard_key(post_id, secrets.randbelow(LIKE_SHARDS))), [CounterShard.n.add(-1)])
+    tx.update("count", CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS))), [CounterShard.likes.add(-1)])
     _commit_unless(tx, "like")
     return {"liked": False, "like_count": _like_count(post_id)}
 

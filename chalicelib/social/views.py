@@ -1,50 +1,81 @@
 """How posts look to a viewer, and reading many of them at once.
 
-A post with a `price`, or for `audience: "subscribers"`, is locked for
-everyone but its author: `text` is cut to a 40-character preview,
-`video_url` is null and `locked` is true. (Unlocks and subscriptions come
-with creator money; until then nobody else has unlocked anything.)
+A post with a `price` is locked for everyone but its author and those who
+unlocked it; a post for `audience: "subscribers"` for everyone but its
+author and the author's subscribers. A locked post's `text` is cut to a
+40-character preview, its `video_url` is null and `locked` is true.
 """
+from chalicelib import clock
 from chalicelib.db import base
-from chalicelib.db.posts import LIKE_SHARDS, PostItem, like_shard_key, post_key
+from chalicelib.db.posts import COUNTER_SHARDS, PostItem, counter_key, post_key, unlock_key
+from chalicelib.db.users import SubscriptionItem, subscription_key
 
 PREVIEW_CHARS = 40
 
 
-def is_locked(post: PostItem, viewer_id: str | None) -> bool:
-    if viewer_id == post.author_id:
+def subscription_grants_access(subscription: SubscriptionItem | None, now_iso: str) -> bool:
+    """Active subscribers see subscriber posts; a cancelled one until its period ends."""
+    if subscription is None:
         return False
-    return post.price_amount is not None or post.audience == "subscribers"
+    return subscription.status == "active" or (subscription.status == "cancelled" and now_iso < subscription.period_end)
 
 
-def public_post(post: PostItem, like_count: int, viewer_id: str | None) -> dict:
-    locked = is_locked(post, viewer_id)
+def public_post(post: PostItem, counters: dict, viewer_id: str | None, access: set) -> dict:
+    """`access`: the ids of the viewer's unlocked posts and subscribed authors."""
+    mine = viewer_id is not None and viewer_id == post.author_id
+    locked = not mine and ((post.price_amount is not None and post.id not in access)
+                           or (post.audience == "subscribers" and post.author_id not in access))
     price = ({"amount": int(post.price_amount), "currency": post.price_currency}
              if post.price_amount is not None else None)
     return {
         "id": post.id, "author": post.author_handle, "text": post.text[:PREVIEW_CHARS] if locked else post.text,
-        "created_at": post.created_at, "reply_to": post.reply_to, "like_count": like_count,
-        "reply_count": int(post.reply_count), "tip_total": 0, "price": price,
+        "created_at": post.created_at, "reply_to": post.reply_to, "like_count": counters.get("likes", 0),
+        "reply_count": int(post.reply_count), "tip_total": counters.get("tips", 0), "price": price,
         "video_url": None if locked else post.video_url, "audience": post.audience, "locked": locked,
     }
 
 
+def _viewer_access(posts: list[PostItem], viewer_id: str | None) -> set:
+    """One batch get of the viewer's unlock records and subscriptions, for
+    the locked-looking posts of the page only (none if there are none)."""
+    if viewer_id is None:
+        return set()
+    unlock_keys = [unlock_key(p.id, viewer_id) for p in posts
+                   if p.price_amount is not None and p.author_id != viewer_id]
+    subscription_keys = list({subscription_key(p.author_id, viewer_id) for p in posts
+                              if p.audience == "subscribers" and p.author_id != viewer_id})
+    if not unlock_keys and not subscription_keys:
+        return set()
+    found = base.batch_get_tables({"posts": unlock_keys, "users": subscription_keys}, consistent=True)
+    access = {raw["pk"]["S"].removeprefix("POST#") for raw in found["posts"]}
+    now_iso = clock.iso(clock.now())
+    for raw in found["users"]:
+        subscription = SubscriptionItem.from_raw_data(raw)
+        if subscription_grants_access(subscription, now_iso):
+            access.add(subscription.creator_id)
+    return access
+
+
 def hydrate(post_ids: list[str], viewer_id: str | None) -> list[dict]:
-    """The posts of `post_ids` in that order, with their like counts, in one
-    batch get per 100 keys (posts and counter shards together). Posts that
-    no longer exist are left out: a deleted post vanishes everywhere."""
+    """The posts of `post_ids` in that order, with their counters, in one
+    batch get per 100 keys (posts and counter shards together), plus one for
+    the viewer's access to locked posts. Posts that no longer exist are left
+    out: a deleted post vanishes everywhere."""
     if not post_ids:
         return []
     keys = []
     for post_id in post_ids:
         keys.append(post_key(post_id))
-        keys.extend(like_shard_key(post_id, shard) for shard in range(LIKE_SHARDS))
+        keys.extend(counter_key(post_id, shard) for shard in range(COUNTER_SHARDS))
     posts: dict[str, PostItem] = {}
-    likes: dict[str, int] = {}
+    counters: dict[str, dict] = {}
     for raw in base.batch_get("posts", keys):
         post_id = raw["pk"]["S"].removeprefix("POST#")
         if raw["sk"]["S"] == "POST":
             posts[post_id] = PostItem.from_raw_data(raw)
         else:
-            likes[post_id] = likes.get(post_id, 0) + int(raw.get("n", {}).get("N", "0"))
-    return [public_post(posts[p], likes.get(p, 0), viewer_id) for p in post_ids if p in posts]
+            totals = counters.setdefault(post_id, {"likes": 0, "tips": 0})
+            for name in totals:
+                totals[name] += int(raw.get(name, {}).get("N", "0"))
+    access = _viewer_access(list(posts.values()), viewer_id)
+    return [public_post(posts[p], counters.get(p, {}), viewer_id, access) for p in post_ids if p in posts]

@@ -1,0 +1,376 @@
+"""Creator money: tips, unlocks of paid posts, creator subscriptions and
+payments inside direct messages. Every movement goes through the ledger with
+the item that must land with it (a tip counter shard, an unlock record, a
+subscription's next period, a DM) as an extra of the same transaction.
+
+Unlocks and subscriptions pay the creator the price minus the platform fee
+(`platform_fee_bps`, rounded down to the cent), which goes to `fees`.
+"""
+import calendar
+import secrets
+from datetime import date, datetime, timedelta, timezone
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib import clock, errors, ids
+from chalicelib.config import settings
+from chalicelib.db import base
+from chalicelib.db.balances import TransferItem
+from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, PostItem, UnlockItem, counter_key, post_key,
+                                 unlock_key)
+from chalicelib.db.users import (SubscriptionItem, UserItem, fan_subscriptions_partition, subscription_key,
+                                 subscriptions_due_partition)
+from chalicelib.finance import ledger
+from chalicelib.finance.accounts import customer_account_id
+from chalicelib.finance.money import Money
+from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
+                                          require_verified, sent_limit, system_party, transfer_id_for)
+from chalicelib.identity.users import require_by_handle
+
+SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
+SUBSCRIPTION_FAILED_DAYS_MAX = 3
+DUE_SHARDS = 8
+RENEWALS_PER_RUN_MAX = 100_000
+
+
+def platform_fee(amount_cents: int) -> int:
+    """The platform's cut, rounded down to the cent (the creator keeps the rest)."""
+    return amount_cents * settings().platform_fee_bps // 10_000
+
+
+def _creator_party(user_id: str, handle: str) -> ledger.Party:
+    return ledger.Party(customer_account_id(user_id), display=handle, user_id=user_id)
+
+
+def _live_post(post_id: str) -> PostItem:
+    post = None
+    if post_id.startswith("post_") and len(post_id) <= 64:
+        try:
+            post = PostItem.get(*post_key(post_id), consistent_read=True)
+        except PostItem.DoesNotExist:
+            post = None
+    if post is None:
+        raise errors.NotFound("No such post.")
+    return post
+
+
+def _post_exists(post_id: str) -> ledger.Extra:
+    return ledger.Extra("check", PostItem.ref(post_id), condition=PostItem.pk.exists(),
+                        refusal=errors.NotFound("No such post."))
+
+
+# Tips ---------------------------------------------------------------------
+
+def tip(principal, post_id: str, money: Money, idempotency_key: str) -> tuple[dict, bool]:
+    """The whole amount to the author; the post's tip counter (a random
+    shard, so a viral post is no hot item) grows in the same transaction."""
+    require_money_caller(principal)
+    post = _live_post(post_id)
+    if post.author_id == principal.user_id:
+        raise errors.SelfTransfer("You cannot tip your own post.")
+    shard = CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS)))
+    movement = ledger.Movement(
+        transfer_id=transfer_id_for(principal.user_id, idempotency_key), kind="tip",
+        debit=caller_party(principal), credit=_creator_party(post.author_id, post.author_handle), money=money,
+        request_hash=request_hash("tip", post_id=post_id, amount=money.amount_cents, currency=money.currency),
+        note=f"tip for {post_id}", limits=(sent_limit(principal),),
+        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),)),
+                _post_exists(post_id)))
+    posted = ledger.transfer(movement)
+    return public_transfer(posted.transfer), posted.replayed
+
+
+# Unlocks ------------------------------------------------------------------
+
+def _find_unlock(post_id: str, user_id: str) -> UnlockItem | None:
+    try:
+        return UnlockItem.get(*unlock_key(post_id, user_id), consistent_read=True)
+    except UnlockItem.DoesNotExist:
+        return None
+
+
+def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, bool, bool]:
+    """Charges the price once: returns (transfer or None, charged, replayed).
+    The unlock record is put only if absent, in the charge's transaction, and
+    the transfer id derives from (fan, post): two concurrent unlocks with
+    different keys charge once."""
+    require_money_caller(principal)
+    post = _live_post(post_id)
+    if post.price_amount is None or post.author_id == principal.user_id:
+        return None, False, False
+    existing = _find_unlock(post_id, principal.user_id)
+    transfer_id = ids.derived_id("tr", "unlock", principal.user_id, post_id)
+    price = Money(int(post.price_amount), post.price_currency)
+    fee = platform_fee(price.amount_cents)
+    record = UnlockItem(*unlock_key(post_id, principal.user_id), user_id=principal.user_id,
+                        transfer_id=transfer_id, idempotency_key=idempotency_key, created_at=clock.iso(clock.now()))
+    movement = ledger.Movement(
+        transfer_id=transfer_id, kind="unlock", debit=caller_party(principal),
+        credit=_creator_party(post.author_id, post.author_handle), money=price,
+        fee=system_party("fees") if fee else None, fee_cents=fee,
+        request_hash=request_hash("unlock", post_id=post_id), note=f"unlock {post_id}",
+        limits=(sent_limit(principal),),
+        extras=(ledger.Extra("save", record, condition=UnlockItem.pk.does_not_exist(),
+                             refusal=errors.InvalidState("Already unlocked.")),
+                _post_exists(post_id)))
+    if existing is not None:
+        stored = TransferItem.find(existing.transfer_id)
+        replay = existing.idempotency_key == idempotency_key
+        return (public_transfer(stored) if stored else None), False, replay
+    try:
+        posted = ledger.transfer(movement)
+    except errors.InvalidState:
+        return None, False, False  # unlocked concurrently by another request
+    return public_transfer(posted.transfer), not posted.replayed, posted.replayed
+
+
+# Subscriptions ------------------------------------------------------------
+
+def add_month(moment: datetime) -> datetime:
+    """One calendar month later, the day clamped to the month's length."""
+    year, month = moment.year + moment.month // 12, moment.month % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def set_subscription_price(principal, money: Money | None) -> dict:
+    require_verified(principal)
+    if money is not None and money.amount_cents > SUBSCRIPTION_PRICE_MAX_CENTS:
+        raise errors.InvalidRequest("A subscription costs at most $100,000 a month.", param="amount")
+    action = (UserItem.subscription_price.set(money.amount_cents) if money is not None
+              else UserItem.subscription_price.remove())
+    UserItem.ref(principal.user_id).update(actions=[action], condition=UserItem.pk.exists())
+    return {"subscription_price": money.as_json() if money else None}
+
+
+def public_subscription(item: SubscriptionItem) -> dict:
+    return {"id": item.id, "creator": item.creator_handle, "subscriber": item.fan_handle, "status": item.status,
+            "price": {"amount": int(item.price_amount), "currency": "USD"},
+            "current_period_start": item.period_start, "current_period_end": item.period_end,
+            "cancel_at_period_end": bool(item.cancel_at_period_end), "periods_paid": int(item.periods_paid),
+            "created_at": item.created_at}
+
+
+def _find_subscription(creator_id: str, fan_id: str) -> SubscriptionItem | None:
+    try:
+        return SubscriptionItem.get(*subscription_key(creator_id, fan_id), consistent_read=True)
+    except SubscriptionItem.DoesNotExist:
+        return None
+
+
+def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, paid_before: int, condition):
+    end = add_month(start)
+    actions = (SubscriptionItem.status.set("active"), SubscriptionItem.period_start.set(clock.iso(start)),
+               SubscriptionItem.period_end.set(clock.iso(end)), SubscriptionItem.periods_paid.set(paid_before + 1),
+               SubscriptionItem.price_amount.set(price_cents), SubscriptionItem.failed_days.set(0),
+               SubscriptionItem.cancel_at_period_end.set(False),
+               SubscriptionItem.gsi2_pk.set(subscriptions_due_partition(secrets.randbelow(DUE_SHARDS))),
+               SubscriptionItem.gsi2_sk.set(f"{clock.iso(end)}#{sub.id}"))
+    return ledger.Extra("update", SubscriptionItem(sub.pk, sub.sk), actions=actions, condition=condition,
+                        refusal=errors.Conflict("You already subscribe.")), end
+
+
+def _charge_period(sub: SubscriptionItem, fan_party: ledger.Party, creator: UserItem, transfer_id: str,
+                   request: str, start: datetime, paid_before: int, condition, limits=()) -> ledger.Posted:
+    price = Money(int(creator.subscription_price))
+    fee = platform_fee(price.amount_cents)
+    period, _ = _period_writes(sub, start, price.amount_cents, paid_before, condition)
+    movement = ledger.Movement(
+        transfer_id=transfer_id, kind="subscription", debit=fan_party,
+        credit=_creator_party(creator.id, creator.handle), money=price,
+        fee=system_party("fees") if fee else None, fee_cents=fee, request_hash=request,
+        note=f"subscription to @{creator.handle}, period {paid_before + 1}", limits=limits, extras=(period,))
+    return ledger.transfer(movement)
+
+
+def subscribe(principal, handle: str, idempotency_key: str) -> tuple[dict, bool]:
+    """Charges the first month at once; exactly once per period (the
+    subscription's `periods_paid` is the condition of the charge)."""
+    require_money_caller(principal)
+    creator = require_by_handle(handle)
+    if creator.id == principal.user_id:
+        raise errors.SelfTransfer("You cannot subscribe to yourself.")
+    if creator.subscription_price is None or not creator.verified:
+        raise errors.NotEligible("This creator takes no subscriptions.")
+    existing = _find_subscription(creator.id, principal.user_id)
+    transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    request = request_hash("subscription", creator=creator.id)
+    replay = TransferItem.find(transfer_id) is not None
+    if existing is not None and existing.status in ("active", "past_due", "cancelled") and not replay:
+        if existing.status != "cancelled":
+            raise errors.Conflict("You already subscribe.")
+        existing.update(actions=[SubscriptionItem.status.set("active"),  # resumed within the period: no charge
+                                 SubscriptionItem.cancel_at_period_end.set(False)],
+                        condition=SubscriptionItem.status == "cancelled")
+        return public_subscription(existing), False
+    sub = existing or _new_subscription(creator, principal)
+    paid_before = int(sub.periods_paid)
+    condition = (SubscriptionItem.periods_paid == paid_before) & SubscriptionItem.status.is_in("new", "ended")
+    posted = _charge_period(sub, caller_party(principal), creator, transfer_id, request, clock.now(), paid_before,
+                            condition, limits=(sent_limit(principal),))
+    return public_subscription(_find_subscription(creator.id, principal.user_id)), posted.replayed
+
+
+def _new_subscription(creator: UserItem, principal) -> SubscriptionItem:
+    """The subscription item, created before its first charge (a charge can
+    only update it); a concurrent creation is fine: both see the same item."""
+    sub = SubscriptionItem(
+        *subscription_key(creator.id, principal.user_id), id=ids.derived_id("sub", creator.id, principal.user_id),
+        creator_id=creator.id, creator_handle=creator.handle, fan_id=principal.user_id,
+        fan_handle=principal.handle, status="new", price_amount=int(creator.subscription_price),
+        period_start="", period_end="", periods_paid=0, created_at=clock.iso(clock.now()),
+        gsi1_pk=fan_subscriptions_partition(principal.user_id), gsi1_sk=creator.id)
+    try:
+        sub.save(condition=SubscriptionItem.pk.does_not_exist())
+    except PutError:
+        sub = _find_subscription(creator.id, principal.user_id)
+    return sub
+
+
+def cancel(principal, handle: str) -> dict:
+    """Access lasts until the period ends; the job ends it then."""
+    creator = require_by_handle(handle)
+    sub = _find_subscription(creator.id, principal.user_id)
+    if sub is None or sub.status not in ("active", "past_due", "cancelled"):
+        raise errors.NotFound("You do not subscribe.")
+    sub.update(actions=[SubscriptionItem.status.set("cancelled"), SubscriptionItem.cancel_at_period_end.set(True)],
+               condition=SubscriptionItem.status.is_in("active", "past_due", "cancelled"))
+    return public_subscription(sub)
+
+
+def my_subscriptions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    partition = fan_subscriptions_partition(principal.user_id)
+    if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
+        raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
+    page = SubscriptionItem.by_fan.query(partition, limit=limit, last_evaluated_key=base.key_from_plain(cursor_key))
+    items = [public_subscription(s) for s in page]
+    return items, base.key_to_plain(page.last_evaluated_key)
+
+
+def _end(sub: SubscriptionItem, reason_status: str = "ended") -> None:
+    try:
+        sub.update(actions=[SubscriptionItem.status.set(reason_status), SubscriptionItem.gsi2_pk.remove(),
+                            SubscriptionItem.gsi2_sk.remove()],
+                   condition=SubscriptionItem.period_end == sub.period_end)
+    except UpdateError:
+        pass  # changed meanwhile (renewed or ended by another run): nothing to do
+
+
+def _failed_day(sub: SubscriptionItem, as_of: date) -> str:
+    """A renewal that cannot be paid: past_due, counted once per day; the
+    subscription ends after SUBSCRIPTION_FAILED_DAYS_MAX failed days."""
+    day = as_of.isoformat()
+    if sub.last_attempt_day == day:
+        return sub.status
+    failed = int(sub.failed_days or 0) + 1
+    status = "ended" if failed >= SUBSCRIPTION_FAILED_DAYS_MAX else "past_due"
+    actions = [SubscriptionItem.status.set(status), SubscriptionItem.failed_days.set(failed),
+               SubscriptionItem.last_attempt_day.set(day)]
+    if status == "ended":
+        actions += [SubscriptionItem.gsi2_pk.remove(), SubscriptionItem.gsi2_sk.remove()]
+    try:
+        sub.update(actions=actions, condition=(SubscriptionItem.periods_paid == int(sub.periods_paid))
+                   & (SubscriptionItem.last_attempt_day != day))
+    except UpdateError:
+        return sub.status
+    return status
+
+
+def renew(sub: SubscriptionItem, as_of: date, cutoff_iso: str) -> str:
+    """Charge every period of `sub` that ends by the cutoff, each exactly once
+    (the transfer id derives from subscription + period number)."""
+    outcome = "unchanged"
+    for _ in range(24):  # at most two years of missed periods in one run
+        if not sub.period_end or sub.period_end > cutoff_iso or sub.status in ("ended", "new"):
+            return outcome
+        if sub.status == "cancelled" or sub.cancel_at_period_end:
+            _end(sub)
+            return "ended"
+        creator = UserItem.find(sub.creator_id)
+        if creator is None or creator.subscription_price is None:
+            _end(sub)
+            return "ended"
+        paid = int(sub.periods_paid)
+        fan = ledger.Party(customer_account_id(sub.fan_id), display=sub.fan_handle, user_id=sub.fan_id,
+                           inactive_refusal=errors.AccountFrozen)
+        start = datetime.fromisoformat(sub.period_end.replace("Z", "+00:00"))
+        try:
+            _charge_period(sub, fan, creator, ids.derived_id("tr", "sub", sub.id, str(paid + 1)),
+                           request_hash("subscription_renewal", sub=sub.id, period=paid + 1), start, paid,
+                           SubscriptionItem.periods_paid == paid)
+            outcome = "renewed"
+        except (errors.InsufficientFunds, errors.AccountFrozen, errors.NotEligible, errors.LimitExceeded):
+            return _failed_day(sub, as_of)
+        except errors.Conflict:
+            pass  # renewed by a concurrent run
+        sub = _find_subscription(sub.creator_id, sub.fan_id)
+    return outcome
+
+
+def run_renewals(as_of: date) -> dict:
+    """The daily `subscriptions` job: every subscription whose period ends on
+    or before the end of the as-of day, by the sharded due-date index."""
+    cutoff = clock.iso(min(datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc),
+                           clock.now()))
+    processed = 0
+    outcomes: dict[str, int] = {}
+    for shard in range(DUE_SHARDS):
+        for sub in SubscriptionItem.due.query(subscriptions_due_partition(shard), SubscriptionItem.gsi2_sk <= cutoff + "~"):
+            processed += 1
+            if processed > RENEWALS_PER_RUN_MAX:
+                break
+            outcome = renew(_find_subscription(sub.creator_id, sub.fan_id), as_of, cutoff)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    changed = sum(n for k, n in outcomes.items() if k != "unchanged")
+    return {"processed": processed, "changed": changed, **outcomes}
+
+
+# Earnings -------------------------------------------------------------------
+
+EARNING_KINDS = ("tip", "unlock", "subscription")
+
+
+def earnings(principal, month: str) -> dict:
+    """Gross, fees and net of the month's creator income, from the entries
+    themselves (each creator entry records the fee taken from it)."""
+    from chalicelib.finance.wallet import _entries_between, _month_bounds
+    require_verified(principal)
+    start, end = _month_bounds(month)
+    by_kind = {kind: {"gross": 0, "fees": 0, "net": 0, "count": 0} for kind in EARNING_KINDS}
+    for entry in _entries_between(principal.account_id, start, end):
+        if entry.kind in by_kind and int(entry.amount) > 0:
+            fee = int(entry.fee or 0)
+            row = by_kind[entry.kind]
+            row["net"] += int(entry.amount)
+            row["fees"] += fee
+            row["gross"] += int(entry.amount) + fee
+            row["count"] += 1
+    totals = {k: sum(r[k] for r in by_kind.values()) for k in ("gross", "fees", "net")}
+    return {"month": month, "currency": "USD", **totals, "by_kind": by_kind}
+
+
+# Payments in direct messages --------------------------------------------------
+
+def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempotency_key: str) -> tuple[dict, bool]:
+    """The message (with `payment`) and the money land in one transaction:
+    both exist or neither does."""
+    from chalicelib.social import messages
+    require_money_caller(principal)
+    conv = messages.require_member(principal.user_id, conv_id)
+    other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
+    transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,
+               "amount": money.amount_cents, "currency": money.currency, "note": note, "status": "posted"}
+    message, writes = messages.message_writes(conv, principal.user_id, principal.handle, note,
+                                              payment_transfer_id=transfer_id, payment=payment)
+    movement = ledger.Movement(
+        transfer_id=transfer_id, kind="message_payment", debit=caller_party(principal),
+        credit=_creator_party(other_id, other_handle), money=money, note=note,
+        request_hash=request_hash("message_payment", conversation=conv_id, amount=money.amount_cents,
+                                  currency=money.currency, note=note),
+        limits=(sent_limit(principal),),
+        extras=tuple(ledger.Extra(op, model, actions=actions, condition=condition)
+                     for op, model, actions, condition in writes))
+    posted = ledger.transfer(movement)
+    if posted.replayed:
+        message = messages.find_message_by_payment(conv_id, posted.transfer.id) or message
+    return messages.public_message(message, public_transfer(posted.transfer)), posted.replayed
