@@ -16,12 +16,19 @@ from datetime import date
 def _job(args) -> int:
     from chalicelib import errors, jobs
     try:
-        summary = jobs.run(args.name, date.fromisoformat(args.as_of) if args.as_of else None)
+        summary = jobs.run(args.name, date.fromisoformat(args.as_of) if args.as_of else None, progress=_progress_bar)
     except errors.ApiError as refusal:
         print(refusal.message, file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
+
+
+def _progress_bar(done: int, total: int, summary: dict, width: int = 30) -> None:
+    filled = width * done // total
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} segments, "
+          f"{summary['processed']} accounts, {summary['changed']} changed", end="\n" if done == total else "",
+          file=sys.stderr, flush=True)
 
 
 def _bootstrap(args) -> int:

@@ -38,6 +38,8 @@ class Settings:
     celebrity_followers_min: int
     backfill_posts_max: int
     fanout_queue_url: str | None
+    jobs_queue_url: str | None
+    job_segments: int
     overdraft_apr_bps: int
     limits: dict = field(default_factory=dict)
 
@@ -87,6 +89,10 @@ def settings() -> Settings:
         backfill_posts_max=_int("FLOCK_BACKFILL_POSTS_MAX", 50),
         # On AWS the fan-out runs from this SQS queue; unset, it runs inline.
         fanout_queue_url=os.environ.get("FLOCK_FANOUT_QUEUE_URL") or None,
+        # On AWS account-scanning jobs fan their scan segments out over this
+        # queue; unset, the segments run in-process one after another.
+        jobs_queue_url=os.environ.get("FLOCK_JOBS_QUEUE_URL") or None,
+        job_segments=_int("FLOCK_JOB_SEGMENTS", 8),
         overdraft_apr_bps=_int("FLOCK_OVERDRAFT_APR_BPS", 1800),
         limits={"verified": verified},
     )

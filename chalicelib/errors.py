@@ -19,7 +19,10 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict:
-        return error_body(self.type, self.code, self.message, self.param)
+        body = error_body(self.type, self.code, self.message, self.param)
+        if getattr(self, "reasons", None):
+            body["error"]["reasons"] = list(self.reasons)  # why a decision went against the caller
+        return body
 
 
 def error_body(type_: str, code: str, message: str, param: str | None = None) -> dict:

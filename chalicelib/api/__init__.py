@@ -20,11 +20,19 @@ def register(app: Chalice) -> None:
     def fanout_worker(event):
         return fanout.handle_sqs_event(event)
 
+    @app.on_sqs_message(queue=queue_name("jobs"), batch_size=1)
+    def jobs_worker(event):
+        return jobs.handle_sqs_event(event)
 
-def fanout_queue_name() -> str:
+
+def queue_name(purpose: str) -> str:
     """Per stage, so a dev and a prod stack can share an AWS account."""
     from chalicelib.config import settings
-    return f"{settings().table_prefix}-fanout"
+    return f"{settings().table_prefix}-{purpose}"
+
+
+def fanout_queue_name() -> str:
+    return queue_name("fanout")
 
 
 # job -> (rate, as-of of a scheduled run: None for the default, yesterday).
@@ -33,6 +41,8 @@ SCHEDULES = {
     "reconcile": (Rate(1, unit=Rate.DAYS), None),
     "expire-holds": (Rate(1, unit=Rate.HOURS), "today"),
     "subscriptions": (Rate(1, unit=Rate.DAYS), None),
+    "accrue-interest": (Rate(1, unit=Rate.DAYS), None),
+    "post-interest": (Rate(1, unit=Rate.DAYS), None),
 }
 
 
@@ -43,8 +53,8 @@ def _register_jobs(app: Chalice) -> None:
         function_name = "job_" + name.replace("-", "_")
 
         def handler(event, _name=name, _as_of=as_of):
-            summary = jobs.run(_name, clock.now().date() if _as_of == "today" else None)
-            app.log.info("job %s: %s", _name, {k: summary[k] for k in ("as_of", "processed", "changed")})
+            status, summary = jobs.start(_name, clock.now().date() if _as_of == "today" else None)
+            app.log.info("job %s: %s", _name, {k: summary.get(k) for k in ("as_of", "run_id", "processed", "changed")})
             return summary
 
         handler.__name__ = function_name

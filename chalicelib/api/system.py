@@ -1,12 +1,15 @@
 """Health, operations and admin tools: test clock, jobs, ledger check, audit."""
 from datetime import date, datetime, timezone
 
+from typing import Annotated
+
 from chalice import Blueprint
 from pydantic import Field, StrictInt, StrictStr
 
 from chalicelib import clock, errors, http, jobs
 from chalicelib.api.schemas import Body, Page
 from chalicelib.config import settings
+from chalicelib.finance import interest
 from chalicelib.finance.reconcile import reconcile
 from chalicelib.identity import audit
 from chalicelib.identity.users import authenticate
@@ -65,9 +68,30 @@ def test_clock(req):
 
 @route("/v1/admin/jobs/{name}", methods=["POST"], admin=True, body=JobBody, body_required=False)
 def run_job(req, name):
-    if name not in jobs.JOBS:
-        raise errors.NotFound(f"No job {name!r}.")
-    return jobs.run(name, _parse_date(req.data.as_of) if req.data.as_of else None)
+    status, body = jobs.start(name, _parse_date(req.data.as_of) if req.data.as_of else None)
+    return http.Reply(body, status)
+
+
+@route("/v1/admin/jobs/{name}/runs/{run_id}", admin=True)
+def job_run(req, name, run_id):
+    return jobs.get_run(name, run_id)
+
+
+class RatesBody(Body):
+    apy_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    overdraft_apr_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    effective_date: Annotated[StrictStr, Field(max_length=10)]
+    reason: Annotated[StrictStr, Field(max_length=500)] | None = None
+
+
+@route("/v1/admin/rates", methods=["PUT"], admin=True, body=RatesBody)
+def set_rates(req):
+    d = req.data
+    try:
+        effective = _parse_date(d.effective_date)
+    except errors.InvalidRequest:
+        raise errors.InvalidRequest("effective_date is YYYY-MM-DD.", param="effective_date") from None
+    return interest.set_rates(req.principal, d.apy_bps, d.overdraft_apr_bps, effective, d.reason)
 
 
 @route("/v1/admin/ledger/check", admin=True)

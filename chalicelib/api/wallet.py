@@ -3,11 +3,11 @@ deposits, withdrawals, transfers, payment requests."""
 from typing import Annotated, Literal
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from chalicelib import http
-from chalicelib.api.schemas import Handle, MoneyBody, Note, Page
-from chalicelib.finance import requests, transfers, wallet
+from chalicelib.api.schemas import Body, Handle, MoneyBody, Note, Page
+from chalicelib.finance import credit, requests, transfers, wallet
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
@@ -22,6 +22,10 @@ class TransferBody(MoneyBody):
 class RequestBody(MoneyBody):
     from_: Annotated[Handle, Field(alias="from")]
     note: Note = ""
+
+
+class CreditLineBody(Body):
+    requested_limit: Annotated[StrictInt, Field(ge=0, le=10**12)]
 
 
 class StatementQuery(BaseModel):
@@ -98,3 +102,8 @@ def pay_request(req, request_id):
 @route("/v1/payment-requests/{request_id}/decline", methods=["POST"])
 def decline_request(req, request_id):
     return requests.decline(req.principal, request_id)
+
+
+@route("/v1/wallet/credit-line", methods=["POST"], body=CreditLineBody)
+def credit_line(req):
+    return credit.request_credit_line(req.principal, req.data.requested_limit)

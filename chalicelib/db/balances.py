@@ -8,9 +8,11 @@ Item kinds (pk / sk):
   TR#<transfer_id>      TR                 a transfer; its id derives from (caller, idempotency key)
   HOLD#<hold_id>        HOLD               a two-phase hold: pending -> posted | voided | expired
   PREQ#<request_id>     PREQ               a payment request
+  RATES                 <YYYY-MM-DD>       the interest rates in force from that day on
+  JOBRUN#<run_id>       JOBRUN             one run of a job fanned out in segments: progress
   GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
 """
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, NumberSetAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.db.base import Item, meta
@@ -65,7 +67,13 @@ class AccountItem(Item):
     status = UnicodeAttribute(default="active")  # active | frozen | closed
     account_number = UnicodeAttribute(null=True)
     opened_at = UnicodeAttribute()
-    accrued_interest_micros = NumberAttribute(default=0)
+    accrued_interest_micros = NumberAttribute(default=0)  # signed micro-cents, not yet posted
+    accrued_through = UnicodeAttribute(null=True)  # YYYY-MM-DD: the watermark of daily accrual
+    posted_through = UnicodeAttribute(null=True)  # YYYY-MM: the last month whose interest was posted
+    posted_interest_micros = NumberAttribute(default=0)  # all interest ever posted (signed)
+    # m<YYYYMM> -> all interest ever accrued (posted + unposted) at the end of
+    # that month, recorded by accrual, removed when the month is posted.
+    month_interest = MapAttribute(default=dict)
     opens = MapAttribute(default=dict)
 
     @classmethod
@@ -205,3 +213,34 @@ class PaymentRequestItem(Item):
             return cls.get(*request_key(request_id), consistent_read=True)
         except cls.DoesNotExist:
             return None
+
+
+RATES_PARTITION = "RATES"
+
+
+class RateItem(Item):
+    Meta = meta("balances")
+    effective_date = UnicodeAttribute()
+    apy_bps = NumberAttribute()
+    overdraft_apr_bps = NumberAttribute()
+    set_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+def job_run_key(run_id: str) -> tuple[str, str]:
+    return f"JOBRUN#{run_id}", "JOBRUN"
+
+
+class JobRunItem(Item):
+    """Workers add their segment's counts once each (`segments_done` is the
+    condition), so a redelivered SQS message does not count twice."""
+    Meta = meta("balances")
+    id = UnicodeAttribute()
+    job = UnicodeAttribute()
+    as_of = UnicodeAttribute()
+    segments_total = NumberAttribute()
+    segments_done = NumberSetAttribute(null=True)
+    processed = NumberAttribute(default=0)
+    changed = NumberAttribute(default=0)
+    started_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)

@@ -78,11 +78,13 @@ def ensure_system_accounts() -> int:
 
 
 def public_account(item: AccountItem) -> dict:
+    from chalicelib.finance.interest import displayed_rates
+    rates = displayed_rates()
     balance, held, limit = int(item.balance), int(item.held), int(item.credit_limit)
     return {
         "id": item.id, "currency": item.currency, "balance": balance, "held": held,
         "available": balance - held, "credit_limit": limit, "spendable": int(item.spendable),
-        "apy_bps": settings().apy_bps, "overdraft_apr_bps": settings().overdraft_apr_bps,
+        "apy_bps": rates.apy_bps, "overdraft_apr_bps": rates.overdraft_apr_bps,
         "accrued_interest_micros": int(item.accrued_interest_micros),
         "status": item.status, "account_number": item.account_number,
         "routing_number": settings().routing_number, "opened_at": item.opened_at,

@@ -120,19 +120,33 @@ def _month_key(moment: datetime) -> str:
     return "m" + moment.strftime("%Y%m")
 
 
-def _balance_actions(delta_cents: int, moment: datetime, held_delta_cents: int = 0) -> list:
-    """`balance += delta`, `spendable += delta - held_delta`, and the month's
-    opening balance recorded at its first movement (the right side of
-    if_not_exists sees the balance before this update)."""
+def day_key(day) -> str:
+    """The `opens` key of a day's opening balance (= the previous day's close)."""
+    return "d" + day.strftime("%Y%m%d")
+
+
+def _balance_actions(delta_cents: int, moment: datetime, held_delta_cents: int = 0, days: bool = False) -> list:
+    """`balance += delta`, `spendable += delta - held_delta`, and the opening
+    balance of the month (statements) and, for `days`, of the day (interest
+    accrual) recorded at their first movement: the right side of
+    if_not_exists sees the balance before this update, so no read is needed."""
     month = _month_key(moment)
     actions = [
         AccountItem.balance.set(AccountItem.balance + delta_cents),
         AccountItem.spendable.set(AccountItem.spendable + (delta_cents - held_delta_cents)),
         AccountItem.opens[month].set(AccountItem.opens[month] | AccountItem.balance),
     ]
+    if days:
+        day = day_key(moment)
+        actions.append(AccountItem.opens[day].set(AccountItem.opens[day] | AccountItem.balance))
     if held_delta_cents:
         actions.append(AccountItem.held.set(AccountItem.held + held_delta_cents))
     return actions
+
+
+def _earns(party: Party) -> bool:
+    """A person's account accrues interest, so its daily openings are kept."""
+    return party.user_id is not None
 
 
 def _debit_condition(party: Party, amount_cents: int):
@@ -205,16 +219,19 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
     tx = TaggedTransaction()
     tx.save("transfer", record, condition=TransferItem.pk.does_not_exist(), return_values="ALL_OLD")
     if hold is None:
-        tx.update("debit", AccountItem.ref(m.debit.account_id), _balance_actions(-amount, moment) + list(m.debit.actions),
+        tx.update("debit", AccountItem.ref(m.debit.account_id),
+                  _balance_actions(-amount, moment, days=_earns(m.debit)) + list(m.debit.actions),
                   condition=_debit_condition(m.debit, amount), return_values="ALL_OLD")
     else:
         # Posting a hold: the money was set aside when it was placed, so the
         # debit needs no spendable check; the unused rest is released.
         tx.update("debit", AccountItem.ref(m.debit.account_id),
-                  _balance_actions(-amount, moment, held_delta_cents=-int(hold.amount)) + list(m.debit.actions),
+                  _balance_actions(-amount, moment, held_delta_cents=-int(hold.amount), days=_earns(m.debit))
+                  + list(m.debit.actions),
                   condition=AccountItem.pk.exists(), return_values="ALL_OLD")
     tx.update("credit", AccountItem.ref(m.credit.account_id),
-              _balance_actions(amount - fee, moment) + list(m.credit.actions), condition=_credit_condition(m.credit))
+              _balance_actions(amount - fee, moment, days=_earns(m.credit)) + list(m.credit.actions),
+              condition=_credit_condition(m.credit))
     tx.save("entry", _entry(m.debit.account_id, m, -amount, m.credit.display, at), condition=EntryItem.pk.does_not_exist())
     tx.save("entry", _entry(m.credit.account_id, m, amount - fee, m.debit.display, at, fee_cents=fee if m.fee else None),
             condition=EntryItem.pk.does_not_exist())

@@ -14,9 +14,13 @@ def aws():
         from chalicelib import clock
         from chalicelib.identity import keys
 
+        from chalicelib.finance import interest
+
         keys.signing_key.cache_clear()
         clock.reset()
         localstack.provision(ADMIN_PASSWORD)
+        interest._cache.clear()
+        interest.displayed_rates()  # warm, as a running process is: a wallet read is then one request
         yield
         clock.reset()
 
