@@ -3,7 +3,7 @@ timeline, search, direct messages."""
 from typing import Annotated, Literal
 
 from chalice import Blueprint
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, Field, StrictStr
 
 from chalicelib import errors, http
 from chalicelib.api.schemas import Body, Handle, MoneyBody, Page, _no_control_chars, _nfc_length

@@ -13,9 +13,8 @@ Item kinds (pk / sk):
   GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
 """
 from pynamodb.attributes import MapAttribute, NumberAttribute, NumberSetAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.db.base import Item, meta
+from chalicelib.db.base import Gsi1, Gsi2, Item, meta
 
 
 def account_key(account_id: str) -> tuple[str, str]:
@@ -170,22 +169,6 @@ class HoldItem(Item):
             return None
 
 
-class IncomingRequests(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-    gsi1_pk = UnicodeAttribute(hash_key=True)
-    gsi1_sk = UnicodeAttribute(range_key=True)
-
-
-class OutgoingRequests(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
-    gsi2_pk = UnicodeAttribute(hash_key=True)
-    gsi2_sk = UnicodeAttribute(range_key=True)
-
-
 class PaymentRequestItem(Item):
     """One item, listed by the payer (gsi1, incoming) and the payee (gsi2, outgoing)."""
     Meta = meta("balances")
@@ -204,8 +187,8 @@ class PaymentRequestItem(Item):
     gsi1_sk = UnicodeAttribute()
     gsi2_pk = UnicodeAttribute()
     gsi2_sk = UnicodeAttribute()
-    incoming = IncomingRequests()
-    outgoing = OutgoingRequests()
+    incoming = Gsi1()
+    outgoing = Gsi2()
 
     @classmethod
     def find(cls, request_id: str) -> "PaymentRequestItem | None":

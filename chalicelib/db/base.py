@@ -4,6 +4,7 @@ import functools
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import settings
@@ -17,6 +18,24 @@ def meta(logical: str):
         region = s.region
         host = s.dynamodb_endpoint
     return Meta
+
+
+class Gsi1(GlobalSecondaryIndex):
+    """The generic first index of every table (`gsi1_pk` / `gsi1_sk`)."""
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+    gsi1_pk = UnicodeAttribute(hash_key=True)
+    gsi1_sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    """The generic second index (`gsi2_pk` / `gsi2_sk`), where a table has one."""
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+    gsi2_pk = UnicodeAttribute(hash_key=True)
+    gsi2_sk = UnicodeAttribute(range_key=True)
 
 
 class Item(Model):
@@ -95,6 +114,27 @@ class TaggedTransaction:
 
     def commit(self) -> None:
         self._tx._commit()
+
+    def commit_or_refusals(self, attempts: int = 5) -> dict:
+        """Commit, retrying conflicts with jittered backoff. Returns {} once
+        committed, else the items whose condition failed (tag -> reason);
+        conflicts that outlast `attempts` are a 503 that changed nothing."""
+        from pynamodb.exceptions import TransactWriteError
+
+        from chalicelib import errors
+        for attempt in range(attempts):
+            try:
+                self.commit()
+                return {}
+            except TransactWriteError as exc:
+                if exc.cause_response_code != "TransactionCanceledException":
+                    raise
+                reasons = self.reasons(exc)
+                if any(r.code == "TransactionConflict" for r in reasons.values()):
+                    _pause(attempt)  # the other writer finishes first
+                    continue
+                return {tag: r for tag, r in reasons.items() if r.code == "ConditionalCheckFailed"}
+        raise errors.Unavailable("The service is busy; try again.")
 
     def reasons(self, exc) -> dict:
         """tag -> cancellation reason, for the items whose condition failed or conflicted."""

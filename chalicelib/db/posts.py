@@ -14,19 +14,10 @@ Item kinds (pk / sk):
                                           gsi1 INBOX#<user_id> / <last activity>#<conv_id>
 """
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, ListAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.db.base import Item, meta
+from chalicelib.db.base import Gsi1, Item, meta
 
 COUNTER_SHARDS = 4
-
-
-class Gsi1(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-    gsi1_pk = UnicodeAttribute(hash_key=True)
-    gsi1_sk = UnicodeAttribute(range_key=True)
 
 
 def post_key(post_id: str) -> tuple[str, str]:

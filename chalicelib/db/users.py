@@ -12,9 +12,8 @@ Item kinds (pk / sk):
                             gsi2 SUBDUE#<shard> / <period end>#<sub_id> while it may renew
 """
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.db.base import Item, meta
+from chalicelib.db.base import Gsi1, Gsi2, Item, meta
 
 
 def user_key(user_id: str) -> tuple[str, str]:
@@ -114,22 +113,6 @@ class AuditRecord(Item):
     @classmethod
     def new(cls, *, id: str, at: str, **values) -> "AuditRecord":
         return cls("AUDIT", f"{at}#{id}", id=id, at=at, **values)
-
-
-class Gsi1(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-    gsi1_pk = UnicodeAttribute(hash_key=True)
-    gsi1_sk = UnicodeAttribute(range_key=True)
-
-
-class Gsi2(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
-    gsi2_pk = UnicodeAttribute(hash_key=True)
-    gsi2_sk = UnicodeAttribute(range_key=True)
 
 
 def follow_key(follower_id: str, followee_id: str) -> tuple[str, str]:

@@ -65,7 +65,7 @@ def _opening_balance(account: AccountItem, start: datetime) -> int:
     """The balance before the month's first movement: recorded by the ledger
     as `opens[m<YYYYMM>]`. A month with no movement opens with the closing of
     the last month that had one."""
-    opens = account.opens.as_dict()
+    opens = {k: v for k, v in account.opens.as_dict().items() if k.startswith("m")}  # months, not days
     target = "m" + start.strftime("%Y%m")
     if target in opens:
         return int(opens[target])

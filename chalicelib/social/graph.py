@@ -1,5 +1,4 @@
 """Follows: follow / unfollow (idempotent, exact counts) and the lists."""
-from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, errors
 from chalicelib.config import settings
@@ -103,21 +102,14 @@ def _commit(tx: TaggedTransaction, retry_tag: str | None = None, ours=None) -> b
     `ours(raw_edge)` recognises the edge this very transaction wrote: when
     botocore sends it again after a lost answer, the edge's condition fails
     on our own write, and that is a commit, not "already following"."""
-    for attempt in range(ATTEMPTS_MAX):
-        try:
-            tx.commit()
-            return True
-        except TransactWriteError as exc:
-            reasons = tx.reasons(exc)
-            if any(r.code == "TransactionConflict" for r in reasons.values()):
-                base._pause(attempt)  # jittered backoff: the other writer finishes first
-                continue
-            if "edge" in reasons:
-                return bool(ours and ours(reasons["edge"].raw_item))
-            if retry_tag is not None and retry_tag in reasons:
-                return None
-            raise
-    raise errors.Unavailable()
+    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    if not failed:
+        return True
+    if "edge" in failed:
+        return bool(ours and ours(failed["edge"].raw_item))
+    if retry_tag is not None and retry_tag in failed:
+        return None
+    raise RuntimeError(f"unexpected refused conditions: {sorted(failed)}")
 
 
 def _people(partition: str, index, limit: int, cursor_key: dict | None, id_attr: str) -> tuple[list, dict | None]:

@@ -135,18 +135,10 @@ def send(principal, conv_id: str, text: str) -> dict:
             tx.save(i, model, condition=condition)
         else:
             tx.update(i, model, actions, condition=condition)
-    for attempt in range(ATTEMPTS_MAX):
-        try:
-            tx.commit()
-            return public_message(message)
-        except TransactWriteError as exc:
-            reasons = tx.reasons(exc)
-            if 0 in reasons and reasons[0].code == "ConditionalCheckFailed":
-                return public_message(message)  # the new id exists: this transaction's own lost answer
-            if not any(r.code == "TransactionConflict" for r in reasons.values()):
-                raise
-            base._pause(attempt)  # jittered backoff: the other writer finishes first
-    raise errors.Unavailable()
+    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    if set(failed) - {0}:  # a failed 0 (the message, a new id) is this transaction's own lost answer
+        raise RuntimeError(f"unexpected refused conditions: {sorted(failed)}")
+    return public_message(message)
 
 
 def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:

@@ -2,7 +2,6 @@
 import secrets
 import unicodedata
 
-from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
@@ -67,22 +66,11 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
         if _find(reply_to) is None:
             raise errors.NotFound("The post replied to does not exist.", param="reply_to")
         tx.update("parent", PostItem.ref(reply_to), [PostItem.reply_count.add(1)], condition=PostItem.pk.exists())
-    for attempt in range(ATTEMPTS_MAX):
-        try:
-            tx.commit()
-            break
-        except TransactWriteError as exc:
-            reasons = tx.reasons(exc)
-            if any(r.code == "TransactionConflict" for r in reasons.values()):
-                base._pause(attempt)  # jittered backoff: the other writer finishes first
-                continue
-            if "post" in reasons:
-                break  # the id is new: the post exists because this transaction wrote it (a lost answer)
-            if "parent" in reasons:
-                raise errors.NotFound("The post replied to does not exist.", param="reply_to") from None
-            raise
-    else:
-        raise errors.Unavailable()
+    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    # A failed "post" condition on a new id is this transaction's own write (a lost answer).
+    if "parent" in failed and "post" not in failed:
+        raise errors.NotFound("The post replied to does not exist.", param="reply_to")
+    _unexpected(failed, {"post", "parent"})
     search.index_post(post_id, post.words)
     fanout.dispatch("post_created", post_id=post_id, author_id=principal.user_id)
     return hydrate([post_id], principal.user_id)[0]
@@ -102,27 +90,18 @@ def delete(principal, post_id: str) -> None:
     if post.author_id != principal.user_id:
         raise errors.Forbidden("Only the author can delete a post.")
     parent = post.reply_to
-    for attempt in range(ATTEMPTS_MAX):
+    for _ in range(2):
         tx = TaggedTransaction()
         tx.delete("post", PostItem.ref(post_id), condition=PostItem.author_id == principal.user_id)
         if parent:
             tx.update("parent", PostItem.ref(parent), [PostItem.reply_count.add(-1)], condition=PostItem.pk.exists())
-        try:
-            tx.commit()
-            break
-        except TransactWriteError as exc:
-            reasons = tx.reasons(exc)
-            if any(r.code == "TransactionConflict" for r in reasons.values()):
-                base._pause(attempt)  # jittered backoff: the other writer finishes first
-                continue
-            if "post" in reasons:
-                break  # gone already: a racing delete, or this one's own lost answer; clean up all the same
-            if "parent" in reasons:
-                parent = None  # the parent is gone: delete the post alone
-                continue
-            raise
-    else:
-        raise errors.Unavailable()
+        failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+        if "parent" in failed and "post" not in failed:
+            parent = None  # the parent is gone: delete the post alone
+            continue
+        # A failed "post" condition: gone already (a racing delete, or this
+        # one's own lost answer); clean up all the same.
+        break
     search.unindex_post(post_id, list(post.words or []))
     base.batch_write("posts", deletes=[counter_key(post_id, s) for s in range(COUNTER_SHARDS)])
     fanout.dispatch("post_deleted", post_id=post_id, author_id=principal.user_id)
@@ -169,18 +148,12 @@ def unlike(principal, post_id: str) -> dict:
 
 def _commit_unless(tx: TaggedTransaction, idempotent_tag: str) -> None:
     """Commit; a failed condition on `idempotent_tag` means it was already done."""
-    for attempt in range(ATTEMPTS_MAX):
-        try:
-            tx.commit()
-            return
-        except TransactWriteError as exc:
-            reasons = tx.reasons(exc)
-            if any(r.code == "TransactionConflict" for r in reasons.values()):
-                base._pause(attempt)  # jittered backoff: the other writer finishes first
-                continue
-            if "post" in reasons:
-                raise errors.NotFound("No such post.") from None
-            if idempotent_tag in reasons:
-                return
-            raise
-    raise errors.Unavailable()
+    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    if "post" in failed:
+        raise errors.NotFound("No such post.")
+    _unexpected(failed, {idempotent_tag})
+
+
+def _unexpected(failed: dict, expected: set) -> None:
+    if set(failed) - expected:
+        raise RuntimeError(f"unexpected refused conditions: {sorted(map(str, failed))}")

@@ -11,7 +11,6 @@ number of accounts followed.
 Post ids sort by creation time, so "newest first" is key order and a cursor
 is the last post id shown.
 """
-from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import errors
 from chalicelib.db import base
@@ -111,19 +110,11 @@ def _learn_celebrity(follower_id: str, author_id: str) -> None:
     """The follower keeps the celebrity's id — only if they still follow:
     the followers index may list someone who has just unfollowed, and the
     id must not outlive the edge (their timeline would keep merging)."""
-    for attempt in range(5):
-        tx = TaggedTransaction()
-        tx.check("edge", FollowEdge(*follow_key(follower_id, author_id)), condition=FollowEdge.pk.exists())
-        tx.update("follower", UserItem.ref(follower_id), [UserItem.celebrity_follows.add({author_id})],
-                  condition=UserItem.pk.exists())
-        try:
-            tx.commit()
-            return
-        except TransactWriteError as exc:
-            if not any(r.code == "TransactionConflict" for r in tx.reasons(exc).values()):
-                return  # no longer follows (or no longer exists): nothing to learn
-            base._pause(attempt)  # jittered backoff: the other writer finishes first
-    raise RuntimeError("promotion: the follower's item stayed contended")
+    tx = TaggedTransaction()
+    tx.check("edge", FollowEdge(*follow_key(follower_id, author_id)), condition=FollowEdge.pk.exists())
+    tx.update("follower", UserItem.ref(follower_id), [UserItem.celebrity_follows.add({author_id})],
+              condition=UserItem.pk.exists())
+    tx.commit_or_refusals()  # a refusal: no longer follows (or no longer exists), nothing to learn
 
 
 def home(principal, limit: int, before: str | None) -> tuple[list, str | None]:
