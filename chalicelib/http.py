@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+from dataclasses import dataclass
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
@@ -192,6 +193,26 @@ def _request_id(app) -> str:
     return getattr(context, "aws_request_id", None) or "unknown"
 
 
+@dataclass(frozen=True)
+class RouteSpec:
+    """One declared route and method, as `route` saw it: the source of the
+    OpenAPI document (chalicelib/api/openapi.py) and the route-table tests."""
+    path: str
+    method: str
+    view_name: str
+    view: object
+    body: type[BaseModel] | None
+    body_required: bool
+    query: type[BaseModel] | None
+    auth: bool
+    admin: bool
+    idempotent: bool
+    status: int
+
+
+REGISTRY: list[RouteSpec] = []
+
+
 def routes(blueprint, authenticate):
     """A route decorator for `blueprint` whose views take a `Request`.
 
@@ -225,6 +246,9 @@ def routes(blueprint, authenticate):
                     return result
                 return json_response(result, status)
             blueprint.route(path, methods=list(methods))(handler)
+            for method in methods:
+                REGISTRY.append(RouteSpec(path, method.upper(), view.__name__, view, body, body_required, query,
+                                          auth or admin, admin, idempotent, status))
             return view
         return decorate
     return route

@@ -31,17 +31,31 @@ def _nfc_length(low: int, high: int):
     return check
 
 
+# What the after-validators check, told to the OpenAPI document (pydantic
+# cannot see inside them): length after NFC, and no control characters.
+NO_CONTROL_CHARS = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+
+
+def text_schema(low: int | None = None, high: int | None = None):
+    extra = {"pattern": NO_CONTROL_CHARS}
+    if low is not None:
+        extra.update(minLength=low, maxLength=high)
+    return Field(json_schema_extra=extra)
+
+
 Handle = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_]{1,15}$")]
 Password = Annotated[StrictStr, Field(min_length=10, max_length=128)]
 DisplayName = Annotated[StrictStr, Field(max_length=200), AfterValidator(_nfc_length(1, 50)),
-                        AfterValidator(_no_control_chars)]
+                        AfterValidator(_no_control_chars), text_schema(1, 50)]
 Bio = Annotated[StrictStr, Field(max_length=1000), AfterValidator(_nfc_length(0, 160)),
-                AfterValidator(_no_control_chars)]
+                AfterValidator(_no_control_chars), text_schema(0, 160)]
 Note = Annotated[StrictStr, Field(max_length=1200), AfterValidator(_nfc_length(0, 280)),
-                 AfterValidator(_no_control_chars)]
-Reason = Annotated[StrictStr, Field(max_length=500), AfterValidator(_no_control_chars)]
-AmountCents = Annotated[StrictInt, Field(gt=0, le=MINOR_UNITS_MAX)]
-Currency = Annotated[StrictStr, Field(min_length=1, max_length=16)]
+                 AfterValidator(_no_control_chars), text_schema(0, 280)]
+Reason = Annotated[StrictStr, Field(max_length=500), AfterValidator(_no_control_chars), text_schema()]
+AmountCents = Annotated[StrictInt, Field(ge=1, le=MINOR_UNITS_MAX)]
+# Any other currency is a 400 unsupported_currency (not invalid_request), so
+# the model takes any short string; the document tells the one accepted.
+Currency = Annotated[StrictStr, Field(min_length=1, max_length=16, json_schema_extra={"enum": sorted(SUPPORTED_CURRENCIES)})]
 
 
 class MoneyBody(Body):

@@ -6,7 +6,7 @@ from chalice import Blueprint
 from pydantic import AfterValidator, Field, StrictStr
 
 from chalicelib import errors, http
-from chalicelib.api.schemas import Body, Handle, MoneyBody, Page, _no_control_chars, _nfc_length
+from chalicelib.api.schemas import Body, Handle, MoneyBody, Page, _no_control_chars, _nfc_length, text_schema
 from chalicelib.identity.users import authenticate, require_by_handle
 from chalicelib.social import graph, messages, posts, search, timeline
 
@@ -14,7 +14,7 @@ bp = Blueprint(__name__)
 route = http.routes(bp, authenticate)
 
 Text = Annotated[StrictStr, Field(max_length=4000), AfterValidator(_nfc_length(1, 280)),
-                 AfterValidator(_no_control_chars)]
+                 AfterValidator(_no_control_chars), text_schema(1, 280)]
 VideoUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https://[^\s]+$")]
 
 
@@ -32,7 +32,7 @@ class ConversationBody(Body):
 
 class MessageBody(Body):
     text: Annotated[StrictStr, Field(max_length=8000), AfterValidator(_nfc_length(1, 2000)),
-                    AfterValidator(_no_control_chars)]
+                    AfterValidator(_no_control_chars), text_schema(1, 2000)]
 
 
 class SearchQuery(Page):

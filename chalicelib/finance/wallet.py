@@ -43,8 +43,11 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
     if not match:
         raise errors.InvalidRequest("The month is YYYY-MM.", param="month")
     year, mon = int(match.group(1)), int(match.group(2))
-    start = datetime(year, mon, 1, tzinfo=timezone.utc)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=timezone.utc)
+    try:
+        start = datetime(year, mon, 1, tzinfo=timezone.utc)
+        end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=timezone.utc)
+    except ValueError:  # well-formed but out of datetime's range: "0000-01", "9999-12"
+        raise errors.InvalidRequest("The month is YYYY-MM, years 0001..9998.", param="month") from None
     return start, end
 
 

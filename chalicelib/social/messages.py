@@ -39,6 +39,7 @@ def public_message(item: MessageItem, payment: dict | None = None) -> dict:
     """`payment`: the transfer a payment message carries (stored with it)."""
     if payment is None and item.payment:
         payment = json.loads(item.payment)
+        payment.setdefault("created_at", item.created_at)  # stored without it: it lands with the message
     return {"id": item.id, "conversation_id": item.conversation_id, "sender": item.sender_handle,
             "text": item.text, "created_at": item.created_at, "payment": payment}
 

@@ -1,0 +1,157 @@
+"""The OpenAPI 3.1 document of the app, built from what the routes declared
+(`http.REGISTRY`, checked against `app.routes`) and their pydantic models.
+
+Built on the first call and cached: `import app` pays nothing for it.
+"""
+import copy
+import functools
+import re
+
+from chalicelib import http
+from chalicelib.api import responses
+
+PATH_PARAM = re.compile(r"{([^}]+)}")
+
+HANDLE = {"type": "string", "pattern": r"^[A-Za-z0-9_]{1,15}$"}
+
+
+def _id(prefix: str) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": 64, "pattern": rf"^{prefix}_[0-9a-z]+$"}
+
+
+def _path_params() -> dict:
+    from chalicelib import jobs
+    return {
+        "handle": HANDLE,
+        "post_id": _id("post"),
+        "transfer_id": _id("tr"),
+        "request_id": _id("req"),
+        "conv_id": _id("conv"),
+        "run_id": _id("run"),
+        "month": {"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"},
+        "name": {"type": "string", "enum": sorted(jobs.NAMES)},
+    }
+
+
+# Views that read the body themselves (no model on the route).
+RAW_BODIES = {
+    "subscription_price": {"anyOf": [{"$ref": "#/components/schemas/MoneyBody"}, {"type": "null"}]},
+}
+
+STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Invalid request",
+               401: "Not authenticated", 403: "Forbidden", 404: "Not found", 409: "Conflict",
+               422: "Refused by a business rule", 429: "Too many attempts", 503: "Busy; retry"}
+
+
+class _Schemas:
+    """components/schemas, filled as models are met; $defs are hoisted."""
+
+    def __init__(self):
+        self.components = copy.deepcopy(responses.SCHEMAS)
+
+    def model(self, model) -> dict:
+        schema = model.model_json_schema(by_alias=True, mode="validation",
+                                         ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            self.components.setdefault(name, definition)
+        self.components.setdefault(model.__name__, schema)
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _error_statuses(spec: http.RouteSpec) -> list[int]:
+    statuses = {400, 404}
+    if spec.auth:
+        statuses |= {401, 403}
+    statuses |= responses.EXTRA_ERRORS.get(spec.view_name, set())
+    return sorted(statuses)
+
+
+def _query_parameters(model) -> list[dict]:
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = {k: v for k, v in prop.items() if k != "title" and not (k == "default" and v is None)}
+        if "anyOf" in prop:  # `str | None`: a query string is never null
+            kinds = [s for s in prop.pop("anyOf") if s.get("type") != "null"]
+            prop.update(kinds[0] if len(kinds) == 1 else {"anyOf": kinds})
+        out.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    return out
+
+
+def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> dict:
+    op = {"operationId": spec.view_name, "summary": (spec.view.__doc__ or spec.view_name.replace("_", " ")).strip(),
+          "tags": [spec.view.__module__.rsplit(".", 1)[-1]]}
+    if spec.admin:
+        op["description"] = "Operators only (role admin); others get 403 forbidden."
+    params = [{"name": name, "in": "path", "required": True, "schema": path_params.get(name, {"type": "string"})}
+              for name in PATH_PARAM.findall(spec.path)]
+    if spec.query is not None:
+        params += _query_parameters(spec.query)
+    if spec.idempotent:
+        params.append({"name": "Idempotency-Key", "in": "header", "required": True,
+                       "description": "Same caller + key + body replays the first answer.",
+                       "schema": {"type": "string", "minLength": 1, "maxLength": http.IDEMPOTENCY_KEY_CHARS_MAX,
+                                  "pattern": "^[!-~]+$"}})
+    if params:
+        op["parameters"] = params
+    if spec.body is not None:
+        op["requestBody"] = {"required": spec.body_required,
+                             "content": {"application/json": {"schema": schemas.model(spec.body)}}}
+    elif spec.view_name in RAW_BODIES:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": RAW_BODIES[spec.view_name]}}}
+    op["security"] = [{"bearer": []}] if spec.auth else []
+    answers = {}
+    success = responses.SUCCESS.get(spec.view_name, {spec.status: None})
+    for status, name in success.items():
+        answer = {"description": STATUS_TEXT.get(status, "OK")}
+        if name is not None:
+            answer["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+        answers[str(status)] = answer
+    if spec.view_name == "docs_page":
+        answers["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    if spec.view_name == "get_statement":
+        answers["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    for status in _error_statuses(spec):
+        answers[str(status)] = {"description": STATUS_TEXT[status],
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    op["responses"] = answers
+    return op
+
+
+def build(app) -> dict:
+    """The document for `app`; every route of `app.routes` must have been
+    declared with `http.routes` (a route Chalice knows but the registry does
+    not is an error, not a silent gap)."""
+    from chalicelib.api.schemas import MoneyBody
+    schemas = _Schemas()
+    schemas.model(MoneyBody)
+    specs = {(s.path, s.method): s for s in http.REGISTRY}
+    path_params = _path_params()
+    paths = {}
+    for path, methods in app.routes.items():
+        for method in methods:
+            spec = specs.get((path, method))
+            if spec is None:
+                raise RuntimeError(f"{method} {path} was not declared with http.routes")
+            paths.setdefault(path, {})[method.lower()] = _operation(spec, schemas, path_params)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Flock API", "version": "1",
+                 "description": "A social network that is also a bank. Money is integer minor units (USD)."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas.components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _cached(app) -> dict:
+    return build(app)
+
+
+def document(app) -> dict:
+    return _cached(app)

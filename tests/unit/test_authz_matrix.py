@@ -1,0 +1,135 @@
+"""Authorization matrix, generated from the route table (`http.REGISTRY`):
+every route with a path parameter that names someone's thing (a handle or
+an id), called by a second, verified user on the first user's thing, is
+refused with 403 or 404 and changes nothing in any table.
+
+A new route is covered the day it is declared. The only way out is
+`OTHERS_MAY`: routes whose whole point is to act on someone else's public
+thing as oneself (follow them, read their profile, like their post), each
+with why; a refusal from those is not expected, but they too may not
+change the first user's own records beyond what the action is.
+"""
+import uuid
+
+import boto3
+import pytest
+
+import app  # noqa: F401  (declaring the routes fills the registry)
+from chalicelib import http
+from tests.conftest import PASSWORD  # noqa: F401  (the users' password)
+
+# view -> why a stranger may call it on the first user's thing.
+OTHERS_MAY = {
+    "get_user": "profiles are public",
+    "follow": "anyone may follow anyone",
+    "unfollow": "the caller's own follow",
+    "followers": "follower lists are public",
+    "following": "following lists are public",
+    "user_posts": "posts are public (paid ones are cut to a preview)",
+    "get_post": "posts are public (paid ones are cut to a preview)",
+    "like": "the caller's own like",
+    "unlike": "the caller's own like",
+    "tip": "the caller pays the author",
+    "unlock": "the caller buys access",
+    "subscribe": "the caller subscribes to the creator",
+    "cancel": "the caller's own subscription (404 when there is none)",
+    "get_statement": "{month} is a month of the caller's own account, not anyone's thing",
+}
+
+# A valid body for each model a path-parameter route takes, so that a
+# refusal is about who asks, not about the body.
+BODIES = {
+    "MoneyBody": {"amount": 100, "currency": "USD"},
+    "PaymentBody": {"amount": 100, "currency": "USD", "note": "hi"},
+    "MessageBody": {"text": "hello"},
+    "AdminReason": {"reason": "matrix"},
+    "CreditLimit": {"credit_limit": 100, "reason": "matrix"},
+    "JobBody": {},
+}
+
+
+def _with_params():
+    return [s for s in http.REGISTRY if "{" in s.path]
+
+
+def _scan_all() -> dict:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    state = {}
+    for name in client.list_tables()["TableNames"]:
+        items = []
+        for page in client.get_paginator("scan").paginate(TableName=name, ConsistentRead=True):
+            items.extend(page["Items"])
+        state[name] = sorted(repr(sorted(i.items())) for i in items)
+    return state
+
+
+@pytest.fixture
+def world(api):
+    """alice owns one of everything; mallory is a verified stranger with money."""
+    api.verified("alice")
+    api.verified("carol")
+    api.verified("mallory")
+    api.deposit("alice", 10_000)
+    api.deposit("mallory", 10_000)
+    post = api.call("POST", "/v1/posts", {"text": "alice's post", "price": {"amount": 100, "currency": "USD"}},
+                    as_="alice").json_body
+    conv = api.call("POST", "/v1/conversations", {"with": "carol"}, as_="alice").json_body
+    api.call("POST", f"/v1/conversations/{conv['id']}/messages", {"text": "hi carol"}, as_="alice")
+    req = api.call("POST", "/v1/payment-requests", {"from": "carol", "amount": 100, "currency": "USD"},
+                   as_="alice").json_body
+    transfer = api.deposit("alice", 500)
+    from chalicelib import jobs
+    return {"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
+            "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
+            "run_id": "run_0000000000000000000000000"}
+
+
+def test_every_parameter_route_is_in_the_matrix():
+    specs = _with_params()
+    assert len(specs) >= 20
+    names = {s.view_name for s in http.REGISTRY}
+    assert set(OTHERS_MAY) <= names, "OTHERS_MAY names a view that no longer exists"
+    for spec in specs:
+        if spec.body is not None:
+            assert spec.body.__name__ in BODIES, f"add a valid {spec.body.__name__} to BODIES for {spec.path}"
+
+
+@pytest.mark.parametrize("spec", [s for s in _with_params() if s.view_name not in OTHERS_MAY],
+                         ids=lambda s: f"{s.method} {s.path}")
+def test_a_stranger_is_refused_and_changes_nothing(api, world, spec):
+    path = spec.path
+    for name, value in world.items():
+        path = path.replace("{" + name + "}", value)
+    assert "{" not in path, f"no resource of alice for {spec.path}: add it to the world fixture"
+    if spec.admin:
+        api.login("alice")  # the owner calling an admin route on her own thing is refused too
+    before = _scan_all()
+    headers = {"Idempotency-Key": str(uuid.uuid4())} if spec.idempotent else None
+    body = BODIES[spec.body.__name__] if spec.body is not None else None
+    for caller in ("mallory",) + (("alice",) if spec.admin else ()):
+        r = api.call(spec.method, path, body, as_=caller, headers=headers)
+        assert r.status_code in (403, 404), (caller, spec.method, path, r.status_code, r.body)
+        assert r.json_body["error"]["code"] in ("forbidden", "not_found"), r.body
+    assert _scan_all() == before, f"{spec.method} {path} changed something though refused"
+
+
+@pytest.mark.parametrize("spec", [s for s in _with_params() if s.view_name in OTHERS_MAY],
+                         ids=lambda s: f"{s.method} {s.path}")
+def test_public_actions_do_not_touch_the_owners_money(api, world, spec):
+    """What a stranger may do to alice's things never takes her money or
+    changes her profile: her wallet only grows (tips, unlocks) and her
+    user record reads the same apart from counters."""
+    path = spec.path
+    for name, value in world.items():
+        path = path.replace("{" + name + "}", value)
+    wallet = api.wallet("alice")
+    me = api.call("GET", "/v1/me", as_="alice").json_body
+    headers = {"Idempotency-Key": str(uuid.uuid4())} if spec.idempotent else None
+    body = BODIES[spec.body.__name__] if spec.body is not None else None
+    r = api.call(spec.method, path, body, as_="mallory", headers=headers)
+    assert r.status_code < 500, r.body
+    assert api.wallet("alice")["balance"] >= wallet["balance"]
+    after = api.call("GET", "/v1/me", as_="alice").json_body
+    counters = ("follower_count", "following_count")
+    assert {k: v for k, v in after.items() if k not in counters} == \
+        {k: v for k, v in me.items() if k not in counters}

@@ -1,0 +1,212 @@
+"""The OpenAPI document and /docs: complete (every route of the app), true
+to the validators, and its response schemas true to real answers."""
+import inspect
+import re
+import subprocess
+import sys
+import uuid
+
+import jsonschema
+import pytest
+
+import app as app_module
+from chalicelib import http
+from chalicelib.api import openapi, responses
+from tests.conftest import ROOT
+
+
+def _doc():
+    return openapi.document(app_module.app)
+
+
+def _takes_body(spec) -> bool:
+    return spec.body is not None or "raw_body" in inspect.getsource(spec.view)
+
+
+def test_every_route_is_documented_with_its_body():
+    doc = _doc()
+    registered = {(s.path, s.method): s for s in http.REGISTRY}
+    count = 0
+    for path, methods in app_module.app.routes.items():
+        for method in methods:
+            count += 1
+            op = doc["paths"].get(path, {}).get(method.lower())
+            assert op is not None, f"{method} {path} is missing from the document"
+            spec = registered[(path, method)]
+            if _takes_body(spec):
+                assert op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema"), \
+                    f"{method} {path} takes a body but documents no request schema"
+            for name in re.findall(r"{([^}]+)}", path):
+                assert any(p["in"] == "path" and p["name"] == name for p in op.get("parameters", ())), (path, name)
+            if spec.idempotent:
+                assert any(p["name"] == "Idempotency-Key" and p["required"] for p in op["parameters"]), path
+            assert op["security"] == ([{"bearer": []}] if spec.auth else [])
+            assert spec.view_name in responses.SUCCESS, f"no response schema for {spec.view_name}"
+            assert {str(s) for s in responses.SUCCESS[spec.view_name]} <= set(op["responses"])
+            for status in ("400", "404") + (("401", "403") if spec.auth else ()):
+                assert op["responses"][status]["content"]["application/json"]["schema"] == \
+                    {"$ref": "#/components/schemas/Error"}
+    assert count == sum(len(v) for v in doc["paths"].values()) >= 50
+
+
+def test_the_document_is_valid_openapi_3_1():
+    from openapi_spec_validator import validate
+    doc = _doc()
+    assert doc["openapi"] == "3.1.0"
+    validate(doc)
+    assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_bounds_are_the_validators():
+    schemas = _doc()["components"]["schemas"]
+    money = schemas["MoneyBody"]
+    assert money["properties"]["amount"] == {"type": "integer", "minimum": 1, "maximum": 10**12, "title": "Amount"}
+    assert money["properties"]["currency"]["enum"] == ["USD"]
+    assert money["additionalProperties"] is False
+    signup = schemas["Signup"]["properties"]
+    assert signup["handle"]["pattern"] == r"^[A-Za-z0-9_]{1,15}$"
+    assert (signup["password"]["minLength"], signup["password"]["maxLength"]) == (10, 128)
+    text = schemas["PostBody"]["properties"]["text"]
+    assert (text["minLength"], text["maxLength"]) == (1, 280)
+    assert schemas["PostBody"]["properties"]["audience"]["enum"] == ["public", "subscribers"]
+    assert "from" in schemas["RequestBody"]["properties"]  # the alias, not from_
+    assert "with" in schemas["ConversationBody"]["properties"]
+    limit = next(p for p in _doc()["paths"]["/v1/timeline"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
+
+
+def test_import_app_does_not_build_the_document():
+    code = ("import app; from chalicelib.api import openapi, docs; "
+            "assert openapi._cached.cache_info().currsize == 0; assert docs._page.cache_info().currsize == 0")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_openapi_json_and_docs_need_no_token(api):
+    r = api.call("GET", "/v1/openapi.json")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    assert set(r.json_body["paths"]) == set(app_module.app.routes)
+    page = api.call("GET", "/docs")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    text = page.body.decode() if isinstance(page.body, bytes) else page.body
+    for path in app_module.app.routes:
+        assert path.replace("{", "").replace("}", "") in text.replace("{", "").replace("}", "")
+    assert "<script" not in text and "<link" not in text and " src=" not in text  # offline: nothing fetched
+
+
+# Response schemas against real answers -------------------------------------
+
+class Checked:
+    """Calls through `api` and checks each answer against the document."""
+
+    def __init__(self, api):
+        self.api, self.doc, self.seen = api, _doc(), set()
+        self.templates = [(re.compile("^" + re.sub(r"{[^}]+}", "[^/]+", p) + "$"), p) for p in self.doc["paths"]]
+
+    def __call__(self, method, path, body=None, as_=None, status=None, headers=None):
+        r = self.api.call(method, path, body, as_=as_, headers=headers)
+        template = next(t for rx, t in self.templates if rx.match(path.split("?")[0]))
+        answers = self.doc["paths"][template][method.lower()]["responses"]
+        assert str(r.status_code) in answers, (method, path, r.status_code, r.body)
+        if status is not None:
+            assert r.status_code == status, (method, path, r.body)
+        content = answers[str(r.status_code)].get("content")
+        if content and "application/json" in content and r.body:
+            schema = {**content["application/json"]["schema"], "components": self.doc["components"]}
+            jsonschema.validate(r.json_body, schema, cls=jsonschema.Draft202012Validator)
+        self.seen.add((method, template))
+        return r
+
+
+def test_response_schemas_match_real_answers(api):
+    call = Checked(api)
+    key = lambda: {"Idempotency-Key": str(uuid.uuid4())}  # noqa: E731
+    call("GET", "/v1/health", status=200)
+    api.verified("alice")
+    api.verified("bob")
+    call("POST", "/v1/auth/signup", {"handle": "carol", "password": "correct horse battery"}, status=201)
+    call("POST", "/v1/auth/login", {"handle": "alice", "password": "correct horse battery"}, status=200)
+    api.login("alice")
+    call("GET", "/v1/me", as_="alice", status=200)
+    call("PATCH", "/v1/me", {"bio": "hi"}, as_="alice", status=200)
+    call("GET", "/v1/users/bob", as_="alice", status=200)
+    call("POST", "/v1/users/bob/follow", as_="alice", status=200)
+    call("DELETE", "/v1/users/carol/follow", as_="alice", status=200)
+    call("GET", "/v1/users/bob/followers", as_="alice", status=200)
+    call("GET", "/v1/users/alice/following", as_="alice", status=200)
+    call("POST", "/v1/wallet/deposits", {"amount": 50_000, "currency": "USD"}, as_="alice", headers=key(), status=201)
+    call("POST", "/v1/wallet/deposits", {"amount": 50_000, "currency": "USD"}, as_="bob", headers=key(), status=201)
+    call("POST", "/v1/wallet/withdrawals", {"amount": 100, "currency": "USD"}, as_="alice", headers=key(), status=201)
+    t = call("POST", "/v1/transfers", {"to": "bob", "amount": 100, "currency": "USD"}, as_="alice", headers=key(),
+             status=201).json_body
+    call("GET", f"/v1/transfers/{t['id']}", as_="bob", status=200)
+    call("GET", "/v1/wallet", as_="alice", status=200)
+    call("GET", "/v1/wallet/transactions?limit=2", as_="alice", status=200)
+    from chalicelib import clock
+    call("GET", f"/v1/wallet/statements/{clock.now():%Y-%m}", as_="alice", status=200)
+    rq = call("POST", "/v1/payment-requests", {"from": "bob", "amount": 100, "currency": "USD"}, as_="alice",
+              status=201).json_body
+    call("GET", "/v1/payment-requests?role=incoming", as_="bob", status=200)
+    call("POST", f"/v1/payment-requests/{rq['id']}/pay", as_="bob", headers=key(), status=200)
+    rq2 = call("POST", "/v1/payment-requests", {"from": "bob", "amount": 100, "currency": "USD"}, as_="alice").json_body
+    call("POST", f"/v1/payment-requests/{rq2['id']}/decline", as_="bob", status=200)
+    post = call("POST", "/v1/posts", {"text": "hello world", "price": {"amount": 500, "currency": "USD"}},
+                as_="bob", status=201).json_body
+    call("GET", f"/v1/posts/{post['id']}", as_="alice", status=200)
+    call("GET", "/v1/users/bob/posts", as_="alice", status=200)
+    call("POST", f"/v1/posts/{post['id']}/likes", as_="alice", status=200)
+    call("DELETE", f"/v1/posts/{post['id']}/likes", as_="alice", status=200)
+    call("POST", f"/v1/posts/{post['id']}/tips", {"amount": 100, "currency": "USD"}, as_="alice", headers=key(),
+         status=201)
+    call("POST", f"/v1/posts/{post['id']}/unlock", as_="alice", headers=key(), status=201)
+    call("POST", f"/v1/posts/{post['id']}/unlock", as_="alice", headers=key(), status=200)
+    call("GET", "/v1/timeline", as_="alice", status=200)
+    call("GET", "/v1/search?q=hello", as_="alice", status=200)
+    call("GET", "/v1/search?q=bo&type=users", as_="alice", status=200)
+    call("PUT", "/v1/me/subscription-price", {"amount": 300, "currency": "USD"}, as_="bob", status=200)
+    call("POST", "/v1/users/bob/subscription", as_="alice", headers=key(), status=201)
+    call("GET", "/v1/me/subscriptions", as_="alice", status=200)
+    call("DELETE", "/v1/users/bob/subscription", as_="alice", status=200)
+    call("GET", f"/v1/me/earnings?month={clock.now():%Y-%m}", as_="bob", status=200)
+    conv = call("POST", "/v1/conversations", {"with": "bob"}, as_="alice", status=201).json_body
+    call("POST", "/v1/conversations", {"with": "bob"}, as_="alice", status=200)
+    call("GET", "/v1/conversations", as_="alice", status=200)
+    call("POST", f"/v1/conversations/{conv['id']}/messages", {"text": "hi"}, as_="alice", status=201)
+    call("POST", f"/v1/conversations/{conv['id']}/payments", {"amount": 100, "currency": "USD"}, as_="alice",
+         headers=key(), status=201)
+    call("GET", f"/v1/conversations/{conv['id']}/messages", as_="bob", status=200)
+    call("POST", "/v1/wallet/credit-line", {"requested_limit": 0}, as_="alice")
+    api.login("admin", __import__("tests.conftest", fromlist=["ADMIN_PASSWORD"]).ADMIN_PASSWORD)
+    call("POST", "/v1/admin/users/carol/verify", {}, as_="admin", status=200)
+    call("POST", "/v1/admin/users/carol/freeze", {"reason": "x"}, as_="admin", status=200)
+    call("POST", "/v1/admin/users/carol/unfreeze", {}, as_="admin", status=200)
+    call("PUT", "/v1/admin/users/carol/credit-limit", {"credit_limit": 1000}, as_="admin", status=200)
+    call("PUT", "/v1/admin/rates", {"apy_bps": 400, "overdraft_apr_bps": 2000,
+                                    "effective_date": f"{clock.now():%Y-%m-%d}"}, as_="admin")
+    call("POST", "/v1/admin/test-clock", {"advance_days": 0}, as_="admin", status=200)
+    call("POST", "/v1/admin/jobs/reconcile", {}, as_="admin", status=200)
+    call("GET", "/v1/admin/jobs/accrue-interest/runs/run_0", as_="admin", status=404)
+    call("GET", "/v1/admin/ledger/check", as_="admin", status=200)
+    call("GET", "/v1/admin/audit", as_="admin", status=200)
+    call("POST", "/v1/me/password", {"current_password": "correct horse battery",
+                                     "new_password": "another horse battery"}, as_="alice")
+    call("DELETE", f"/v1/posts/{post['id']}", as_="bob", status=204)
+    call("POST", "/v1/auth/logout", as_="bob", status=204)
+    call("GET", "/v1/openapi.json", status=200)
+    documented = {(m.upper(), p) for p, ops in call.doc["paths"].items() for m in ops} - {("GET", "/docs")}
+    assert documented - call.seen == set(), "a route whose answers no test checks"
+
+
+# Regressions found by schemathesis ------------------------------------------
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12"])
+def test_a_month_out_of_datetimes_range_is_a_400_not_a_500(api, month):
+    api.verified("alice")
+    r = api.call("GET", f"/v1/wallet/statements/{month}", as_="alice")
+    assert r.status_code == 400 and r.json_body["error"]["param"] == "month", r.body
+    r = api.call("GET", f"/v1/me/earnings?month={month}", as_="alice")
+    assert r.status_code == 400, r.body
+
+
+def test_a_wrong_password_is_a_documented_401():
+    op = _doc()["paths"]["/v1/auth/login"]["post"]
+    assert "401" in op["responses"]
