@@ -99,8 +99,13 @@ class FlockRequestHandler(ChaliceRequestHandler):
         super()._generic_handle()
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
-    # Methods no route has: the gateway's 404 error object, not http.server's 501 HTML page.
-    do_TRACE = do_CONNECT = _generic_handle
+
+    def __getattr__(self, name):
+        # Any other method (TRACE, QUERY, ...): the gateway's 404 error
+        # object, not http.server's 501 HTML page.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def _send_http_response_with_body(self, code, headers, body):
         if self.command != "HEAD":
