@@ -10,7 +10,7 @@ import calendar
 import secrets
 from datetime import date, datetime, timedelta, timezone
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
@@ -91,15 +91,17 @@ def _find_unlock(post_id: str, user_id: str) -> UnlockItem | None:
 
 def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, bool, bool]:
     """Charges the price once: returns (transfer or None, charged, replayed).
-    The unlock record is put only if absent, in the charge's transaction, and
-    the transfer id derives from (fan, post): two concurrent unlocks with
-    different keys charge once."""
+    The unlock record is put only if absent, in the charge's transaction:
+    two concurrent unlocks with different keys charge once, and the loser is
+    answered as an unlock that charged nothing. The transfer id derives from
+    (fan, key) like every movement's, so a key already used for another
+    request is refused (409), not charged again under another id."""
     require_money_caller(principal)
     post = _live_post(post_id)
     if post.price_amount is None or post.author_id == principal.user_id:
         return None, False, False
     existing = _find_unlock(post_id, principal.user_id)
-    transfer_id = ids.derived_id("tr", "unlock", principal.user_id, post_id)
+    transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     price = Money(int(post.price_amount), post.price_currency)
     fee = platform_fee(price.amount_cents)
     record = UnlockItem(*unlock_key(post_id, principal.user_id), user_id=principal.user_id,
@@ -157,9 +159,20 @@ def _find_subscription(creator_id: str, fan_id: str) -> SubscriptionItem | None:
         return None
 
 
-def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, paid_before: int, condition):
+def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, paid_before: int, condition,
+                   creates: bool = False):
+    """The subscription's next period, as an update in the charge's
+    transaction; `creates`: the update also writes the new item's fixed fields
+    (the item comes into being with its first charge, so a refused first
+    charge leaves nothing behind)."""
     end = add_month(start)
-    actions = (SubscriptionItem.status.set("active"), SubscriptionItem.period_start.set(clock.iso(start)),
+    fixed = ()
+    if creates:
+        fixed = (SubscriptionItem.id.set(sub.id), SubscriptionItem.creator_id.set(sub.creator_id),
+                 SubscriptionItem.creator_handle.set(sub.creator_handle), SubscriptionItem.fan_id.set(sub.fan_id),
+                 SubscriptionItem.fan_handle.set(sub.fan_handle), SubscriptionItem.created_at.set(sub.created_at),
+                 SubscriptionItem.gsi1_pk.set(sub.gsi1_pk), SubscriptionItem.gsi1_sk.set(sub.gsi1_sk))
+    actions = fixed + (SubscriptionItem.status.set("active"), SubscriptionItem.period_start.set(clock.iso(start)),
                SubscriptionItem.period_end.set(clock.iso(end)), SubscriptionItem.periods_paid.set(paid_before + 1),
                SubscriptionItem.price_amount.set(price_cents), SubscriptionItem.failed_days.set(0),
                SubscriptionItem.cancel_at_period_end.set(False),
@@ -170,10 +183,11 @@ def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, pai
 
 
 def _charge_period(sub: SubscriptionItem, fan_party: ledger.Party, creator: UserItem, transfer_id: str,
-                   request: str, start: datetime, paid_before: int, condition, limits=()) -> ledger.Posted:
+                   request: str, start: datetime, paid_before: int, condition, limits=(),
+                   creates: bool = False) -> ledger.Posted:
     price = Money(int(creator.subscription_price))
     fee = platform_fee(price.amount_cents)
-    period, _ = _period_writes(sub, start, price.amount_cents, paid_before, condition)
+    period, _ = _period_writes(sub, start, price.amount_cents, paid_before, condition, creates)
     movement = ledger.Movement(
         transfer_id=transfer_id, kind="subscription", debit=fan_party,
         credit=_creator_party(creator.id, creator.handle), money=price,
@@ -202,28 +216,26 @@ def subscribe(principal, handle: str, idempotency_key: str) -> tuple[dict, bool]
                                  SubscriptionItem.cancel_at_period_end.set(False)],
                         condition=SubscriptionItem.status == "cancelled")
         return public_subscription(existing), False
-    sub = existing or _new_subscription(creator, principal)
-    paid_before = int(sub.periods_paid)
-    condition = (SubscriptionItem.periods_paid == paid_before) & SubscriptionItem.status.is_in("new", "ended")
+    if existing is None:
+        sub, paid_before, condition = _new_subscription(creator, principal), 0, SubscriptionItem.pk.does_not_exist()
+    else:
+        sub, paid_before = existing, int(existing.periods_paid)
+        condition = (SubscriptionItem.periods_paid == paid_before) & SubscriptionItem.status.is_in("new", "ended")
     posted = _charge_period(sub, caller_party(principal), creator, transfer_id, request, clock.now(), paid_before,
-                            condition, limits=(sent_limit(principal),))
+                            condition, limits=(sent_limit(principal),), creates=existing is None)
     return public_subscription(_find_subscription(creator.id, principal.user_id)), posted.replayed
 
 
 def _new_subscription(creator: UserItem, principal) -> SubscriptionItem:
-    """The subscription item, created before its first charge (a charge can
-    only update it); a concurrent creation is fine: both see the same item."""
-    sub = SubscriptionItem(
+    """The subscription item, not yet stored: its first charge creates it
+    (`attribute_not_exists` in that transaction, so a concurrent first
+    subscribe is refused, and a refused charge stores nothing)."""
+    return SubscriptionItem(
         *subscription_key(creator.id, principal.user_id), id=ids.derived_id("sub", creator.id, principal.user_id),
         creator_id=creator.id, creator_handle=creator.handle, fan_id=principal.user_id,
         fan_handle=principal.handle, status="new", price_amount=int(creator.subscription_price),
         period_start="", period_end="", periods_paid=0, created_at=clock.iso(clock.now()),
         gsi1_pk=fan_subscriptions_partition(principal.user_id), gsi1_sk=creator.id)
-    try:
-        sub.save(condition=SubscriptionItem.pk.does_not_exist())
-    except PutError:
-        sub = _find_subscription(creator.id, principal.user_id)
-    return sub
 
 
 def cancel(principal, handle: str) -> dict:
@@ -260,7 +272,7 @@ def _failed_day(sub: SubscriptionItem, as_of: date) -> str:
     subscription ends after SUBSCRIPTION_FAILED_DAYS_MAX failed days."""
     day = as_of.isoformat()
     if sub.last_attempt_day == day:
-        return sub.status
+        return "unchanged"
     failed = int(sub.failed_days or 0) + 1
     status = "ended" if failed >= SUBSCRIPTION_FAILED_DAYS_MAX else "past_due"
     actions = [SubscriptionItem.status.set(status), SubscriptionItem.failed_days.set(failed),
@@ -268,10 +280,12 @@ def _failed_day(sub: SubscriptionItem, as_of: date) -> str:
     if status == "ended":
         actions += [SubscriptionItem.gsi2_pk.remove(), SubscriptionItem.gsi2_sk.remove()]
     try:
+        # Not over a cancel or a renewal that landed meanwhile, and once a day.
         sub.update(actions=actions, condition=(SubscriptionItem.periods_paid == int(sub.periods_paid))
-                   & (SubscriptionItem.last_attempt_day != day))
+                   & SubscriptionItem.status.is_in("active", "past_due")
+                   & (SubscriptionItem.last_attempt_day.does_not_exist() | (SubscriptionItem.last_attempt_day != day)))
     except UpdateError:
-        return sub.status
+        return "unchanged"
     return status
 
 
@@ -294,10 +308,14 @@ def renew(sub: SubscriptionItem, as_of: date, cutoff_iso: str) -> str:
                            inactive_refusal=errors.AccountFrozen)
         start = datetime.fromisoformat(sub.period_end.replace("Z", "+00:00"))
         try:
-            _charge_period(sub, fan, creator, ids.derived_id("tr", "sub", sub.id, str(paid + 1)),
-                           request_hash("subscription_renewal", sub=sub.id, period=paid + 1), start, paid,
-                           SubscriptionItem.periods_paid == paid)
-            outcome = "renewed"
+            # Only a live subscription renews: a cancel that landed after it
+            # was read fails the condition (and ends it on the next turn).
+            posted = _charge_period(sub, fan, creator, ids.derived_id("tr", "sub", sub.id, str(paid + 1)),
+                                    request_hash("subscription_renewal", sub=sub.id, period=paid + 1), start, paid,
+                                    (SubscriptionItem.periods_paid == paid)
+                                    & SubscriptionItem.status.is_in("active", "past_due"))
+            if not posted.replayed:  # else another run charged this period
+                outcome = "renewed"
         except (errors.InsufficientFunds, errors.AccountFrozen, errors.NotEligible, errors.LimitExceeded):
             return _failed_day(sub, as_of)
         except errors.Conflict:
