@@ -100,7 +100,6 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
     post = _live_post(post_id)
     if post.price_amount is None or post.author_id == principal.user_id:
         return None, False, False
-    existing = _find_unlock(post_id, principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     price = Money(int(post.price_amount), post.price_currency)
     fee = platform_fee(price.amount_cents)
@@ -115,14 +114,14 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
         extras=(ledger.Extra("save", record, condition=UnlockItem.pk.does_not_exist(),
                              refusal=errors.InvalidState("Already unlocked.")),
                 _post_exists(post_id)))
-    if existing is not None:
-        stored = TransferItem.find(existing.transfer_id)
-        replay = existing.idempotency_key == idempotency_key
-        return (public_transfer(stored) if stored else None), False, replay
+    # No read of the unlock record first: its condition in the transaction
+    # says it exists, and a replay of this key is answered by the ledger.
     try:
         posted = ledger.transfer(movement)
     except errors.InvalidState:
-        return None, False, False  # unlocked concurrently by another request
+        existing = _find_unlock(post_id, principal.user_id)  # unlocked before, or concurrently: no charge
+        stored = TransferItem.find(existing.transfer_id) if existing else None
+        return (public_transfer(stored) if stored else None), False, False
     return public_transfer(posted.transfer), not posted.replayed, posted.replayed
 
 
