@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
+from pynamodb.attributes import MapAttribute
+from pynamodb.constants import NONE
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
@@ -104,8 +106,8 @@ def set_rates(actor, apy_bps: int, overdraft_apr_bps: int, effective_date: date,
 
 @functools.lru_cache(maxsize=256)
 def daily_rate(apy_bps: int) -> Decimal:
-    """(1 + APY)^(1/365) - 1, to 50 significant digits."""
-    return _MATH.power(1 + Decimal(apy_bps) / BPS, Decimal(1) / DAYS_PER_YEAR) - 1
+    """(1 + APY)^(1/365) - 1, to 50 significant digits (the exponent too)."""
+    return _MATH.power(1 + Decimal(apy_bps) / BPS, _MATH.divide(1, DAYS_PER_YEAR)) - 1
 
 
 def day_interest_micros(eod_cents: int, accrued_micros: int, rates: Rates) -> int:
@@ -116,7 +118,7 @@ def day_interest_micros(eod_cents: int, accrued_micros: int, rates: Rates) -> in
             return 0
         return int(_MATH.multiply(base, daily_rate(rates.apy_bps)).to_integral_value(ROUND_HALF_EVEN))
     if eod_cents < 0:
-        charge = Decimal(eod_cents * MICROS_PER_CENT) * Decimal(rates.overdraft_apr_bps) / BPS / DAYS_PER_YEAR
+        charge = _MATH.divide(Decimal(eod_cents * MICROS_PER_CENT * rates.overdraft_apr_bps), BPS * DAYS_PER_YEAR)
         return int(charge.to_integral_value(ROUND_HALF_EVEN))
     return 0
 
@@ -143,42 +145,101 @@ def _month_label(day: date) -> str:
     return "m" + day.strftime("%Y%m")
 
 
+def _cents_toward_zero(micros: int) -> int:
+    return int((Decimal(micros) / MICROS_PER_CENT).to_integral_value(ROUND_DOWN))
+
+
+def last_whole_day() -> date:
+    """Yesterday by business time: the last day whose close is known."""
+    return clock.now().date() - timedelta(days=1)
+
+
+# One update covers at most this many days: its expression (an opening
+# removed per day with a movement, a total per month end) stays far below
+# DynamoDB's 4 KB; a longer catch-up takes one update per window.
+ACCRUAL_WINDOW_DAYS = 62
+ACCRUAL_ATTEMPTS_MAX = 3
+
+
 def accrue_account(account: AccountItem, through: date, history: list[Rates]) -> bool:
-    """Accrue every day after the watermark up to `through`, in one
-    conditional update; returns whether it changed anything. At each month
-    end it passes, it records all interest accrued so far (`month_interest`),
-    which is what posting that month reads."""
+    """Accrue every day after the watermark up to `through` (never past the
+    last whole day), in one conditional update per window of days; returns
+    whether it changed anything. At each month end it passes, it records all
+    interest accrued so far (`month_interest`), which is what posting that
+    month reads. The local item is kept up to what was written: no read is
+    needed after it. A lost race (another run, or a posting in between)
+    re-reads the item and tries again."""
     if account.kind != "customer":
         return False
+    through = min(through, last_whole_day())
+    changed = False
+    for attempt in range(ACCRUAL_ATTEMPTS_MAX):
+        try:
+            while _accrue_window(account, through, history):
+                changed = True
+            return changed
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException" or attempt == ACCRUAL_ATTEMPTS_MAX - 1:
+                raise
+            account.refresh(consistent_read=True)
+    return changed
+
+
+def _accrue_window(account: AccountItem, through: date, history: list[Rates]) -> bool:
     opened = date.fromisoformat(account.opened_at[:10])
     start = date.fromisoformat(account.accrued_through) + timedelta(days=1) if account.accrued_through else opened
     if start > through:
         return False
     if (through - start).days > CATCH_UP_DAYS_MAX:
         raise RuntimeError(f"{account.id}: more than {CATCH_UP_DAYS_MAX} days to catch up")
+    last = min(through, start + timedelta(days=ACCRUAL_WINDOW_DAYS - 1))
     accrued = int(account.accrued_interest_micros)
     posted = int(account.posted_interest_micros)
+    # Value dating: a month's interest belongs in the balance from the day
+    # after the month ends, however late post-interest runs. The whole cents
+    # of ended months not yet posted (their totals are in `month_interest`)
+    # count in the close of each later day, as they would have had posting
+    # run that day; the compounding base (close + unposted) is the same
+    # either way. Postings already made are in the closes: posting first
+    # brings accrual up to the day before it (post_account).
+    unposted_cents = 0
+    booked = posted
+    for label, total in sorted(account.month_interest.as_dict().items()):
+        cents = _cents_toward_zero(int(total) - booked)
+        booked += cents * MICROS_PER_CENT
+        unposted_cents += cents
     delta = 0
     actions = []
-    for day, close in end_of_day_balances(account, start, through):
-        delta += day_interest_micros(close, accrued + delta, rate_on(history, day))
+    month_totals = {}
+    for day, close in end_of_day_balances(account, start, last):
+        delta += day_interest_micros(close + unposted_cents, accrued + delta - unposted_cents * MICROS_PER_CENT,
+                                     rate_on(history, day))
         if (day + timedelta(days=1)).day == 1:
-            label = _month_label(day)
-            actions.append(AccountItem.month_interest[label].set(posted + accrued + delta))
+            total = posted + accrued + delta
+            month_totals[_month_label(day)] = total
+            actions.append(AccountItem.month_interest[_month_label(day)].set(total))
+            cents = _cents_toward_zero(total - booked)
+            booked += cents * MICROS_PER_CENT
+            unposted_cents += cents
     actions += [AccountItem.accrued_interest_micros.set(AccountItem.accrued_interest_micros + delta),
-                AccountItem.accrued_through.set(through.isoformat())]
-    actions += [AccountItem.opens[k].remove() for k in account.opens.as_dict() if k.startswith("d") and _day(k) <= through]
+                AccountItem.accrued_through.set(last.isoformat())]
+    used = [k for k in account.opens.as_dict() if k.startswith("d") and _day(k) <= last]
+    actions += [AccountItem.opens[k].remove() for k in used]
     watermark = (AccountItem.accrued_through == account.accrued_through) if account.accrued_through \
         else AccountItem.accrued_through.does_not_exist()
     # Posting moves interest from accrued to posted; a posting in between
     # would make the month totals stale, so it must not have happened.
     condition = watermark & (AccountItem.posted_interest_micros == posted)
-    try:
-        account.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False  # another run advanced it first; a rerun finishes the rest
-        raise
+    # No item comes back (Model.update would ask for ALL_NEW, the whole item
+    # with its maps, on every account every day): the local copy is brought
+    # up to what this update wrote instead.
+    hash_key, range_key = account._get_hash_range_key_serialized_values()
+    AccountItem._get_connection().update_item(hash_key, range_key=range_key, actions=actions, condition=condition,
+                                              return_values=NONE)
+    account.accrued_interest_micros = accrued + delta
+    account.accrued_through = last.isoformat()
+    account.opens = MapAttribute(**{k: v for k, v in account.opens.as_dict().items() if k not in used})
+    account.month_interest = MapAttribute(**{**account.month_interest.as_dict(), **month_totals})
     return True
 
 
@@ -201,39 +262,51 @@ def _months_to_post(account: AccountItem, as_of: date) -> list[tuple[int, int]]:
 
 
 def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int:
-    """Post every month that ended by `as_of` and is not posted yet, bringing
-    accrual up to its last day first. Returns the months posted."""
+    """Post every month that ended by `as_of` (and by the last whole day) and
+    is not posted yet. Accrual is brought up to the last whole day first —
+    beyond the month's end: the posting lands today, and a day before it
+    accrued afterwards would see neither the cents in its close nor in the
+    unposted interest. Returns the months posted."""
     if account.kind != "customer":
         return 0
+    months = _months_to_post(account, min(as_of, last_whole_day()))
+    if not months:
+        return 0
+    accrue_account(account, last_whole_day(), history)
     posted = 0
-    for year, month in _months_to_post(account, as_of):
-        last_day = month_end(year, month)
-        label = _month_label(last_day)
-        if label not in account.month_interest.as_dict():
-            accrue_account(account, last_day, history)
-            account.refresh(consistent_read=True)
+    for year, month in months:
+        label = _month_label(month_end(year, month))
         total = account.month_interest.as_dict().get(label)
         if total is None:
             raise RuntimeError(f"{account.id}: no interest total for {label}")
         unposted = int(total) - int(account.posted_interest_micros)
-        cents = int((Decimal(unposted) / MICROS_PER_CENT).to_integral_value(ROUND_DOWN))  # toward zero: the fraction carries
+        cents = _cents_toward_zero(unposted)  # the fraction carries
         month_text = f"{year:04d}-{month:02d}"
         record = (AccountItem.posted_through.set(month_text), AccountItem.month_interest[label].remove())
         if cents == 0:
             watermark = (AccountItem.posted_through < month_text) | AccountItem.posted_through.does_not_exist()
             try:
-                account.update(actions=list(record), condition=watermark)
+                account.update(actions=list(record), condition=watermark)  # the item comes back (ALL_NEW)
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
+                account.refresh(consistent_read=True)
+        elif _post_month(account, month_text, cents, record).replayed:
+            account.refresh(consistent_read=True)  # posted by another run: read what it left
         else:
-            _post_month(account, month_text, cents, record)
+            # What the movement's transaction did to the item, without a read.
+            micros = cents * MICROS_PER_CENT
+            account.accrued_interest_micros = int(account.accrued_interest_micros) - micros
+            account.posted_interest_micros = int(account.posted_interest_micros) + micros
+            account.balance = int(account.balance) + cents
+            account.posted_through = month_text
+            account.month_interest = MapAttribute(**{k: v for k, v in account.month_interest.as_dict().items()
+                                                     if k != label})
         posted += 1
-        account.refresh(consistent_read=True)
     return posted
 
 
-def _post_month(account: AccountItem, month_text: str, cents: int, record: tuple) -> None:
+def _post_month(account: AccountItem, month_text: str, cents: int, record: tuple) -> "ledger.Posted":
     """One transfer per account and month (its id derives from both); in the
     same update of the account, the cents move from accrued to posted."""
     from chalicelib.finance.transfers import system_party
@@ -252,4 +325,4 @@ def _post_month(account: AccountItem, month_text: str, cents: int, record: tuple
                                    credit=system_party("interest_income"), money=Money(-cents),
                                    request_hash=f"overdraft_interest:{month_text}",
                                    note=f"overdraft interest for {month_text}")
-    ledger.transfer(movement)  # a replay (posted by an earlier run) changes nothing
+    return ledger.transfer(movement)  # a replay (posted by an earlier run) changes nothing

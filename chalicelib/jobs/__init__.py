@@ -57,12 +57,14 @@ def run_subscriptions(as_of: date) -> dict:
 
 
 def _accounts(segment: int, total: int):
+    """Consistent: an eventually consistent scan could miss a movement made
+    just before the end of the day being accrued (its balance and opening)."""
     return AccountItem.scan((AccountItem.sk == "ACCT") & (AccountItem.kind == "customer"),
-                            segment=segment, total_segments=total)
+                            segment=segment, total_segments=total, consistent_read=True)
 
 
-def accrue_segment(as_of: date, segment: int, total: int) -> dict:
-    history = interest.rate_history()
+def accrue_segment(as_of: date, segment: int, total: int, history=None) -> dict:
+    history = history if history is not None else interest.rate_history()
     processed = changed = 0
     for account in _accounts(segment, total):
         processed += 1
@@ -70,8 +72,8 @@ def accrue_segment(as_of: date, segment: int, total: int) -> dict:
     return {"processed": processed, "changed": changed}
 
 
-def post_segment(as_of: date, segment: int, total: int) -> dict:
-    history = interest.rate_history()
+def post_segment(as_of: date, segment: int, total: int, history=None) -> dict:
+    history = history if history is not None else interest.rate_history()
     processed = changed = 0
     for account in _accounts(segment, total):
         processed += 1
@@ -106,8 +108,9 @@ def run(name: str, as_of: date | None = None, progress=None) -> dict:
     else:
         total = settings().job_segments
         summary = {"processed": 0, "changed": 0, "segments": total}
+        history = interest.rate_history()  # read once for every segment of this run
         for segment in range(total):
-            part = SEGMENTED[name](as_of, segment, total)
+            part = SEGMENTED[name](as_of, segment, total, history=history)
             summary["processed"] += part["processed"]
             summary["changed"] += part["changed"]
             if progress:

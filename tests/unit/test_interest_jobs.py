@@ -1,0 +1,373 @@
+"""The interest jobs as operators meet them: reruns change nothing, a crash
+midway is finished by the next run, forty missed days caught up in one run
+leave the books a clean daily run leaves, and on AWS the segments fan out
+over SQS to the worker, which counts each segment once however often SQS
+delivers it. The books balance after every job."""
+import dataclasses
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import clock, errors, jobs
+from chalicelib.api import queue_name
+from chalicelib.config import settings
+from chalicelib.db.balances import AccountItem
+from chalicelib.finance import interest, ledger
+from tests.unit import interest_model as model
+from tests.unit.test_interest import (DAY, advance, balanced, entries, job, start_of_next_month, sums_to_zero, today,
+                                      withdraw)
+
+
+def books_of(api, *handles):
+    """What each person sees: the account and every entry (kind, amount)."""
+    seen = {}
+    for h in handles:
+        w = api.wallet(h)
+        seen[h] = ({k: w[k] for k in ("balance", "held", "credit_limit", "spendable", "accrued_interest_micros")},
+                   sorted((e["kind"], e["amount"]) for e in entries(api, h)))
+    return seen
+
+
+def people(api, deposits):
+    """Verified people with an opening deposit each (cents; 0 for none)."""
+    for handle, cents in deposits.items():
+        api.verified(handle)
+        if cents:
+            api.deposit(handle, cents)
+    return today()
+
+
+def expect(api, handle, book):
+    w = api.wallet(handle)
+    assert (w["balance"], w["accrued_interest_micros"]) == (book.balance, book.accrued), handle
+    posted = sorted(e["amount"] for e in entries(api, handle) if e["kind"] in ("interest", "overdraft_interest"))
+    assert posted == sorted(c for _, c in book.postings), handle
+
+
+# Reruns and crashes ----------------------------------------------------------------------
+
+def test_rerunning_the_same_as_of_changes_nothing(api):
+    opened = people(api, {"ann": 120_000, "ben": 7_777})
+    now = advance(api, 35)
+    yesterday = now - DAY
+    assert job(api, "accrue-interest", yesterday)["changed"] == 2
+    after_accrual = books_of(api, "ann", "ben")
+    for as_of in (yesterday, opened):
+        again = job(api, "accrue-interest", as_of)
+        assert (again["processed"], again["changed"]) == (2, 0), again
+    assert books_of(api, "ann", "ben") == after_accrual
+    assert job(api, "post-interest", yesterday)["changed"] == 2
+    after_posting = books_of(api, "ann", "ben")
+    for name in ("post-interest", "accrue-interest", "post-interest"):
+        assert job(api, name, yesterday)["changed"] == 0
+    assert books_of(api, "ann", "ben") == after_posting
+    month_end = interest.month_end(opened.year, opened.month)
+    for handle, cents in (("ann", 120_000), ("ben", 7_777)):
+        expect(api, handle, model.simulate(opened, yesterday, {opened: cents}, post_by=month_end))
+
+
+def _fail_after(monkeypatch, module, name, k):
+    """`module.name` works k times, then raises as a crashed worker would."""
+    real = getattr(module, name)
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > k:
+            raise RuntimeError("worker crashed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, flaky)
+    return calls
+
+
+DEPOSITS = {"p0": 100_000, "p1": 250_000, "p2": 999_999, "p3": 12_345, "p4": 2_000_000}
+
+
+def test_an_accrual_crash_after_k_of_n_accounts_is_finished_by_the_rerun(api, monkeypatch):
+    opened = people(api, DEPOSITS)
+    yesterday = advance(api, 12) - DAY
+    _fail_after(monkeypatch, interest, "accrue_account", 2)
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        jobs.run("accrue-interest", yesterday)
+    monkeypatch.undo()
+    balanced(api)
+    done = [h for h in DEPOSITS if api.wallet(h)["accrued_interest_micros"]]
+    assert len(done) == 2, done
+    summary = job(api, "accrue-interest", yesterday)
+    assert (summary["processed"], summary["changed"]) == (5, 3), summary
+    for handle, cents in DEPOSITS.items():
+        expect(api, handle, model.simulate(opened, yesterday, {opened: cents}))
+
+
+def test_a_posting_crash_after_k_of_n_accounts_is_finished_by_the_rerun(api, monkeypatch):
+    opened = people(api, DEPOSITS)
+    yesterday = advance(api, 33) - DAY
+    month_end = interest.month_end(opened.year, opened.month)
+    job(api, "accrue-interest", yesterday)
+    _fail_after(monkeypatch, interest, "post_account", 3)
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        jobs.run("post-interest", yesterday)
+    monkeypatch.undo()
+    balanced(api)
+    assert sum(1 for h in DEPOSITS if any(e["kind"] == "interest" for e in entries(api, h))) == 3
+    summary = job(api, "post-interest", yesterday)
+    assert (summary["processed"], summary["changed"]) == (5, 2), summary
+    for handle, cents in DEPOSITS.items():
+        expect(api, handle, model.simulate(opened, yesterday, {opened: cents}, post_by=month_end))
+
+
+def test_a_posting_whose_answer_was_lost_posts_once(api, monkeypatch):
+    """The transfer committed, then the worker died before it heard so."""
+    opened = people(api, {"ann": 500_000})
+    yesterday = advance(api, 32) - DAY
+    real = ledger.transfer
+
+    def commit_then_die(movement, hold=None):
+        real(movement, hold)
+        raise TimeoutError("the answer was lost")
+
+    monkeypatch.setattr(ledger, "transfer", commit_then_die)
+    with pytest.raises(TimeoutError):
+        jobs.run("post-interest", yesterday)
+    monkeypatch.undo()
+    # The movement carried the watermark: the rerun finds the month posted.
+    assert job(api, "post-interest", yesterday)["changed"] == 0
+    month_end = interest.month_end(opened.year, opened.month)
+    expect(api, "ann", model.simulate(opened, yesterday, {opened: 500_000}, post_by=month_end))
+    assert api.wallet("ann")["accrued_interest_micros"] >= 0
+
+
+# Forty missed days ------------------------------------------------------------------------
+
+def test_forty_missed_days_caught_up_in_one_run_equal_a_clean_daily_run(api, monkeypatch):
+    """Two identical worlds: d_* run every day, l_* miss forty days and
+    catch up in one run (posting first, the harder order). A saver with
+    movements and a borrower in overdraft across a month end."""
+    worlds = ("d", "l")
+    start_of_next_month(api)
+    opened = people(api, {f"{w}_{p}": 0 for w in worlds for p in ("save", "owe")})
+    for w in worlds:
+        api.deposit(f"{w}_save", 1_000_000)
+        r = api.admin("PUT", f"/v1/admin/users/{w}_owe/credit-limit", {"credit_limit": 600_000})
+        assert r.status_code == 200, r.body
+        withdraw(api, f"{w}_owe", 500_000)
+    moves = {"save": {opened: 1_000_000}, "owe": {opened: -500_000}}
+    plan = {12: [("save", 50_000)], 20: [("owe", 100_000)], 25: [("save", -200_000)], 33: [("owe", -25_000)]}
+    # The daily world's jobs do not see the late world (one segment: the daily loop stays quick).
+    late = {AccountItem.ref(api.wallet(f"l_{p}")["id"]).pk for p in ("save", "owe")}
+    scan = jobs._accounts
+    monkeypatch.setattr(jobs, "_accounts", lambda segment, total: (
+        a for a in scan(segment, total) if a.pk not in late))
+    monkeypatch.setattr(jobs, "settings", lambda: dataclasses.replace(settings(), job_segments=1))
+    for day_number in range(1, 41):
+        now = clock.advance_days(1).date()
+        for who, cents in plan.get(day_number, ()):
+            for w in worlds:
+                api.deposit(f"{w}_{who}", cents) if cents > 0 else withdraw(api, f"{w}_{who}", -cents)
+            moves[who][now] = cents
+        assert jobs.run("accrue-interest")["changed"] == 2
+        if jobs.run("post-interest")["changed"] or day_number in plan:
+            sums_to_zero()  # on the days money moved (the other days' jobs move none)
+    monkeypatch.undo()
+    balanced(api)
+    yesterday = today() - DAY
+    posted = job(api, "post-interest")
+    assert (posted["processed"], posted["changed"]) == (4, 2), posted
+    assert job(api, "accrue-interest")["changed"] == 0  # posting brought accrual up to date first
+    month_end = interest.month_end(opened.year, opened.month)
+    for p in ("save", "owe"):
+        daily, caught_up = books_of(api, f"d_{p}")[f"d_{p}"], books_of(api, f"l_{p}")[f"l_{p}"]
+        assert caught_up == daily, p
+        expect(api, f"l_{p}", model.simulate(opened, yesterday, moves[p], post_by=month_end))
+    charged = model.simulate(opened, yesterday, moves["owe"], post_by=month_end).postings
+    assert len(charged) == 1 and charged[0][1] < 0
+
+
+def test_a_long_outage_catches_up_window_by_window(api):
+    """More days than one update covers: several updates, the same books."""
+    opened = people(api, {"ann": 300_000})
+    for step in range(4):  # movements on many days, each an opening to remove
+        advance(api, 40)
+        api.deposit("ann", 1_000 + step)
+    now = advance(api, 40)
+    moves = {opened: 300_000}
+    for step in range(4):
+        moves[opened + timedelta(days=40 * (step + 1))] = 1_000 + step
+    job(api, "accrue-interest")
+    expect(api, "ann", model.simulate(opened, now - DAY, moves))
+    item = AccountItem.find(api.wallet("ann")["id"])
+    assert item.accrued_through == (now - DAY).isoformat()
+    assert not [k for k in item.opens.as_dict() if k.startswith("d")]
+    job(api, "post-interest")
+    expect(api, "ann", model.simulate(opened, now - DAY, moves, post_by=now - DAY))
+
+
+# SQS fan-out ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def queue(api, monkeypatch):
+    """A jobs queue in moto, and settings that point the jobs at it (as
+    FLOCK_JOBS_QUEUE_URL does on AWS)."""
+    from chalicelib import aws
+    sqs = aws.client("sqs")
+    name = queue_name("jobs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    on_aws = dataclasses.replace(settings(), jobs_queue_url=url)
+    monkeypatch.setattr(jobs, "settings", lambda: on_aws)
+
+    class Queue:
+        def take(self):
+            """Every message waiting, as the bodies SQS would deliver."""
+            bodies = []
+            while True:
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                if not got:
+                    return bodies
+                for m in got:
+                    bodies.append(m["Body"])
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+        def deliver(self, *bodies):
+            """To the worker, through the entry point AWS calls."""
+            event = api.client.events.generate_sqs_event(message_bodies=list(bodies), queue_name=name)
+            return api.client.lambda_.invoke("jobs_worker", event)
+    return Queue()
+
+
+def run_of(api, name, run_id):
+    r = api.admin("GET", f"/v1/admin/jobs/{name}/runs/{run_id}")
+    assert r.status_code == 200, r.body
+    return r.json_body
+
+
+def test_accrual_fans_out_over_sqs_and_each_segment_counts_once(api, queue):
+    opened = people(api, {"ann": 100_000, "ben": 200_000, "cat": 300_000})
+    yesterday = advance(api, 9) - DAY
+    r = api.admin("POST", "/v1/admin/jobs/accrue-interest", {"as_of": yesterday.isoformat()})
+    assert r.status_code == 202, r.body
+    run_id = r.json_body["run_id"]
+    assert run_id.startswith("run_") and r.json_body["segments"] == settings().job_segments
+    bodies = queue.take()
+    assert len(bodies) == settings().job_segments
+    assert sorted(json.loads(b)["segment"] for b in bodies) == list(range(settings().job_segments))
+    assert {json.loads(b)["run_id"] for b in bodies} == {run_id}
+    progress = run_of(api, "accrue-interest", run_id)
+    assert (progress["status"], progress["segments_done"], progress["processed"]) == ("running", 0, 0)
+    assert api.wallet("ann")["accrued_interest_micros"] == 0  # nothing ran yet
+    for i, body in enumerate(bodies):
+        queue.deliver(body)
+        progress = run_of(api, "accrue-interest", run_id)
+        assert progress["segments_done"] == i + 1
+        assert progress["status"] == ("done" if i + 1 == len(bodies) else "running")
+        sums_to_zero()
+    assert (progress["processed"], progress["changed"], progress["as_of"]) == (3, 3, yesterday.isoformat())
+    settled = books_of(api, "ann", "ben", "cat")
+    for body in bodies[:3] + bodies:  # SQS delivers at least once
+        queue.deliver(body)
+    assert run_of(api, "accrue-interest", run_id) == progress
+    assert books_of(api, "ann", "ben", "cat") == settled
+    for handle, cents in (("ann", 100_000), ("ben", 200_000), ("cat", 300_000)):
+        expect(api, handle, model.simulate(opened, yesterday, {opened: cents}))
+    balanced(api)
+
+
+def test_a_failing_segment_retried_later_finishes_the_run(api, queue, monkeypatch):
+    opened = people(api, {"ann": 100_000, "ben": 200_000})
+    yesterday = advance(api, 5) - DAY
+    status, started = jobs.start("accrue-interest", yesterday)
+    assert status == 202
+    bodies = queue.take()
+    calls = _fail_after(monkeypatch, interest, "accrue_account", 0)  # the first account's segment fails
+    failed = []
+    for body in bodies:
+        try:
+            queue.deliver(body)
+        except RuntimeError:
+            failed.append(body)
+            monkeypatch.undo()  # the fault passes; SQS will deliver that message again
+    assert len(failed) == 1 and len(calls) == 1
+    progress = run_of(api, "accrue-interest", started["run_id"])
+    assert (progress["status"], progress["segments_done"]) == ("running", len(bodies) - 1)
+    balanced(api)
+    queue.deliver(*failed)  # the redelivery, after the visibility timeout
+    progress = run_of(api, "accrue-interest", started["run_id"])
+    assert (progress["status"], progress["processed"], progress["changed"]) == ("done", 2, 2)
+    for handle, cents in (("ann", 100_000), ("ben", 200_000)):
+        expect(api, handle, model.simulate(opened, yesterday, {opened: cents}))
+    balanced(api)
+
+
+def test_the_scheduled_posting_fans_out_and_posts_once(api, queue):
+    opened = people(api, {"ann": 400_000})
+    yesterday = advance(api, 31) - DAY
+    month_end = interest.month_end(opened.year, opened.month)
+    event = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                 resources=["arn:aws:events:us-east-1:123456789012:rule/x"])
+    summary = api.client.lambda_.invoke("job_post_interest", event).payload
+    assert summary["as_of"] == yesterday.isoformat() and summary["run_id"].startswith("run_"), summary
+    bodies = queue.take()
+    for body in bodies + bodies:
+        queue.deliver(body)
+    progress = run_of(api, "post-interest", summary["run_id"])
+    assert (progress["status"], progress["processed"], progress["changed"]) == ("done", 1, 1)
+    expect(api, "ann", model.simulate(opened, yesterday, {opened: 400_000}, post_by=month_end))
+    balanced(api)
+    # Runs are per job and unguessable: another job's name, or no such run, is 404.
+    assert api.admin("GET", f"/v1/admin/jobs/accrue-interest/runs/{summary['run_id']}").status_code == 404
+    assert api.admin("GET", f"/v1/admin/jobs/post-interest/runs/run_{uuid.uuid4().hex}").status_code == 404
+    assert api.admin("GET", "/v1/admin/jobs/no-such-job/runs/run_x").status_code == 404
+    # Jobs that do not scan accounts still answer in-process.
+    r = api.admin("POST", "/v1/admin/jobs/reconcile", {})
+    assert r.status_code == 200 and r.json_body["balanced"] is True, r.body
+
+
+def test_a_bad_job_message_is_refused():
+    with pytest.raises(ValueError):
+        jobs.run_segment_message({"run_id": "run_x", "job": "reconcile", "as_of": "2026-12-01", "segment": 0,
+                                  "total": 1})
+    with pytest.raises(ValueError):
+        jobs.run_segment_message({"run_id": "run_x", "job": "accrue-interest", "as_of": "2026-12-01",
+                                  "segment": 3, "total": 2})
+    with pytest.raises(errors.NotFound):
+        jobs.run("no-such-job")
+
+
+# Runs at once ------------------------------------------------------------------------------------
+
+def test_two_accruals_of_one_account_at_once_accrue_each_day_once(api):
+    opened = people(api, {"ann": 800_000})
+    now = advance(api, 6)
+    account_id = api.wallet("ann")["id"]
+    first, second = AccountItem.find(account_id), AccountItem.find(account_id)  # both scanned the same item
+    history = interest.rate_history()
+    assert interest.accrue_account(first, now - 3 * DAY, history) is True
+    # The second run's watermark condition fails; it reads the item again and does only what is left.
+    assert interest.accrue_account(second, now - 3 * DAY, history) is False
+    expect(api, "ann", model.simulate(opened, now - 3 * DAY, {opened: 800_000}))
+    stale = AccountItem.find(account_id)
+    assert interest.accrue_account(first, now - DAY, history) is True
+    assert interest.accrue_account(stale, now - DAY, history) is False
+    expect(api, "ann", model.simulate(opened, now - DAY, {opened: 800_000}))
+    balanced(api)
+
+
+def test_a_posting_between_the_scan_and_the_accrual_is_not_overwritten(api, monkeypatch):
+    opened = people(api, {"ann": 800_000})
+    yesterday = advance(api, 33) - DAY
+    scanned = interest.end_of_day_balances
+    posted = []
+
+    def post_meanwhile(account, first, last):
+        if not posted:
+            posted.append(True)
+            assert jobs.run("post-interest", yesterday)["changed"] == 1  # accrues, then posts the month
+        return scanned(account, first, last)
+
+    monkeypatch.setattr(interest, "end_of_day_balances", post_meanwhile)
+    assert job(api, "accrue-interest", yesterday)["changed"] == 0  # the posting's accrual did it all
+    monkeypatch.undo()
+    month_end = interest.month_end(opened.year, opened.month)
+    expect(api, "ann", model.simulate(opened, yesterday, {opened: 800_000}, post_by=month_end))
