@@ -177,6 +177,7 @@ class SubscriptionItem(Item):
     period_start = UnicodeAttribute(default="")
     period_end = UnicodeAttribute(default="")
     periods_paid = NumberAttribute(default=0)
+    anchor_day = NumberAttribute(null=True)  # the day of month periods end on (clamped): the first day's
     cancel_at_period_end = BooleanAttribute(default=False)
     failed_days = NumberAttribute(default=0)
     last_attempt_day = UnicodeAttribute(null=True)

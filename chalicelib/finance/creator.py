@@ -127,10 +127,12 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
 
 # Subscriptions ------------------------------------------------------------
 
-def add_month(moment: datetime) -> datetime:
-    """One calendar month later, the day clamped to the month's length."""
+def add_month(moment: datetime, anchor_day: int | None = None) -> datetime:
+    """One calendar month later, on the anchor day (the subscription's first
+    day) clamped to the month's length: Jan 31 -> Feb 28 -> Mar 31."""
     year, month = moment.year + moment.month // 12, moment.month % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+    day = anchor_day or moment.day
+    return moment.replace(year=year, month=month, day=min(day, calendar.monthrange(year, month)[1]))
 
 
 def set_subscription_price(principal, money: Money | None) -> dict:
@@ -159,12 +161,13 @@ def _find_subscription(creator_id: str, fan_id: str) -> SubscriptionItem | None:
 
 
 def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, paid_before: int, condition,
-                   creates: bool = False):
+                   creates: bool = False, anchor_day: int | None = None):
     """The subscription's next period, as an update in the charge's
     transaction; `creates`: the update also writes the new item's fixed fields
     (the item comes into being with its first charge, so a refused first
     charge leaves nothing behind)."""
-    end = add_month(start)
+    anchor_day = anchor_day or start.day
+    end = add_month(start, anchor_day)
     fixed = ()
     if creates:
         fixed = (SubscriptionItem.id.set(sub.id), SubscriptionItem.creator_id.set(sub.creator_id),
@@ -174,7 +177,7 @@ def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, pai
     actions = fixed + (SubscriptionItem.status.set("active"), SubscriptionItem.period_start.set(clock.iso(start)),
                SubscriptionItem.period_end.set(clock.iso(end)), SubscriptionItem.periods_paid.set(paid_before + 1),
                SubscriptionItem.price_amount.set(price_cents), SubscriptionItem.failed_days.set(0),
-               SubscriptionItem.cancel_at_period_end.set(False),
+               SubscriptionItem.cancel_at_period_end.set(False), SubscriptionItem.anchor_day.set(anchor_day),
                SubscriptionItem.gsi2_pk.set(subscriptions_due_partition(secrets.randbelow(DUE_SHARDS))),
                SubscriptionItem.gsi2_sk.set(f"{clock.iso(end)}#{sub.id}"))
     return ledger.Extra("update", SubscriptionItem(sub.pk, sub.sk), actions=actions, condition=condition,
@@ -183,10 +186,10 @@ def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, pai
 
 def _charge_period(sub: SubscriptionItem, fan_party: ledger.Party, creator: UserItem, transfer_id: str,
                    request: str, start: datetime, paid_before: int, condition, limits=(),
-                   creates: bool = False) -> ledger.Posted:
+                   creates: bool = False, anchor_day: int | None = None) -> ledger.Posted:
     price = Money(int(creator.subscription_price))
     fee = platform_fee(price.amount_cents)
-    period, _ = _period_writes(sub, start, price.amount_cents, paid_before, condition, creates)
+    period, _ = _period_writes(sub, start, price.amount_cents, paid_before, condition, creates, anchor_day)
     movement = ledger.Movement(
         transfer_id=transfer_id, kind="subscription", debit=fan_party,
         credit=_creator_party(creator.id, creator.handle), money=price,
@@ -312,7 +315,8 @@ def renew(sub: SubscriptionItem, as_of: date, cutoff_iso: str) -> str:
             posted = _charge_period(sub, fan, creator, ids.derived_id("tr", "sub", sub.id, str(paid + 1)),
                                     request_hash("subscription_renewal", sub=sub.id, period=paid + 1), start, paid,
                                     (SubscriptionItem.periods_paid == paid)
-                                    & SubscriptionItem.status.is_in("active", "past_due"))
+                                    & SubscriptionItem.status.is_in("active", "past_due"),
+                                    anchor_day=int(sub.anchor_day) if sub.anchor_day else None)
             if not posted.replayed:  # else another run charged this period
                 outcome = "renewed"
         except (errors.InsufficientFunds, errors.AccountFrozen, errors.NotEligible, errors.LimitExceeded):

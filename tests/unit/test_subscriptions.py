@@ -591,8 +591,6 @@ def test_a_creator_who_stops_taking_subscriptions_is_renewed_no_more(club):
     assert balances(api, "alice", "bob") == {"alice": PRICE - FEE, "bob": 100_000 - PRICE}
 
 
-@pytest.mark.xfail(strict=True, reason="periods chain from the clamped end (Jan 31 -> Feb 28 -> Mar 28): "
-                   "anchoring needs the first day stored on SubscriptionItem (chalicelib/db/users.py)")
 def test_periods_are_calendar_months_anchored_to_the_first_day(club):
     """A subscription that starts on the 31st renews on the last day of a
     shorter month, and on the 31st again after it."""
