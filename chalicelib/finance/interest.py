@@ -37,6 +37,9 @@ from chalicelib.finance.money import Money
 MICROS_PER_CENT = 1_000_000
 BPS = Decimal(10_000)
 DAYS_PER_YEAR = 365
+# A run accrues at most this many days per account; a longer outage (or a
+# test clock moved centuries ahead) is caught up over several runs, and
+# posting waits until accrual has caught up.
 CATCH_UP_DAYS_MAX = 3660
 _MATH = decimal.Context(prec=50, rounding=ROUND_HALF_EVEN)
 
@@ -154,24 +157,26 @@ def last_whole_day() -> date:
     return clock.now().date() - timedelta(days=1)
 
 
-# One update covers at most this many days: its expression (an opening
-# removed per day with a movement, a total per month end) stays far below
-# DynamoDB's 4 KB; a longer catch-up takes one update per window.
-ACCRUAL_WINDOW_DAYS = 62
+# One update covers at most a year, and at most this many recorded openings
+# to remove (one per day that had a movement): its expression stays far
+# below DynamoDB's 4 KB. A longer catch-up takes one update per window.
+ACCRUAL_WINDOW_DAYS = 366
+ACCRUAL_WINDOW_OPENINGS_MAX = 100
 ACCRUAL_ATTEMPTS_MAX = 3
 
 
 def accrue_account(account: AccountItem, through: date, history: list[Rates]) -> bool:
     """Accrue every day after the watermark up to `through` (never past the
-    last whole day), in one conditional update per window of days; returns
-    whether it changed anything. At each month end it passes, it records all
-    interest accrued so far (`month_interest`), which is what posting that
-    month reads. The local item is kept up to what was written: no read is
-    needed after it. A lost race (another run, or a posting in between)
-    re-reads the item and tries again."""
+    last whole day, nor more than CATCH_UP_DAYS_MAX days in one call), in
+    one conditional update per window of days; returns whether it changed
+    anything. At each month end it passes, it records all interest accrued
+    so far (`month_interest`), which is what posting that month reads. The
+    local item is kept up to what was written: no read is needed after it.
+    A lost race (another run, or a posting in between) re-reads the item and
+    tries again."""
     if account.kind != "customer":
         return False
-    through = min(through, last_whole_day())
+    through = min(through, last_whole_day(), _start(account) + timedelta(days=CATCH_UP_DAYS_MAX - 1))
     changed = False
     for attempt in range(ACCRUAL_ATTEMPTS_MAX):
         try:
@@ -185,14 +190,21 @@ def accrue_account(account: AccountItem, through: date, history: list[Rates]) ->
     return changed
 
 
+def _start(account: AccountItem) -> date:
+    """The first day not accrued yet."""
+    if account.accrued_through:
+        return date.fromisoformat(account.accrued_through) + timedelta(days=1)
+    return date.fromisoformat(account.opened_at[:10])
+
+
 def _accrue_window(account: AccountItem, through: date, history: list[Rates]) -> bool:
-    opened = date.fromisoformat(account.opened_at[:10])
-    start = date.fromisoformat(account.accrued_through) + timedelta(days=1) if account.accrued_through else opened
+    start = _start(account)
     if start > through:
         return False
-    if (through - start).days > CATCH_UP_DAYS_MAX:
-        raise RuntimeError(f"{account.id}: more than {CATCH_UP_DAYS_MAX} days to catch up")
     last = min(through, start + timedelta(days=ACCRUAL_WINDOW_DAYS - 1))
+    openings = sorted(_day(k) for k in account.opens.as_dict() if k.startswith("d") and _day(k) >= start)
+    if len(openings) > ACCRUAL_WINDOW_OPENINGS_MAX:
+        last = min(last, openings[ACCRUAL_WINDOW_OPENINGS_MAX - 1])
     accrued = int(account.accrued_interest_micros)
     posted = int(account.posted_interest_micros)
     # Value dating: a month's interest belongs in the balance from the day
@@ -273,6 +285,8 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     if not months:
         return 0
     accrue_account(account, last_whole_day(), history)
+    if _start(account) <= last_whole_day():
+        return 0  # a catch-up longer than one run: posted once accrual is up to date
     posted = 0
     for year, month in months:
         label = _month_label(month_end(year, month))

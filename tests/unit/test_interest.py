@@ -62,12 +62,13 @@ def sums_to_zero():
     assert total == 0
 
 
-def job(api, name, as_of=None):
-    """Run a job in-process through the admin route; the ledger check passes after."""
+def job(api, name, as_of=None, full_check=True):
+    """Run a job in-process through the admin route; the ledger check passes
+    after (the quick one for reruns whose books a test compares itself)."""
     r = api.admin("POST", f"/v1/admin/jobs/{name}", {"as_of": as_of.isoformat()} if as_of else {})
     assert r.status_code == 200, r.body
     assert r.json_body["job"] == name
-    balanced(api)
+    balanced(api) if full_check else sums_to_zero()
     return r.json_body
 
 

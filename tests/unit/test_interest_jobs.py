@@ -55,13 +55,13 @@ def test_rerunning_the_same_as_of_changes_nothing(api):
     assert job(api, "accrue-interest", yesterday)["changed"] == 2
     after_accrual = books_of(api, "ann", "ben")
     for as_of in (yesterday, opened):
-        again = job(api, "accrue-interest", as_of)
+        again = job(api, "accrue-interest", as_of, full_check=False)
         assert (again["processed"], again["changed"]) == (2, 0), again
     assert books_of(api, "ann", "ben") == after_accrual
     assert job(api, "post-interest", yesterday)["changed"] == 2
     after_posting = books_of(api, "ann", "ben")
     for name in ("post-interest", "accrue-interest", "post-interest"):
-        assert job(api, name, yesterday)["changed"] == 0
+        assert job(api, name, yesterday, full_check=False)["changed"] == 0
     assert books_of(api, "ann", "ben") == after_posting
     month_end = interest.month_end(opened.year, opened.month)
     for handle, cents in (("ann", 120_000), ("ben", 7_777)):
@@ -186,23 +186,43 @@ def test_forty_missed_days_caught_up_in_one_run_equal_a_clean_daily_run(api, mon
     assert len(charged) == 1 and charged[0][1] < 0
 
 
-def test_a_long_outage_catches_up_window_by_window(api):
-    """More days than one update covers: several updates, the same books."""
+def test_a_long_outage_catches_up_window_by_window(api, monkeypatch):
+    """More days (and more openings) than one update covers: several
+    updates, the same books. Windows made small here so a few movements fill them."""
+    monkeypatch.setattr(interest, "ACCRUAL_WINDOW_DAYS", 50)
+    monkeypatch.setattr(interest, "ACCRUAL_WINDOW_OPENINGS_MAX", 2)
     opened = people(api, {"ann": 300_000})
-    for step in range(4):  # movements on many days, each an opening to remove
-        advance(api, 40)
-        api.deposit("ann", 1_000 + step)
-    now = advance(api, 40)
     moves = {opened: 300_000}
-    for step in range(4):
-        moves[opened + timedelta(days=40 * (step + 1))] = 1_000 + step
+    for step in range(4):  # movements on several days, each an opening to remove
+        moves[advance(api, 11 + step)] = 1_000 + step
+        api.deposit("ann", 1_000 + step)
+    now = advance(api, 120)
+    updates = []
+    real = interest._accrue_window
+    monkeypatch.setattr(interest, "_accrue_window", lambda *a: updates.append(1) or real(*a))
     job(api, "accrue-interest")
+    assert len(updates) > 4  # 2 windows cut by openings, 3 by days, and the last call finding nothing left
     expect(api, "ann", model.simulate(opened, now - DAY, moves))
     item = AccountItem.find(api.wallet("ann")["id"])
     assert item.accrued_through == (now - DAY).isoformat()
     assert not [k for k in item.opens.as_dict() if k.startswith("d")]
     job(api, "post-interest")
     expect(api, "ann", model.simulate(opened, now - DAY, moves, post_by=now - DAY))
+
+
+def test_an_outage_longer_than_one_run_takes_several_and_posting_waits(api, monkeypatch):
+    """A run accrues at most CATCH_UP_DAYS_MAX days per account (the test
+    clock may move a century); posting waits until accrual has caught up."""
+    monkeypatch.setattr(interest, "CATCH_UP_DAYS_MAX", 45)
+    opened = people(api, {"ann": 300_000})
+    now = advance(api, 100)
+    assert job(api, "accrue-interest")["changed"] == 1
+    assert AccountItem.find(api.wallet("ann")["id"]).accrued_through == (opened + timedelta(days=44)).isoformat()
+    assert job(api, "post-interest")["changed"] == 0  # it accrued 45 days more, and is still behind
+    assert AccountItem.find(api.wallet("ann")["id"]).accrued_through == (opened + timedelta(days=89)).isoformat()
+    assert not any(e["kind"] == "interest" for e in entries(api, "ann"))
+    assert job(api, "post-interest")["changed"] == 1  # caught up: every ended month posted
+    expect(api, "ann", model.simulate(opened, now - DAY, {opened: 300_000}, post_by=now - DAY))
 
 
 # SQS fan-out ---------------------------------------------------------------------------------
