@@ -92,3 +92,58 @@ def api():
     with Client(app) as client:
         client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
         yield Api(client)
+
+
+def moto_tables():
+    """moto's DynamoDB tables in this process."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib.config import settings
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].tables
+
+
+def module_stack(build):
+    """Fixtures `stack` and `aws` for a module whose tests share one world:
+    one provisioned stack, with the people `build(api)` makes, kept as a copy
+    of its tables; each test starts from that copy, as fresh as a stack of
+    its own (provisioning and signing people up per test cost more than the
+    tests). `stack` is (tables, tokens, what build returned).
+
+        stack, aws = module_stack(_people)
+    """
+    import copy
+
+    @pytest.fixture(scope="module", name="stack")
+    def stack_fixture():
+        import devserver
+        import localstack
+        from chalice.test import Client
+
+        from app import app
+        from chalicelib import clock
+        from chalicelib.identity import keys
+        with mock_aws():
+            keys.signing_key.cache_clear()
+            clock.reset()
+            localstack.provision(ADMIN_PASSWORD)
+            with Client(app) as client:
+                client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
+                builder = Api(client)
+                built = build(builder)
+                builder.admin("GET", "/v1/admin/ledger/check")  # the operator's token, too
+            yield copy.deepcopy(moto_tables()), dict(builder.tokens), built
+            clock.reset()
+
+    @pytest.fixture(autouse=True, name="aws")
+    def aws_fixture(stack):
+        """Replaces the per-test stack of this conftest: the module's, restored."""
+        from chalicelib import clock
+        tables = moto_tables()
+        tables.clear()
+        tables.update(copy.deepcopy(stack[0]))
+        clock.reset()
+        yield
+        clock.reset()
+
+    return stack_fixture, aws_fixture

@@ -6,15 +6,12 @@ alice is the creator; bob unlocked her paid post; carol subscribes to her;
 dave is a stranger; erin unlocked *and* subscribes; nobody signed in gets 401.
 The people, posts, unlocks and subscriptions are built once per module and
 restored for each test."""
-import copy
 import urllib.parse
 import uuid
 
 import pytest
-from moto import mock_aws
 
-from tests.conftest import ADMIN_PASSWORD
-from tests.unit.conftest import Api
+from tests.unit.conftest import module_stack
 
 VIDEO = "https://video.example/premium.mp4"
 # Each text starts with its own marker word (inside the 40-character preview,
@@ -82,51 +79,7 @@ def _build(api):
     return ids
 
 
-def _tables():
-    """moto's DynamoDB tables in this process."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
-    from chalicelib.config import settings
-    return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].tables
-
-
-@pytest.fixture(scope="module")
-def stack():
-    """One provisioned stack per module with the matrix of people and posts
-    in it, kept as a copy of its tables: each test starts from that copy, as
-    fresh as a stack of its own (provisioning and signing people up per test
-    cost more than the tests)."""
-    import devserver
-    import localstack
-    from chalice.test import Client
-
-    from app import app
-    from chalicelib import clock
-    from chalicelib.identity import keys
-    with mock_aws():
-        keys.signing_key.cache_clear()
-        clock.reset()
-        localstack.provision(ADMIN_PASSWORD)
-        with Client(app) as client:
-            client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
-            builder = Api(client)
-            built = _build(builder)
-            builder.admin("GET", "/v1/admin/ledger/check")  # the operator's token, too
-        yield copy.deepcopy(_tables()), dict(builder.tokens), built
-        clock.reset()
-
-
-@pytest.fixture(autouse=True)
-def aws(stack):
-    """Replaces the per-test stack of tests/unit/conftest.py: the module's, restored."""
-    from chalicelib import clock
-    tables = _tables()
-    tables.clear()
-    tables.update(copy.deepcopy(stack[0]))
-    clock.reset()
-    yield
-    clock.reset()
+stack, aws = module_stack(_build)
 
 
 @pytest.fixture

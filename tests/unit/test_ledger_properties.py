@@ -27,6 +27,7 @@ from chalicelib.identity import admin as admin_actions
 from chalicelib.identity import users
 from chalicelib.identity.users import Principal
 from tests.conftest import PASSWORD
+from tests.unit.conftest import moto_tables
 
 PEOPLE = 4
 DEPOSIT_MAX, DEPOSITS_DAY_MAX, SENT_DAY_MAX = 2_500_000, 5_000_000, 1_000_000
@@ -52,15 +53,6 @@ class Model:
         return self.balance[i] - self.held[i] + self.limit[i]
 
 
-def _tables():
-    """moto's DynamoDB tables (the in-process emulation the autouse `aws` fixture started)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
-    from chalicelib.config import settings as flock_settings
-    return dynamodb_backends[DEFAULT_ACCOUNT_ID][flock_settings().region].tables
-
-
 class FreshBooks:
     """Each example starts from the freshly provisioned stack (system
     accounts, the operator), as each test does: a copy of the tables taken
@@ -70,11 +62,11 @@ class FreshBooks:
 
     @classmethod
     def take(cls):
-        cls.snapshot = copy.deepcopy(_tables())
+        cls.snapshot = copy.deepcopy(moto_tables())
 
     @classmethod
     def restore(cls):
-        tables = _tables()
+        tables = moto_tables()
         tables.clear()
         tables.update(copy.deepcopy(cls.snapshot))
 

@@ -5,19 +5,16 @@ failed days, cancelling at period end, and price changes from the next period.
 
 Business time moves with the test clock (forward only); each test starts at
 the real time. After each test the books balance."""
-import copy
 import json
 import uuid
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
-from moto import mock_aws
 
 from chalicelib import clock
 from chalicelib.config import MINOR_UNITS_MAX
-from tests.conftest import ADMIN_PASSWORD
-from tests.unit.conftest import Api
+from tests.unit.conftest import module_stack
 
 USD = "USD"
 PRICE = 1_000
@@ -120,50 +117,7 @@ def _people(api):
     ok(set_price(api, "alice", PRICE))
 
 
-def _tables():
-    """moto's DynamoDB tables in this process."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
-    from chalicelib.config import settings
-    return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].tables
-
-
-@pytest.fixture(scope="module")
-def stack():
-    """One provisioned stack per module with alice, bob, carol and dave in it, kept as a copy of
-    its tables: each test starts from that copy, as fresh as a stack of its
-    own (provisioning and signing people up per test cost more than the tests)."""
-    import devserver
-    import localstack
-    from chalice.test import Client
-
-    from app import app
-    from chalicelib import clock
-    from chalicelib.identity import keys
-    with mock_aws():
-        keys.signing_key.cache_clear()
-        clock.reset()
-        localstack.provision(ADMIN_PASSWORD)
-        with Client(app) as client:
-            client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
-            builder = Api(client)
-            built = _people(builder)
-            builder.admin("GET", "/v1/admin/ledger/check")  # the operator's token, too
-        yield copy.deepcopy(_tables()), dict(builder.tokens), built
-        clock.reset()
-
-
-@pytest.fixture(autouse=True)
-def aws(stack):
-    """Replaces the per-test stack of tests/unit/conftest.py: the module's, restored."""
-    from chalicelib import clock
-    tables = _tables()
-    tables.clear()
-    tables.update(copy.deepcopy(stack[0]))
-    clock.reset()
-    yield
-    clock.reset()
+stack, aws = module_stack(_people)
 
 
 @pytest.fixture
