@@ -18,10 +18,7 @@ import pytest
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT
 
 MAX_TIME_S = int(os.environ.get("FLOCK_SCHEMATHESIS_SECONDS", "120"))
-# Left out until fixed: moving the test clock by up to 36,600 days (allowed,
-# tests/unit/test_identity.py) makes the next accrue-interest run raise
-# "more than 3660 days to catch up" (interest.CATCH_UP_DAYS_MAX) -> 500.
-EXCLUDED_OPERATIONS = ("test_clock",)
+EXCLUDED_OPERATIONS = ()
 REQUESTS_MIN = 1000
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
