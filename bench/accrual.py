@@ -11,7 +11,8 @@ round, so each run has one day per account to accrue), on the same table:
 - flock: the accrue-interest job as `jobs.run` runs it in-process — the rate
   history read once, then `jobs.accrue_segment` for each of the 8 scan
   segments (every account, every round);
-- floor: the same segment's Scan (same filter, consistent) with plain boto3,
+- floor: the same segment's Scan (of the same sparse index of account
+  items, same filter) with plain boto3,
   then one conditional UpdateItem per account of the same shape (a
   watermark condition, SET micros = micros + :d, SET through) on attributes
   of its own, so the two never touch each other's watermark.
@@ -96,6 +97,7 @@ def seed(raw, table, start, count, opened_at, accrued_through):
             "accrued_interest_micros": {"N": str((i * 104729) % 900_000)}, "accrued_through": {"S": accrued_through},
             "posted_interest_micros": {"N": "0"}, "month_interest": {"M": {}},
             "opens": {"M": {"m" + accrued_through[:7].replace("-", ""): {"N": str(balance)}}},
+            "movements": {"N": str(i % 50)}, "gsi3_pk": {"S": f"ACCT#{account_id}"}, "gsi3_sk": {"S": "customer"},
             "floor_micros": {"N": "0"}, "floor_through": {"S": accrued_through},
         })
     for i in range(0, len(items), 25):
@@ -107,10 +109,9 @@ def seed(raw, table, start, count, opened_at, accrued_through):
 def floor_segment(raw, table, segment, day_iso):
     """A bare scan of one segment, then one conditional UpdateItem per account."""
     updated = 0
-    kwargs = {"TableName": table, "Segment": segment, "TotalSegments": SEGMENTS, "ConsistentRead": True,
-              "FilterExpression": "#sk = :acct AND #kind = :customer",
-              "ExpressionAttributeNames": {"#sk": "sk", "#kind": "kind"},
-              "ExpressionAttributeValues": {":acct": {"S": "ACCT"}, ":customer": {"S": "customer"}}}
+    kwargs = {"TableName": table, "IndexName": "gsi3", "Segment": segment, "TotalSegments": SEGMENTS,
+              "FilterExpression": "#kind = :customer", "ExpressionAttributeNames": {"#kind": "gsi3_sk"},
+              "ExpressionAttributeValues": {":customer": {"S": "customer"}}}
     while True:
         page = raw.scan(**kwargs)
         for item in page["Items"]:

@@ -11,10 +11,14 @@ Item kinds (pk / sk):
   RATES                 <YYYY-MM-DD>       the interest rates in force from that day on
   JOBRUN#<run_id>       JOBRUN             one run of a job fanned out in segments: progress
   GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
+  gsi3 (sparse) of an account: ACCT#<account_id> / <kind>: the account items alone, for jobs to scan
+  gsi1 (sparse) of a pending hold: HOLDS#<shard> / <expires_at>#<hold_id>, removed when it is released
 """
+import hashlib
+
 from pynamodb.attributes import MapAttribute, NumberAttribute, NumberSetAttribute, UnicodeAttribute
 
-from chalicelib.db.base import Gsi1, Gsi2, Item, meta
+from chalicelib.db.base import Gsi1, Gsi2, Gsi3, Item, meta
 
 
 def account_key(account_id: str) -> tuple[str, str]:
@@ -44,6 +48,20 @@ def hold_key(hold_id: str) -> tuple[str, str]:
     return f"HOLD#{hold_id}", "HOLD"
 
 
+PENDING_HOLD_SHARDS = 8
+
+
+def pending_hold_shard(shard: int) -> str:
+    return f"HOLDS#{shard}"
+
+
+def pending_hold_index_keys(hold_id: str, expires_at_iso: str) -> tuple[str, str]:
+    """Where a pending hold waits for its expiry: spread over shards (many
+    holds are placed at once), sorted by expiry within each."""
+    shard = int(hashlib.sha256(hold_id.encode()).hexdigest(), 16) % PENDING_HOLD_SHARDS
+    return pending_hold_shard(shard), f"{expires_at_iso}#{hold_id}"
+
+
 def request_key(request_id: str) -> tuple[str, str]:
     return f"PREQ#{request_id}", "PREQ"
 
@@ -51,7 +69,12 @@ def request_key(request_id: str) -> tuple[str, str]:
 class AccountItem(Item):
     """`spendable = balance - held + credit_limit` is stored because DynamoDB
     conditions cannot add; the ledger keeps it true on every update.
-    `opens` holds `m<YYYYMM>` -> balance at the first movement of that month."""
+    `opens` holds `m<YYYYMM>` -> balance at the first movement of that month
+    (and, for accounts that earn interest, `d<YYYYMMDD>` of each day).
+
+    Jobs scan gsi3, whose copy may lag the item: `movements` counts the
+    ledger's balance updates, so a job's write conditioned on the count it
+    scanned is refused if the copy was stale (or a movement came after)."""
     Meta = meta("balances")
     id = UnicodeAttribute()
     kind = UnicodeAttribute()  # customer | system
@@ -74,10 +97,20 @@ class AccountItem(Item):
     # that month, recorded by accrual, removed when the month is posted.
     month_interest = MapAttribute(default=dict)
     opens = MapAttribute(default=dict)
+    movements = NumberAttribute(default=0)
+    gsi3_pk = UnicodeAttribute(null=True)
+    gsi3_sk = UnicodeAttribute(null=True)
+    listed = Gsi3()
 
     @classmethod
     def ref(cls, account_id: str) -> "AccountItem":
         return cls(*account_key(account_id))
+
+    @classmethod
+    def new(cls, account_id: str, kind: str) -> "AccountItem":
+        """A new account, listed in gsi3."""
+        pk, sk = account_key(account_id)
+        return cls(pk, sk, id=account_id, kind=kind, gsi3_pk=pk, gsi3_sk=kind)
 
     @classmethod
     def find(cls, account_id: str) -> "AccountItem | None":
@@ -160,6 +193,10 @@ class HoldItem(Item):
     # The attempt that voided or expired it: a release whose answer was lost
     # recognises its own write on the retry (as a transfer's `attempt` does).
     released_by = UnicodeAttribute(null=True)
+    # Set while pending only: the expiry job queries these, not the table.
+    gsi1_pk = UnicodeAttribute(null=True)
+    gsi1_sk = UnicodeAttribute(null=True)
+    pending_by_expiry = Gsi1()
 
     @classmethod
     def find(cls, hold_id: str) -> "HoldItem | None":
@@ -225,5 +262,8 @@ class JobRunItem(Item):
     segments_done = NumberSetAttribute(null=True)
     processed = NumberAttribute(default=0)
     changed = NumberAttribute(default=0)
+    # reconcile: the sum of the balances seen, and the mismatches found
+    balance_total = NumberAttribute(default=0)
+    mismatch_count = NumberAttribute(default=0)
     started_at = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)

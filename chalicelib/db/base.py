@@ -38,6 +38,15 @@ class Gsi2(GlobalSecondaryIndex):
     gsi2_sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi3(GlobalSecondaryIndex):
+    """The generic third index (`gsi3_pk` / `gsi3_sk`), where a table has one."""
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+    gsi3_pk = UnicodeAttribute(hash_key=True)
+    gsi3_sk = UnicodeAttribute(range_key=True)
+
+
 class Item(Model):
     """An item of a Flock table: generic string keys."""
     class Meta:

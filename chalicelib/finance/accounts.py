@@ -49,9 +49,7 @@ def new_customer_account(user_id: str, handle: str) -> tuple[AccountItem, Accoun
     the claim with `attribute_not_exists` so account numbers stay unique."""
     account_id = customer_account_id(user_id)
     number = new_account_number()
-    account = AccountItem.ref(account_id)
-    account.id = account_id
-    account.kind = "customer"
+    account = AccountItem.new(account_id, "customer")
     account.owner_id = user_id
     account.owner_handle = handle
     account.account_number = number
@@ -66,8 +64,8 @@ def ensure_system_accounts() -> int:
     for name in SYSTEM_ACCOUNTS:
         for shard in range(settings().system_account_shards):
             account_id = system_shard_id(name, shard)
-            item = AccountItem.ref(account_id)
-            item.id, item.kind, item.system_name = account_id, "system", name
+            item = AccountItem.new(account_id, "system")
+            item.system_name = name
             item.opened_at = clock.iso(clock.now())
             try:
                 item.save(condition=AccountItem.pk.does_not_exist())

@@ -190,6 +190,13 @@ def accrue_account(account: AccountItem, through: date, history: list[Rates]) ->
     return changed
 
 
+def _unmoved(account: AccountItem):
+    """The item has had no movement since this copy of it was read."""
+    if account.movements is None:
+        return AccountItem.movements.does_not_exist()
+    return AccountItem.movements == account.movements
+
+
 def _start(account: AccountItem) -> date:
     """The first day not accrued yet."""
     if account.accrued_through:
@@ -240,8 +247,10 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
     watermark = (AccountItem.accrued_through == account.accrued_through) if account.accrued_through \
         else AccountItem.accrued_through.does_not_exist()
     # Posting moves interest from accrued to posted; a posting in between
-    # would make the month totals stale, so it must not have happened.
-    condition = watermark & (AccountItem.posted_interest_micros == posted)
+    # would make the month totals stale, so it must not have happened. The
+    # closes come from this copy of the item (scanned from an index that may
+    # lag): no movement may have been missed by it.
+    condition = watermark & (AccountItem.posted_interest_micros == posted) & _unmoved(account)
     # No item comes back (Model.update would ask for ALL_NEW, the whole item
     # with its maps, on every account every day): the local copy is brought
     # up to what this update wrote instead.
@@ -313,6 +322,7 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
             account.accrued_interest_micros = int(account.accrued_interest_micros) - micros
             account.posted_interest_micros = int(account.posted_interest_micros) + micros
             account.balance = int(account.balance) + cents
+            account.movements = int(account.movements or 0) + 1
             account.posted_through = month_text
             account.month_interest = MapAttribute(**{k: v for k, v in account.month_interest.as_dict().items()
                                                      if k != label})

@@ -31,7 +31,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, errors, ids
 from chalicelib.db.balances import (AccountItem, DailyTotals, EntryItem, HoldItem, TransferItem, entry_key,
-                                    hold_key, limit_key, transfer_key)
+                                    hold_key, limit_key, pending_hold_index_keys, transfer_key)
 from chalicelib.db.base import TaggedTransaction
 from chalicelib.finance.money import Money
 
@@ -135,6 +135,7 @@ def _balance_actions(delta_cents: int, moment: datetime, held_delta_cents: int =
         AccountItem.balance.set(AccountItem.balance + delta_cents),
         AccountItem.spendable.set(AccountItem.spendable + (delta_cents - held_delta_cents)),
         AccountItem.opens[month].set(AccountItem.opens[month] | AccountItem.balance),
+        AccountItem.movements.add(1),
     ]
     if days:
         day = day_key(moment)
@@ -333,6 +334,7 @@ def hold(hold_id: str, party: Party, money: Money, expires_at: datetime, descrip
                     currency=money.currency, status="pending", created_at=clock.iso(now),
                     expires_at_iso=clock.iso(expires_at), description=description,
                     owner_id=party.user_id, owner_display=party.display)
+    item.gsi1_pk, item.gsi1_sk = pending_hold_index_keys(hold_id, item.expires_at_iso)
     amount = money.amount_cents
     for attempt_number in range(ATTEMPTS_MAX):
         tx = TaggedTransaction()
@@ -375,7 +377,8 @@ def post_hold(hold_id: str, amount_cents: int, credit: Party, transfer_id: str, 
     debit = Party(pending.account_id, display=pending.owner_display or pending.description or "hold",
                   user_id=pending.owner_id, customer=True)
     mark_posted = Extra("update", HoldItem(*hold_key(hold_id)),
-                        actions=(HoldItem.status.set("posted"), HoldItem.posted_amount.set(amount_cents)),
+                        actions=(HoldItem.status.set("posted"), HoldItem.posted_amount.set(amount_cents),
+                                 HoldItem.gsi1_pk.remove(), HoldItem.gsi1_sk.remove()),
                         condition=HoldItem.status == "pending", refusal=errors.InvalidState("The hold is not pending."))
     movement = Movement(transfer_id=transfer_id, kind=kind, debit=debit, credit=credit,
                         money=Money(amount_cents, pending.currency), request_hash=request_hash, note=note,
@@ -401,7 +404,8 @@ def release_hold(hold_id: str, outcome: str = "voided") -> HoldItem:
     for attempt_number in range(ATTEMPTS_MAX):
         tx = TaggedTransaction()
         tx.update("hold", HoldItem(*hold_key(hold_id)),
-                  [HoldItem.status.set(outcome), HoldItem.released_by.set(attempt)],
+                  [HoldItem.status.set(outcome), HoldItem.released_by.set(attempt),
+                   HoldItem.gsi1_pk.remove(), HoldItem.gsi1_sk.remove()],
                   condition=condition, return_values="ALL_OLD")
         tx.update("account", AccountItem.ref(pending.account_id),
                   [AccountItem.held.set(AccountItem.held - amount),

@@ -9,17 +9,20 @@ the scheduled (or admin) start fans the segments out over SQS to an
 in-process one after another and the answer is the summary.
 """
 import json
+import logging
 from datetime import date, datetime, time, timedelta, timezone
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.balances import AccountItem, HoldItem, JobRunItem, job_run_key
+from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
+                                    pending_hold_shard)
 from chalicelib.finance import interest, ledger
-from chalicelib.finance.reconcile import reconcile
+from chalicelib.finance import reconcile
 
-HOLD_SCAN_SEGMENTS = 4
+log = logging.getLogger("flock.jobs")
+
 RUN_TTL_S = 30 * 86400
 
 
@@ -28,20 +31,18 @@ def default_as_of() -> date:
     return clock.now().date() - timedelta(days=1)
 
 
-def run_reconcile(as_of: date) -> dict:
-    report = reconcile(check_entries=True)
-    return {"processed": report["accounts"], "changed": 0, **report}
-
-
 def run_expire_holds(as_of: date) -> dict:
     """Expire every pending hold whose expiry has passed by the end of
-    `as_of` (and not after business now)."""
-    cutoff = min(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc), clock.now())
+    `as_of` (and not after business now). Only pending holds are in the
+    index, sorted by expiry: the work is the holds that expire, not the
+    table. The index may lag: a hold released a moment ago is refused by the
+    release's condition, one placed a moment ago expires on a later run."""
+    cutoff = clock.iso(min(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc), clock.now()))
     processed = changed = 0
-    for segment in range(HOLD_SCAN_SEGMENTS):
-        for hold in HoldItem.scan((HoldItem.sk == "HOLD") & (HoldItem.status == "pending")
-                                  & (HoldItem.expires_at_iso <= clock.iso(cutoff)),
-                                  segment=segment, total_segments=HOLD_SCAN_SEGMENTS):
+    for shard in range(PENDING_HOLD_SHARDS):
+        # "<expiry>#<id>" < cutoff + "$" ("$" follows "#"): every expiry up to and at the cutoff.
+        for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < cutoff + "$",
+                                                     attributes_to_get=["id"]):
             processed += 1
             try:
                 ledger.expire_hold(hold.id)
@@ -57,10 +58,11 @@ def run_subscriptions(as_of: date) -> dict:
 
 
 def _accounts(segment: int, total: int):
-    """Consistent: an eventually consistent scan could miss a movement made
-    just before the end of the day being accrued (its balance and opening)."""
-    return AccountItem.scan((AccountItem.sk == "ACCT") & (AccountItem.kind == "customer"),
-                            segment=segment, total_segments=total, consistent_read=True)
+    """The customer accounts of one segment, from the sparse index of account
+    items (a scan of the table would read every entry ever made). An index
+    read is eventually consistent: a copy that misses a late movement is
+    caught by the condition on `movements` of the write that uses it."""
+    return AccountItem.listed.scan(AccountItem.gsi3_sk == "customer", segment=segment, total_segments=total)
 
 
 def accrue_segment(as_of: date, segment: int, total: int, history=None) -> dict:
@@ -81,15 +83,29 @@ def post_segment(as_of: date, segment: int, total: int, history=None) -> dict:
     return {"processed": processed, "changed": changed}
 
 
+def reconcile_segment(as_of: date, segment: int, total: int, history=None) -> dict:
+    return reconcile.reconcile_segment(segment, total)
+
+
+def _sum_counts(parts: list[dict]) -> dict:
+    return {"processed": sum(p["processed"] for p in parts), "changed": sum(p["changed"] for p in parts)}
+
+
+def _reconcile_summary(parts: list[dict]) -> dict:
+    return {**_sum_counts(parts), **reconcile.combine(parts)}
+
+
 JOBS = {
-    "reconcile": run_reconcile,
     "expire-holds": run_expire_holds,
     "subscriptions": run_subscriptions,
 }
 SEGMENTED = {
     "accrue-interest": accrue_segment,
     "post-interest": post_segment,
+    "reconcile": reconcile_segment,
 }
+# How a run's summary is made from its segments' (default: the counts added up).
+COMBINE = {"reconcile": _reconcile_summary}
 NAMES = tuple(JOBS) + tuple(SEGMENTED)
 
 
@@ -107,14 +123,14 @@ def run(name: str, as_of: date | None = None, progress=None) -> dict:
         summary = JOBS[name](as_of)
     else:
         total = settings().job_segments
-        summary = {"processed": 0, "changed": 0, "segments": total}
+        combine = COMBINE.get(name, _sum_counts)
         history = interest.rate_history()  # read once for every segment of this run
+        parts = []
         for segment in range(total):
-            part = SEGMENTED[name](as_of, segment, total, history=history)
-            summary["processed"] += part["processed"]
-            summary["changed"] += part["changed"]
+            parts.append(SEGMENTED[name](as_of, segment, total, history=history))
             if progress:
-                progress(segment + 1, total, summary)
+                progress(segment + 1, total, _sum_counts(parts))
+        summary = {**combine(parts), "segments": total}
     return {"job": name, "as_of": as_of.isoformat(), **summary}
 
 
@@ -148,11 +164,15 @@ def run_segment_message(message: dict) -> dict:
     if name not in SEGMENTED or not 0 <= segment < total:
         raise ValueError(f"bad job message {message!r}")
     part = SEGMENTED[name](date.fromisoformat(message["as_of"]), segment, total)
+    if part.get("mismatches"):
+        log.warning("job %s run %s segment %d: %s", name, message["run_id"], segment, json.dumps(part["mismatches"]))
     run = JobRunItem(*job_run_key(message["run_id"]))
+    actions = [JobRunItem.processed.add(part["processed"]), JobRunItem.changed.add(part["changed"]),
+               JobRunItem.segments_done.add({segment})]
+    if "total" in part:
+        actions += [JobRunItem.balance_total.add(part["total"]), JobRunItem.mismatch_count.add(part["mismatch_count"])]
     try:
-        run.update(actions=[JobRunItem.processed.add(part["processed"]), JobRunItem.changed.add(part["changed"]),
-                            JobRunItem.segments_done.add({segment})],
-                   condition=JobRunItem.pk.exists() & ~JobRunItem.segments_done.contains(segment))
+        run.update(actions=actions, condition=JobRunItem.pk.exists() & ~JobRunItem.segments_done.contains(segment))
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
@@ -176,6 +196,10 @@ def get_run(name: str, run_id: str) -> dict:
     if run is None or run.job != name:
         raise errors.NotFound("No such run.")
     done = len(run.segments_done or ())
-    return {"run_id": run.id, "job": run.job, "as_of": run.as_of, "segments": int(run.segments_total),
-            "segments_done": done, "status": "done" if done >= int(run.segments_total) else "running",
-            "processed": int(run.processed), "changed": int(run.changed), "started_at": run.started_at}
+    progress = {"run_id": run.id, "job": run.job, "as_of": run.as_of, "segments": int(run.segments_total),
+                "segments_done": done, "status": "done" if done >= int(run.segments_total) else "running",
+                "processed": int(run.processed), "changed": int(run.changed), "started_at": run.started_at}
+    if run.job == "reconcile":  # the mismatches themselves are in the workers' logs
+        progress.update(total=int(run.balance_total), mismatch_count=int(run.mismatch_count),
+                        balanced=progress["status"] == "done" and not run.balance_total and not run.mismatch_count)
+    return progress

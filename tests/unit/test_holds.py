@@ -201,6 +201,9 @@ def test_the_expire_holds_job_releases_expired_holds_once(alice):
     assert HoldItem.find("hold_posted").status == "posted"
     assert money_of(alice) == (48_000, 3_000, 45_000)
 
+    # The job queries an index of pending holds only: released ones have left it.
+    assert {h.id for h in HoldItem.pending_by_expiry.scan()} == {"hold_new"}
+
     # Run again (a retried schedule): nothing changes.
     r = alice.admin("POST", "/v1/admin/jobs/expire-holds", {})
     assert r.status_code == 200 and r.json_body["changed"] == 0

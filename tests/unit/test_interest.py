@@ -313,6 +313,39 @@ def test_a_deposit_between_the_scan_and_the_update_counts_from_its_own_day(api, 
     assert api.wallet("saver")["accrued_interest_micros"] == expected.accrued
 
 
+def test_a_stale_copy_from_the_index_is_read_again_before_it_is_used(api, monkeypatch):
+    """Jobs scan gsi3, which may lag the table: a copy that missed
+    yesterday's deposit must not accrue yesterday at the old balance."""
+    from chalicelib import jobs
+    api.verified("saver")
+    api.deposit("saver", 100_000)
+    opened = today()
+    stale = AccountItem.find(api.wallet("saver")["id"])
+    deposited = advance(api, 1)
+    api.deposit("saver", 70_000)
+    now = advance(api, 1)
+    monkeypatch.setattr(jobs, "_accounts", lambda segment, total: iter([stale] if segment == 0 else []))
+    assert job(api, "accrue-interest", now - DAY, full_check=False)["changed"] == 1
+    monkeypatch.undo()
+    expected = model.simulate(opened, now - DAY, {opened: 100_000, deposited: 70_000})
+    assert api.wallet("saver")["accrued_interest_micros"] == expected.accrued
+    assert api.wallet("saver")["accrued_interest_micros"] != model.simulate(opened, now - DAY,
+                                                                            {opened: 100_000}).accrued
+
+
+def test_jobs_scan_account_items_only(api):
+    """The index the jobs scan holds one item per account, however many
+    entries and transfers the table holds."""
+    api.verified("saver")
+    api.verified("friend")
+    for _ in range(3):
+        api.deposit("saver", 1_000)
+    listed = list(AccountItem.listed.scan())
+    assert listed and all(a.sk == "ACCT" for a in listed)
+    assert len(listed) == sum(1 for _ in AccountItem.scan(AccountItem.sk == "ACCT"))
+    assert {a.id for a in listed if a.kind == "customer"} >= {api.wallet("saver")["id"], api.wallet("friend")["id"]}
+
+
 def test_a_day_is_accrued_only_once_it_has_ended(api):
     """An as-of of today or later accrues up to yesterday: today's close is
     not known yet, and a deposit later today must count for today."""
