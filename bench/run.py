@@ -33,10 +33,14 @@
 4. Social (bench/social.py, in its own process): timeline pages for 10 and
    2,000 followees, the celebrity merge, a page with locked posts, a post to
    1,000 followers and a search page, each beside its floor.
+5. Interest accrual (bench/accrual.py, in its own process): the
+   accrue-interest job over 1,000 and 10,000 accounts, requests per account
+   and time per account beside a bare Scan + one UpdateItem per account.
 
 The machine is small and noisy: the figures that matter are the ratios.
-Exit status 1 if a request-count rule is broken (those are exact, not noisy),
-and for nothing else (2 if a part of the bench itself failed to run).
+Exit status 1 if a request-count rule is broken (those are exact, not noisy)
+or one of section 5's rules (its time ratios among them), and for nothing else
+(2 if a part of the bench itself failed to run).
 """
 import argparse
 import collections
@@ -850,6 +854,29 @@ def social(json_path):
     return summary
 
 
+def accrual():
+    """Section 5: bench/accrual.py in its own process, its lines shown as
+    they come; returns (summary lines, its rule failures), or None if it did
+    not finish."""
+    say("5. Interest accrual (bench/accrual.py, in its own process)")
+    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, "accrual.py")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line.rstrip())
+        say("   " + line.rstrip())
+    proc.wait()
+    if proc.returncode not in (0, 1) or "Summary" not in lines:
+        say(f"   bench/accrual.py FAILED (exit {proc.returncode})")
+        return None
+    growth = [line.strip() for line in lines if line.strip().startswith("growth")]
+    summary = [line.strip() for line in lines[lines.index("Summary") + 1:]
+               if not line.strip().startswith("total bench time")] + growth
+    broken = [line for line in summary if line.startswith("rules: BROKEN")]
+    say()
+    return summary, broken
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100, help="transfers per variant per table size (default 100)")
@@ -858,7 +885,7 @@ def main():
                         help="fresh processes per subject and bytecode mode from the package (default 5)")
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
-    parser.add_argument("--sections", default="1,2,3,4", help="which sections to run (default 1,2,3,4)")
+    parser.add_argument("--sections", default="1,2,3,4,5", help="which sections to run (default 1,2,3,4,5)")
     args = parser.parse_args()
     sections = {int(x) for x in args.sections.split(",") if x.strip()}
     started = time.perf_counter()
@@ -899,6 +926,10 @@ def main():
         social_broken = social_summary is None
         if social_summary:
             failures += [f"social: {p}" for p in social_summary["failures"]]
+    accrual_result = None
+    if 5 in sections:
+        accrual_result = accrual()
+        lap("5")
     warnings = []
     say("Summary")
     if cold:
@@ -925,6 +956,12 @@ def main():
             f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
     for line in (social_summary or {}).get("summary", []):
         say(f"   social, {line}")
+    if accrual_result:
+        for line in accrual_result[0]:
+            say(f"   {line}")
+        failures += [f"accrual: {line}" for line in accrual_result[1]]
+    elif 5 in sections:
+        warnings.append("bench/accrual.py did not finish (its output is above)")
     if not money_ok:
         warnings.append("money check: alice's balance did not fall by what the transfers moved")
     if social_broken:
@@ -934,7 +971,7 @@ def main():
     say(f"   total bench time {time.perf_counter() - started:.0f} s (" +
         ", ".join(f"{name}: {seconds:.0f} s" for name, seconds in took.items() if seconds >= 0.5) + ")")
     # Exit status 1 means a request-count rule is broken, and nothing else does (2: a part of the bench failed).
-    return 1 if failures else (2 if social_broken else 0)
+    return 1 if failures else (2 if social_broken or (5 in sections and not accrual_result) else 0)
 
 
 if __name__ == "__main__":
