@@ -90,12 +90,18 @@ class AccountItem(Item):
     account_number = UnicodeAttribute(null=True)
     opened_at = UnicodeAttribute()
     accrued_interest_micros = NumberAttribute(default=0)  # signed micro-cents, not yet posted
+    # Of those, the overdraft interest charged (<= 0): earned and charged
+    # interest are posted as transfers of their own, each keeping its fraction.
+    accrued_charged_micros = NumberAttribute(null=True)
     accrued_through = UnicodeAttribute(null=True)  # YYYY-MM-DD: the watermark of daily accrual
     posted_through = UnicodeAttribute(null=True)  # YYYY-MM: the last month whose interest was posted
     posted_interest_micros = NumberAttribute(default=0)  # all interest ever posted (signed)
+    posted_charged_micros = NumberAttribute(null=True)  # of which charged (<= 0)
     # m<YYYYMM> -> all interest ever accrued (posted + unposted) at the end of
     # that month, recorded by accrual, removed when the month is posted.
     month_interest = MapAttribute(default=dict)
+    # m<YYYYMM> -> of that, all overdraft interest ever charged; absent if none.
+    month_charged = MapAttribute(null=True)
     opens = MapAttribute(default=dict)
     movements = NumberAttribute(default=0)
     gsi3_pk = UnicodeAttribute(null=True)

@@ -5,7 +5,9 @@ interest is (EOD balance + accrued unposted) x ((1 + APY)^(1/365) - 1).
 Negative end-of-day balances are charged `overdraft_apr_bps / 365` a day,
 simple. Interest is kept exactly in signed integer micro-cents
 (`accrued_interest_micros`), with Decimal maths rounded half-even to the
-micro-cent; posting moves the whole cents and carries the fraction over.
+micro-cent. Interest earned and overdraft interest charged are not netted:
+each month posts the whole cents (toward zero) of each as a transfer of its
+own, and each carries its own fraction over.
 
 End-of-day balances cost no read: the ledger records each day's opening
 balance at its first movement (`opens.d<YYYYMMDD>`), which is the previous
@@ -214,6 +216,9 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
         last = min(last, openings[ACCRUAL_WINDOW_OPENINGS_MAX - 1])
     accrued = int(account.accrued_interest_micros)
     posted = int(account.posted_interest_micros)
+    accrued_charged = int(account.accrued_charged_micros or 0)
+    posted_charged = int(account.posted_charged_micros or 0)
+    month_charged = _month_charged(account)
     # Value dating: a month's interest belongs in the balance from the day
     # after the month ends, however late post-interest runs. The whole cents
     # of ended months not yet posted (their totals are in `month_interest`)
@@ -221,27 +226,31 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
     # run that day; the compounding base (close + unposted) is the same
     # either way. Postings already made are in the closes: posting first
     # brings accrual up to the day before it (post_account).
+    booked = _Booked(posted, posted_charged)
     unposted_cents = 0
-    booked = posted
     for label, total in sorted(account.month_interest.as_dict().items()):
-        cents = _cents_toward_zero(int(total) - booked)
-        booked += cents * MICROS_PER_CENT
-        unposted_cents += cents
-    delta = 0
+        unposted_cents += sum(booked.post(int(total), month_charged.get(label, 0)))
+    delta = delta_charged = 0
     actions = []
-    month_totals = {}
+    month_totals, charged_totals = {}, {}
     for day, close in end_of_day_balances(account, start, last):
-        delta += day_interest_micros(close + unposted_cents, accrued + delta - unposted_cents * MICROS_PER_CENT,
-                                     rate_on(history, day))
+        interest = day_interest_micros(close + unposted_cents, accrued + delta - unposted_cents * MICROS_PER_CENT,
+                                       rate_on(history, day))
+        delta += interest
+        delta_charged += min(interest, 0)
         if (day + timedelta(days=1)).day == 1:
-            total = posted + accrued + delta
-            month_totals[_month_label(day)] = total
-            actions.append(AccountItem.month_interest[_month_label(day)].set(total))
-            cents = _cents_toward_zero(total - booked)
-            booked += cents * MICROS_PER_CENT
-            unposted_cents += cents
+            label = _month_label(day)
+            month_totals[label] = posted + accrued + delta
+            actions.append(AccountItem.month_interest[label].set(month_totals[label]))
+            if posted_charged + accrued_charged + delta_charged:
+                charged_totals[label] = posted_charged + accrued_charged + delta_charged
+            unposted_cents += sum(booked.post(month_totals[label], charged_totals.get(label, 0)))
     actions += [AccountItem.accrued_interest_micros.set(AccountItem.accrued_interest_micros + delta),
                 AccountItem.accrued_through.set(last.isoformat())]
+    if delta_charged:
+        actions.append(AccountItem.accrued_charged_micros.add(delta_charged))
+    if charged_totals:  # the whole map: the conditions below make this copy of it current
+        actions.append(AccountItem.month_charged.set({**month_charged, **charged_totals}))
     used = [k for k in account.opens.as_dict() if k.startswith("d") and _day(k) <= last]
     actions += [AccountItem.opens[k].remove() for k in used]
     watermark = (AccountItem.accrued_through == account.accrued_through) if account.accrued_through \
@@ -258,10 +267,34 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
     AccountItem._get_connection().update_item(hash_key, range_key=range_key, actions=actions, condition=condition,
                                               return_values=NONE)
     account.accrued_interest_micros = accrued + delta
+    account.accrued_charged_micros = accrued_charged + delta_charged
     account.accrued_through = last.isoformat()
     account.opens = MapAttribute(**{k: v for k, v in account.opens.as_dict().items() if k not in used})
     account.month_interest = MapAttribute(**{**account.month_interest.as_dict(), **month_totals})
+    if charged_totals:
+        account.month_charged = MapAttribute(**{**month_charged, **charged_totals})
     return True
+
+
+def _month_charged(account: AccountItem) -> dict[str, int]:
+    return {k: int(v) for k, v in account.month_charged.as_dict().items()} if account.month_charged else {}
+
+
+class _Booked:
+    """Interest posted so far, earned and charged apart, as month after month
+    is posted: each posting is the whole cents (toward zero) of what its
+    kind accrued beyond what was posted of it, so each keeps its fraction."""
+
+    def __init__(self, posted: int, posted_charged: int):
+        self.earned, self.charged = posted - posted_charged, posted_charged
+
+    def post(self, total: int, charged_total: int) -> tuple[int, int]:
+        """(earned cents, charged cents) of a month with these cumulative totals."""
+        earned = _cents_toward_zero(total - charged_total - self.earned)
+        charged = _cents_toward_zero(charged_total - self.charged)
+        self.earned += earned * MICROS_PER_CENT
+        self.charged += charged * MICROS_PER_CENT
+        return earned, charged
 
 
 # Posting -----------------------------------------------------------------------
@@ -296,57 +329,79 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     accrue_account(account, last_whole_day(), history)
     if _start(account) <= last_whole_day():
         return 0  # a catch-up longer than one run: posted once accrual is up to date
-    posted = 0
     for year, month in months:
-        label = _month_label(month_end(year, month))
+        _post_month(account, f"{year:04d}-{month:02d}", _month_label(month_end(year, month)))
+    return len(months)
+
+
+POSTING_STEPS_MAX = 4  # earned, charged, and a re-read after another run's posting
+
+
+def _post_month(account: AccountItem, month_text: str, label: str) -> None:
+    """A month's interest earned and interest charged, each as a transfer of
+    its own (its id derives from account, month and kind, so it is made once)
+    that moves its cents from accrued to posted in the same update. The last
+    one also marks the month posted; a run that stopped between the two
+    finds the first posted, and nothing left of its kind to post."""
+    for _ in range(POSTING_STEPS_MAX):
+        if account.posted_through and account.posted_through >= month_text:
+            return
         total = account.month_interest.as_dict().get(label)
         if total is None:
             raise RuntimeError(f"{account.id}: no interest total for {label}")
-        unposted = int(total) - int(account.posted_interest_micros)
-        cents = _cents_toward_zero(unposted)  # the fraction carries
-        month_text = f"{year:04d}-{month:02d}"
-        record = (AccountItem.posted_through.set(month_text), AccountItem.month_interest[label].remove())
-        if cents == 0:
+        earned, charged = _Booked(int(account.posted_interest_micros), int(account.posted_charged_micros or 0)) \
+            .post(int(total), _month_charged(account).get(label, 0))
+        record = [AccountItem.posted_through.set(month_text), AccountItem.month_interest[label].remove()]
+        if label in _month_charged(account):
+            record.append(AccountItem.month_charged[label].remove())
+        parts = [(kind, cents) for kind, cents in (("interest", earned), ("overdraft_interest", charged)) if cents]
+        if not parts:
             watermark = (AccountItem.posted_through < month_text) | AccountItem.posted_through.does_not_exist()
             try:
-                account.update(actions=list(record), condition=watermark)  # the item comes back (ALL_NEW)
+                account.update(actions=record, condition=watermark)  # the item comes back (ALL_NEW)
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
                 account.refresh(consistent_read=True)
-        elif _post_month(account, month_text, cents, record).replayed:
+            continue
+        kind, cents = parts[0]
+        last = len(parts) == 1
+        if _post_interest(account, month_text, kind, cents, record if last else []).replayed:
             account.refresh(consistent_read=True)  # posted by another run: read what it left
-        else:
-            # What the movement's transaction did to the item, without a read.
-            micros = cents * MICROS_PER_CENT
-            account.accrued_interest_micros = int(account.accrued_interest_micros) - micros
-            account.posted_interest_micros = int(account.posted_interest_micros) + micros
-            account.balance = int(account.balance) + cents
-            account.movements = int(account.movements or 0) + 1
+            continue
+        # What the movement's transaction did to the item, without a read.
+        micros = cents * MICROS_PER_CENT
+        account.accrued_interest_micros = int(account.accrued_interest_micros) - micros
+        account.posted_interest_micros = int(account.posted_interest_micros) + micros
+        if kind == "overdraft_interest":
+            account.accrued_charged_micros = int(account.accrued_charged_micros or 0) - micros
+            account.posted_charged_micros = int(account.posted_charged_micros or 0) + micros
+        account.balance = int(account.balance) + cents
+        account.movements = int(account.movements or 0) + 1
+        if last:
             account.posted_through = month_text
             account.month_interest = MapAttribute(**{k: v for k, v in account.month_interest.as_dict().items()
                                                      if k != label})
-        posted += 1
-    return posted
+            if account.month_charged:
+                account.month_charged = MapAttribute(**{k: v for k, v in _month_charged(account).items()
+                                                        if k != label})
+    raise RuntimeError(f"{account.id}: the interest of {month_text} did not post in {POSTING_STEPS_MAX} steps")
 
 
-def _post_month(account: AccountItem, month_text: str, cents: int, record: tuple) -> "ledger.Posted":
-    """One transfer per account and month (its id derives from both); in the
-    same update of the account, the cents move from accrued to posted."""
+def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int, record: list) -> "ledger.Posted":
+    """One transfer: interest earned from `interest_expense`, or overdraft
+    interest charged to `interest_income`."""
     from chalicelib.finance.transfers import system_party
     micros = cents * MICROS_PER_CENT
+    actions = [AccountItem.accrued_interest_micros.add(-micros), AccountItem.posted_interest_micros.add(micros)]
+    if kind == "overdraft_interest":
+        actions += [AccountItem.accrued_charged_micros.add(-micros), AccountItem.posted_charged_micros.add(micros)]
     owner = ledger.Party(account.id, display=account.owner_handle or account.id, user_id=account.owner_id,
                          customer=False,  # interest moves on frozen accounts too, and may pass the credit line
-                         actions=(AccountItem.accrued_interest_micros.add(-micros),
-                                  AccountItem.posted_interest_micros.add(micros)) + record)
-    transfer_id = ids.derived_id("tr", "interest", account.id, month_text)
-    if cents > 0:
-        movement = ledger.Movement(transfer_id=transfer_id, kind="interest", debit=system_party("interest_expense"),
-                                   credit=owner, money=Money(cents), request_hash=f"interest:{month_text}",
-                                   note=f"interest for {month_text}")
-    else:
-        movement = ledger.Movement(transfer_id=transfer_id, kind="overdraft_interest", debit=owner,
-                                   credit=system_party("interest_income"), money=Money(-cents),
-                                   request_hash=f"overdraft_interest:{month_text}",
-                                   note=f"overdraft interest for {month_text}")
-    return ledger.transfer(movement)  # a replay (posted by an earlier run) changes nothing
+                         actions=tuple(actions + record))
+    transfer_id = ids.derived_id("tr", kind, account.id, month_text)
+    system = system_party("interest_expense" if kind == "interest" else "interest_income")
+    debit, credit = (system, owner) if kind == "interest" else (owner, system)
+    note = f"interest for {month_text}" if kind == "interest" else f"overdraft interest for {month_text}"
+    return ledger.transfer(ledger.Movement(transfer_id=transfer_id, kind=kind, debit=debit, credit=credit,
+                                           money=Money(abs(cents)), request_hash=f"{kind}:{month_text}", note=note))

@@ -5,8 +5,9 @@ exp(ln(1 + APY) / 365) - 1 at 60 digits (the app uses a power at 50), and
 the books are simulated day by day as a clean daily run would leave them:
 each day's close earns (close + accrued unposted) x daily rate when it is
 positive, or is charged close x APR / 365 (simple) when negative, rounded
-half-even to the micro-cent; a month's whole cents (toward zero) move from
-accrued into the balance after its last day, the fraction carries.
+half-even to the micro-cent. Interest earned and interest charged are kept
+apart: after a month's last day the whole cents (toward zero) of each move
+into the balance as a posting of their own, and each one's fraction carries.
 """
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -48,8 +49,13 @@ def next_day(day: date) -> date:
 class Book:
     """One account as a clean daily run leaves it."""
     balance: int = 0
-    accrued: int = 0
-    postings: list = field(default_factory=list)  # (YYYY-MM, signed cents), cents != 0
+    earned: int = 0  # micro-cents earned, not posted (>= 0)
+    charged: int = 0  # micro-cents charged, not posted (<= 0)
+    postings: list = field(default_factory=list)  # (YYYY-MM, signed cents): earned > 0, charged < 0
+
+    @property
+    def accrued(self) -> int:
+        return self.earned + self.charged
 
     @property
     def posted_cents(self) -> int:
@@ -70,13 +76,18 @@ def simulate(first: date, last: date, movements: dict, rates=None, post_by: date
         for effective, a, o in history:
             if effective <= day:
                 apy, apr = a, o
-        book.accrued += day_interest(book.balance, book.accrued, apy, apr)
+        interest = day_interest(book.balance, book.accrued, apy, apr)
+        if interest > 0:
+            book.earned += interest
+        else:
+            book.charged += interest
         if next_day(day).day == 1 and post_by is not None and day <= post_by:
-            cents = cents_toward_zero(book.accrued)
-            book.balance += cents
-            book.accrued -= cents * MICROS
-            if cents:
-                book.postings.append((day.strftime("%Y-%m"), cents))
+            for kind in ("earned", "charged"):
+                cents = cents_toward_zero(getattr(book, kind))
+                book.balance += cents
+                setattr(book, kind, getattr(book, kind) - cents * MICROS)
+                if cents:
+                    book.postings.append((day.strftime("%Y-%m"), cents))
         day = next_day(day)
     # Movements after `last` (up to now) are in the balance too.
     book.balance += sum(v for d, v in movements.items() if d > last)

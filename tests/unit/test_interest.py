@@ -245,17 +245,21 @@ def test_a_balance_crossing_zero_mid_month_earns_then_is_charged(api):
     assert api.wallet("borrower")["accrued_interest_micros"] == accrued_only.accrued < 0
     job(api, "post-interest", month_end)
     expected = model.simulate(opened, month_end, moves, post_by=month_end)
-    (_, cents), = expected.postings
-    assert cents < 0
+    # Earned and charged are posted apart, not netted: the statement shows both.
+    (_, earned), (_, cents) = expected.postings
+    assert earned > 0 > cents
     wallet = api.wallet("borrower")
     assert (wallet["balance"], wallet["accrued_interest_micros"]) == (expected.balance, expected.accrued)
-    assert -MICROS < wallet["accrued_interest_micros"] <= 0
+    assert -MICROS < wallet["accrued_interest_micros"] < MICROS
+    paid, = [e for e in entries(api, "borrower") if e["kind"] == "interest"]
+    assert (paid["amount"], paid["counterparty"]) == (earned, "interest_expense")
     charge, = [e for e in entries(api, "borrower") if e["kind"] == "overdraft_interest"]
     assert (charge["amount"], charge["counterparty"]) == (cents, "interest_income")
     books = balanced(api)
     assert books["system_accounts"]["interest_income"] == -cents
+    assert books["system_accounts"]["interest_expense"] <= -earned
     s = statement(api, "borrower", now.strftime("%Y-%m"))
-    assert (s["interest_earned"], s["interest_charged"]) == (0, -cents)
+    assert (s["interest_earned"], s["interest_charged"]) == (earned, -cents)
     transfer = api.call("GET", f"/v1/transfers/{charge['transfer_id']}", as_="borrower").json_body
     assert (transfer["kind"], transfer["amount"], transfer["from"], transfer["to"]) == \
         ("overdraft_interest", -cents, "borrower", "interest_income")

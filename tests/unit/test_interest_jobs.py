@@ -16,8 +16,8 @@ from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem
 from chalicelib.finance import interest, ledger
 from tests.unit import interest_model as model
-from tests.unit.test_interest import (DAY, advance, balanced, entries, job, start_of_next_month, sums_to_zero, today,
-                                      withdraw)
+from tests.unit.test_interest import (DAY, advance, balanced, clock_to, entries, job, start_of_next_month,
+                                      sums_to_zero, today, withdraw)
 
 
 def books_of(api, *handles):
@@ -117,6 +117,37 @@ def test_a_posting_crash_after_k_of_n_accounts_is_finished_by_the_rerun(api, mon
     assert (summary["processed"], summary["changed"]) == (5, 2), summary
     for handle, cents in DEPOSITS.items():
         expect(api, handle, model.simulate(opened, yesterday, {opened: cents}, post_by=month_end))
+
+
+def test_a_posting_stopped_between_the_interest_earned_and_the_charge_is_finished_by_the_rerun(api, monkeypatch):
+    """A month that earned and was charged posts two transfers; a worker
+    that dies after the first leaves the month unposted, and the rerun
+    posts the charge alone, once."""
+    start_of_next_month(api)
+    api.verified("swing")
+    assert api.admin("PUT", "/v1/admin/users/swing/credit-limit", {"credit_limit": 600_000}).status_code == 200
+    opened = today()
+    api.deposit("swing", 200_000)
+    spent = advance(api, 10)
+    withdraw(api, "swing", 500_000)  # -> -$3,000 for the rest of the month
+    month_end = interest.month_end(opened.year, opened.month)
+    clock_to(api, (month_end + DAY).isoformat() + "T12:00:00Z")
+    moves = {opened: 200_000, spent: -500_000}
+    job(api, "accrue-interest", month_end)
+    calls = _fail_after(monkeypatch, ledger, "transfer", 1)
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        jobs.run("post-interest", month_end)
+    monkeypatch.undo()
+    assert [m.kind for m, *_ in calls] == ["interest", "overdraft_interest"]
+    assert [e["kind"] for e in entries(api, "swing") if "interest" in e["kind"]] == ["interest"]
+    balanced(api)
+    assert job(api, "post-interest", month_end)["changed"] == 1
+    assert job(api, "post-interest", month_end)["changed"] == 0
+    expected = model.simulate(opened, month_end, moves, post_by=month_end)
+    assert [c > 0 for _, c in expected.postings] == [True, False]
+    expect(api, "swing", expected)
+    assert sorted(e["kind"] for e in entries(api, "swing") if "interest" in e["kind"]) == \
+        ["interest", "overdraft_interest"]
 
 
 def test_a_posting_whose_answer_was_lost_posts_once(api, monkeypatch):
