@@ -103,6 +103,9 @@ class AccountItem(Item):
     # m<YYYYMM> -> of that, all overdraft interest ever charged; absent if none.
     month_charged = MapAttribute(null=True)
     opens = MapAttribute(default=dict)
+    # m<YYYYMM> -> money in that month that counts toward a credit line
+    # (finance/credit.py), added by the ledger; older months are removed by accrual.
+    inflow = MapAttribute(default=dict)
     movements = NumberAttribute(default=0)
     gsi3_pk = UnicodeAttribute(null=True)
     gsi3_sk = UnicodeAttribute(null=True)

@@ -4,39 +4,45 @@ the same answer:
 
 1. the account has been open at least CREDIT_ACCOUNT_AGE_DAYS_MIN days;
 2. it is not frozen, and its balance is not negative;
-3. money in over the last 90 days (deposits, transfers and payments
-   received; interest excluded) is at least CREDIT_INFLOW_90D_MIN_CENTS;
+3. money in during this calendar month and the INFLOW_MONTHS - 1 before it
+   (deposits, transfers and payments received; interest and loans
+   excluded) is at least CREDIT_INFLOW_MIN_CENTS;
 4. the limit granted is the smallest of: what was asked, half the average
-   monthly inflow of those 90 days, and CREDIT_LIMIT_MAX_CENTS; rounded
-   down to whole dollars.
+   monthly inflow of those months (their sum / INFLOW_MONTHS), and
+   CREDIT_LIMIT_MAX_CENTS; rounded down to whole dollars.
 
 Asking for less than the current limit always lowers it.
+
+Calendar months, not the last 90 days: the ledger keeps each month's money
+in on the account item (`inflow`), so a decision reads that one item however
+busy the account is, where 90 days of entries could be a million reads.
 """
-from datetime import timedelta
+from datetime import date
 
 from chalicelib import clock, errors
-from chalicelib.db.balances import ENTRY_PREFIX, EntryItem
 from chalicelib.finance import ledger
 from chalicelib.finance.accounts import public_account, require_account
 from chalicelib.finance.transfers import require_verified
 
 CREDIT_ACCOUNT_AGE_DAYS_MIN = 30
-CREDIT_INFLOW_90D_MIN_CENTS = 50_000
+CREDIT_INFLOW_MIN_CENTS = 50_000
 CREDIT_LIMIT_MAX_CENTS = 500_000
-INFLOW_KINDS_EXCLUDED = ("interest", "loan_disbursement")
+INFLOW_MONTHS = 3
 
 
-def _inflow_90_days(account_id: str) -> int:
-    """Money in over the 90 days to now: the entries of those days (not a
-    statement's, which refuses a month of more than 10,000 entries)."""
-    now = clock.now()
-    since, until = ENTRY_PREFIX + clock.iso(now - timedelta(days=90)), ENTRY_PREFIX + clock.iso(now)
-    inflow = 0
-    for entry in EntryItem.query(f"ACCT#{account_id}", EntryItem.sk.between(since, until), consistent_read=True,
-                                 attributes_to_get=["amount", "kind", "created_at"]):
-        if int(entry.amount) > 0 and entry.kind not in INFLOW_KINDS_EXCLUDED and entry.created_at < clock.iso(now):
-            inflow += int(entry.amount)
-    return inflow
+def inflow_months(today: date) -> list[str]:
+    """The `inflow` keys the rules count: this month and the ones before it."""
+    keys = []
+    year, month = today.year, today.month
+    for _ in range(INFLOW_MONTHS):
+        keys.append(ledger.month_key(date(year, month, 1)))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return keys
+
+
+def inflow(account, today: date) -> int:
+    counted = account.inflow.as_dict() if account.inflow else {}
+    return sum(int(counted.get(key, 0)) for key in inflow_months(today))
 
 
 def request_credit_line(principal, requested_cents: int) -> dict:
@@ -53,10 +59,11 @@ def request_credit_line(principal, requested_cents: int) -> dict:
         reasons.append("the account is frozen")
     if int(account.balance) < 0:
         reasons.append("the balance is negative")
-    inflow = _inflow_90_days(account.id)
-    if inflow < CREDIT_INFLOW_90D_MIN_CENTS:
-        reasons.append(f"money in over 90 days is {inflow} cents; credit needs {CREDIT_INFLOW_90D_MIN_CENTS}")
-    granted = min(requested_cents, inflow // 3 // 2, CREDIT_LIMIT_MAX_CENTS) // 100 * 100  # rounded down
+    money_in = inflow(account, clock.now().date())
+    if money_in < CREDIT_INFLOW_MIN_CENTS:
+        reasons.append(f"money in this month and the {INFLOW_MONTHS - 1} before is {money_in} cents; "
+                       f"credit needs {CREDIT_INFLOW_MIN_CENTS}")
+    granted = min(requested_cents, money_in // INFLOW_MONTHS // 2, CREDIT_LIMIT_MAX_CENTS) // 100 * 100
     if not reasons and granted <= current:
         reasons.append("the inflow supports no higher limit than the current one")
     if reasons:

@@ -33,7 +33,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import RATES_PARTITION, AccountItem, RateItem
-from chalicelib.finance import ledger
+from chalicelib.finance import credit, ledger
 from chalicelib.finance.money import Money
 
 MICROS_PER_CENT = 1_000_000
@@ -253,6 +253,9 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
         actions.append(AccountItem.month_charged.set({**month_charged, **charged_totals}))
     used = [k for k in account.opens.as_dict() if k.startswith("d") and _day(k) <= last]
     actions += [AccountItem.opens[k].remove() for k in used]
+    counted = min(credit.inflow_months(clock.now().date()))
+    past = [k for k in (account.inflow.as_dict() if account.inflow else {}) if k < counted]
+    actions += [AccountItem.inflow[k].remove() for k in past]  # months no credit decision counts any more
     watermark = (AccountItem.accrued_through == account.accrued_through) if account.accrued_through \
         else AccountItem.accrued_through.does_not_exist()
     # Posting moves interest from accrued to posted; a posting in between
@@ -270,6 +273,8 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
     account.accrued_charged_micros = accrued_charged + delta_charged
     account.accrued_through = last.isoformat()
     account.opens = MapAttribute(**{k: v for k, v in account.opens.as_dict().items() if k not in used})
+    if past:
+        account.inflow = MapAttribute(**{k: v for k, v in account.inflow.as_dict().items() if k not in past})
     account.month_interest = MapAttribute(**{**account.month_interest.as_dict(), **month_totals})
     if charged_totals:
         account.month_charged = MapAttribute(**{**month_charged, **charged_totals})

@@ -116,7 +116,8 @@ class Posted:
     replayed: bool
 
 
-def _month_key(moment: datetime) -> str:
+def month_key(moment) -> str:
+    """The `opens` and `inflow` key of a month."""
     return "m" + moment.strftime("%Y%m")
 
 
@@ -130,7 +131,7 @@ def _balance_actions(delta_cents: int, moment: datetime, held_delta_cents: int =
     balance of the month (statements) and, for `days`, of the day (interest
     accrual) recorded at their first movement: the right side of
     if_not_exists sees the balance before this update, so no read is needed."""
-    month = _month_key(moment)
+    month = month_key(moment)
     actions = [
         AccountItem.balance.set(AccountItem.balance + delta_cents),
         AccountItem.spendable.set(AccountItem.spendable + (delta_cents - held_delta_cents)),
@@ -148,6 +149,19 @@ def _balance_actions(delta_cents: int, moment: datetime, held_delta_cents: int =
 def _earns(party: Party) -> bool:
     """A person's account accrues interest, so its daily openings are kept."""
     return party.user_id is not None
+
+
+# Money in that does not show what a person earns: not counted toward credit.
+INFLOW_KINDS_EXCLUDED = frozenset({"interest", "loan_disbursement"})
+
+
+def _inflow_actions(m: Movement, party: Party, cents: int, moment: datetime) -> list:
+    """A person's monthly money in, kept beside the balance so a credit
+    decision reads one item, not months of entries."""
+    if not _earns(party) or m.kind in INFLOW_KINDS_EXCLUDED or cents <= 0:
+        return []
+    key = month_key(moment)
+    return [AccountItem.inflow[key].set((AccountItem.inflow[key] | 0) + cents)]
 
 
 def _debit_condition(party: Party, amount_cents: int):
@@ -231,7 +245,8 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
                   + list(m.debit.actions),
                   condition=AccountItem.pk.exists(), return_values="ALL_OLD")
     tx.update("credit", AccountItem.ref(m.credit.account_id),
-              _balance_actions(amount - fee, moment, days=_earns(m.credit)) + list(m.credit.actions),
+              _balance_actions(amount - fee, moment, days=_earns(m.credit))
+              + _inflow_actions(m, m.credit, amount - fee, moment) + list(m.credit.actions),
               condition=_credit_condition(m.credit))
     tx.save("entry", _entry(m.debit.account_id, m, -amount, m.credit.display, at), condition=EntryItem.pk.does_not_exist())
     tx.save("entry", _entry(m.credit.account_id, m, amount - fee, m.debit.display, at, fee_cents=fee if m.fee else None),

@@ -1,13 +1,26 @@
 """The credit line (POST /v1/wallet/credit-line) by its rules
 (chalicelib/finance/credit.py): at least 30 days open, not frozen, not
-negative, $500 in over the last 90 days (interest excluded); granted up to
-the smallest of what was asked, half the average monthly inflow of those 90
-days and $5,000, rounded down to whole dollars. A lowered limit below the
-debt blocks spending until it is repaid."""
+negative, $500 in during this calendar month and the two before it
+(interest excluded); granted up to the smallest of what was asked, half the
+average monthly inflow of those three months and $5,000, rounded down to
+whole dollars. A lowered limit below the debt blocks spending until it is
+repaid."""
 import uuid
+from datetime import date
 
+from chalicelib.db.balances import AccountItem
 from chalicelib.finance import credit
-from tests.unit.test_interest import advance, balanced, job, withdraw
+from tests.unit.test_interest import advance, balanced, clock_to, job, start_of_next_month, today, withdraw
+
+
+def too_little(cents):
+    return (f"money in this month and the 2 before is {cents} cents; "
+            f"credit needs {credit.CREDIT_INFLOW_MIN_CENTS}")
+
+
+def first_of_month_after(day: date, months: int) -> str:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1).isoformat() + "T00:30:00Z"
 
 
 def ask(api, handle, cents):
@@ -51,7 +64,7 @@ def test_enough_history_is_granted_half_the_monthly_inflow_rounded_down_to_dolla
     api.verified("steady")
     api.deposit("steady", 200_000)
     advance(api, 20)
-    api.deposit("steady", 100_789)  # 300,789 in 90 days: half a month's average is 50,131.5 -> $501
+    api.deposit("steady", 100_789)  # 300,789 in 3 months: half a month's average is 50,131.5 -> $501
     advance(api, 15)
     r = ask(api, "steady", 1_000_000)
     assert r.status_code == 200, r.body
@@ -68,29 +81,36 @@ def test_enough_history_is_granted_half_the_monthly_inflow_rounded_down_to_dolla
     assert ask(api, "steady", 10**12).json_body["credit_limit"] == 50_100
 
 
-def test_the_cap_and_the_90_day_window(api):
+def test_the_cap_and_the_three_month_window(api):
+    start_of_next_month(api)
     api.verified("rich")
     api.deposit("rich", 2_000_000)
     api.deposit("rich", 1_700_000)  # 3,700,000 in: half a month's average 616,666 -> the cap, $5,000
+    deposited = today()
     advance(api, 31)
     r = ask(api, "rich", 10**12)
     assert r.status_code == 200 and r.json_body["credit_limit"] == credit.CREDIT_LIMIT_MAX_CENTS, r.body
     assert ask(api, "rich", 0).json_body["credit_limit"] == 0
-    advance(api, 60)  # 91 days: the deposits are out of the window
+    clock_to(api, first_of_month_after(deposited, 2))  # the deposits' month is the second before this one
+    assert ask(api, "rich", 100_000).status_code == 200
+    assert ask(api, "rich", 0).status_code == 200
+    clock_to(api, first_of_month_after(deposited, 3))  # ... and now out of the window
     error = refused(ask(api, "rich", 100_000), 422, "not_eligible")
-    assert error["reasons"] == [f"money in over 90 days is 0 cents; credit needs {credit.CREDIT_INFLOW_90D_MIN_CENTS}"]
+    assert error["reasons"] == [too_little(0)]
+    # Accrual drops the months no decision counts any more from the account.
+    job(api, "accrue-interest")
+    assert AccountItem.find(api.wallet("rich")["id"]).inflow.as_dict() == {}
 
 
 def test_interest_is_not_inflow(api):
     api.verified("saver")
-    api.deposit("saver", credit.CREDIT_INFLOW_90D_MIN_CENTS - 100)  # a dollar short
+    api.deposit("saver", credit.CREDIT_INFLOW_MIN_CENTS - 100)  # a dollar short
     now = advance(api, 32)
     job(api, "post-interest")
-    earned = api.wallet("saver")["balance"] - (credit.CREDIT_INFLOW_90D_MIN_CENTS - 100)
+    earned = api.wallet("saver")["balance"] - (credit.CREDIT_INFLOW_MIN_CENTS - 100)
     assert earned >= 100, earned  # it would have been enough
     error = refused(ask(api, "saver", 10_000), 422, "not_eligible")
-    assert error["reasons"] == [f"money in over 90 days is {credit.CREDIT_INFLOW_90D_MIN_CENTS - 100} cents; "
-                                f"credit needs {credit.CREDIT_INFLOW_90D_MIN_CENTS}"], (error, now)
+    assert error["reasons"] == [too_little(credit.CREDIT_INFLOW_MIN_CENTS - 100)], (error, now)
 
 
 def test_a_negative_balance_is_not_eligible_for_more(api):
@@ -149,7 +169,7 @@ def test_a_frozen_account_is_not_eligible(api):
 
 
 def test_a_busy_account_is_decided_like_any_other(api, monkeypatch):
-    """More entries in 90 days than one statement may hold is no reason for
+    """More entries in the months counted than one statement may hold is no reason for
     a 400: the rules read the inflow, not a statement."""
     from chalicelib.finance import wallet
     monkeypatch.setattr(wallet, "STATEMENT_ENTRIES_MAX", 3)

@@ -103,3 +103,23 @@ def test_a_page_of_transactions_is_the_auth_read_and_one_more(api, calls):
     assert len(r.json_body["data"]) == 2
     assert calls.total <= 2, dict(calls.hook)
     _assert_hook_saw_everything(calls)
+
+
+def test_a_credit_line_decision_costs_the_same_however_busy_the_account(api, calls):
+    """The rules read the monthly money in kept on the account item, not the
+    entries of the months they count."""
+    api.verified("few")
+    api.verified("many")
+    api.deposit("few", 300_000)
+    for _ in range(30):
+        api.deposit("many", 10_000)
+    assert api.admin("POST", "/v1/admin/test-clock", {"advance_days": 31}).status_code == 200
+    seen = {}
+    for handle in ("few", "many"):
+        calls.reset()
+        r = api.call("POST", "/v1/wallet/credit-line", {"requested_limit": 20_000}, as_=handle)
+        assert r.status_code == 200 and r.json_body["credit_limit"] == 20_000, r.body
+        seen[handle] = dict(calls.hook)
+    assert seen["few"] == seen["many"], seen
+    assert seen["many"].get("Query", 0) == 0 and seen["many"]["TransactWriteItems"] == 1, seen
+    _assert_hook_saw_everything(calls)
