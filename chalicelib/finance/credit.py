@@ -40,8 +40,12 @@ def inflow_months(today: date) -> list[str]:
     return keys
 
 
+def inflow_by_month(account) -> dict:
+    return account.inflow.as_dict() if account.inflow else {}
+
+
 def inflow(account, today: date) -> int:
-    counted = account.inflow.as_dict() if account.inflow else {}
+    counted = inflow_by_month(account)
     return sum(int(counted.get(key, 0)) for key in inflow_months(today))
 
 

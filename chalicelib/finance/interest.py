@@ -146,10 +146,6 @@ def end_of_day_balances(account: AccountItem, first: date, last: date) -> list[t
     return closes
 
 
-def _month_label(day: date) -> str:
-    return "m" + day.strftime("%Y%m")
-
-
 def _cents_toward_zero(micros: int) -> int:
     return int((Decimal(micros) / MICROS_PER_CENT).to_integral_value(ROUND_DOWN))
 
@@ -165,6 +161,7 @@ def last_whole_day() -> date:
 ACCRUAL_WINDOW_DAYS = 366
 ACCRUAL_WINDOW_OPENINGS_MAX = 100
 ACCRUAL_ATTEMPTS_MAX = 3
+INFLOW_REMOVED_MAX = 24  # the rest go in later runs
 
 
 def accrue_account(account: AccountItem, through: date, history: list[Rates]) -> bool:
@@ -175,27 +172,36 @@ def accrue_account(account: AccountItem, through: date, history: list[Rates]) ->
     so far (`month_interest`), which is what posting that month reads. The
     local item is kept up to what was written: no read is needed after it.
     A lost race (another run, or a posting in between) re-reads the item and
-    tries again."""
+    tries again.
+
+    A copy from the scan (an index, which may lag) must have seen every
+    movement; a copy read consistently has seen every movement up to the
+    last whole day, and a movement today changes no close before today (it
+    records yesterday's close as today's opening), so a busy account's
+    movements do not make its accrual lose race after race."""
     if account.kind != "customer":
         return False
     through = min(through, last_whole_day(), _start(account) + timedelta(days=CATCH_UP_DAYS_MAX - 1))
     changed = False
+    consistent = False
     for attempt in range(ACCRUAL_ATTEMPTS_MAX):
         try:
-            while _accrue_window(account, through, history):
+            while _accrue_window(account, through, history, consistent):
                 changed = True
             return changed
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException" or attempt == ACCRUAL_ATTEMPTS_MAX - 1:
                 raise
             account.refresh(consistent_read=True)
+            consistent = True
     return changed
 
 
 def _unmoved(account: AccountItem):
-    """The item has had no movement since this copy of it was read."""
-    if account.movements is None:
-        return AccountItem.movements.does_not_exist()
+    """The item has had no movement since this copy of it was read (items
+    written before movements were counted have none)."""
+    if not account.movements:
+        return AccountItem.movements.does_not_exist() | (AccountItem.movements == 0)
     return AccountItem.movements == account.movements
 
 
@@ -206,7 +212,7 @@ def _start(account: AccountItem) -> date:
     return date.fromisoformat(account.opened_at[:10])
 
 
-def _accrue_window(account: AccountItem, through: date, history: list[Rates]) -> bool:
+def _accrue_window(account: AccountItem, through: date, history: list[Rates], consistent: bool) -> bool:
     start = _start(account)
     if start > through:
         return False
@@ -239,7 +245,7 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
         delta += interest
         delta_charged += min(interest, 0)
         if (day + timedelta(days=1)).day == 1:
-            label = _month_label(day)
+            label = ledger.month_key(day)
             month_totals[label] = posted + accrued + delta
             actions.append(AccountItem.month_interest[label].set(month_totals[label]))
             if posted_charged + accrued_charged + delta_charged:
@@ -254,15 +260,18 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates]) ->
     used = [k for k in account.opens.as_dict() if k.startswith("d") and _day(k) <= last]
     actions += [AccountItem.opens[k].remove() for k in used]
     counted = min(credit.inflow_months(clock.now().date()))
-    past = [k for k in (account.inflow.as_dict() if account.inflow else {}) if k < counted]
+    past = sorted(k for k in credit.inflow_by_month(account) if k < counted)[:INFLOW_REMOVED_MAX]
     actions += [AccountItem.inflow[k].remove() for k in past]  # months no credit decision counts any more
     watermark = (AccountItem.accrued_through == account.accrued_through) if account.accrued_through \
         else AccountItem.accrued_through.does_not_exist()
-    # Posting moves interest from accrued to posted; a posting in between
-    # would make the month totals stale, so it must not have happened. The
-    # closes come from this copy of the item (scanned from an index that may
-    # lag): no movement may have been missed by it.
-    condition = watermark & (AccountItem.posted_interest_micros == posted) & _unmoved(account)
+    # Posting moves interest from accrued to posted, and marks months posted;
+    # a posting in between would make the month totals stale, so it must not
+    # have happened. A copy scanned from the index must have missed no movement.
+    posting = (AccountItem.posted_through == account.posted_through) if account.posted_through \
+        else AccountItem.posted_through.does_not_exist()
+    condition = watermark & (AccountItem.posted_interest_micros == posted) & posting
+    if not consistent:
+        condition = condition & _unmoved(account)
     # No item comes back (Model.update would ask for ALL_NEW, the whole item
     # with its maps, on every account every day): the local copy is brought
     # up to what this update wrote instead.
@@ -294,9 +303,13 @@ class _Booked:
         self.earned, self.charged = posted - posted_charged, posted_charged
 
     def post(self, total: int, charged_total: int) -> tuple[int, int]:
-        """(earned cents, charged cents) of a month with these cumulative totals."""
+        """(earned cents, charged cents) of a month with these cumulative totals.
+        Earned is never negative when the charges were all recorded; should
+        it be (an account whose charges were netted), it is charged."""
         earned = _cents_toward_zero(total - charged_total - self.earned)
         charged = _cents_toward_zero(charged_total - self.charged)
+        if earned < 0:
+            earned, charged = 0, charged + earned
         self.earned += earned * MICROS_PER_CENT
         self.charged += charged * MICROS_PER_CENT
         return earned, charged
@@ -335,7 +348,7 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     if _start(account) <= last_whole_day():
         return 0  # a catch-up longer than one run: posted once accrual is up to date
     for year, month in months:
-        _post_month(account, f"{year:04d}-{month:02d}", _month_label(month_end(year, month)))
+        _post_month(account, f"{year:04d}-{month:02d}", ledger.month_key(month_end(year, month)))
     return len(months)
 
 

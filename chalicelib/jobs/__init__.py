@@ -60,8 +60,10 @@ def run_subscriptions(as_of: date) -> dict:
 def _accounts(segment: int, total: int):
     """The customer accounts of one segment, from the sparse index of account
     items (a scan of the table would read every entry ever made). An index
-    read is eventually consistent: a copy that misses a late movement is
-    caught by the condition on `movements` of the write that uses it."""
+    read is eventually consistent: accrual, whose closes come from the copy,
+    conditions its write on the `movements` it saw; posting needs no fresh
+    balance (its amounts follow accrual's totals, re-read when stale, and a
+    month posted by another run replays)."""
     return AccountItem.listed.scan(AccountItem.gsi3_sk == "customer", segment=segment, total_segments=total)
 
 
@@ -104,6 +106,7 @@ SEGMENTED = {
     "post-interest": post_segment,
     "reconcile": reconcile_segment,
 }
+RATED = ("accrue-interest", "post-interest")  # the jobs that read the rate history
 # How a run's summary is made from its segments' (default: the counts added up).
 COMBINE = {"reconcile": _reconcile_summary}
 NAMES = tuple(JOBS) + tuple(SEGMENTED)
@@ -124,7 +127,7 @@ def run(name: str, as_of: date | None = None, progress=None) -> dict:
     else:
         total = settings().job_segments
         combine = COMBINE.get(name, _sum_counts)
-        history = interest.rate_history()  # read once for every segment of this run
+        history = interest.rate_history() if name in RATED else None  # once for every segment of the run
         parts = []
         for segment in range(total):
             parts.append(SEGMENTED[name](as_of, segment, total, history=history))

@@ -337,6 +337,40 @@ def test_a_stale_copy_from_the_index_is_read_again_before_it_is_used(api, monkey
                                                                             {opened: 100_000}).accrued
 
 
+def test_a_busy_account_is_accrued_however_often_money_moves_today(api, monkeypatch):
+    """A movement today, after the item was read, changes no close before
+    today: once the item is read consistently, it does not fail the update."""
+    api.verified("creator")
+    api.deposit("creator", 100_000)
+    opened = today()
+    now = advance(api, 3)
+    scanned = interest.end_of_day_balances
+    tips = []
+
+    def a_tip_every_time(account, first, last):
+        if len(tips) < 5:
+            tips.append(api.deposit("creator", 100))
+        return scanned(account, first, last)
+
+    monkeypatch.setattr(interest, "end_of_day_balances", a_tip_every_time)
+    assert job(api, "accrue-interest", now - DAY)["changed"] == 1
+    monkeypatch.undo()
+    assert len(tips) == 2  # the index copy's update lost to the first, the re-read's won over the second
+    assert api.wallet("creator")["accrued_interest_micros"] == model.simulate(opened, now - DAY,
+                                                                              {opened: 100_000}).accrued
+
+
+def test_an_account_from_before_movements_were_counted_is_accrued(api):
+    api.verified("old")
+    api.deposit("old", 100_000)
+    opened = today()
+    account = AccountItem.find(api.wallet("old")["id"])
+    account.update(actions=[AccountItem.movements.remove()])
+    now = advance(api, 2)
+    assert job(api, "accrue-interest", now - DAY)["changed"] == 1
+    assert api.wallet("old")["accrued_interest_micros"] == model.simulate(opened, now - DAY, {opened: 100_000}).accrued
+
+
 def test_jobs_scan_account_items_only(api):
     """The index the jobs scan holds one item per account, however many
     entries and transfers the table holds."""

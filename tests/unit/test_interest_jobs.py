@@ -425,6 +425,17 @@ def test_a_movement_between_reading_an_account_and_its_entries_is_not_a_mismatch
     assert (report["balanced"], report["mismatch_count"], report["total"]) == (True, 0, 0), report
 
 
+def test_entries_of_an_account_that_does_not_exist_are_reported_and_counted_once(api):
+    from chalicelib.db.balances import EntryItem, entry_key
+    people(api, {"ann": 100_000})
+    EntryItem(*entry_key("acct_ghost", clock.iso(clock.now()), "tr_ghost"), id="ent_ghost", account_id="acct_ghost",
+              transfer_id="tr_ghost", kind="p2p", amount=700, currency="USD", counterparty="x",
+              created_at=clock.iso(clock.now())).save()
+    report = api.admin("GET", "/v1/admin/ledger/check").json_body
+    assert (report["balanced"], report["total"], report["mismatches"]) == \
+        (False, 0, [{"account_id": "acct_ghost", "problem": "entries", "balance": 0, "entries_sum": 700}]), report
+
+
 def test_a_bad_job_message_is_refused():
     with pytest.raises(ValueError):
         jobs.run_segment_message({"run_id": "run_x", "job": "subscriptions", "as_of": "2026-12-01", "segment": 0,
