@@ -10,7 +10,9 @@ deep-merges into the SAM template Chalice generates:
   (with `autogen_policy: false` Chalice makes one role per function, so the
   roles are read from Chalice's own application graph of `app.py`, not
   guessed), plus the environment each function needs in prod;
-- API Gateway gateway responses that answer with Flock's error object.
+- API Gateway gateway responses that answer with Flock's error object;
+- a custom resource that runs the `bootstrap` function once the tables
+  exist, so a new stack has its system accounts (chalicelib/bootstrap.py).
 
 Names are built for the prod stage explicitly: nothing here reads the
 current process's stage, so importing this under the test stage gives the
@@ -311,6 +313,24 @@ def gateway_responses() -> dict:
     return out
 
 
+BOOTSTRAP_ID = "SystemAccounts"
+
+
+def bootstrap_resource(functions: list[dict]) -> dict | None:
+    """Runs on create and on every update whose properties change (a new
+    system account), after the tables it writes to; None for an app without
+    the bootstrap function."""
+    from chalicelib.api import BOOTSTRAP_FUNCTION
+    from chalicelib.finance.accounts import SYSTEM_ACCOUNTS
+    named = [f for f in functions if f["function_name"] == f"{TABLE_PREFIX}-{BOOTSTRAP_FUNCTION}"]
+    if not named:
+        return None
+    function, = named
+    return {"Type": "Custom::FlockSystemAccounts", "DependsOn": sorted(table_id(t.logical) for t in spec.TABLES),
+            "Properties": {"ServiceToken": {"Fn::GetAtt": [function["id"], "Arn"]},
+                           "SystemAccounts": list(SYSTEM_ACCOUNTS)}}
+
+
 def build(app=None) -> dict:
     """The merge template for `chalice package --stage prod`."""
     functions = chalice_functions(app)
@@ -329,6 +349,9 @@ def build(app=None) -> dict:
                                                     "Environment": {"Variables": environment(queues)}}}
     if any(f["id"] == "APIHandler" for f in functions):
         resources[REST_API_ID] = {"Properties": {"GatewayResponses": gateway_responses()}}
+    bootstrap = bootstrap_resource(functions)
+    if bootstrap:
+        resources[BOOTSTRAP_ID] = bootstrap
     outputs = {
         **{f"{table_id(t.logical)}Name": {"Value": {"Ref": table_id(t.logical)}} for t in spec.TABLES},
         "TokenSigningKeySecretArn": {"Value": {"Ref": SECRET_ID}},

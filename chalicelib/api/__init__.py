@@ -24,6 +24,15 @@ def register(app: Chalice) -> None:
     def jobs_worker(event):
         return jobs.handle_sqs_event(event)
 
+    @app.lambda_function(name=BOOTSTRAP_FUNCTION)
+    def bootstrap(event, context):
+        from chalicelib import bootstrap
+        return bootstrap.handle(event)
+
+
+# The CloudFormation custom resource that creates the system accounts (chalicelib/bootstrap.py).
+BOOTSTRAP_FUNCTION = "bootstrap"
+
 
 def queue_name(purpose: str) -> str:
     """Per stage, so a dev and a prod stack can share an AWS account."""

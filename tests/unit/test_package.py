@@ -7,6 +7,7 @@ from chalice import Chalice, Rate
 from moto import mock_aws
 
 from chalicelib.db import spec
+from chalicelib.finance.accounts import SYSTEM_ACCOUNTS
 from infra import template
 
 SECRET_REF = {"Ref": template.SECRET_ID}
@@ -209,3 +210,11 @@ def test_queue_env_var_names():
     assert template.queue_env_var("flock-fanout") == "FLOCK_FANOUT_QUEUE_URL"
     assert template.queue_env_var("flock-prod-fanout") == "FLOCK_FANOUT_QUEUE_URL"
     assert template.queue_env_var("flock-prod-jobs-segments") == "FLOCK_JOBS_SEGMENTS_QUEUE_URL"
+
+
+def test_the_stack_creates_its_system_accounts_after_its_tables(built, functions):
+    resource = built["Resources"][template.BOOTSTRAP_ID]
+    bootstrap, = [f for f in functions if f["function_name"] == "flock-prod-bootstrap"]
+    assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [bootstrap["id"], "Arn"]}
+    assert set(resource["DependsOn"]) == {template.table_id(t.logical) for t in spec.TABLES}
+    assert resource["Properties"]["SystemAccounts"] == list(SYSTEM_ACCOUNTS)
