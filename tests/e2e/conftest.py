@@ -1,6 +1,7 @@
 """End-to-end: the dev server `make run` uses, over real HTTP, against a
 locked moto server on 127.0.0.1 — both in processes of their own that stop
 with the test run."""
+import contextlib
 import os
 import socket
 import subprocess
@@ -34,21 +35,38 @@ def _drain(proc):
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
 
 
-@pytest.fixture(scope="session")
-def servers():
+@contextlib.contextmanager
+def _stack():
+    """A moto server and the dev server against it, as `make run` starts them."""
     env = {**os.environ, "FLOCK_ADMIN_PASSWORD": ADMIN_PASSWORD}
     moto, moto_url = _start(["scripts/motoserver.py", "--port", str(_free_port())], env)
     _drain(moto)
     dev, dev_url = _start(["scripts/devserver.py", "--port", str(_free_port()), "--quiet",
                            "--dynamodb-endpoint", moto_url], env)
     _drain(dev)
-    yield {"api": dev_url, "moto": moto_url}
-    for proc in (dev, moto):
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    try:
+        yield {"api": dev_url, "moto": moto_url}
+    finally:
+        for proc in (dev, moto):
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def servers():
+    with _stack() as urls:
+        yield urls
+
+
+@pytest.fixture(scope="module")
+def own_servers():
+    """A stack of the module's own, for tests that move the test clock or set
+    rates (the session's stack is shared by every other e2e test)."""
+    with _stack() as urls:
+        yield urls
 
 
 class Http:

@@ -23,29 +23,11 @@ REQUESTS_MIN = 1000
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-@pytest.fixture(scope="module")
-def own_servers():
-    from tests.e2e import conftest
-    env = {**os.environ, "FLOCK_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    moto, moto_url = conftest._start(["scripts/motoserver.py", "--port", str(conftest._free_port())], env)
-    conftest._drain(moto)
-    dev, dev_url = conftest._start(["scripts/devserver.py", "--port", str(conftest._free_port()), "--quiet",
-                                    "--dynamodb-endpoint", moto_url], env)
-    conftest._drain(dev)
-    yield dev_url
-    for proc in (dev, moto):
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 @pytest.mark.parametrize("method", ["TRACE", "QUERY", "CONNECT", "BREW"])
 def test_a_method_no_route_has_is_a_404_error_object(own_servers, method):
     """Regression (schemathesis): http.server answered these with a 501 HTML page."""
     import httpx
-    r = httpx.request(method, f"{own_servers}/v1/wallet", headers={"Authorization": "Bearer x"})
+    r = httpx.request(method, f"{own_servers['api']}/v1/wallet", headers={"Authorization": "Bearer x"})
     assert r.status_code == 404 and r.headers["content-type"] == "application/json", r.text
     assert r.json()["error"]["code"] == "not_found"
 
@@ -53,8 +35,8 @@ def test_a_method_no_route_has_is_a_404_error_object(own_servers, method):
 def test_schemathesis_finds_nothing(own_servers, tmp_path):
     counter = tmp_path / "requests"
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.test_schemathesis", "PYTHONPATH": ROOT,
-           "FLOCK_ST_BASE": own_servers, "FLOCK_ST_COUNTER": str(counter)}
-    cmd = [os.path.join(os.path.dirname(sys.executable), "st"), "run", f"{own_servers}/v1/openapi.json",
+           "FLOCK_ST_BASE": own_servers["api"], "FLOCK_ST_COUNTER": str(counter)}
+    cmd = [os.path.join(os.path.dirname(sys.executable), "st"), "run", f"{own_servers['api']}/v1/openapi.json",
            "--checks", CHECKS, "--max-time", str(MAX_TIME_S), "--workers", "1", "--max-examples", "40",
            "--phases", "examples,coverage,fuzzing,stateful", "--seed", os.environ.get("FLOCK_SCHEMATHESIS_SEED", "1"),
            "--request-timeout", "20", "--no-color", "--suppress-health-check", "all",
