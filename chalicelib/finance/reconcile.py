@@ -15,8 +15,8 @@ A scan is not a snapshot: a movement landing between the reading of an
 account's item and of its entries shows as a mismatch. A suspect is read
 again, consistently, before it is reported. For the same reason the sum of
 all balances, read account by account while money moves, can be off while
-a movement is in flight: on a live ledger, a run that is not balanced only
-by its total is run again before anyone is told.
+a movement is in flight (no account mismatching): on a live ledger such a
+run is to be run again before anyone is alarmed; it is exact on a quiet one.
 """
 from chalicelib.config import settings
 from chalicelib.db import base

@@ -18,8 +18,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import interest, ledger
-from chalicelib.finance import reconcile
+from chalicelib.finance import interest, ledger, reconcile
 
 log = logging.getLogger("flock.jobs")
 
