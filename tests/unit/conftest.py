@@ -94,6 +94,19 @@ def api():
         yield Api(client)
 
 
+def take_all(sqs, url) -> list[str]:
+    """Every message waiting on an SQS queue, as the bodies it would deliver,
+    removed from the queue."""
+    bodies = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return bodies
+        for m in got:
+            bodies.append(m["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
 def moto_tables():
     """moto's DynamoDB tables in this process."""
     from moto.core import DEFAULT_ACCOUNT_ID

@@ -16,6 +16,7 @@ from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem
 from chalicelib.finance import interest, ledger
 from tests.unit import interest_model as model
+from tests.unit.conftest import take_all
 from tests.unit.test_interest import (DAY, advance, balanced, clock_to, entries, job, start_of_next_month,
                                       sums_to_zero, today, withdraw)
 
@@ -271,15 +272,7 @@ def queue(api, monkeypatch):
 
     class Queue:
         def take(self):
-            """Every message waiting, as the bodies SQS would deliver."""
-            bodies = []
-            while True:
-                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-                if not got:
-                    return bodies
-                for m in got:
-                    bodies.append(m["Body"])
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            return take_all(sqs, url)
 
         def deliver(self, *bodies):
             """To the worker, through the entry point AWS calls."""

@@ -7,6 +7,8 @@ import urllib.parse
 
 import pytest
 
+from tests.unit.conftest import take_all
+
 
 def ok(r, status=200):
     assert r.status_code == status, (r.status_code, r.body)
@@ -353,14 +355,7 @@ def queue(monkeypatch):
 
     class Queue:
         def drain(self):
-            bodies = []
-            while True:
-                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-                if not got:
-                    return bodies
-                for m in got:
-                    bodies.append(m["Body"])
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            return take_all(sqs, url)
     return Queue()
 
 
