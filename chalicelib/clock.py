@@ -63,6 +63,16 @@ def reset() -> None:
         _offset = timedelta(0)
 
 
+def pin(moment: datetime) -> datetime:
+    """Business time at `moment` now, earlier or later than the real time:
+    for tests, which must not depend on the day they run, and for a dev
+    server started at a stated time (FLOCK_CLOCK_START). Never from a route."""
+    global _offset
+    with _lock:
+        _offset = moment.astimezone(timezone.utc) - real_now()
+        return now()
+
+
 def iso(moment: datetime) -> str:
     """ISO 8601 UTC with `Z` and millisecond precision: sorts as text."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

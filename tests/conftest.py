@@ -2,6 +2,7 @@
 still argon2id) password hashing, set before chalicelib is imported."""
 import os
 import sys
+from datetime import datetime, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -23,3 +24,8 @@ for name in ("FLOCK_DYNAMODB_ENDPOINT", "FLOCK_AWS_ENDPOINT"):
 
 ADMIN_PASSWORD = "operator-password-1"
 PASSWORD = "correct horse battery"
+
+# Business time in every test starts here, whatever day the suite runs on
+# (Tuesday 10 March 2026, mid-afternoon UTC). Tests about calendar edges pin
+# their own dates with `clock.pin`; security time (tokens, throttling) stays real.
+TEST_NOW = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)

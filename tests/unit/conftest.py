@@ -4,7 +4,7 @@ import json
 import pytest
 from moto import mock_aws
 
-from tests.conftest import ADMIN_PASSWORD, PASSWORD
+from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def aws():
         from chalicelib.finance import interest
 
         keys.signing_key.cache_clear()
-        clock.reset()
+        clock.pin(TEST_NOW)
         localstack.provision(ADMIN_PASSWORD)
         interest._cache.clear()
         interest.displayed_rates()  # warm, as a running process is: a wallet read is then one request
@@ -138,7 +138,7 @@ def module_stack(build):
         from chalicelib.identity import keys
         with mock_aws():
             keys.signing_key.cache_clear()
-            clock.reset()
+            clock.pin(TEST_NOW)
             localstack.provision(ADMIN_PASSWORD)
             with Client(app) as client:
                 client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
@@ -155,7 +155,7 @@ def module_stack(build):
         tables = moto_tables()
         tables.clear()
         tables.update(copy.deepcopy(stack[0]))
-        clock.reset()
+        clock.pin(TEST_NOW)
         yield
         clock.reset()
 
