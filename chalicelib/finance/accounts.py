@@ -11,9 +11,13 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from chalicelib import clock, errors
 from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
+from chalicelib.identity import reserved
 
 SYSTEM_ACCOUNTS = ("external", "fees", "interest_expense", "interest_income",
                    "loans_receivable", "card_settlement", "check_clearing")
+# A person named like a system account would pass for the bank in a counterparty.
+if not all(reserved.is_reserved(name) for name in SYSTEM_ACCOUNTS):
+    raise RuntimeError("every system account name must be a reserved handle (identity/reserved.py)")
 ACCOUNT_NUMBER_DIGITS = 11
 OPEN_ATTEMPTS_MAX = 5
 

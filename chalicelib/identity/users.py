@@ -11,7 +11,7 @@ from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.base import connection
 from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
-from chalicelib.identity import passwords, tokens
+from chalicelib.identity import passwords, reserved, tokens
 from chalicelib.social import search
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
@@ -87,6 +87,10 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
 
 
 def signup(handle: str, password: str, display_name: str | None = None) -> dict:
+    """A person's own signup: the names the bank speaks with are not theirs
+    to take (identity/reserved.py); operators are created by `create_user`."""
+    if reserved.is_reserved(handle):
+        raise errors.HandleTaken("That handle is reserved.", param="handle")
     return _session(create_user(handle, password, display_name))
 
 
