@@ -48,3 +48,38 @@ def test_operators_may_still_be_created_with_a_reserved_name(monkeypatch, capsys
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-operator-password\n"))
     assert cli.main(["create-admin", "security"]) == 0
     assert json.loads(capsys.readouterr().out)["role"] == "admin"
+
+
+# What a post's video_url and an admin's reason may hold ---------------------------------------
+
+@pytest.mark.parametrize("url", ["https://cdn.example/v\u0000.mp4", "https://cdn.example/\u202egpj.mp4",
+                                 "https://cdn.example/a\u200bb.mp4", "https://\u200bcdn.example/v.mp4",
+                                 "https://cdn.example/v.mp4\ufeff", "https://cdn.example/a\u3164b.mp4",
+                                 "http://cdn.example/v.mp4", "https://", "https:///v.mp4",
+                                 "https://bank.example@evil.example/v.mp4", "javascript:alert(1)"])
+def test_a_video_url_is_a_plain_https_url(api, url):
+    api.signup("poster")
+    r = api.call("POST", "/v1/posts", {"text": "watch this", "video_url": url}, as_="poster")
+    assert error_of(r, 400, "invalid_request")["param"] == "video_url"
+    assert api.call("GET", "/v1/users/poster/posts", as_="poster").json_body["data"] == []
+
+
+def test_a_good_video_url_is_kept_as_given(api):
+    api.signup("poster")
+    url = "https://cdn.example/videos/%E2%80%AE/clip.mp4?t=1&q=caf%C3%A9"
+    r = api.call("POST", "/v1/posts", {"text": "watch this", "video_url": url}, as_="poster")
+    assert r.status_code == 201 and r.json_body["video_url"] == url
+
+
+@pytest.mark.parametrize("path,method,body", [
+    ("/v1/admin/rates", "PUT", {"apy_bps": 400, "overdraft_apr_bps": 1500, "effective_date": "2026-04-01"}),
+    ("/v1/admin/users/target/verify", "POST", {}),
+    ("/v1/admin/users/target/freeze", "POST", {}),
+    ("/v1/admin/users/target/unfreeze", "POST", {}),
+    ("/v1/admin/users/target/credit-limit", "PUT", {"credit_limit": 0}),
+])
+def test_no_admin_reason_holds_a_nul(api, path, method, body):
+    api.signup("target")
+    r = api.admin(method, path, {**body, "reason": "ticket 7\u0000; drop the audit"})
+    assert error_of(r, 400, "invalid_request")["param"] == "reason"
+    assert api.admin("GET", "/v1/admin/audit").json_body["data"] == []
