@@ -242,6 +242,7 @@ def _new_subscription(creator: UserItem, principal) -> SubscriptionItem:
 
 def cancel(principal, handle: str) -> dict:
     """Access lasts until the period ends; the job ends it then."""
+    require_verified(principal)
     creator = require_by_handle(handle)
     sub = _find_subscription(creator.id, principal.user_id)
     if sub is None or sub.status not in ("active", "past_due", "cancelled"):
@@ -252,6 +253,7 @@ def cancel(principal, handle: str) -> dict:
 
 
 def my_subscriptions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    require_verified(principal)
     partition = fan_subscriptions_partition(principal.user_id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")

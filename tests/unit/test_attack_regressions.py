@@ -83,3 +83,15 @@ def test_no_admin_reason_holds_a_nul(api, path, method, body):
     r = api.admin(method, path, {**body, "reason": "ticket 7\u0000; drop the audit"})
     assert error_of(r, 400, "invalid_request")["param"] == "reason"
     assert api.admin("GET", "/v1/admin/audit").json_body["data"] == []
+
+
+# Every money route refuses the unverified ---------------------------------------------------
+
+def test_subscriptions_are_money_routes_for_the_unverified_too(api):
+    api.verified("creator")
+    api.signup("lurker")
+    assert api.call("PUT", "/v1/me/subscription-price", {"amount": 500, "currency": "USD"},
+                    as_="creator").status_code == 200
+    error_of(api.call("GET", "/v1/me/subscriptions", as_="lurker"), 403, "verification_required")
+    error_of(api.call("DELETE", "/v1/users/creator/subscription", as_="lurker"), 403, "verification_required")
+    error_of(api.call("DELETE", "/v1/users/nobody_here/subscription", as_="lurker"), 403, "verification_required")
