@@ -42,8 +42,9 @@ LIMIT_TTL_S = 3 * 86400
 RETRYABLE_CODES = {"TransactionConflict", "ThrottlingError", "ThrottlingException",
                    "ProvisionedThroughputExceeded", "ProvisionedThroughputExceededException",
                    "RequestLimitExceeded", "InternalServerError", "TransactionInProgressException"}
-# The order of refusals of API.md: 403 first, then 409, then the 422s in this order.
-REFUSAL_ORDER = (errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState,
+# The order of refusals of API.md: by status (403, 404, 409, 422), and
+# within one status in this order; a refusal not listed comes last of its status.
+REFUSAL_ORDER = (errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState, errors.Conflict,
                  errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds)
 
 
@@ -294,11 +295,11 @@ def _outcome(m: Movement, failed: dict, attempt: str) -> Posted:
     raise min(found, key=_rank)
 
 
-def _rank(refusal: errors.ApiError) -> int:
+def _rank(refusal: errors.ApiError) -> tuple[int, int]:
     for i, kind in enumerate(REFUSAL_ORDER):
         if isinstance(refusal, kind):
-            return i
-    return len(REFUSAL_ORDER)
+            return refusal.status, i
+    return refusal.status, len(REFUSAL_ORDER)
 
 
 def _retryable(exc: TransactWriteError) -> bool:

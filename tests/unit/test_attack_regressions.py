@@ -95,3 +95,30 @@ def test_subscriptions_are_money_routes_for_the_unverified_too(api):
     error_of(api.call("GET", "/v1/me/subscriptions", as_="lurker"), 403, "verification_required")
     error_of(api.call("DELETE", "/v1/users/creator/subscription", as_="lurker"), 403, "verification_required")
     error_of(api.call("DELETE", "/v1/users/nobody_here/subscription", as_="lurker"), 403, "verification_required")
+
+
+# The ledger ranks every refusal it can raise ----------------------------------------------------
+
+def test_a_fan_who_loses_a_subscribe_race_with_little_money_left_hears_already_exists(api, monkeypatch):
+    """Two subscribes at once: the first charges 5.00 and leaves 3.00; the
+    second read no subscription yet, and its transaction fails twice, on
+    the subscription (409) and on the funds (422). 409 comes first."""
+    from chalicelib.finance import creator
+    api.verified("star")
+    api.verified("fan")
+    api.call("PUT", "/v1/me/subscription-price", {"amount": 500, "currency": "USD"}, as_="star")
+    api.deposit("fan", 800)
+    assert api.money("POST", "/v1/users/star/subscription", None, "fan", "first").status_code == 201
+    monkeypatch.setattr(creator, "_find_subscription", lambda creator_id, fan_id: None)  # read before the first landed
+    error_of(api.money("POST", "/v1/users/star/subscription", None, "fan", "second"), 409, "already_exists")
+    assert api.wallet("fan")["balance"] == 300
+
+
+def test_refusals_rank_by_status_first_then_in_api_order():
+    from chalicelib import errors
+    from chalicelib.finance import ledger
+    found = [errors.InsufficientFunds(), errors.Conflict(), errors.LimitExceeded(), errors.CardDeclined()]
+    assert isinstance(min(found, key=ledger._rank), errors.Conflict)
+    found = [errors.InsufficientFunds(), errors.CardDeclined(), errors.NotFound()]
+    assert isinstance(min(found, key=ledger._rank), errors.NotFound)
+    assert isinstance(min([errors.CardDeclined(), errors.InvalidRequest()], key=ledger._rank), errors.InvalidRequest)
