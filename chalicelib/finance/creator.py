@@ -26,6 +26,7 @@ from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
                                           require_verified, sent_limit, system_party, transfer_id_for)
 from chalicelib.identity.users import require_by_handle
+from chalicelib.social.views import subscription_grants_access
 
 SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
 SUBSCRIPTION_FAILED_DAYS_MAX = 3
@@ -89,6 +90,15 @@ def _find_unlock(post_id: str, user_id: str) -> UnlockItem | None:
         return None
 
 
+def _require_audience(post: PostItem, viewer_id: str) -> None:
+    """A subscribers-only post opens only to subscribers, priced or not: a
+    non-subscriber is refused (403) before anything moves, since no unlock
+    would show it to them (social/views.py locks it for non-subscribers)."""
+    if post.audience == "subscribers" and not subscription_grants_access(
+            _find_subscription(post.author_id, viewer_id), clock.iso(clock.now())):
+        raise errors.Forbidden("This post is for the author's subscribers; subscribe to see it.")
+
+
 def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, bool, bool]:
     """Charges the price once: returns (transfer or None, charged, replayed).
     The unlock record is put only if absent, in the charge's transaction:
@@ -98,7 +108,10 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
     request is refused (409), not charged again under another id."""
     require_money_caller(principal)
     post = _live_post(post_id)
-    if post.price_amount is None or post.author_id == principal.user_id:
+    if post.author_id == principal.user_id:
+        return None, False, False
+    _require_audience(post, principal.user_id)
+    if post.price_amount is None:
         return None, False, False
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     price = Money(int(post.price_amount), post.price_currency)

@@ -122,3 +122,56 @@ def test_refusals_rank_by_status_first_then_in_api_order():
     found = [errors.InsufficientFunds(), errors.CardDeclined(), errors.NotFound()]
     assert isinstance(min(found, key=ledger._rank), errors.NotFound)
     assert isinstance(min([errors.CardDeclined(), errors.InvalidRequest()], key=ledger._rank), errors.InvalidRequest)
+
+
+# Subscribers-only posts: no unlock sells or claims what the reader will not see ------------------
+
+def _post(api, author, **fields):
+    r = api.call("POST", "/v1/posts", {"text": "the whole story, only for the people who pay for it", **fields},
+                 as_=author)
+    assert r.status_code == 201, r.body
+    return r.json_body["id"]
+
+
+def _seen(api, post_id, viewer):
+    """(locked, text) of the post as `viewer` sees it on the post, the author's page and the timeline."""
+    one = api.call("GET", f"/v1/posts/{post_id}", as_=viewer).json_body
+    page = [p for p in api.call("GET", "/v1/users/star/posts", as_=viewer).json_body["data"] if p["id"] == post_id]
+    assert page == [one]
+    return one["locked"], one["text"]
+
+
+@pytest.fixture
+def creator_and_fan(api):
+    api.verified("star")
+    api.verified("fan")
+    api.call("PUT", "/v1/me/subscription-price", {"amount": 500, "currency": "USD"}, as_="star")
+    api.deposit("fan", 100_000)
+    return api
+
+
+def test_a_non_subscriber_cannot_buy_a_priced_subscribers_only_post(creator_and_fan):
+    api = creator_and_fan
+    post_id = _post(api, "star", price={"amount": 250, "currency": "USD"}, audience="subscribers")
+    error_of(api.money("POST", f"/v1/posts/{post_id}/unlock", None, "fan", "u1"), 403, "forbidden")
+    assert api.wallet("fan")["balance"] == 100_000  # nothing moved
+    assert api.wallet("star")["balance"] == 0
+    assert _seen(api, post_id, "fan")[0] is True
+    # Once subscribed, the fan may buy it, and then sees it everywhere.
+    assert api.money("POST", "/v1/users/star/subscription", None, "fan", "s1").status_code == 201
+    r = api.money("POST", f"/v1/posts/{post_id}/unlock", None, "fan", "u2")
+    assert r.status_code == 201 and r.json_body["amount"] == 250
+    assert api.wallet("fan")["balance"] == 100_000 - 500 - 250
+    assert _seen(api, post_id, "fan") == (False, "the whole story, only for the people who pay for it")
+
+
+def test_an_unlock_of_a_free_subscribers_only_post_never_says_unlocked_when_it_is_not(creator_and_fan):
+    api = creator_and_fan
+    post_id = _post(api, "star", audience="subscribers")
+    error_of(api.money("POST", f"/v1/posts/{post_id}/unlock", None, "fan", "u1"), 403, "forbidden")
+    assert _seen(api, post_id, "fan")[0] is True
+    api.money("POST", "/v1/users/star/subscription", None, "fan", "s1")
+    r = api.money("POST", f"/v1/posts/{post_id}/unlock", None, "fan", "u2")
+    assert r.status_code == 200 and r.json_body["unlocked"] is True and r.json_body["charged"] is False
+    assert _seen(api, post_id, "fan")[0] is False
+    assert api.wallet("fan")["balance"] == 100_000 - 500
