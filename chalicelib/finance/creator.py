@@ -24,7 +24,8 @@ from chalicelib.finance import ledger
 from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
-                                          require_verified, sent_limit, system_party, transfer_id_for)
+                                          require_verified, sent_limit, stored_success, system_party,
+                                          transfer_id_for)
 from chalicelib.identity.users import require_by_handle
 from chalicelib.social.views import subscription_grants_access
 
@@ -66,14 +67,22 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str) -> tuple[di
     """The whole amount to the author; the post's tip counter (a random
     shard, so a viral post is no hot item) grows in the same transaction."""
     require_money_caller(principal)
-    post = _live_post(post_id)
+    transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    request = request_hash("tip", post_id=post_id, amount=money.amount_cents, currency=money.currency)
+    try:
+        post = _live_post(post_id)
+    except errors.NotFound:
+        stored = stored_success(transfer_id, request)  # tipped, then the post was deleted
+        if stored is None:
+            raise
+        return public_transfer(stored), True
     if post.author_id == principal.user_id:
         raise errors.SelfTransfer("You cannot tip your own post.")
     shard = CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS)))
     movement = ledger.Movement(
-        transfer_id=transfer_id_for(principal.user_id, idempotency_key), kind="tip",
+        transfer_id=transfer_id, kind="tip",
         debit=caller_party(principal), credit=_creator_party(post.author_id, post.author_handle), money=money,
-        request_hash=request_hash("tip", post_id=post_id, amount=money.amount_cents, currency=money.currency),
+        request_hash=request,
         note=f"tip for {post_id}", limits=(sent_limit(principal),),
         extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),)),
                 _post_exists(post_id)))
@@ -107,13 +116,18 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
     (fan, key) like every movement's, so a key already used for another
     request is refused (409), not charged again under another id."""
     require_money_caller(principal)
-    post = _live_post(post_id)
-    if post.author_id == principal.user_id:
-        return None, False, False
-    _require_audience(post, principal.user_id)
-    if post.price_amount is None:
-        return None, False, False
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    try:
+        post = _live_post(post_id)
+        if post.author_id != principal.user_id:
+            _require_audience(post, principal.user_id)
+    except (errors.NotFound, errors.Forbidden):
+        stored = stored_success(transfer_id, request_hash("unlock", post_id=post_id))  # deleted, or unsubscribed, since
+        if stored is None:
+            raise
+        return public_transfer(stored), False, True
+    if post.author_id == principal.user_id or post.price_amount is None:
+        return None, False, False
     price = Money(int(post.price_amount), post.price_currency)
     fee = platform_fee(price.amount_cents)
     record = UnlockItem(*unlock_key(post_id, principal.user_id), user_id=principal.user_id,
@@ -218,12 +232,14 @@ def subscribe(principal, handle: str, idempotency_key: str) -> tuple[dict, bool]
     creator = require_by_handle(handle)
     if creator.id == principal.user_id:
         raise errors.SelfTransfer("You cannot subscribe to yourself.")
-    if creator.subscription_price is None or not creator.verified:
-        raise errors.NotEligible("This creator takes no subscriptions.")
     existing = _find_subscription(creator.id, principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     request = request_hash("subscription", creator=creator.id)
-    replay = TransferItem.find(transfer_id) is not None
+    replay = stored_success(transfer_id, request) is not None
+    if creator.subscription_price is None or not creator.verified:
+        if replay and existing is not None:  # subscribed with this key, then the price was removed
+            return public_subscription(existing), True
+        raise errors.NotEligible("This creator takes no subscriptions.")
     if existing is not None and existing.status in ("active", "past_due", "cancelled") and not replay:
         if existing.status != "cancelled":
             raise errors.Conflict("You already subscribe.")

@@ -175,3 +175,44 @@ def test_an_unlock_of_a_free_subscribers_only_post_never_says_unlocked_when_it_i
     assert r.status_code == 200 and r.json_body["unlocked"] is True and r.json_body["charged"] is False
     assert _seen(api, post_id, "fan")[0] is False
     assert api.wallet("fan")["balance"] == 100_000 - 500
+
+
+# A retry learns what its first try did, whatever became of the resource -------------------------
+
+def test_an_unlock_retried_after_the_post_was_deleted_answers_the_first_charge(creator_and_fan):
+    api = creator_and_fan
+    post_id = _post(api, "star", price={"amount": 250, "currency": "USD"})
+    first = api.money("POST", f"/v1/posts/{post_id}/unlock", None, "fan", "unlock-1")
+    assert first.status_code == 201
+    assert api.call("DELETE", f"/v1/posts/{post_id}", as_="star").status_code == 204
+    again = api.money("POST", f"/v1/posts/{post_id}/unlock", None, "fan", "unlock-1")
+    assert (again.status_code, again.json_body) == (201, first.json_body)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert api.wallet("fan")["balance"] == 100_000 - 250  # charged once
+    error_of(api.money("POST", f"/v1/posts/{post_id}/unlock", None, "fan", "unlock-2"), 404, "not_found")
+
+
+def test_a_tip_retried_after_the_post_was_deleted_answers_the_first_tip(creator_and_fan):
+    api = creator_and_fan
+    post_id = _post(api, "star")
+    body = {"amount": 300, "currency": "USD"}
+    first = api.money("POST", f"/v1/posts/{post_id}/tips", body, "fan", "tip-1")
+    assert first.status_code == 201
+    api.call("DELETE", f"/v1/posts/{post_id}", as_="star")
+    again = api.money("POST", f"/v1/posts/{post_id}/tips", body, "fan", "tip-1")
+    assert (again.status_code, again.json_body, again.headers["Idempotent-Replayed"]) == (201, first.json_body, "true")
+    error_of(api.money("POST", f"/v1/posts/{post_id}/tips", {**body, "amount": 301}, "fan", "tip-1"),
+             409, "idempotency_key_reused")
+    assert api.wallet("fan")["balance"] == 100_000 - 300
+
+
+def test_a_subscribe_retried_after_the_price_was_removed_answers_the_first_charge(creator_and_fan):
+    api = creator_and_fan
+    first = api.money("POST", "/v1/users/star/subscription", None, "fan", "sub-1")
+    assert first.status_code == 201
+    api.call("PUT", "/v1/me/subscription-price", None, as_="star", raw="null")
+    again = api.money("POST", "/v1/users/star/subscription", None, "fan", "sub-1")
+    assert (again.status_code, again.json_body["id"], again.headers["Idempotent-Replayed"]) == \
+        (201, first.json_body["id"], "true")
+    assert api.wallet("fan")["balance"] == 100_000 - 500
+    error_of(api.money("POST", "/v1/users/star/subscription", None, "fan", "sub-2"), 422, "not_eligible")
