@@ -338,7 +338,8 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     is not posted yet. Accrual is brought up to the last whole day first —
     beyond the month's end: the posting lands today, and a day before it
     accrued afterwards would see neither the cents in its close nor in the
-    unposted interest. Returns the months posted."""
+    unposted interest. Returns the months this call posted (not those
+    another run posted meanwhile)."""
     if account.kind != "customer":
         return 0
     months = _months_to_post(account, min(as_of, last_whole_day()))
@@ -347,23 +348,24 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     accrue_account(account, last_whole_day(), history)
     if _start(account) <= last_whole_day():
         return 0  # a catch-up longer than one run: posted once accrual is up to date
-    for year, month in months:
-        _post_month(account, f"{year:04d}-{month:02d}", ledger.month_key(month_end(year, month)))
-    return len(months)
+    return sum(_post_month(account, f"{year:04d}-{month:02d}", ledger.month_key(month_end(year, month)))
+               for year, month in months)
 
 
 POSTING_STEPS_MAX = 4  # earned, charged, and a re-read after another run's posting
 
 
-def _post_month(account: AccountItem, month_text: str, label: str) -> None:
+def _post_month(account: AccountItem, month_text: str, label: str) -> bool:
     """A month's interest earned and interest charged, each as a transfer of
     its own (its id derives from account, month and kind, so it is made once)
     that moves its cents from accrued to posted in the same update. The last
     one also marks the month posted; a run that stopped between the two
-    finds the first posted, and nothing left of its kind to post."""
+    finds the first posted, and nothing left of its kind to post. Returns
+    whether this call wrote any of it."""
+    wrote = False
     for _ in range(POSTING_STEPS_MAX):
         if account.posted_through and account.posted_through >= month_text:
-            return
+            return wrote
         total = account.month_interest.as_dict().get(label)
         if total is None:
             raise RuntimeError(f"{account.id}: no interest total for {label}")
@@ -377,6 +379,7 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> None:
             watermark = (AccountItem.posted_through < month_text) | AccountItem.posted_through.does_not_exist()
             try:
                 account.update(actions=record, condition=watermark)  # the item comes back (ALL_NEW)
+                wrote = True
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
@@ -387,6 +390,7 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> None:
         if _post_interest(account, month_text, kind, cents, record if last else []).replayed:
             account.refresh(consistent_read=True)  # posted by another run: read what it left
             continue
+        wrote = True
         # What the movement's transaction did to the item, without a read.
         micros = cents * MICROS_PER_CENT
         account.accrued_interest_micros = int(account.accrued_interest_micros) - micros

@@ -216,3 +216,30 @@ def test_a_subscribe_retried_after_the_price_was_removed_answers_the_first_charg
         (201, first.json_body["id"], "true")
     assert api.wallet("fan")["balance"] == 100_000 - 500
     error_of(api.money("POST", "/v1/users/star/subscription", None, "fan", "sub-2"), 422, "not_eligible")
+
+
+# A job's summary counts what that run changed ----------------------------------------------------
+
+def test_a_posting_run_that_lost_every_race_reports_nothing_changed(api, monkeypatch):
+    """Six runs at once each reported every account changed. Here the second
+    run works from copies of the accounts read before the first posted (as a
+    concurrent run does): it posts nothing, and says so."""
+    from datetime import datetime, timezone
+
+    from chalicelib import clock, jobs
+    from chalicelib.config import settings
+    for handle in ("ann", "ben"):
+        api.verified(handle)
+        api.deposit(handle, 1_000_000)
+    clock.pin(datetime(2026, 4, 2, 9, 0, tzinfo=timezone.utc))
+    assert api.admin("POST", "/v1/admin/jobs/accrue-interest").json_body["changed"] == 2
+    segments = settings().job_segments
+    read_before = {segment: list(jobs._accounts(segment, segments)) for segment in range(segments)}
+    first = api.admin("POST", "/v1/admin/jobs/post-interest").json_body
+    assert (first["processed"], first["changed"]) == (2, 2)
+    monkeypatch.setattr(jobs, "_accounts", lambda segment, total: read_before[segment])
+    late = jobs.run("post-interest")
+    assert (late["processed"], late["changed"]) == (2, 0)
+    for handle in ("ann", "ben"):
+        seen = api.call("GET", "/v1/wallet/transactions", as_=handle).json_body["data"]
+        assert [e["kind"] for e in seen].count("interest") == 1
