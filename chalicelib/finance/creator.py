@@ -291,13 +291,16 @@ def my_subscriptions(principal, limit: int, cursor_key: dict | None) -> tuple[li
     return items, base.key_to_plain(page.last_evaluated_key)
 
 
-def _end(sub: SubscriptionItem, reason_status: str = "ended") -> None:
+def _end(sub: SubscriptionItem, reason_status: str = "ended") -> bool:
+    """Whether this call ended it (not another run, nor a renewal first)."""
     try:
         sub.update(actions=[SubscriptionItem.status.set(reason_status), SubscriptionItem.gsi2_pk.remove(),
                             SubscriptionItem.gsi2_sk.remove()],
-                   condition=SubscriptionItem.period_end == sub.period_end)
+                   condition=(SubscriptionItem.period_end == sub.period_end)
+                   & SubscriptionItem.status.is_in("active", "past_due", "cancelled"))
     except UpdateError:
-        pass  # changed meanwhile (renewed or ended by another run): nothing to do
+        return False  # changed meanwhile (renewed or ended by another run): nothing to do
+    return True
 
 
 def _failed_day(sub: SubscriptionItem, as_of: date) -> str:
@@ -330,12 +333,10 @@ def renew(sub: SubscriptionItem, as_of: date, cutoff_iso: str) -> str:
         if not sub.period_end or sub.period_end > cutoff_iso or sub.status in ("ended", "new"):
             return outcome
         if sub.status == "cancelled" or sub.cancel_at_period_end:
-            _end(sub)
-            return "ended"
+            return "ended" if _end(sub) else outcome
         creator = UserItem.find(sub.creator_id)
         if creator is None or creator.subscription_price is None:
-            _end(sub)
-            return "ended"
+            return "ended" if _end(sub) else outcome
         paid = int(sub.periods_paid)
         fan = ledger.Party(customer_account_id(sub.fan_id), display=sub.fan_handle, user_id=sub.fan_id,
                            inactive_refusal=errors.AccountFrozen)

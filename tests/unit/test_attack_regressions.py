@@ -243,3 +243,25 @@ def test_a_posting_run_that_lost_every_race_reports_nothing_changed(api, monkeyp
     for handle in ("ann", "ben"):
         seen = api.call("GET", "/v1/wallet/transactions", as_=handle).json_body["data"]
         assert [e["kind"] for e in seen].count("interest") == 1
+
+
+def test_a_subscriptions_run_that_finds_the_ending_done_reports_nothing_changed(api, monkeypatch):
+    """A cancelled subscription ends at its period's end; a second run
+    working from the copy read before the first ended it changes nothing."""
+    from datetime import datetime, timezone
+
+    from chalicelib import clock, jobs
+    from chalicelib.db.users import SubscriptionItem
+    from chalicelib.finance import creator
+    api.verified("star")
+    api.verified("fan")
+    api.call("PUT", "/v1/me/subscription-price", {"amount": 500, "currency": "USD"}, as_="star")
+    api.deposit("fan", 10_000)
+    api.money("POST", "/v1/users/star/subscription", None, "fan", "s1")
+    assert api.call("DELETE", "/v1/users/star/subscription", as_="fan").status_code == 200
+    clock.pin(datetime(2026, 4, 12, 9, 0, tzinfo=timezone.utc))
+    stale = [s for s in SubscriptionItem.scan() if s.fan_handle == "fan"]
+    first = jobs.run("subscriptions")
+    assert (first["processed"], first["changed"]) == (1, 1)
+    monkeypatch.setattr(creator, "_find_subscription", lambda creator_id, fan_id: stale[0])
+    assert creator.renew(stale[0], clock.now().date(), clock.iso(clock.now())) == "unchanged"
