@@ -43,6 +43,11 @@ DAYS_PER_YEAR = 365
 # test clock moved centuries ahead) is caught up over several runs, and
 # posting waits until accrual has caught up.
 CATCH_UP_DAYS_MAX = 3660
+# A run posts at most this many months per account (a transaction each,
+# or two): a test clock moved ten years ahead is posted over several runs,
+# each as long as any other, and the job's summary counts the accounts still
+# `behind`.
+POSTING_MONTHS_PER_RUN_MAX = 24
 _MATH = decimal.Context(prec=50, rounding=ROUND_HALF_EVEN)
 
 
@@ -338,8 +343,9 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     is not posted yet. Accrual is brought up to the last whole day first —
     beyond the month's end: the posting lands today, and a day before it
     accrued afterwards would see neither the cents in its close nor in the
-    unposted interest. Returns the months this call posted (not those
-    another run posted meanwhile)."""
+    unposted interest. At most POSTING_MONTHS_PER_RUN_MAX months, oldest
+    first. Returns the months this call posted (not those another run
+    posted meanwhile)."""
     if account.kind != "customer":
         return 0
     months = _months_to_post(account, min(as_of, last_whole_day()))
@@ -349,7 +355,12 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     if _start(account) <= last_whole_day():
         return 0  # a catch-up longer than one run: posted once accrual is up to date
     return sum(_post_month(account, f"{year:04d}-{month:02d}", ledger.month_key(month_end(year, month)))
-               for year, month in months)
+               for year, month in months[:POSTING_MONTHS_PER_RUN_MAX])
+
+
+def posting_behind(account: AccountItem, as_of: date) -> bool:
+    """Months ended by `as_of` are still to post (for a later run)."""
+    return account.kind == "customer" and bool(_months_to_post(account, min(as_of, last_whole_day())))
 
 
 POSTING_STEPS_MAX = 4  # earned, charged, and a re-read after another run's posting

@@ -265,3 +265,86 @@ def test_a_subscriptions_run_that_finds_the_ending_done_reports_nothing_changed(
     assert (first["processed"], first["changed"]) == (1, 1)
     monkeypatch.setattr(creator, "_find_subscription", lambda creator_id, fan_id: stale[0])
     assert creator.renew(stale[0], clock.now().date(), clock.iso(clock.now())) == "unchanged"
+
+
+# Two admin calls were a local outage: a long catch-up runs in bounded memory and time -----------
+
+def test_the_local_aws_keeps_no_copy_of_a_table_a_transaction_made():
+    """moto copies every table a TransactWriteItems touches (to roll back
+    with) and kept each copy for good: the dev server grew to gigabytes over
+    one long posting run. The local AWS Flock runs (scripts/localstack.py)
+    lets them go after each request."""
+    import gc
+
+    import boto3
+    import localstack
+    from moto.dynamodb.models.table import Table
+
+    def tables_alive():
+        gc.collect()
+        return sum(isinstance(o, Table) for o in gc.get_objects())
+
+    server = localstack.LockedMotoServer().start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.url, region_name="us-east-1")
+        client.create_table(TableName="scratch", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        client.batch_write_item(RequestItems={"scratch": [
+            {"PutRequest": {"Item": {"pk": {"S": f"item-{i}"}, "n": {"N": "0"}}}} for i in range(25)]})
+        before = tables_alive()
+        for n in range(20):
+            client.transact_write_items(TransactItems=[{"Update": {
+                "TableName": "scratch", "Key": {"pk": {"S": "item-0"}}, "UpdateExpression": "SET n = :n",
+                "ExpressionAttributeValues": {":n": {"N": str(n)}}}}])
+        assert tables_alive() == before  # each transaction kept a whole copy of the table
+    finally:
+        server.stop()
+
+
+def _interest_entries(api, handle):
+    seen = api.call("GET", "/v1/wallet/transactions?limit=100", as_=handle).json_body["data"]
+    return [e for e in seen if e["kind"] == "interest"]
+
+
+def test_a_year_of_postings_is_split_over_runs_of_bounded_size(api, monkeypatch):
+    from datetime import datetime, timezone
+
+    from chalicelib import clock
+    from chalicelib.finance import interest, ledger
+    monkeypatch.setattr(interest, "POSTING_MONTHS_PER_RUN_MAX", 5)
+    for handle in ("ann", "ben"):
+        api.verified(handle)
+        api.deposit(handle, 2_000_000)
+    clock.pin(datetime(2027, 3, 2, 9, 0, tzinfo=timezone.utc))  # March 2026 .. February 2027 ended: 12 months
+    assert api.admin("POST", "/v1/admin/jobs/accrue-interest").json_body["changed"] == 2
+    movements = []
+    real_transfer = ledger.transfer
+    monkeypatch.setattr(ledger, "transfer", lambda m, hold=None: movements.append(m) or real_transfer(m, hold))
+    runs = []
+    for _ in range(4):
+        movements.clear()
+        summary = api.admin("POST", "/v1/admin/jobs/post-interest").json_body
+        runs.append((summary["changed"], summary["behind"], len(movements)))
+    assert runs == [(2, 2, 10), (2, 2, 10), (2, 0, 4), (0, 0, 0)]
+    for handle in ("ann", "ben"):
+        assert len(_interest_entries(api, handle)) == 12
+    assert api.admin("GET", "/v1/admin/ledger/check").json_body["balanced"] is True
+
+
+def test_a_decade_moved_by_the_test_clock_costs_one_ordinary_run(api):
+    """+3650 days, then accrue-interest and post-interest: each run does a
+    bounded share (a decade of accrual, two years of postings per account)
+    and says how many accounts are still behind."""
+    import time
+
+    from chalicelib.finance import interest
+    api.verified("saver")
+    api.deposit("saver", 1_000_000)
+    assert api.admin("POST", "/v1/admin/test-clock", {"advance_days": 3650}).status_code == 200
+    started = time.monotonic()
+    assert api.admin("POST", "/v1/admin/jobs/accrue-interest").json_body["changed"] == 1
+    summary = api.admin("POST", "/v1/admin/jobs/post-interest").json_body
+    assert (summary["changed"], summary["behind"]) == (1, 1)
+    assert len(_interest_entries(api, "saver")) == interest.POSTING_MONTHS_PER_RUN_MAX
+    assert time.monotonic() - started < 20
