@@ -23,7 +23,7 @@ import calendar
 import decimal
 import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from pynamodb.attributes import MapAttribute
@@ -49,6 +49,7 @@ CATCH_UP_DAYS_MAX = 3660
 # `behind`.
 POSTING_MONTHS_PER_RUN_MAX = 24
 _MATH = decimal.Context(prec=50, rounding=ROUND_HALF_EVEN)
+VALUE_TIME = time(23, 59, 59, 999_000, tzinfo=timezone.utc)  # a month's interest is valued at its last instant
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,7 @@ def posting_behind(account: AccountItem, as_of: date) -> bool:
     return account.kind == "customer" and bool(_months_to_post(account, min(as_of, last_whole_day())))
 
 
-POSTING_STEPS_MAX = 4  # earned, charged, and a re-read after another run's posting
+POSTING_STEPS_MAX = 6  # earned, charged, and re-reads after another run's posting or a movement
 
 
 def _post_month(account: AccountItem, month_text: str, label: str) -> bool:
@@ -398,10 +399,18 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> bool:
             continue
         kind, cents = parts[0]
         last = len(parts) == 1
-        if _post_interest(account, month_text, kind, cents, record if last else []).replayed:
+        value_at = datetime.combine(month_end(int(month_text[:4]), int(month_text[5:])), VALUE_TIME)
+        opens = ledger.value_dated_opens(account, cents, value_at, clock.now())  # cents are signed
+        try:
+            posted = _post_interest(account, month_text, kind, cents, record if last else [], value_at)
+        except ledger.StaleCopy:
+            account.refresh(consistent_read=True)  # a movement since this copy was read
+            continue
+        if posted.replayed:
             account.refresh(consistent_read=True)  # posted by another run: read what it left
             continue
         wrote = True
+        account.opens = MapAttribute(**{**account.opens.as_dict(), **opens})
         # What the movement's transaction did to the item, without a read.
         micros = cents * MICROS_PER_CENT
         account.accrued_interest_micros = int(account.accrued_interest_micros) - micros
@@ -421,9 +430,12 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> bool:
     raise RuntimeError(f"{account.id}: the interest of {month_text} did not post in {POSTING_STEPS_MAX} steps")
 
 
-def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int, record: list) -> "ledger.Posted":
+def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int, record: list,
+                   value_at: datetime) -> "ledger.Posted":
     """One transfer: interest earned from `interest_expense`, or overdraft
-    interest charged to `interest_income`."""
+    interest charged to `interest_income`, valued on the month's last day
+    (its statement counts it, however late the run): `account` is the exact
+    copy the month openings are moved from."""
     from chalicelib.finance.transfers import system_party
     micros = cents * MICROS_PER_CENT
     actions = [AccountItem.accrued_interest_micros.add(-micros), AccountItem.posted_interest_micros.add(micros)]
@@ -431,10 +443,11 @@ def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int,
         actions += [AccountItem.accrued_charged_micros.add(-micros), AccountItem.posted_charged_micros.add(micros)]
     owner = ledger.Party(account.id, display=account.owner_handle or account.id, user_id=account.owner_id,
                          customer=False,  # interest moves on frozen accounts too, and may pass the credit line
-                         actions=tuple(actions + record))
+                         actions=tuple(actions + record), copy=account)
     transfer_id = ids.derived_id("tr", kind, account.id, month_text)
     system = system_party("interest_expense" if kind == "interest" else "interest_income")
     debit, credit = (system, owner) if kind == "interest" else (owner, system)
     note = f"interest for {month_text}" if kind == "interest" else f"overdraft interest for {month_text}"
     return ledger.transfer(ledger.Movement(transfer_id=transfer_id, kind=kind, debit=debit, credit=credit,
-                                           money=Money(abs(cents)), request_hash=f"{kind}:{month_text}", note=note))
+                                           money=Money(abs(cents)), request_hash=f"{kind}:{month_text}", note=note,
+                                           value_at=value_at))

@@ -63,6 +63,9 @@ class Party:
         charges), which may take the balance below -credit_limit.
       actions: more updates of this account item, in the same update (an item
         may appear only once in a transaction): e.g. the interest watermark.
+      copy: an exact copy of the account item, for a value-dated movement
+        (`Movement.value_at`): the update is conditioned on its `movements`
+        (else StaleCopy), and the month openings are set from it.
     """
     account_id: str
     display: str
@@ -71,6 +74,7 @@ class Party:
     inactive_refusal: type = errors.NotEligible
     check_funds: bool = True
     actions: tuple = ()
+    copy: AccountItem | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,10 @@ class Movement:
     hold_id: str | None = None
     fee: Party | None = None
     fee_cents: int = 0
+    # Booked now, valued earlier (a month's interest, posted after the month
+    # ended): the entries carry this time, so statements count them in its
+    # month; a party with a `copy` gets its month openings moved to match.
+    value_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,49 @@ def _balance_actions(delta_cents: int, moment: datetime, held_delta_cents: int =
     return actions
 
 
+class StaleCopy(errors.InvalidState):
+    """A value-dated movement's copy of an account was not current: read it again."""
+
+
+def value_dated_opens(item: AccountItem, delta_cents: int, value_at: datetime, moment: datetime) -> dict[str, int]:
+    """The month openings (`opens.m<YYYYMM>`, what statements open with) after
+    `delta` booked at `moment` but valued in an earlier month. The value
+    month had none if nothing was booked in it: it opens with what the next
+    recorded month opened with (nothing is valued in between), or with the
+    balance. Every later month already recorded opens `delta` higher; one
+    not recorded yet records the new balance at its first movement. Months
+    that hold entries thus always have an opening. `item` must be exact."""
+    value_month, booked_month = month_key(value_at), month_key(moment)
+    opens = {k: int(v) for k, v in item.opens.as_dict().items() if k.startswith("m")}
+    moved = {k: opens[k] + delta_cents for k in opens if value_month < k <= booked_month}
+    if value_month not in opens:
+        later = sorted(k for k in opens if k > value_month)
+        moved[value_month] = opens[later[0]] if later else int(item.balance)
+    return moved
+
+
+def _party_actions(party: Party, delta_cents: int, moment: datetime, value_at: datetime | None,
+                   held_delta_cents: int = 0) -> list:
+    """The balance actions of one side; a value-dated side sets its month
+    openings from its copy instead of recording this month's."""
+    actions = _balance_actions(delta_cents, moment, held_delta_cents, days=_earns(party))
+    if party.copy is None or value_at is None or month_key(value_at) >= month_key(moment):
+        return actions
+    month = month_key(moment)
+    actions = [a for a in actions if str(a.values[0]) != f"opens.{month}"]
+    return actions + [AccountItem.opens[k].set(v) for k, v in value_dated_opens(party.copy, delta_cents, value_at,
+                                                                                  moment).items()]
+
+
+def _unchanged_since(party: Party):
+    """The copy's item has had no movement since it was read."""
+    if party.copy is None:
+        return None
+    if not party.copy.movements:
+        return AccountItem.movements.does_not_exist() | (AccountItem.movements == 0)
+    return AccountItem.movements == int(party.copy.movements)
+
+
 def _earns(party: Party) -> bool:
     """A person's account accrues interest, so its daily openings are kept."""
     return party.user_id is not None
@@ -172,6 +223,10 @@ def _debit_condition(party: Party, amount_cents: int):
         if party.check_funds:
             condition = condition & (AccountItem.spendable >= amount_cents)
     return condition
+
+
+def _with(condition, extra):
+    return condition if extra is None else condition & extra
 
 
 def _credit_condition(party: Party):
@@ -232,12 +287,14 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
     if not 0 <= fee <= amount:
         raise ValueError("a fee is at most the amount")
     record = _transfer_item(m, at, attempt)
+    entry_at = clock.iso(m.value_at) if m.value_at else at
     tx = TaggedTransaction()
     tx.save("transfer", record, condition=TransferItem.pk.does_not_exist(), return_values="ALL_OLD")
     if hold is None:
         tx.update("debit", AccountItem.ref(m.debit.account_id),
-                  _balance_actions(-amount, moment, days=_earns(m.debit)) + list(m.debit.actions),
-                  condition=_debit_condition(m.debit, amount), return_values="ALL_OLD")
+                  _party_actions(m.debit, -amount, moment, m.value_at) + list(m.debit.actions),
+                  condition=_with(_debit_condition(m.debit, amount), _unchanged_since(m.debit)),
+                  return_values="ALL_OLD")
     else:
         # Posting a hold: the money was set aside when it was placed, so the
         # debit needs no spendable check; the unused rest is released.
@@ -246,16 +303,18 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
                   + list(m.debit.actions),
                   condition=AccountItem.pk.exists(), return_values="ALL_OLD")
     tx.update("credit", AccountItem.ref(m.credit.account_id),
-              _balance_actions(amount - fee, moment, days=_earns(m.credit))
+              _party_actions(m.credit, amount - fee, moment, m.value_at)
               + _inflow_actions(m, m.credit, amount - fee, moment) + list(m.credit.actions),
-              condition=_credit_condition(m.credit))
-    tx.save("entry", _entry(m.debit.account_id, m, -amount, m.credit.display, at), condition=EntryItem.pk.does_not_exist())
-    tx.save("entry", _entry(m.credit.account_id, m, amount - fee, m.debit.display, at, fee_cents=fee if m.fee else None),
+              condition=_with(_credit_condition(m.credit), _unchanged_since(m.credit)))
+    tx.save("entry", _entry(m.debit.account_id, m, -amount, m.credit.display, entry_at),
             condition=EntryItem.pk.does_not_exist())
+    tx.save("entry", _entry(m.credit.account_id, m, amount - fee, m.debit.display, entry_at,
+                            fee_cents=fee if m.fee else None), condition=EntryItem.pk.does_not_exist())
     if m.fee:
         tx.update("fee", AccountItem.ref(m.fee.account_id), _balance_actions(fee, moment),
                   condition=_credit_condition(m.fee))
-        tx.save("entry", _entry(m.fee.account_id, m, fee, m.debit.display, at), condition=EntryItem.pk.does_not_exist())
+        tx.save("entry", _entry(m.fee.account_id, m, fee, m.debit.display, entry_at),
+                condition=EntryItem.pk.does_not_exist())
     for i, limit in enumerate(m.limits):
         item, actions, condition = _limit_update(limit, amount, moment)
         tx.update(("limit", i), item, actions, condition=condition)
@@ -275,6 +334,8 @@ def _outcome(m: Movement, failed: dict, attempt: str) -> Posted:
         if stored.request_hash != m.request_hash:
             raise errors.IdempotencyKeyReused()
         return Posted(stored, replayed=True)
+    if any(side in failed and party.copy is not None for side, party in (("debit", m.debit), ("credit", m.credit))):
+        raise StaleCopy("The account changed since it was read.")
     found = []
     if "debit" in failed:
         old = failed["debit"].raw_item or {}

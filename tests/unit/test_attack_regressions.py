@@ -348,3 +348,62 @@ def test_a_decade_moved_by_the_test_clock_costs_one_ordinary_run(api):
     assert (summary["changed"], summary["behind"]) == (1, 1)
     assert len(_interest_entries(api, "saver")) == interest.POSTING_MONTHS_PER_RUN_MAX
     assert time.monotonic() - started < 20
+
+
+# A month's interest is valued on its last day ------------------------------------------------------
+
+def _statement(api, handle, month):
+    r = api.call("GET", f"/v1/wallet/statements/{month}", as_=handle)
+    assert r.status_code == 200, r.body
+    return r.json_body
+
+
+def test_decembers_interest_posted_on_january_2_is_on_decembers_statement(api):
+    """Posted on 2 January (a deposit already made on the 1st), December's
+    interest is valued 31 December: December's statement earns it, every
+    month closes with what the next opens with, and January's statement
+    closes at the balance."""
+    from datetime import datetime, timezone
+
+    from chalicelib import clock
+    api.verified("saver")
+    api.deposit("saver", 1_000_000)  # 10 March 2026
+    clock.pin(datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc))
+    api.admin("POST", "/v1/admin/jobs/post-interest")  # March to November, on 1 December
+    clock.pin(datetime(2027, 1, 1, 10, 0, tzinfo=timezone.utc))
+    api.deposit("saver", 5_000)
+    clock.pin(datetime(2027, 1, 2, 9, 0, tzinfo=timezone.utc))
+    assert api.admin("POST", "/v1/admin/jobs/post-interest").json_body["changed"] == 1
+    interest = {e["created_at"][:7]: e for e in _interest_entries(api, "saver")}
+    assert interest["2026-12"]["created_at"] == "2026-12-31T23:59:59.999Z"
+    assert sorted(interest) == [f"2026-{m:02d}" for m in range(3, 13)]
+    months = [f"2026-{m:02d}" for m in range(3, 13)] + ["2027-01"]
+    statements = {month: _statement(api, "saver", month) for month in months}
+    december = statements["2026-12"]
+    assert december["interest_earned"] == interest["2026-12"]["amount"] > 0
+    assert [e["kind"] for e in december["entries"]] == ["interest"]
+    for month, following in zip(months, months[1:]):
+        assert statements[month]["closing_balance"] == statements[following]["opening_balance"], month
+        assert statements[month]["interest_earned"] == interest[month]["amount"], month
+    assert statements["2027-01"]["interest_earned"] == 0
+    assert statements["2027-01"]["closing_balance"] == api.wallet("saver")["balance"]
+    assert statements["2026-03"]["opening_balance"] == 0
+    assert api.admin("GET", "/v1/admin/ledger/check").json_body["balanced"] is True
+
+
+def test_a_year_posted_at_once_is_valued_month_by_month(api):
+    """A catch-up posts a year on one day: each month's statement still
+    shows its own interest, and the chain of balances holds."""
+    from datetime import datetime, timezone
+
+    from chalicelib import clock
+    api.verified("saver")
+    api.deposit("saver", 1_000_000)
+    clock.pin(datetime(2027, 3, 2, 9, 0, tzinfo=timezone.utc))
+    api.admin("POST", "/v1/admin/jobs/post-interest")
+    months = [f"2026-{m:02d}" for m in range(3, 13)] + ["2027-01", "2027-02", "2027-03"]
+    statements = [_statement(api, "saver", month) for month in months]
+    assert all(s["interest_earned"] > 0 for s in statements[:-1]) and statements[-1]["interest_earned"] == 0
+    for this, following in zip(statements, statements[1:]):
+        assert this["closing_balance"] == following["opening_balance"], this["month"]
+    assert statements[-1]["closing_balance"] == api.wallet("saver")["balance"]
