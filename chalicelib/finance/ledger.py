@@ -176,11 +176,10 @@ def value_dated_opens(item: AccountItem, delta_cents: int, value_at: datetime, m
     return moved
 
 
-def _party_actions(party: Party, delta_cents: int, moment: datetime, value_at: datetime | None,
-                   held_delta_cents: int = 0) -> list:
+def _party_actions(party: Party, delta_cents: int, moment: datetime, value_at: datetime | None) -> list:
     """The balance actions of one side; a value-dated side sets its month
     openings from its copy instead of recording this month's."""
-    actions = _balance_actions(delta_cents, moment, held_delta_cents, days=_earns(party))
+    actions = _balance_actions(delta_cents, moment, days=_earns(party))
     if party.copy is None or value_at is None or month_key(value_at) >= month_key(moment):
         return actions
     month = month_key(moment)

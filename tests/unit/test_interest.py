@@ -164,7 +164,7 @@ def test_thirty_days_then_the_month_posts_and_the_fraction_carries(api):
     assert (credit["amount"], credit["counterparty"]) == (cents, "interest_expense")
     books = balanced(api)
     assert books["system_accounts"]["interest_expense"] == -cents
-    s = statement(api, "saver", now.strftime("%Y-%m"))
+    s = statement(api, "saver", month_end.strftime("%Y-%m"))  # valued on the month's last day
     assert (s["interest_earned"], s["interest_charged"]) == (cents, 0)
     # Posted once: another run, and a run for a later day, post nothing twice.
     assert job(api, "post-interest")["changed"] == 0
@@ -258,7 +258,7 @@ def test_a_balance_crossing_zero_mid_month_earns_then_is_charged(api):
     books = balanced(api)
     assert books["system_accounts"]["interest_income"] == -cents
     assert books["system_accounts"]["interest_expense"] <= -earned
-    s = statement(api, "borrower", now.strftime("%Y-%m"))
+    s = statement(api, "borrower", month_end.strftime("%Y-%m"))  # valued on the month's last day
     assert (s["interest_earned"], s["interest_charged"]) == (earned, -cents)
     transfer = api.call("GET", f"/v1/transfers/{charge['transfer_id']}", as_="borrower").json_body
     assert (transfer["kind"], transfer["amount"], transfer["from"], transfer["to"]) == \
