@@ -58,6 +58,21 @@ QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)  # the app is given queue URLs: no Get
 QUEUE_CONSUME_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")  # Lambda's poller
 JSON_CONTENT_TYPE = "'application/json'"  # a literal header value in API Gateway's syntax
 
+# The customer-managed KMS key (CMK) that encrypts Flock's data at rest: the
+# tables, the queues, the signing-key secret, the functions' environment and
+# the logs. Keys for other purposes (card data, TOTP secrets) are made with
+# `kms_key_resources` under their own id and alias, so each is rotated,
+# audited and revoked on its own.
+DATA_KEY_ID = "DataAtRestKey"
+DATA_KEY_ALIAS = f"alias/{APP_NAME}-{STAGE}-data-at-rest"
+# A function reaches the key only through the service that holds the data,
+# and only for what that service asks on its behalf (reading and writing
+# items, reading the secret, sending and receiving messages): never directly,
+# so its credentials cannot decrypt anything the services would not give it.
+DYNAMODB_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+SECRET_KEY_ACTIONS = ("kms:Decrypt",)
+QUEUE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")  # a receiver needs Decrypt, a sender both
+
 
 def table_name(logical: str) -> str:
     return f"{TABLE_PREFIX}-{logical}"
@@ -70,6 +85,14 @@ def table_id(logical: str) -> str:
 
 def queue_id(queue_name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in queue_name.replace("_", "-").split("-") if part) + "Queue"
+
+
+def key_arn(key_id: str = DATA_KEY_ID) -> dict:
+    return {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def _via(service: str) -> dict:
+    return {"StringEquals": {"kms:ViaService": {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"}}}
 
 
 def _retained(resource: dict) -> dict:
@@ -85,7 +108,7 @@ def table_resource(table: spec.TableSpec) -> dict:
         "AttributeDefinitions": kwargs["AttributeDefinitions"],
         "KeySchema": kwargs["KeySchema"],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        "SSESpecification": {"SSEEnabled": True},
+        "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": key_arn()},
         "DeletionProtectionEnabled": True,
         "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
     }
@@ -103,9 +126,55 @@ def secret_resource() -> dict:
             "Name": SIGNING_KEY_SECRET_NAME,
             "Description": "Flock's token signing key (HMAC); at least 32 characters.",
             "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+            "KmsKeyId": key_arn(),
             "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
         },
     })
+
+
+def kms_key_resources(key_id: str, alias: str, description: str, log_groups=()) -> dict:
+    """A symmetric customer-managed key, rotated every year, and its alias.
+
+    The key policy lets the account's IAM decide who uses the key (AWS's
+    default: without it nobody could administer the key); each Flock role is
+    then granted only the operations it needs, through the service it needs
+    them for (`policy_document`). CloudWatch Logs cannot act through IAM, so
+    the policy names it, for the given log groups only. Retained: deleting
+    the key would make every table, backup and message it encrypted unreadable.
+    """
+    statements = [{
+        "Sid": "AccountAdministersAndGrantsThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+        "Action": "kms:*",
+        "Resource": "*",
+    }]
+    if log_groups:
+        statements.append({
+            "Sid": "CloudWatchLogsForFlockLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}},
+            "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
+                _arn("logs", f"log-group:{name}") for name in log_groups]}},
+        })
+    key = _retained({
+        "Type": "AWS::KMS::Key",
+        "Properties": {
+            "Description": description,
+            "KeySpec": "SYMMETRIC_DEFAULT",
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "EnableKeyRotation": True,
+            "RotationPeriodInDays": 365,
+            "PendingWindowInDays": 30,  # the longest: a scheduled deletion can be cancelled for a month
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": statements},
+            "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
+        },
+    })
+    return {key_id: key,
+            key_id + "Alias": {"Type": "AWS::KMS::Alias",
+                               "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": key_id}}}}
 
 
 def queue_resources(queue_name: str, lambda_timeout_s: int) -> dict:
@@ -114,14 +183,14 @@ def queue_resources(queue_name: str, lambda_timeout_s: int) -> dict:
     of being retried until it expires."""
     dlq = {
         "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": f"{queue_name}-dlq", "SqsManagedSseEnabled": True,
+        "Properties": {"QueueName": f"{queue_name}-dlq", "KmsMasterKeyId": key_arn(),
                        "MessageRetentionPeriod": 14 * 24 * 3600},
     }
     queue = {
         "Type": "AWS::SQS::Queue",
         "Properties": {
             "QueueName": queue_name,
-            "SqsManagedSseEnabled": True,
+            "KmsMasterKeyId": key_arn(),
             # AWS's advice for a Lambda event source: at least 6x the function timeout.
             "VisibilityTimeout": max(30, 6 * lambda_timeout_s),
             "MessageRetentionPeriod": 4 * 24 * 3600,
@@ -227,7 +296,8 @@ def _arn(service: str, resource: str) -> dict:
 
 def policy_document(function: dict, queues: list) -> dict:
     """What one function may do: Flock's tables and their indexes, the
-    signing key, Flock's queues, and its own log group."""
+    signing key, Flock's queues, its own log group, and the data key
+    through those services."""
     log_group = f"log-group:/aws/lambda/{function['function_name']}"
     statements = [
         {"Sid": "FlockTables", "Effect": "Allow", "Action": list(TABLE_ACTIONS),
@@ -247,7 +317,26 @@ def policy_document(function: dict, queues: list) -> dict:
     if consumed:
         statements.append({"Sid": "FlockQueuesConsume", "Effect": "Allow", "Action": list(QUEUE_CONSUME_ACTIONS),
                            "Resource": [_queue_arn(q) for q in consumed]})
+    statements += data_key_statements(queues_on_key=bool(_managed_queues(queues)))
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def data_key_statements(queues_on_key: bool) -> list[dict]:
+    """The data key, for what the statements above let the function do:
+    DynamoDB decrypts items for it, Secrets Manager the signing key, SQS the
+    messages it sends (a new data key) and receives. Each only through that
+    service (`kms:ViaService`). The function's environment needs nothing
+    here: Lambda decrypts it through the grant it makes for the role."""
+    statements = [
+        {"Sid": "DataKeyThroughDynamoDB", "Effect": "Allow", "Action": list(DYNAMODB_KEY_ACTIONS),
+         "Resource": [key_arn()], "Condition": _via("dynamodb")},
+        {"Sid": "DataKeyThroughSecretsManager", "Effect": "Allow", "Action": list(SECRET_KEY_ACTIONS),
+         "Resource": [key_arn()], "Condition": _via("secretsmanager")},
+    ]
+    if queues_on_key:
+        statements.append({"Sid": "DataKeyThroughSqs", "Effect": "Allow", "Action": list(QUEUE_KEY_ACTIONS),
+                           "Resource": [key_arn()], "Condition": _via("sqs")})
+    return statements
 
 
 def environment(queues=()) -> dict:
@@ -313,6 +402,12 @@ def gateway_responses() -> dict:
     return out
 
 
+def function_hardening(function: dict) -> dict:
+    """Properties every function gets on top of Chalice's: its environment
+    encrypted under the data key (Lambda's default is an AWS-managed key)."""
+    return {"KmsKeyArn": key_arn()}
+
+
 BOOTSTRAP_ID = "SystemAccounts"
 
 
@@ -337,6 +432,8 @@ def build(app=None) -> dict:
     queues = sorted({e["queue"] for f in functions for e in f["events"] if e["type"] == "SQS"})
     resources = {table_id(t.logical): table_resource(t) for t in spec.TABLES}
     resources[SECRET_ID] = secret_resource()
+    resources.update(kms_key_resources(DATA_KEY_ID, DATA_KEY_ALIAS, "Flock data at rest: tables, queues, "
+                                       "the token signing key, function environments and logs."))
     timeout = max((f["timeout"] for f in functions), default=30)
     for queue in _managed_queues(queues):
         resources.update(queue_resources(queue, timeout))
@@ -349,12 +446,15 @@ def build(app=None) -> dict:
                                                     "Environment": {"Variables": environment(queues)}}}
     if any(f["id"] == "APIHandler" for f in functions):
         resources[REST_API_ID] = {"Properties": {"GatewayResponses": gateway_responses()}}
+    for function in functions:
+        resources[function["id"]]["Properties"].update(function_hardening(function))
     bootstrap = bootstrap_resource(functions)
     if bootstrap:
         resources[BOOTSTRAP_ID] = bootstrap
     outputs = {
         **{f"{table_id(t.logical)}Name": {"Value": {"Ref": table_id(t.logical)}} for t in spec.TABLES},
         "TokenSigningKeySecretArn": {"Value": {"Ref": SECRET_ID}},
+        f"{DATA_KEY_ID}Arn": {"Value": key_arn()},
     }
     return {"Resources": resources, "Outputs": outputs}
 

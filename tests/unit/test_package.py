@@ -11,6 +11,7 @@ from chalicelib.finance.accounts import SYSTEM_ACCOUNTS
 from infra import template
 
 SECRET_REF = {"Ref": template.SECRET_ID}
+DATA_KEY = {"Fn::GetAtt": [template.DATA_KEY_ID, "Arn"]}
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +56,7 @@ def test_every_spec_table_is_a_protected_prod_table(built):
         assert props["TableName"] == f"flock-prod-{table.logical}"
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": DATA_KEY}
         assert props["DeletionProtectionEnabled"] is True
         assert res["DeletionPolicy"] == res["UpdateReplacePolicy"] == "Retain"
         assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
@@ -80,7 +81,46 @@ def test_signing_key_secret(built):
     assert res["Properties"]["Name"] == "flock/prod/token-signing-key"
     assert res["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32  # keys.signing_key's minimum
     assert "SecretString" not in res["Properties"]
+    assert res["Properties"]["KmsKeyId"] == DATA_KEY
     assert res["DeletionPolicy"] == "Retain"
+
+
+def test_data_key_is_a_rotated_retained_cmk_the_account_administers(built):
+    res = built["Resources"][template.DATA_KEY_ID]
+    props = res["Properties"]
+    assert res["Type"] == "AWS::KMS::Key"
+    assert props["EnableKeyRotation"] is True and props["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert props["PendingWindowInDays"] == 30
+    assert res["DeletionPolicy"] == res["UpdateReplacePolicy"] == "Retain"
+    statements = {st["Sid"]: st for st in props["KeyPolicy"]["Statement"]}
+    account = statements.pop("AccountAdministersAndGrantsThroughIam")
+    assert account["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    for sid, st in statements.items():  # anything else: a named service, for named resources only
+        assert st["Effect"] == "Allow" and set(st["Principal"]) == {"Service"}, sid
+        assert st["Condition"], sid
+    for st in props["KeyPolicy"]["Statement"]:
+        assert "*" not in json.dumps(st["Principal"]).replace("${AWS::", "")  # no wildcard principal
+    alias = built["Resources"][template.DATA_KEY_ID + "Alias"]
+    assert alias["Properties"] == {"AliasName": "alias/flock-prod-data-at-rest",
+                                   "TargetKeyId": {"Ref": template.DATA_KEY_ID}}
+
+
+def test_everything_at_rest_is_encrypted_under_the_data_key(built):
+    res = built["Resources"]
+    for type_, path in (("AWS::DynamoDB::Table", ("SSESpecification", "KMSMasterKeyId")),
+                        ("AWS::SQS::Queue", ("KmsMasterKeyId",)),
+                        ("AWS::SecretsManager::Secret", ("KmsKeyId",))):
+        found = _of_type(built, type_)
+        assert found, type_
+        for res_id, r in found.items():
+            value = r["Properties"]
+            for key in path:
+                value = value[key]
+            assert value == DATA_KEY, res_id
+    queues = _of_type(built, "AWS::SQS::Queue")
+    assert not any("SqsManagedSseEnabled" in q["Properties"] for q in queues.values())
+    for function in template.chalice_functions():
+        assert res[function["id"]]["Properties"]["KmsKeyArn"] == DATA_KEY, function["id"]
 
 
 def test_every_chalice_function_gets_flock_policy_and_prod_env(built, functions):
@@ -137,6 +177,10 @@ def test_policy_names_only_flock_resources(built, functions):
             elif service == "sqs":
                 for r in resources:
                     assert r["Fn::GetAtt"][0] in built["Resources"]
+            elif service == "kms":  # the data key, only through the service that holds the data
+                assert resources == [DATA_KEY]
+                via = st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
+                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com" for s in ("dynamodb", "secretsmanager", "sqs")}
             else:
                 pytest.fail(f"unexpected service {service}")
         dynamo = [st for st in statements if st["Action"][0].startswith("dynamodb:")]
@@ -150,6 +194,20 @@ def test_policy_names_only_flock_resources(built, functions):
         for st in dynamo:
             if any("Fn::Sub" in r for r in st["Resource"]):
                 assert set(st["Action"]) <= {"dynamodb:Query", "dynamodb:Scan"}
+
+
+def test_api_role_uses_the_data_key_only_through_its_services(built):
+    by_sid = {st["Sid"]: st for st in _statements(built, "ApiHandlerRole")}
+    kms = {sid: st for sid, st in by_sid.items() if st["Action"][0].startswith("kms:")}
+    via = {sid: st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"].split(".")[0] for sid, st in kms.items()}
+    assert via == {"DataKeyThroughDynamoDB": "dynamodb", "DataKeyThroughSecretsManager": "secretsmanager",
+                   "DataKeyThroughSqs": "sqs"}
+    assert kms["DataKeyThroughDynamoDB"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert kms["DataKeyThroughSecretsManager"]["Action"] == ["kms:Decrypt"]
+    assert kms["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # it sends to queues
+    granted = {a for st in kms.values() for a in st["Action"]}
+    assert not granted & {"kms:Encrypt", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                          "kms:GenerateDataKeyWithoutPlaintext", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"}
 
 
 def test_gateway_responses_speak_flock_errors(built):
@@ -204,6 +262,11 @@ def test_queues_of_sqs_handlers_are_created_and_granted():
     consume = {st["Sid"]: st for st in _statements(built, "WorkerRole")}["FlockQueuesConsume"]
     assert consume["Resource"] == [queue_arn]
     assert set(consume["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    for role_id in ("WorkerRole", "JobTickRole", "ApiHandlerRole"):  # all send, the worker also receives
+        by_sid = {st["Sid"]: st for st in _statements(built, role_id)}
+        assert by_sid["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    for queue_id in ("FlockProdWorkQueue", "FlockProdWorkQueueDlq"):
+        assert res[queue_id]["Properties"]["KmsMasterKeyId"] == DATA_KEY
 
 
 def test_queue_env_var_names():
