@@ -73,6 +73,41 @@ DYNAMODB_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 SECRET_KEY_ACTIONS = ("kms:Decrypt",)
 QUEUE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")  # a receiver needs Decrypt, a sender both
 
+# Logs: every function's and the API's access log, kept 13 months (a year of
+# history, as PCI DSS 10.5.1 asks of audit logs, and a month's margin),
+# encrypted under the data key, and kept when the stack goes.
+LOG_RETENTION_DAYS = 400
+ACCESS_LOG_GROUP_ID = "ApiAccessLogGroup"
+ACCESS_LOG_GROUP_NAME = f"/aws/apigateway/{TABLE_PREFIX}-access"
+# One line of JSON per request. Never `$context.error.message` (it can echo
+# the Authorization header) nor anything of the body or query string.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "xrayTraceId": "$context.xrayTraceId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "method": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatencyMs": "$context.responseLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "errorType": "$context.error.responseType",
+}
+# API Gateway writes any log only with a CloudWatch role set on the account
+# (a per-region setting): the stack sets it, with AWS's policy for it.
+API_GATEWAY_ACCOUNT_ID = "ApiGatewayAccount"
+API_GATEWAY_LOGS_ROLE_ID = "ApiGatewayCloudWatchLogsRole"
+# Tracing: API Gateway samples requests (X-Ray) and the functions, whose
+# Chalice tracing mode passes a sampled trace on, send their segments.
+# X-Ray's write actions have no resource to name: "*" is the only form.
+XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+
 
 def table_name(logical: str) -> str:
     return f"{TABLE_PREFIX}-{logical}"
@@ -175,6 +210,59 @@ def kms_key_resources(key_id: str, alias: str, description: str, log_groups=()) 
     return {key_id: key,
             key_id + "Alias": {"Type": "AWS::KMS::Alias",
                                "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": key_id}}}}
+
+
+def log_group_id(function: dict) -> str:
+    return function["id"] + "LogGroup"
+
+
+def log_group_name(function: dict) -> str:
+    """The group Lambda writes to: created here first, with its retention
+    and key, or Lambda would create it at the first log line with neither."""
+    return f"/aws/lambda/{function['function_name']}"
+
+
+def log_group_resource(name: str) -> dict:
+    return _retained({
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS, "KmsKeyId": key_arn(),
+                       "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}]},
+    })
+
+
+def api_logging_resources() -> dict:
+    """The access log group and the account setting API Gateway needs to
+    write it. The role is retained: the account setting outlives the stack."""
+    role = _retained({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": "API Gateway writes this region's API logs to CloudWatch Logs.",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                                              "AmazonAPIGatewayPushToCloudWatchLogs"}],
+        },
+    })
+    return {
+        ACCESS_LOG_GROUP_ID: log_group_resource(ACCESS_LOG_GROUP_NAME),
+        API_GATEWAY_LOGS_ROLE_ID: role,
+        API_GATEWAY_ACCOUNT_ID: {"Type": "AWS::ApiGateway::Account",
+                                 "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": [API_GATEWAY_LOGS_ROLE_ID,
+                                                                                      "Arn"]}}},
+    }
+
+
+def api_hardening() -> dict:
+    """Properties of the AWS::Serverless::Api on top of Chalice's."""
+    return {
+        "TracingEnabled": True,
+        "AccessLogSetting": {
+            # The group's ARN without the ":*" its Arn attribute ends with.
+            "DestinationArn": _arn("logs", f"log-group:${{{ACCESS_LOG_GROUP_ID}}}"),
+            "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+        },
+    }
 
 
 def queue_resources(queue_name: str, lambda_timeout_s: int) -> dict:
@@ -318,6 +406,7 @@ def policy_document(function: dict, queues: list) -> dict:
         statements.append({"Sid": "FlockQueuesConsume", "Effect": "Allow", "Action": list(QUEUE_CONSUME_ACTIONS),
                            "Resource": [_queue_arn(q) for q in consumed]})
     statements += data_key_statements(queues_on_key=bool(_managed_queues(queues)))
+    statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -432,8 +521,6 @@ def build(app=None) -> dict:
     queues = sorted({e["queue"] for f in functions for e in f["events"] if e["type"] == "SQS"})
     resources = {table_id(t.logical): table_resource(t) for t in spec.TABLES}
     resources[SECRET_ID] = secret_resource()
-    resources.update(kms_key_resources(DATA_KEY_ID, DATA_KEY_ALIAS, "Flock data at rest: tables, queues, "
-                                       "the token signing key, function environments and logs."))
     timeout = max((f["timeout"] for f in functions), default=30)
     for queue in _managed_queues(queues):
         resources.update(queue_resources(queue, timeout))
@@ -448,6 +535,16 @@ def build(app=None) -> dict:
         resources[REST_API_ID] = {"Properties": {"GatewayResponses": gateway_responses()}}
     for function in functions:
         resources[function["id"]]["Properties"].update(function_hardening(function))
+        resources[function["id"]]["DependsOn"] = [log_group_id(function)]
+        resources[log_group_id(function)] = log_group_resource(log_group_name(function))
+    log_groups = [log_group_name(f) for f in functions]
+    if REST_API_ID in resources:
+        resources[REST_API_ID]["Properties"].update(api_hardening())
+        resources[REST_API_ID]["DependsOn"] = [API_GATEWAY_ACCOUNT_ID]
+        resources.update(api_logging_resources())
+        log_groups.append(ACCESS_LOG_GROUP_NAME)
+    resources.update(kms_key_resources(DATA_KEY_ID, DATA_KEY_ALIAS, "Flock data at rest: tables, queues, "
+                                       "the token signing key, function environments and logs.", log_groups))
     bootstrap = bootstrap_resource(functions)
     if bootstrap:
         resources[BOOTSTRAP_ID] = bootstrap

@@ -160,6 +160,9 @@ def test_policy_names_only_flock_resources(built, functions):
             assert st["Effect"] == "Allow"
             assert "NotAction" not in st and "NotResource" not in st
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            if st["Action"] == list(template.XRAY_ACTIONS):  # X-Ray's writes name no resource
+                assert resources == ["*"]
+                continue
             assert "*" not in resources
             assert all(not a.endswith("*") for a in st["Action"]), st["Action"]
             services = {a.split(":")[0] for a in st["Action"]}
@@ -208,6 +211,43 @@ def test_api_role_uses_the_data_key_only_through_its_services(built):
     granted = {a for st in kms.values() for a in st["Action"]}
     assert not granted & {"kms:Encrypt", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo",
                           "kms:GenerateDataKeyWithoutPlaintext", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"}
+
+
+def test_every_log_group_is_kept_a_year_and_encrypted(built, functions):
+    res = built["Resources"]
+    groups = _of_type(built, "AWS::Logs::LogGroup")
+    names = {g["Properties"]["LogGroupName"] for g in groups.values()}
+    assert names == {f"/aws/lambda/{f['function_name']}" for f in functions} | {template.ACCESS_LOG_GROUP_NAME}
+    for res_id, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] >= 365, res_id
+        assert group["Properties"]["KmsKeyId"] == DATA_KEY, res_id
+        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain", res_id
+    for function in functions:  # made before Lambda could make it without retention or key
+        group_id = res[function["id"]]["DependsOn"]
+        assert group_id == [template.log_group_id(function)]
+        assert res[group_id[0]]["Properties"]["LogGroupName"] == f"/aws/lambda/{function['function_name']}"
+    (logs,) = [st for st in res[template.DATA_KEY_ID]["Properties"]["KeyPolicy"]["Statement"]
+               if st["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}]
+    allowed = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert sorted(a["Fn::Sub"].rsplit("log-group:", 1)[1] for a in allowed) == sorted(names)
+
+
+def test_api_is_traced_and_access_logged_without_secrets(built):
+    api = built["Resources"][template.REST_API_ID]
+    props = api["Properties"]
+    assert props["TracingEnabled"] is True
+    setting = props["AccessLogSetting"]
+    assert setting["DestinationArn"]["Fn::Sub"].endswith(f":log-group:${{{template.ACCESS_LOG_GROUP_ID}}}")
+    fields = json.loads(setting["Format"])
+    assert {"requestId", "ip", "status", "method", "resourcePath", "xrayTraceId"} <= set(fields)
+    assert fields["ip"] == "$context.identity.sourceIp"
+    assert "error.message" not in setting["Format"] and "header" not in setting["Format"].lower()
+    assert api["DependsOn"] == [template.API_GATEWAY_ACCOUNT_ID]
+    account = built["Resources"][template.API_GATEWAY_ACCOUNT_ID]
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": [template.API_GATEWAY_LOGS_ROLE_ID, "Arn"]}
+    role = built["Resources"][template.API_GATEWAY_LOGS_ROLE_ID]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
 
 
 def test_gateway_responses_speak_flock_errors(built):
