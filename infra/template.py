@@ -108,6 +108,24 @@ API_GATEWAY_LOGS_ROLE_ID = "ApiGatewayCloudWatchLogsRole"
 # X-Ray's write actions have no resource to name: "*" is the only form.
 XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
+# Reserved concurrency: capacity no other function can take, and a ceiling a
+# flood or a runaway fan-out cannot pass (sparing DynamoDB and the bill). The
+# API and the SQS workers take theirs from a stack parameter, so an operator
+# resizes one at deploy (`--parameter-overrides APIHandlerConcurrency=400`)
+# without a rebuild; a worker's queue never hands it more batches at once
+# than it may run (else throttled receives would count towards the DLQ).
+# Defaults reserve 236 of a region's default 1,000 (AWS keeps 100 unreserved).
+CONCURRENCY_DEFAULTS = {"APIHandler": 200, "FanoutWorker": 20, "JobsWorker": 10}
+WORKER_CONCURRENCY_DEFAULT = 10  # a worker not named above
+# A scheduled job or the bootstrap runs one at a time: a second run of the
+# same job at once adds nothing (each is idempotent for its date) but
+# conflicts; a throttled scheduled event waits in Lambda's async queue.
+SINGLE_RUN_CONCURRENCY = 1
+# Functions invoked asynchronously (by a schedule, by CloudFormation) park an
+# event that still fails after Lambda's two retries here, for 14 days.
+ASYNC_DLQ_ID = "AsyncInvokeDlq"
+ASYNC_DLQ_NAME = f"{TABLE_PREFIX}-async-dlq"
+
 
 def table_name(logical: str) -> str:
     return f"{TABLE_PREFIX}-{logical}"
@@ -210,6 +228,47 @@ def kms_key_resources(key_id: str, alias: str, description: str, log_groups=()) 
     return {key_id: key,
             key_id + "Alias": {"Type": "AWS::KMS::Alias",
                                "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": key_id}}}}
+
+
+def invoked_asynchronously(function: dict) -> bool:
+    """False for the API handler (API Gateway waits for it) and for SQS
+    workers (the queue's poller waits for them; a failed message goes to
+    the queue's own DLQ); True for scheduled jobs (EventBridge) and the
+    bootstrap (CloudFormation), whose failed events only a DLQ keeps."""
+    if function["id"] == "APIHandler":
+        return False
+    return not (function["events"] and all(e["type"] == "SQS" for e in function["events"]))
+
+
+def concurrency_parameter(function: dict) -> str | None:
+    """The stack parameter sizing a function's reserved concurrency, or
+    None for one that runs one at a time."""
+    if function["id"] == "APIHandler" or any(e["type"] == "SQS" for e in function["events"]):
+        return f"{function['id']}Concurrency"
+    return None
+
+
+def concurrency_parameters(functions: list[dict]) -> dict:
+    out = {}
+    for function in functions:
+        name = concurrency_parameter(function)
+        if name:
+            worker = function["id"] != "APIHandler"
+            out[name] = {
+                "Type": "Number",
+                "Default": str(CONCURRENCY_DEFAULTS.get(function["id"], WORKER_CONCURRENCY_DEFAULT)),
+                "MinValue": 2 if worker else 1,  # SQS's MaximumConcurrency starts at 2
+                "MaxValue": 1000,
+                "Description": f"Reserved concurrency of {function['function_name']}"
+                               + (", and the most batches its queue hands it at once." if worker else "."),
+            }
+    return out
+
+
+def async_dlq_resource() -> dict:
+    return {"Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": ASYNC_DLQ_NAME, "KmsMasterKeyId": key_arn(),
+                           "MessageRetentionPeriod": 14 * 24 * 3600}}
 
 
 def log_group_id(function: dict) -> str:
@@ -405,7 +464,11 @@ def policy_document(function: dict, queues: list) -> dict:
     if consumed:
         statements.append({"Sid": "FlockQueuesConsume", "Effect": "Allow", "Action": list(QUEUE_CONSUME_ACTIONS),
                            "Resource": [_queue_arn(q) for q in consumed]})
-    statements += data_key_statements(queues_on_key=bool(_managed_queues(queues)))
+    if invoked_asynchronously(function):
+        statements.append({"Sid": "AsyncDeadLetters", "Effect": "Allow", "Action": list(QUEUE_SEND_ACTIONS),
+                           "Resource": [{"Fn::GetAtt": [ASYNC_DLQ_ID, "Arn"]}]})
+    statements += data_key_statements(
+        queues_on_key=bool(_managed_queues(queues)) or invoked_asynchronously(function))
     statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -493,8 +556,19 @@ def gateway_responses() -> dict:
 
 def function_hardening(function: dict) -> dict:
     """Properties every function gets on top of Chalice's: its environment
-    encrypted under the data key (Lambda's default is an AWS-managed key)."""
-    return {"KmsKeyArn": key_arn()}
+    encrypted under the data key (Lambda's default is an AWS-managed key),
+    its reserved concurrency (and its queues' matching ceiling), and for one
+    invoked asynchronously, the dead-letter queue."""
+    parameter = concurrency_parameter(function)
+    concurrency = {"Ref": parameter} if parameter else SINGLE_RUN_CONCURRENCY
+    props = {"KmsKeyArn": key_arn(), "ReservedConcurrentExecutions": concurrency}
+    sqs_events = {e["id"]: {"Properties": {"ScalingConfig": {"MaximumConcurrency": concurrency}}}
+                  for e in function["events"] if e["type"] == "SQS"}
+    if sqs_events:
+        props["Events"] = sqs_events  # deep-merged into Chalice's event sources
+    if invoked_asynchronously(function):
+        props["DeadLetterQueue"] = {"Type": "SQS", "TargetArn": {"Fn::GetAtt": [ASYNC_DLQ_ID, "Arn"]}}
+    return props
 
 
 BOOTSTRAP_ID = "SystemAccounts"
@@ -537,6 +611,8 @@ def build(app=None) -> dict:
         resources[function["id"]]["Properties"].update(function_hardening(function))
         resources[function["id"]]["DependsOn"] = [log_group_id(function)]
         resources[log_group_id(function)] = log_group_resource(log_group_name(function))
+    if any(invoked_asynchronously(f) for f in functions):
+        resources[ASYNC_DLQ_ID] = async_dlq_resource()
     log_groups = [log_group_name(f) for f in functions]
     if REST_API_ID in resources:
         resources[REST_API_ID]["Properties"].update(api_hardening())
@@ -553,7 +629,7 @@ def build(app=None) -> dict:
         "TokenSigningKeySecretArn": {"Value": {"Ref": SECRET_ID}},
         f"{DATA_KEY_ID}Arn": {"Value": key_arn()},
     }
-    return {"Resources": resources, "Outputs": outputs}
+    return {"Parameters": concurrency_parameters(functions), "Resources": resources, "Outputs": outputs}
 
 
 def write(path: str, app=None) -> dict:

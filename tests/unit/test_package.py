@@ -250,6 +250,51 @@ def test_api_is_traced_and_access_logged_without_secrets(built):
     assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
 
 
+def test_every_function_has_reserved_concurrency_sized_by_a_parameter_or_one(built, functions):
+    res = built["Resources"]
+    params = built["Parameters"]
+    by_id = {f["id"]: f for f in functions}
+    assert res["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": "APIHandlerConcurrency"}
+    for fn_id in ("FanoutWorker", "JobsWorker"):
+        ref = {"Ref": f"{fn_id}Concurrency"}
+        props = res[fn_id]["Properties"]
+        assert props["ReservedConcurrentExecutions"] == ref
+        (event,) = [e for e in by_id[fn_id]["events"] if e["type"] == "SQS"]
+        # the queue never hands the worker more batches than it may run at once
+        assert props["Events"][event["id"]]["Properties"]["ScalingConfig"] == {"MaximumConcurrency": ref}
+        assert params[f"{fn_id}Concurrency"]["MinValue"] == 2
+    for function in functions:
+        scheduled = any(e["type"] == "Schedule" for e in function["events"])
+        if scheduled or function["function_name"] == "flock-prod-bootstrap":
+            assert res[function["id"]]["Properties"]["ReservedConcurrentExecutions"] == 1, function["id"]
+    assert set(params) == {"APIHandlerConcurrency", "FanoutWorkerConcurrency", "JobsWorkerConcurrency"}
+    for p in params.values():
+        assert p["Type"] == "Number" and p["MinValue"] <= int(p["Default"]) <= p["MaxValue"]
+    reserved = sum(int(p["Default"]) for p in params.values()) + \
+        sum(1 for f in functions if not template.concurrency_parameter(f))
+    assert reserved <= 1000 - 100  # a region's default limit, less the 100 AWS keeps unreserved
+
+
+def test_asynchronous_functions_have_an_encrypted_dead_letter_queue(built, functions):
+    res = built["Resources"]
+    dlq = res[template.ASYNC_DLQ_ID]
+    assert dlq["Type"] == "AWS::SQS::Queue" and dlq["Properties"]["KmsMasterKeyId"] == DATA_KEY
+    target = {"Fn::GetAtt": [template.ASYNC_DLQ_ID, "Arn"]}
+    asynchronous = {f["id"] for f in functions if template.invoked_asynchronously(f)}
+    assert asynchronous == {f["id"] for f in functions
+                            if any(e["type"] == "Schedule" for e in f["events"])} | {"Bootstrap"}
+    for function in functions:
+        props = res[function["id"]]["Properties"]
+        by_sid = {st["Sid"]: st for st in _statements(built, function["role_id"])}
+        if function["id"] in asynchronous:
+            assert props["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": target}
+            assert by_sid["AsyncDeadLetters"]["Resource"] == [target]
+            assert by_sid["AsyncDeadLetters"]["Action"] == ["sqs:SendMessage"]
+            assert "kms:GenerateDataKey" in by_sid["DataKeyThroughSqs"]["Action"]
+        else:  # API Gateway and SQS's poller invoke synchronously: nothing would reach a DLQ
+            assert "DeadLetterQueue" not in props and "AsyncDeadLetters" not in by_sid
+
+
 def test_gateway_responses_speak_flock_errors(built):
     responses = built["Resources"][template.REST_API_ID]["Properties"]["GatewayResponses"]
     missing = responses["MISSING_AUTHENTICATION_TOKEN"]
@@ -305,8 +350,14 @@ def test_queues_of_sqs_handlers_are_created_and_granted():
     for role_id in ("WorkerRole", "JobTickRole", "ApiHandlerRole"):  # all send, the worker also receives
         by_sid = {st["Sid"]: st for st in _statements(built, role_id)}
         assert by_sid["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    for queue_id in ("FlockProdWorkQueue", "FlockProdWorkQueueDlq"):
+    for queue_id in ("FlockProdWorkQueue", "FlockProdWorkQueueDlq", template.ASYNC_DLQ_ID):
         assert res[queue_id]["Properties"]["KmsMasterKeyId"] == DATA_KEY
+    assert res["JobTick"]["Properties"]["DeadLetterQueue"]["TargetArn"] == {
+        "Fn::GetAtt": [template.ASYNC_DLQ_ID, "Arn"]}
+    assert "DeadLetterQueue" not in res["Worker"]["Properties"]
+    assert res["Worker"]["Properties"]["Events"]["WorkerSqsEventSource"]["Properties"]["ScalingConfig"] == {
+        "MaximumConcurrency": {"Ref": "WorkerConcurrency"}}
+    assert built["Parameters"]["WorkerConcurrency"]["Default"] == str(template.WORKER_CONCURRENCY_DEFAULT)
 
 
 def test_queue_env_var_names():
