@@ -129,9 +129,10 @@ XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 # Defaults reserve 236 of a region's default 1,000 (AWS keeps 100 unreserved).
 CONCURRENCY_DEFAULTS = {"APIHandler": 200, "FanoutWorker": 20, "JobsWorker": 10}
 WORKER_CONCURRENCY_DEFAULT = 10  # a worker not named above
-# A scheduled job or the bootstrap runs one at a time: a second run of the
-# same job at once adds nothing (each is idempotent for its date) but
-# conflicts; a throttled scheduled event waits in Lambda's async queue.
+# Any other function (a scheduled job, the bootstrap) runs one at a time: a
+# second run of the same job at once adds nothing (each is idempotent for its
+# date) but conflicts; a throttled scheduled event waits in Lambda's async
+# queue. A new kind of function that must run wider gets a parameter here.
 SINGLE_RUN_CONCURRENCY = 1
 # Functions invoked asynchronously (by a schedule, by CloudFormation) park an
 # event that still fails after Lambda's two retries here, for 14 days.
