@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
+# pytest-xdist workers for `make test` / `make unit`: one per core by default.
+TEST_WORKERS ?= auto
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: setup run test unit package lint bench clean
@@ -20,10 +22,10 @@ run: setup
 	PORT=$(PORT) $(PY) scripts/devserver.py
 
 unit: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 	$(MAKE) --no-print-directory package lint
 
 package: setup
