@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_WORKERS ?= auto
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run test unit package lint bench clean
+.PHONY: setup run test unit package lint bench clean test-pytest test-template
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,17 @@ run: setup
 unit: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
+# pytest and the template (package, then lint it) at once: the template takes
+# a minute of its own and needs nothing from the tests. Fails if either fails.
 test: setup
+	$(MAKE) --no-print-directory -j2 test-pytest test-template
+
+test-pytest: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
-	$(MAKE) --no-print-directory package lint
+
+test-template: setup
+	$(MAKE) --no-print-directory package
+	$(MAKE) --no-print-directory lint
 
 package: setup
 	$(PY) infra/package.py
