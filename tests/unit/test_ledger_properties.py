@@ -18,6 +18,8 @@ not only by the routes in front of it.
 Budget and reproduction (environment):
   FLOCK_PROPERTY_EXAMPLES  examples (default 20); e.g. 1000 for a long run
   FLOCK_PROPERTY_STEPS     steps per example (default 25)
+  FLOCK_PROPERTY_SECONDS   stop starting examples after this long (default
+                           120; the examples are the bound on a quiet machine)
   FLOCK_PROPERTY_SEED      the seed; the run prints the one it used
   FLOCK_PROPERTY_SHRINK=1  minimise a failure (replays many runs: minutes)
 Failures are kept in hypothesis' example database (.hypothesis/examples,
@@ -28,6 +30,7 @@ import itertools
 import os
 import random
 from datetime import datetime, time, timedelta, timezone
+from time import monotonic
 
 import pytest
 from hypothesis import HealthCheck, Phase, event, seed, settings
@@ -52,6 +55,8 @@ START_BALANCE = 200_000
 DEPOSIT_MAX, DEPOSITS_DAY_MAX, SENT_DAY_MAX = 2_500_000, 5_000_000, 1_000_000
 EXAMPLES = int(os.environ.get("FLOCK_PROPERTY_EXAMPLES") or 20)
 STEPS = int(os.environ.get("FLOCK_PROPERTY_STEPS") or 25)
+BUDGET_S = int(os.environ.get("FLOCK_PROPERTY_SECONDS") or 120)
+CHUNK = 4  # examples per hypothesis run; the budget is checked between runs
 SEED = int(os.environ.get("FLOCK_PROPERTY_SEED") or random.SystemRandom().randrange(2**32))
 SHRINK = os.environ.get("FLOCK_PROPERTY_SHRINK") == "1"
 BALANCE_FIELDS = ["id", "balance", "held", "credit_limit", "spendable"]
@@ -393,12 +398,22 @@ def test_random_money_operations_keep_the_books(aws):
     tomorrow = datetime.combine(clock.now().date() + timedelta(days=1), time(1), tzinfo=timezone.utc)
     clock.set_now(tomorrow)
     FreshBooks.take()
-    print(f"ledger properties: {EXAMPLES} examples of {STEPS} steps, seed {SEED} "
+    print(f"ledger properties: up to {EXAMPLES} examples of {STEPS} steps within {BUDGET_S} s, seed {SEED} "
           f"(FLOCK_PROPERTY_SEED={SEED} reproduces this run)")
     phases = [Phase.explicit, Phase.reuse, Phase.generate]
     if SHRINK:  # shrinking a failure replays hundreds of runs against moto (minutes)
         phases.append(Phase.shrink)
-    run_state_machine_as_test(seed(SEED)(LedgerMachine), settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, print_blob=True, phases=phases,
-        database=DirectoryBasedExampleDatabase(os.path.join(ROOT, ".hypothesis", "examples")),
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    database = DirectoryBasedExampleDatabase(os.path.join(ROOT, ".hypothesis", "examples"))
+    # In chunks of examples, each seeded from SEED, until the examples or the
+    # time budget are spent (at least one chunk): on a loaded machine the run
+    # gets shallower rather than longer than the suite's timeout.
+    started, ran = monotonic(), 0
+    for chunk in range(-(-EXAMPLES // CHUNK)):
+        if chunk and monotonic() - started > BUDGET_S:
+            break
+        examples = min(CHUNK, EXAMPLES - ran)
+        run_state_machine_as_test(seed(SEED + chunk)(LedgerMachine), settings=settings(
+            max_examples=examples, stateful_step_count=STEPS, deadline=None, print_blob=True, phases=phases,
+            database=database, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+        ran += examples
+    print(f"ledger properties: {ran} examples in {monotonic() - started:.0f} s")
