@@ -3,7 +3,6 @@ locked moto server on 127.0.0.1 — both in processes of their own that stop
 with the test run."""
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -12,12 +11,6 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(args, env) -> tuple[subprocess.Popen, str]:
@@ -37,11 +30,14 @@ def _drain(proc):
 
 @contextlib.contextmanager
 def _stack():
-    """A moto server and the dev server against it, as `make run` starts them."""
+    """A moto server and the dev server against it, as `make run` starts them.
+    Each binds port 0 and reports the port the system gave it (READY url):
+    no port is chosen here and bound later, so stacks that pytest-xdist's
+    workers start at the same moment cannot collide."""
     env = {**os.environ, "FLOCK_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    moto, moto_url = _start(["scripts/motoserver.py", "--port", str(_free_port())], env)
+    moto, moto_url = _start(["scripts/motoserver.py", "--port", "0"], env)
     _drain(moto)
-    dev, dev_url = _start(["scripts/devserver.py", "--port", str(_free_port()), "--quiet",
+    dev, dev_url = _start(["scripts/devserver.py", "--port", "0", "--quiet",
                            "--dynamodb-endpoint", moto_url], env)
     _drain(dev)
     try:
