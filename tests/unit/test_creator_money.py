@@ -15,6 +15,7 @@ from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from chalicelib.config import MINOR_UNITS_MAX
+from tests.unit import dates
 from tests.unit.conftest import module_stack
 
 USD = "USD"
@@ -87,6 +88,7 @@ def _people(api):
     api.deposit("bob", 100_000)
 
 
+_people, resume = dates.resumed_after(_people)  # business time goes on from the build, not back to before it
 stack, aws = module_stack(_people)
 
 
