@@ -9,7 +9,7 @@ its clock: the `http` fixture fails a test that did (a test that moves the
 clock or sets rates uses `own_servers`, a stack of its module's own)."""
 import contextlib
 import os
-from datetime import timezone
+from datetime import datetime, timezone
 import subprocess
 import sys
 import uuid

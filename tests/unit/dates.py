@@ -62,31 +62,3 @@ def months_after(anchor: date, months: int) -> date:
     year, month = divmod(index, 12)
     month += 1
     return date(year, month, min(anchor.day, calendar.monthrange(year, month)[1]))
-
-
-def resumed_after(build):
-    """For `module_stack(build)`: the build, wrapped to note the business
-    time at which it ended, and an autouse fixture that starts each test
-    there. module_stack re-pins every test to TEST_NOW, an instant before
-    the people and money its build made (the build ran seconds of real time
-    on a clock pinned to TEST_NOW): business time then runs backwards, and
-    a test's new entries sort before the build's deposit.
-
-        build, resume = dates.resumed_after(_people)
-        stack, aws = module_stack(build)
-    """
-    import pytest
-    ended = {}
-
-    def wrapped(api):
-        from chalicelib import clock
-        built = build(api)
-        ended["at"] = clock.now()
-        return built
-
-    @pytest.fixture(autouse=True)
-    def resume(aws, stack):
-        from chalicelib import clock
-        clock.pin(ended["at"] + timedelta(seconds=1))
-
-    return wrapped, resume

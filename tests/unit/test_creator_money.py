@@ -87,7 +87,6 @@ def _people(api):
     api.deposit("bob", 100_000)
 
 
-_people, resume = dates.resumed_after(_people)  # business time goes on from the build, not back to before it
 stack, aws = module_stack(_people)
 
 

@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 
-from tests.unit import dates
 from tests.unit.conftest import module_stack
 
 VIDEO = "https://video.example/premium.mp4"
@@ -80,7 +79,6 @@ def _build(api):
     return ids
 
 
-_build, resume = dates.resumed_after(_build)  # business time goes on from the build, not back to before it
 stack, aws = module_stack(_build)
 
 

@@ -123,7 +123,6 @@ def _people(api):
     ok(set_price(api, "alice", PRICE))
 
 
-_people, resume = dates.resumed_after(_people)  # business time goes on from the build, not back to before it
 stack, aws = module_stack(_people)
 
 
