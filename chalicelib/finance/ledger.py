@@ -33,10 +33,11 @@ from chalicelib.finance.money import Money
 
 ATTEMPTS_MAX = 6
 LIMIT_TTL_S = 3 * 86400
-# The order of refusals of API.md: by status (403, 404, 409, 422), and
-# within one status in this order; a refusal not listed comes last of its status.
+# The order of refusals of API.md: 403, 404, 409 (any conflict, an existing
+# subscription too), then the 422s in this order, any other 422 last.
 REFUSAL_ORDER = (errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState, errors.Conflict,
-                 errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds)
+                 errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds,
+                 errors.Unprocessable)
 
 
 @dataclass(frozen=True)
@@ -346,11 +347,11 @@ def _outcome(m: Movement, failed: dict, attempt: str) -> Posted:
     raise min(found, key=_rank)
 
 
-def _rank(refusal: errors.ApiError) -> tuple[int, int]:
+def _rank(refusal: errors.ApiError) -> int:
     for i, kind in enumerate(REFUSAL_ORDER):
         if isinstance(refusal, kind):
-            return refusal.status, i
-    return refusal.status, len(REFUSAL_ORDER)
+            return i
+    return len(REFUSAL_ORDER)
 
 
 def transfer(m: Movement, hold: HoldItem | None = None) -> Posted:
