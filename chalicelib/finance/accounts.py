@@ -6,7 +6,7 @@ the ledger's alone.
 """
 import secrets
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError
 
 from chalicelib import clock, errors
 from chalicelib.config import settings
@@ -94,7 +94,3 @@ def require_account(account_id: str | None) -> AccountItem:
     if item is None:
         raise errors.VerificationRequired()
     return item
-
-
-def is_transaction_cancelled(exc: TransactWriteError) -> bool:
-    return exc.cause_response_code == "TransactionCanceledException"

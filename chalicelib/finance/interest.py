@@ -33,6 +33,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import RATES_PARTITION, AccountItem, RateItem
+from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.finance import credit, ledger
 from chalicelib.finance.money import Money
 
@@ -90,7 +91,6 @@ def displayed_rates() -> Rates:
 def set_rates(actor, apy_bps: int, overdraft_apr_bps: int, effective_date: date, reason: str | None) -> dict:
     """A change applies from `effective_date`, which may not be a day already
     past: accrued days keep the rate they were accrued at."""
-    from chalicelib.db.base import TaggedTransaction
     from chalicelib.identity import audit
     if effective_date < clock.now().date():
         raise errors.InvalidRequest("effective_date is today or later.", param="effective_date")
@@ -101,7 +101,7 @@ def set_rates(actor, apy_bps: int, overdraft_apr_bps: int, effective_date: date,
     tx.save("rate", item)
     tx.save("audit", audit.record(actor, "rates", effective_date.isoformat(), reason, apy_bps=apy_bps,
                                   overdraft_apr_bps=overdraft_apr_bps))
-    tx.commit()
+    commit(tx)
     _cache.clear()
     return {"effective_date": item.effective_date, "apy_bps": apy_bps, "overdraft_apr_bps": overdraft_apr_bps,
             "history": [r.__dict__ for r in rate_history()[1:]]}

@@ -1,12 +1,9 @@
 """What operators do to people: verify (KYC, which opens the money account),
 freeze, unfreeze, set a credit line. Each action is audited in the same
 transaction as the change it records."""
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import errors
 from chalicelib.db.balances import AccountItem, AccountNumberClaim
-from chalicelib.db.base import TaggedTransaction, connection
+from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import UserItem
 from chalicelib.finance import accounts, ledger
 from chalicelib.identity import audit
@@ -20,7 +17,8 @@ def verify(actor, handle: str, reason: str | None) -> dict:
     user = require_by_handle(handle)
     if user.verified:
         return own_user(user)
-    for _ in range(OPEN_ATTEMPTS_MAX):
+
+    def build() -> TaggedTransaction:
         account, claim = accounts.new_customer_account(user.id, user.handle)
         tx = TaggedTransaction()
         tx.update("user", UserItem.ref(user.id), [UserItem.verified.set(True), UserItem.account_id.set(account.id)],
@@ -28,16 +26,11 @@ def verify(actor, handle: str, reason: str | None) -> dict:
         tx.save("account", account, condition=AccountItem.pk.does_not_exist())
         tx.save("number", claim, condition=AccountNumberClaim.pk.does_not_exist())
         tx.save("audit", audit.record(actor, "verify", user.handle, reason, account_id=account.id))
-        try:
-            tx.commit()
-            break
-        except TransactWriteError as exc:
-            failed = tx.reasons(exc)
-            if "user" in failed or "account" in failed:
-                break  # verified concurrently: nothing to do
-            if "number" in failed:
-                continue  # account number taken: draw another
-            raise
+        return tx
+
+    # A refused user or account: verified concurrently, nothing to do. A
+    # refused number alone: that account number is taken, draw another.
+    commit(build, OPEN_ATTEMPTS_MAX, stale=("number",))
     return own_user(UserItem.find(user.id))
 
 
@@ -48,13 +41,14 @@ def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
     actions = [UserItem.frozen.set(frozen)]
     if frozen:
         actions.append(UserItem.token_version.add(1))
-    with TransactWrite(connection=connection()) as tx:
-        tx.update(UserItem.ref(user.id), actions=actions, condition=UserItem.pk.exists())
-        if user.account_id:
-            tx.update(AccountItem.ref(user.account_id),
-                      actions=[AccountItem.status.set("frozen" if frozen else "active")],
-                      condition=AccountItem.pk.exists())
-        tx.save(audit.record(actor, "freeze" if frozen else "unfreeze", user.handle, reason))
+    tx = TaggedTransaction()
+    tx.update("user", UserItem.ref(user.id), actions, condition=UserItem.pk.exists())
+    if user.account_id:
+        tx.update("account", AccountItem.ref(user.account_id),
+                  [AccountItem.status.set("frozen" if frozen else "active")], condition=AccountItem.pk.exists())
+    tx.save("audit", audit.record(actor, "freeze" if frozen else "unfreeze", user.handle, reason))
+    if commit(tx):
+        raise errors.NotFound("No such user.")  # deleted since it was read
     return own_user(UserItem.find(user.id))
 
 

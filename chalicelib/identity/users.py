@@ -4,12 +4,11 @@ import re
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.base import connection
+from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
 from chalicelib.identity import passwords, tokens
 from chalicelib.social import search
@@ -65,23 +64,13 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
     user = UserItem.new(id=ids.new_id("usr"), handle=handle, display_name=display_name or handle,
                         password_hash=passwords.hash_password(password), role=role,
                         created_at=clock.iso(clock.now()))
-    for _ in range(SIGNUP_ATTEMPTS_MAX):
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.save(HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
-                tx.save(user, condition=UserItem.pk.does_not_exist())
-            break
-        except TransactWriteError as exc:
-            codes = {r.code for r in exc.cancellation_reasons if r is not None} \
-                if exc.cause_response_code == "TransactionCanceledException" else set()
-            if "ConditionalCheckFailed" in codes:
-                raise errors.HandleTaken(param="handle") from None
-            if codes != {"TransactionConflict"}:
-                raise
-            # another signup of this handle is in flight: look again, it
-            # decides whether this one is taken or may go ahead
-    else:
-        raise errors.Unavailable("Many signups of this handle at once; try again.")
+    tx = TaggedTransaction()
+    tx.save("handle", HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
+    tx.save("user", user, condition=UserItem.pk.does_not_exist())
+    # A conflict is another signup of this handle in flight: trying again
+    # decides whether this one is taken or may go ahead.
+    if commit(tx, SIGNUP_ATTEMPTS_MAX, busy_message="Many signups of this handle at once; try again."):
+        raise errors.HandleTaken(param="handle")
     search.index_user(user.id, user.handle, user.display_name)
     return user
 

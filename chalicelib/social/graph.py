@@ -3,7 +3,7 @@
 from chalicelib import clock, errors
 from chalicelib.config import settings
 from chalicelib.db import base
-from chalicelib.db.base import TaggedTransaction
+from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.db.users import (FollowEdge, UserItem, follow_key, followers_partition, following_partition,
                                  user_key)
 from chalicelib.identity.users import public_user, require_by_handle
@@ -102,7 +102,7 @@ def _commit(tx: TaggedTransaction, retry_tag: str | None = None, ours=None) -> b
     `ours(raw_edge)` recognises the edge this very transaction wrote: when
     botocore sends it again after a lost answer, the edge's condition fails
     on our own write, and that is a commit, not "already following"."""
-    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     if not failed:
         return True
     if "edge" in failed:

@@ -3,13 +3,11 @@ first, conversations by latest activity, unread counts. Only the two
 members can see a conversation; to anyone else it does not exist (404)."""
 import json
 
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
-from chalicelib.db.base import TaggedTransaction
 from chalicelib.db.posts import (ConversationItem, InboxItem, MessageItem, conversation_key, inbox_key,
                                  message_key)
+from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.identity.users import require_by_handle
 
 PREVIEW_CHARS = 80
@@ -73,12 +71,8 @@ def open_conversation(principal, with_handle: str) -> tuple[dict, bool]:
     tx.save("conv", conv, condition=ConversationItem.pk.does_not_exist())
     tx.save("mine", _inbox(principal.user_id, other.id, other.handle, conv_id, at))
     tx.save("theirs", _inbox(other.id, principal.user_id, principal.handle, conv_id, at))
-    try:
-        tx.commit()
+    if not commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN):
         return public_conversation(conv, principal.user_id), True
-    except TransactWriteError as exc:
-        if "conv" not in tx.reasons(exc):
-            raise
     existing = require_member(principal.user_id, conv_id)
     # Created by this very request when botocore sent it again after a lost answer.
     created = existing.created_at == at and list(existing.members) == conv.members
@@ -136,7 +130,7 @@ def send(principal, conv_id: str, text: str) -> dict:
             tx.save(i, model, condition=condition)
         else:
             tx.update(i, model, actions, condition=condition)
-    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     if set(failed) - {0}:  # a failed 0 (the message, a new id) is this transaction's own lost answer
         raise RuntimeError(f"unexpected refused conditions: {sorted(failed)}")
     return public_message(message)
