@@ -18,8 +18,8 @@ from chalicelib.db import base
 from chalicelib.db.balances import TransferItem
 from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, PostItem, UnlockItem, counter_key, post_key,
                                  unlock_key)
-from chalicelib.db.users import (SubscriptionItem, UserItem, fan_subscriptions_partition, subscription_key,
-                                 subscriptions_due_partition)
+from chalicelib.db.users import (SubscriptionItem, UserItem, due_by, fan_subscriptions_partition,
+                                 subscription_due_sort_key, subscription_key, subscriptions_due_partition)
 from chalicelib.finance import ledger
 from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
@@ -179,7 +179,7 @@ def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, pai
                SubscriptionItem.price_amount.set(price_cents), SubscriptionItem.failed_days.set(0),
                SubscriptionItem.cancel_at_period_end.set(False), SubscriptionItem.anchor_day.set(anchor_day),
                SubscriptionItem.gsi2_pk.set(subscriptions_due_partition(secrets.randbelow(DUE_SHARDS))),
-               SubscriptionItem.gsi2_sk.set(f"{clock.iso(end)}#{sub.id}"))
+               SubscriptionItem.gsi2_sk.set(subscription_due_sort_key(clock.iso(end), sub.id)))
     return ledger.Extra("update", SubscriptionItem(sub.pk, sub.sk), actions=actions, condition=condition,
                         refusal=errors.Conflict("You already subscribe.")), end
 
@@ -335,7 +335,7 @@ def run_renewals(as_of: date) -> dict:
     processed = 0
     outcomes: dict[str, int] = {}
     for shard in range(DUE_SHARDS):
-        for sub in SubscriptionItem.due.query(subscriptions_due_partition(shard), SubscriptionItem.gsi2_sk <= cutoff + "~"):
+        for sub in SubscriptionItem.due.query(subscriptions_due_partition(shard), SubscriptionItem.gsi2_sk <= due_by(cutoff)):
             processed += 1
             if processed > RENEWALS_PER_RUN_MAX:
                 break

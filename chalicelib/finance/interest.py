@@ -32,7 +32,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.balances import RATES_PARTITION, AccountItem, RateItem
+from chalicelib.db.balances import RATES_PARTITION, AccountItem, RateItem, rate_key
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.finance import credit, ledger
 from chalicelib.finance.money import Money
@@ -94,7 +94,7 @@ def set_rates(actor, apy_bps: int, overdraft_apr_bps: int, effective_date: date,
     from chalicelib.identity import audit
     if effective_date < clock.now().date():
         raise errors.InvalidRequest("effective_date is today or later.", param="effective_date")
-    item = RateItem(RATES_PARTITION, effective_date.isoformat(), effective_date=effective_date.isoformat(),
+    item = RateItem(*rate_key(effective_date.isoformat()), effective_date=effective_date.isoformat(),
                     apy_bps=apy_bps, overdraft_apr_bps=overdraft_apr_bps, set_by=actor.user_id,
                     created_at=clock.iso(clock.real_now()))
     tx = TaggedTransaction()

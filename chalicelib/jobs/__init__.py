@@ -16,8 +16,8 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
-                                    pending_hold_shard)
+from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, expiring_by,
+                                    job_run_key, pending_hold_shard)
 from chalicelib.finance import interest, ledger, reconcile
 
 log = logging.getLogger("flock.jobs")
@@ -39,8 +39,7 @@ def run_expire_holds(as_of: date) -> dict:
     cutoff = clock.iso(min(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc), clock.now()))
     processed = changed = 0
     for shard in range(PENDING_HOLD_SHARDS):
-        # "<expiry>#<id>" < cutoff + "$" ("$" follows "#"): every expiry up to and at the cutoff.
-        for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < cutoff + "$",
+        for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < expiring_by(cutoff),
                                                      attributes_to_get=["id"]):
             processed += 1
             try:

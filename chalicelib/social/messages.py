@@ -5,8 +5,8 @@ import json
 
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
-from chalicelib.db.posts import (ConversationItem, InboxItem, MessageItem, conversation_key, inbox_key,
-                                 message_key)
+from chalicelib.db.posts import (MESSAGE_PREFIX, ConversationItem, InboxItem, MessageItem, conversation_key,
+                                 inbox_activity_sort_key, inbox_key, inbox_partition, message_key)
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.identity.users import require_by_handle
 
@@ -22,7 +22,7 @@ def conversation_id_for(user_a: str, user_b: str) -> str:
 def _inbox(user_id: str, other_id: str, other_handle: str, conv_id: str, at: str) -> InboxItem:
     return InboxItem(*inbox_key(user_id, conv_id), conversation_id=conv_id, other_id=other_id,
                      other_handle=other_handle, last_activity_at=at,
-                     gsi1_pk=f"INBOX#{user_id}", gsi1_sk=f"{at}#{conv_id}")
+                     gsi1_pk=inbox_partition(user_id), gsi1_sk=inbox_activity_sort_key(at, conv_id))
 
 
 def public_conversation(conv: ConversationItem, viewer_id: str, inbox: InboxItem | None = None) -> dict:
@@ -48,7 +48,7 @@ REPLAY_SEARCH_MESSAGES_MAX = 500
 def find_message_by_payment(conv_id: str, transfer_id: str) -> MessageItem | None:
     """The message a payment wrote, for answering a replay: among the newest
     REPLAY_SEARCH_MESSAGES_MAX messages (a replay follows its first try)."""
-    newest = MessageItem.query(conversation_key(conv_id)[0], MessageItem.sk.startswith("MSG#"),
+    newest = MessageItem.query(conversation_key(conv_id)[0], MessageItem.sk.startswith(MESSAGE_PREFIX),
                                scan_index_forward=False, page_size=100, consistent_read=True)
     for count, message in enumerate(newest):
         if count >= REPLAY_SEARCH_MESSAGES_MAX:
@@ -114,7 +114,7 @@ def message_writes(conv: ConversationItem, sender_id: str, sender_handle: str, t
               ("update", ConversationItem(*conversation_key(conv.id)),
                (ConversationItem.last_activity_at.set(at),), ConversationItem.pk.exists())]
     for member in conv.members:
-        actions = [InboxItem.last_activity_at.set(at), InboxItem.gsi1_sk.set(f"{at}#{conv.id}"),
+        actions = [InboxItem.last_activity_at.set(at), InboxItem.gsi1_sk.set(inbox_activity_sort_key(at, conv.id)),
                    InboxItem.last_preview.set(preview)]
         actions.append(InboxItem.unread.set(0) if member == sender_id else InboxItem.unread.add(1))
         writes.append(("update", InboxItem(*inbox_key(member, conv.id)), tuple(actions), InboxItem.pk.exists()))
@@ -142,7 +142,7 @@ def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tu
     pk = conversation_key(conv.id)[0]
     if cursor_key is not None and cursor_key.get("pk") != pk:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
-    page = MessageItem.query(pk, MessageItem.sk.startswith("MSG#"), scan_index_forward=False, limit=limit,
+    page = MessageItem.query(pk, MessageItem.sk.startswith(MESSAGE_PREFIX), scan_index_forward=False, limit=limit,
                              last_evaluated_key=base.key_from_plain(cursor_key),
                              consistent_read=True)
     items = [public_message(m) for m in page]
@@ -155,7 +155,7 @@ def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tu
 
 def conversations(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
     """Most recent activity first, with the caller's unread counts."""
-    partition = f"INBOX#{principal.user_id}"
+    partition = inbox_partition(principal.user_id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     page = InboxItem.by_activity.query(partition, scan_index_forward=False, limit=limit,
