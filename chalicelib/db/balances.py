@@ -80,12 +80,6 @@ def pending_hold_index_keys(hold_id: str, expires_at_iso: str) -> tuple[str, str
     return pending_hold_shard(shard), f"{expires_at_iso}#{hold_id}"
 
 
-def expiring_by(cutoff_iso: str) -> str:
-    """The bound below which (`<`) lie the index keys of every hold expiring
-    at or before `cutoff_iso`: "<expiry>#<id>" < cutoff + "$", as "$" follows "#"."""
-    return cutoff_iso + "$"
-
-
 REQUEST_PREFIX = "PREQ#"
 REQUEST_SORT_KEY = "PREQ"
 

@@ -25,7 +25,9 @@ from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
                                           require_verified, sent_limit, system_party, transfer_id_for)
+from chalicelib.finance.wallet import _entries_between, _month_bounds
 from chalicelib.identity.users import require_by_handle
+from chalicelib.social import messages
 
 SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
 SUBSCRIPTION_FAILED_DAYS_MAX = 3
@@ -353,7 +355,6 @@ EARNING_KINDS = ("tip", "unlock", "subscription")
 def earnings(principal, month: str) -> dict:
     """Gross, fees and net of the month's creator income, from the entries
     themselves (each creator entry records the fee taken from it)."""
-    from chalicelib.finance.wallet import _entries_between, _month_bounds
     require_verified(principal)
     start, end = _month_bounds(month)
     by_kind = {kind: {"gross": 0, "fees": 0, "net": 0, "count": 0} for kind in EARNING_KINDS}
@@ -374,7 +375,6 @@ def earnings(principal, month: str) -> dict:
 def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempotency_key: str) -> tuple[dict, bool]:
     """The message (with `payment`) and the money land in one transaction:
     both exist or neither does."""
-    from chalicelib.social import messages
     require_money_caller(principal)
     conv = messages.require_member(principal.user_id, conv_id)
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)

@@ -11,7 +11,6 @@ from chalicelib.config import settings
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
 from chalicelib.identity import passwords, tokens
-from chalicelib.social import search
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
 SIGNUP_ATTEMPTS_MAX = 3
@@ -54,13 +53,14 @@ def own_user(user: UserItem) -> dict:
     return {**public_user(user), "frozen": bool(user.frozen)}
 
 
-def _session(user: UserItem) -> dict:
+def session(user: UserItem) -> dict:
     return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version))}
 
 
 def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
     """Claims the handle and creates the person in one transaction: two
-    concurrent signups of one handle give one user and one HandleTaken."""
+    concurrent signups of one handle give one user and one HandleTaken.
+    Finding them in search is social's (social/people.py)."""
     user = UserItem.new(id=ids.new_id("usr"), handle=handle, display_name=display_name or handle,
                         password_hash=passwords.hash_password(password), role=role,
                         created_at=clock.iso(clock.now()))
@@ -71,12 +71,7 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
     # decides whether this one is taken or may go ahead.
     if commit(tx, SIGNUP_ATTEMPTS_MAX, busy_message="Many signups of this handle at once; try again."):
         raise errors.HandleTaken(param="handle")
-    search.index_user(user.id, user.handle, user.display_name)
     return user
-
-
-def signup(handle: str, password: str, display_name: str | None = None) -> dict:
-    return _session(create_user(handle, password, display_name))
 
 
 def is_handle(text) -> bool:
@@ -156,7 +151,7 @@ def login(handle: str, password: str, address: str) -> dict:
     LoginFailures(*login_key(handle, address)).delete()
     if passwords.needs_rehash(user.password_hash):
         user.update(actions=[UserItem.password_hash.set(passwords.hash_password(password))])
-    return _session(user)
+    return session(user)
 
 
 def logout(user_id: str) -> None:
@@ -169,7 +164,8 @@ def _bump_token_version(user_id: str, *extra_actions) -> UserItem:
     return user
 
 
-def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> dict:
+def change_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> tuple[UserItem, str]:
+    """The person after the change, and their display name before it."""
     actions = []
     if display_name is not None:
         actions.append(UserItem.display_name.set(display_name))
@@ -179,8 +175,7 @@ def update_profile(user_id: str, display_name: str | None = None, bio: str | Non
     old_display_name = user.display_name
     if actions:
         user.update(actions=actions, condition=UserItem.pk.exists())
-        search.index_user(user.id, user.handle, user.display_name, old_display_name)
-    return own_user(user)
+    return user, old_display_name
 
 
 def change_password(user_id: str, current_password: str, new_password: str, address: str = "unknown") -> dict:
@@ -193,7 +188,7 @@ def change_password(user_id: str, current_password: str, new_password: str, addr
     LoginFailures(*login_key(user.handle, address)).delete()
     user.update(actions=[UserItem.password_hash.set(passwords.hash_password(new_password)),
                          UserItem.token_version.add(1)])
-    return _session(user)
+    return session(user)
 
 
 def authenticate(token: str) -> Principal:

@@ -16,9 +16,9 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, expiring_by,
-                                    job_run_key, pending_hold_shard)
-from chalicelib.finance import interest, ledger, reconcile
+from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
+                                    pending_hold_shard)
+from chalicelib.finance import creator, interest, ledger, reconcile
 
 log = logging.getLogger("flock.jobs")
 
@@ -39,7 +39,8 @@ def run_expire_holds(as_of: date) -> dict:
     cutoff = clock.iso(min(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc), clock.now()))
     processed = changed = 0
     for shard in range(PENDING_HOLD_SHARDS):
-        for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < expiring_by(cutoff),
+        # "<expiry>#<id>" < cutoff + "$" ("$" follows "#"): every expiry up to and at the cutoff.
+        for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < cutoff + "$",
                                                      attributes_to_get=["id"]):
             processed += 1
             try:
@@ -51,8 +52,7 @@ def run_expire_holds(as_of: date) -> dict:
 
 
 def run_subscriptions(as_of: date) -> dict:
-    from chalicelib.finance.creator import run_renewals
-    return run_renewals(as_of)
+    return creator.run_renewals(as_of)
 
 
 def _accounts(segment: int, total: int):
