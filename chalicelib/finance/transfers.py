@@ -15,7 +15,7 @@ from chalicelib.finance.money import Money
 def public_transfer(item: TransferItem) -> dict:
     return {"id": item.id, "kind": item.kind, "from": item.from_party, "to": item.to_party,
             "amount": int(item.amount), "currency": item.currency, "note": item.note or "",
-            "status": item.status, "created_at": item.created_at}
+            "status": item.status, "forced": bool(item.forced), "created_at": item.created_at}
 
 
 def transfer_id_for(user_id: str, idempotency_key: str) -> str:

@@ -174,6 +174,47 @@ def test_a_frozen_receiver_in_a_leg_refuses_the_whole_movement(people):
     assert balance(api, "alice") == (50_000, 0, 50_000)
 
 
+# Forced posts ---------------------------------------------------------------------
+
+def test_a_forced_post_skips_the_funds_check_and_says_so(people):
+    api = people
+    alice = person(api, "alice")
+    r = api.admin("PUT", "/v1/admin/users/alice/credit-limit", {"credit_limit": 10_000})
+    assert r.status_code == 200
+    late = dict(transfer_id="tr_late_clearing", kind="card", debit=alice, credit=merchant("Hotel"),
+                money=Money(75_000), request_hash="late-clearing")
+    with pytest.raises(errors.InsufficientFunds):
+        ledger.transfer(ledger.Movement(**late))
+    posted = ledger.transfer(ledger.Movement(**late, forced=True))
+    assert posted.transfer.forced is True
+    # Past -credit_limit: the balance is below it, and spending is blocked until repaid.
+    assert balance(api, "alice") == (-25_000, 0, -15_000)
+    r = api.call("GET", f"/v1/transfers/{posted.transfer.id}", as_="alice")
+    assert r.status_code == 200 and r.json_body["forced"] is True
+    r = api.money("POST", "/v1/transfers", {"to": "bob", "amount": 1, "currency": "USD"}, "alice", "k1")
+    assert r.status_code == 422 and r.json_body["error"]["code"] == "insufficient_funds"
+
+
+def test_every_transfer_says_whether_it_was_forced(people):
+    api = people
+    r = api.money("POST", "/v1/transfers", {"to": "bob", "amount": 100, "currency": "USD"}, "alice", "k-plain")
+    assert r.status_code == 201 and r.json_body["forced"] is False
+    assert api.call("GET", f"/v1/transfers/{r.json_body['id']}", as_="bob").json_body["forced"] is False
+
+
+def test_a_forced_post_lands_on_a_frozen_account(people):
+    api = people
+    alice = person(api, "alice")
+    api.admin("POST", "/v1/admin/users/alice/freeze", {"reason": "reported stolen"})
+    with pytest.raises(errors.AccountFrozen):
+        ledger.transfer(ledger.Movement(transfer_id="tr_f1", kind="card", debit=alice, credit=merchant(),
+                                        money=Money(1_000), request_hash="f1"))
+    posted = ledger.transfer(ledger.Movement(transfer_id="tr_f2", kind="card", debit=alice, credit=merchant(),
+                                             money=Money(1_000), request_hash="f2", forced=True))
+    assert posted.transfer.forced is True
+    assert int(AccountItem.find(alice.account_id).balance) == 49_000
+
+
 # Properties -----------------------------------------------------------------------
 
 def _sys(name):
