@@ -634,8 +634,9 @@ def _hold_probe(hold_id: str, event_id: str) -> TaggedTransaction:
 
 def _lost_race(reads: dict) -> Callable[[dict], bool]:
     """For `commit(stale=...)`: the refusal of a hold that another writer
-    changed since this build read it (still pending, this change not in it,
-    holding another amount) means build again; anything else is an answer."""
+    changed since this build read it (this change not in it, and its status
+    or what it holds moved) means build again, from a fresh read; anything
+    else is an answer."""
     def stale(refusals: dict) -> bool:
         if "transfer" in refusals:
             return False
@@ -644,8 +645,8 @@ def _lost_race(reads: dict) -> Callable[[dict], bool]:
             if read is None or not reason.raw_item:
                 continue
             old = HoldItem.from_raw_data(reason.raw_item)
-            if old.status == "pending" and read.event_id not in (old.applied or ()) \
-                    and old.holding != read.hold.holding:
+            if read.event_id not in (old.applied or ()) and \
+                    (old.status != read.hold.status or old.holding != read.hold.holding):
                 return True
         return False
     return stale
@@ -951,6 +952,52 @@ def void_hold(hold_id: str) -> HoldItem:
 
 def expire_hold(hold_id: str) -> HoldItem:
     return release_hold(hold_id, "expired")
+
+
+# Credit holds -------------------------------------------------------------------
+#
+# A movement places them (`Movement.credit_holds`): the deposit raises
+# `balance` and `held` (and `held_credit`) together, so `spendable` moves by
+# the available part alone, and only that part counts as money in.
+
+def release_credit_hold(hold_id: str, release_id: str | None = None, amount_cents: int | None = None,
+                        extras: tuple = ()) -> HoldChanged:
+    """Make held deposit money available: `held` and `held_credit` fall,
+    `spendable` rises, and the amount counts as money in (`inflow`) now.
+    All of it (None, the hold ends `released`) or part (it stays pending).
+    `release_id` (the job's, from hold and as-of date) makes a rerun a
+    replay; without it a second full release is InvalidState."""
+    return _release(hold_id, release_id or secrets.token_hex(8), amount_cents, "credit", "released", extras)
+
+
+def return_credit(m: Movement, hold_ids: tuple) -> Posted:
+    """Reverse a deposit credited with holds (a returned check): `m` takes
+    the deposit back from `m.debit`, the account it credited (a return fee
+    rides as more legs). The part still held goes first: each pending hold
+    of `hold_ids` ends `returned`, `held` and `balance` falling together
+    (`spendable` unmoved); the rest is a forced debit, which may leave the
+    balance below -credit_limit, and the transfer is `forced: true` exactly
+    when there was such a rest. Exactly once, by `m.transfer_id`; a return
+    racing the release job is built again from what the job left."""
+    if m.debit is None or not m.debit.customer:
+        raise ValueError("a return takes the deposit back from the customer account it credited")
+
+    def plan() -> tuple[Movement, tuple]:
+        holds = [_read_hold(hold_id) for hold_id in hold_ids]
+        if any(m.transfer_id in (h.applied or ()) for h in holds):
+            raise _Applied()
+        changes = []
+        for h in holds:
+            if (h.kind or "debit") != "credit" or h.account_id != m.debit.account_id:
+                raise ValueError(f"{h.id} is not a credit hold of {m.debit.account_id}")
+            if h.status == "pending":
+                changes.append(_HoldChange(h, m.transfer_id, -h.holding, exact=True, status="returned"))
+        taken = -sum(leg.money.amount_cents for leg in legs_of(m) if leg.party.account_id == m.debit.account_id)
+        from_held = -sum(change.held_cents for change in changes)
+        return replace(m, forced=taken > from_held, hold_id=m.hold_id or (hold_ids[0] if hold_ids else None)), \
+            tuple(changes)
+
+    return _move(m, plan)
 
 
 def pending_holds(account_id: str, consistent: bool = False) -> list[HoldItem]:
