@@ -101,19 +101,25 @@ def _recheck_held(account_id: str) -> list[dict]:
     return _held_problems(account_id, int(item.held), int(item.held_credit or 0), consistent=True)
 
 
-def _holds_elsewhere(holds_here: dict[str, set], accounts: dict[str, dict]) -> list[str]:
-    """Accounts outside this segment that hold nothing by their item while a
-    hold of theirs found here is pending: this segment checks them if it has
-    their first pending hold (their own segment checks those holding something)."""
+def _holding_nothing(holds_here: dict[str, set], accounts: dict[str, dict]) -> list[str]:
+    """Accounts whose item holds nothing while a hold of theirs found in
+    this segment is pending. Their holds may lie in several segments, and
+    their item in yet another: the segment that has their first pending
+    hold checks them, so they are reported once. (An account that holds
+    something is checked by its own segment.)"""
     found = []
     for account_id, hold_ids in sorted(holds_here.items()):
         if account_id in accounts:
-            continue
-        item = AccountItem.find(account_id)
-        if item is None or int(item.held):
+            held = _number(accounts[account_id], "held")
+        else:
+            item = AccountItem.find(account_id)
+            if item is None:
+                continue
+            held = int(item.held)
+        if held:
             continue
         listed = ledger.pending_holds(account_id, consistent=True)
-        if not listed or min(h.id for h in listed) in hold_ids:
+        if listed and min(h.id for h in listed) in hold_ids:
             found.append(account_id)
     return found
 
@@ -149,7 +155,7 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
             balance, found = _recheck(account_id, check_entries)
         mismatches += [{"account_id": account_id, **problem} for problem in found]
         held = _number(item, "held")
-        if held or account_id in holds_here:
+        if held:
             if _held_problems(account_id, held, _number(item, "held_credit")):
                 mismatches += [{"account_id": account_id, **problem} for problem in _recheck_held(account_id)]
         balances_total += balance
@@ -159,7 +165,7 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
             system_totals[name] = system_totals.get(name, 0) + balance
         elif kind != "customer":
             ledger_totals[kind] = ledger_totals.get(kind, 0) + balance
-    for account_id in _holds_elsewhere(holds_here, accounts):
+    for account_id in _holding_nothing(holds_here, accounts):
         mismatches += [{"account_id": account_id, **problem} for problem in _recheck_held(account_id)]
     return {"processed": len(accounts), "changed": 0, "total": balances_total, "system_accounts": system_totals,
             "ledger_accounts": ledger_totals,
