@@ -44,21 +44,37 @@ It reads like the money rules of DESIGN.md:
    as everywhere; a build that read a hold another writer changed since is
    built again from a fresh read.
 
-The API (what cards, checks and loans call):
+The API (what cards, checks and loans call; records below say each field):
 
-  transfer(m: Movement) -> Posted                         move money: two parties, or a balanced set of legs
+  transfer(m: Movement) -> Posted                  move money: two parties and/or a balanced set of legs;
+                                                   m.forced for a forced post, m.credit_holds for a deposit on hold
   hold(hold_id, party, money, expires_at, description="", limits=(), extras=()) -> HoldItem
+                                                   set money aside (a card authorization), with its company
   increment_hold(hold_id, increment_id, money, limits=(), extras=(), expires_at=None) -> HoldChanged
   capture_hold(hold_id, amount_cents, credit, transfer_id, kind, request_hash, note="", final=True,
                over_cents_max=0, legs=(), extras=()) -> Posted
-  post_hold(hold_id, amount_cents, credit, transfer_id, kind, request_hash, note="") -> Posted   (final capture)
+                                                   a clearing: partial, repeated, or above within tolerance
+  post_hold(hold_id, amount_cents, credit, transfer_id, kind, request_hash, note="") -> Posted   (a final capture)
   reverse_hold(hold_id, release_id, amount_cents=None, extras=()) -> HoldChanged   (release all or part)
-  void_hold(hold_id) / expire_hold(hold_id) / release_hold(hold_id, outcome) -> HoldItem
+  void_hold(hold_id, extras=()) / expire_hold(hold_id, extras=()) -> HoldItem
+  release_hold(hold_id, outcome, extras=()) -> HoldItem
   release_credit_hold(hold_id, release_id=None, amount_cents=None, extras=()) -> HoldChanged
-  return_credit(m: Movement, hold_ids) -> Posted          reverse a deposit credited with holds
+  return_credit(m: Movement, hold_ids) -> Posted   take a deposit on hold back: held part first, rest forced
   pending_holds(account_id, consistent=False) -> list[HoldItem]
-  holds_due(kind, through) -> iterator of hold ids        pending holds whose expiry/availability has come
+  holds_due(kind, through) -> Iterator[str]        ids of pending holds due: "debit" expiry, "credit" availability
+  transfer_users(item) -> set[str]                 who may read a transfer (its parties, every leg's)
+  legs_of(m) -> tuple[Leg, ...]                    the postings a movement makes
   set_credit_limit(account_id, credit_limit_cents, extras=()) -> AccountItem
+
+Refusals (ApiError): InvalidRequest (amount), SelfTransfer, NotFound (no
+hold), InvalidState (a hold not pending, an extra's default), the parties'
+`inactive_refusal`, LimitExceeded, InsufficientFunds, IdempotencyKeyReused;
+ValueError for a caller's mistake in code (legs that do not balance, a
+credit hold on an account the movement does not credit, > 25 items).
+Ids: hold ids, increment/capture/release ids and transfer ids come from the
+caller, derived from (caller, key) or (network, event id): retries replay.
+A hold, a capture or a deposit costs one transaction (+ one read of the
+hold for a change of it); a replay is answered from the refused write.
 """
 import secrets
 from collections.abc import Callable, Iterator
@@ -96,7 +112,8 @@ class Party:
       user_id: the person, None for system and ledger accounts (a party with
         a user id earns: its daily openings and money in are recorded).
       customer: customer accounts must be active; their debits need spendable
-        funds. False for system and ledger accounts (they may go negative).
+        funds. False for system and ledger accounts (they may go negative):
+        a loan's receivable is Party(account_id, display=loan_id, customer=False).
       inactive_refusal: raised when this account is missing, frozen or closed
         (AccountFrozen for the caller's own account, NotEligible for a receiver).
       check_funds: False for debits the customer did not start (interest
@@ -225,6 +242,12 @@ class HoldChanged:
     left it (read afresh on a replay), and whether this call was a replay."""
     hold: HoldItem
     replayed: bool
+
+
+def transfer_users(item: TransferItem) -> set[str]:
+    """Everyone a transfer moved money of: its headline parties and every leg's."""
+    users = {item.from_user, item.to_user} | {leg.user_id for leg in (item.legs or ())}
+    return {user for user in users if user}
 
 
 def month_key(moment) -> str:
@@ -745,7 +768,8 @@ def hold(hold_id: str, party: Party, money: Money, expires_at: datetime, descrip
     tx = TaggedTransaction()
     tx.save("hold", item, condition=HoldItem.pk.does_not_exist(), return_values="ALL_OLD")
     tx.update(("account", party.account_id), AccountItem.ref(party.account_id),
-              [AccountItem.held.set(AccountItem.held + amount), AccountItem.spendable.set(AccountItem.spendable - amount)]
+              [AccountItem.held.set(AccountItem.held + amount),
+               AccountItem.spendable.set(AccountItem.spendable - amount)]
               + list(party.actions),
               condition=_account_condition(account, forced=False), return_values="ALL_OLD")
     for i, limit in enumerate(limits):
@@ -937,21 +961,23 @@ def _release(hold_id: str, event_id: str, amount_cents: int | None, kind: str, o
     return _change_hold(hold_id, event_id, kind, change_of, extras=extras)
 
 
-def release_hold(hold_id: str, outcome: str = "voided") -> HoldItem:
+def release_hold(hold_id: str, outcome: str = "voided", extras: tuple = ()) -> HoldItem:
     """Void (or expire) a pending debit hold: the held money is spendable
-    again. Exactly once: a second release is InvalidState."""
+    again, `extras` (the card transaction marked expired) with it. Exactly
+    once: a second release is InvalidState."""
     if outcome not in ("voided", "expired"):
         raise ValueError(outcome)
-    changed = _release(hold_id, secrets.token_hex(8), None, "debit", outcome)
+    changed = _release(hold_id, secrets.token_hex(8), None, "debit", outcome, extras)
     return changed.hold
 
 
-def void_hold(hold_id: str) -> HoldItem:
-    return release_hold(hold_id, "voided")
+def void_hold(hold_id: str, extras: tuple = ()) -> HoldItem:
+    return release_hold(hold_id, "voided", extras)
 
 
-def expire_hold(hold_id: str) -> HoldItem:
-    return release_hold(hold_id, "expired")
+def expire_hold(hold_id: str, extras: tuple = ()) -> HoldItem:
+    """Refused (InvalidState) before the hold's expiry."""
+    return release_hold(hold_id, "expired", extras)
 
 
 # Credit holds -------------------------------------------------------------------

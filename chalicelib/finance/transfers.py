@@ -108,6 +108,6 @@ def get_transfer(principal, transfer_id: str) -> dict:
     """Parties only; anyone else learns nothing, not even that it exists."""
     require_verified(principal)
     item = TransferItem.find(transfer_id) if transfer_id.startswith("tr_") and len(transfer_id) <= 64 else None
-    if item is None or principal.user_id not in (item.from_user, item.to_user):
+    if item is None or principal.user_id not in ledger.transfer_users(item):
         raise errors.NotFound("No such transfer.")
     return public_transfer(item)

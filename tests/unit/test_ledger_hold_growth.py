@@ -180,6 +180,17 @@ def test_a_reversal_carries_extras(alice):
     assert HoldItem.find("hold_y").holding == 1_000
 
 
+def test_an_expiry_carries_extras_and_waits_for_its_time(alice):
+    ledger.hold("hold_exp", party(alice), Money(1_000), clock.now() + timedelta(days=1))
+    with pytest.raises(errors.InvalidState):
+        ledger.expire_hold("hold_exp", extras=(auth_record("exp_1", "expired"),))
+    assert AuthRecord.count("TESTAUTH#exp_1") == 0
+    clock.advance_days(2)
+    assert ledger.expire_hold("hold_exp", extras=(auth_record("exp_1", "expired"),)).status == "expired"
+    assert AuthRecord.get("TESTAUTH#exp_1", "AUTH").decision == "expired"
+    assert money_of(alice) == (50_000, 0, 50_000)
+
+
 # Captures ---------------------------------------------------------------------------
 
 def test_captures_in_parts_then_a_final_one_releases_the_rest(alice):
@@ -195,7 +206,8 @@ def test_captures_in_parts_then_a_final_one_releases_the_rest(alice):
     last = capture("hold_shop", 1_000, "tr_ship_3", final=True)  # the last shipment; the rest is released
     assert last.replayed is False
     hold = HoldItem.find("hold_shop")
-    assert (hold.status, int(hold.posted_amount), int(hold.released_amount), hold.holding) == ("posted", 6_000, 4_000, 0)
+    assert (hold.status, int(hold.posted_amount), int(hold.released_amount), hold.holding) == \
+        ("posted", 6_000, 4_000, 0)
     assert money_of(alice) == (44_000, 0, 44_000)
     with pytest.raises(errors.InvalidState):
         capture("hold_shop", 1, "tr_ship_4")

@@ -174,6 +174,18 @@ def test_a_frozen_receiver_in_a_leg_refuses_the_whole_movement(people):
     assert balance(api, "alice") == (50_000, 0, 50_000)
 
 
+def test_everyone_a_leg_moves_money_of_may_read_the_transfer(people):
+    api = people
+    alice, bob = person(api, "alice"), person(api, "bob")
+    t = ledger.transfer(ledger.Movement(
+        transfer_id="tr_dinner_split", kind="p2p", request_hash="dinner",
+        legs=(ledger.Leg(alice, Money(-3_000)), ledger.Leg(merchant("Trattoria"), Money(2_000)),
+              ledger.Leg(bob, Money(1_000))))).transfer
+    assert (t.from_party, t.to_party) == ("alice", "Trattoria")
+    assert ledger.transfer_users(t) == {alice.user_id, bob.user_id}
+    assert api.call("GET", f"/v1/transfers/{t.id}", as_="bob").status_code == 200
+
+
 # Forced posts ---------------------------------------------------------------------
 
 def test_a_forced_post_skips_the_funds_check_and_says_so(people):
