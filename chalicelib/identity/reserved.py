@@ -15,7 +15,7 @@ import re
 
 SYSTEM_NAMES = frozenset({
     "external", "fees", "interest_expense", "interest_income", "loans_receivable", "card_settlement",
-    "check_clearing", "fx", "system", "treasury", "settlement", "clearing", "ledger", "reserve",
+    "check_clearing", "rewards", "loan_losses", "fx", "system", "treasury", "settlement", "clearing", "ledger", "reserve",
 })
 STAFF_WORDS = frozenset({
     "admin", "administrator", "root", "flock", "support", "security", "bank", "banking", "official", "staff",
