@@ -7,11 +7,11 @@ from chalicelib import http, jobs
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.api import creator, docs, identity, social, system, wallet
+    from chalicelib.api import creator, docs, identity, social, system, wallet, web
     from chalicelib.social import fanout
 
     app.log.setLevel(logging.INFO)
-    for blueprint in (system.bp, identity.bp, wallet.bp, social.bp, creator.bp, docs.bp):
+    for blueprint in (system.bp, identity.bp, wallet.bp, social.bp, creator.bp, docs.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)

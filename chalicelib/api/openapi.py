@@ -38,6 +38,10 @@ RAW_BODIES = {
     "subscription_price": {"anyOf": [{"$ref": "#/components/schemas/MoneyBody"}, {"type": "null"}]},
 }
 
+# Views answering pages and files rather than JSON.
+NOT_JSON = {"docs_page": ("text/html",), "web_client": ("text/html",),
+            "web_asset": ("text/javascript", "text/css", "image/svg+xml", "text/plain")}
+
 STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Invalid request",
                401: "Not authenticated", 403: "Forbidden", 404: "Not found", 409: "Conflict",
                422: "Refused by a business rule", 429: "Too many attempts", 503: "Busy; retry"}
@@ -109,8 +113,8 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
         if name is not None:
             answer["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
         answers[str(status)] = answer
-    if spec.view_name == "docs_page":
-        answers["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    if spec.view_name in NOT_JSON:
+        answers["200"]["content"] = {kind: {"schema": {"type": "string"}} for kind in NOT_JSON[spec.view_name]}
     if spec.view_name == "get_statement":
         answers["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
     for status in _error_statuses(spec):
