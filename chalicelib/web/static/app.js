@@ -67,6 +67,7 @@ async function logout() {
 let routing = 0;
 async function route() {
   const ticket = ++routing;
+  const hash = location.hash;
   const { name, args, query } = parseHash();
   const current = session.load();
   const screen = SCREENS[name] || social.notFound;
@@ -81,6 +82,7 @@ async function route() {
   }
   if (ticket !== routing) return; // a newer navigation won
   main.replaceChildren(view);
+  main.dataset.route = hash; // what is on screen (tests wait for it)
   const heading = view.querySelector("h1");
   document.title = heading ? `${heading.textContent} · Flock` : "Flock";
   if (document.activeElement === document.body || !main.contains(document.activeElement)) main.focus({ preventScroll: true });

@@ -65,7 +65,15 @@ export function readAmount(form, name = "amount") {
  * into view, or with the "Load more" button (keyboard and screen readers).
  */
 export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.", tag = "div", feed = false }) {
-  const list = h(tag, { class: "list", "aria-label": label, role: feed ? "feed" : null, "aria-busy": feed ? "false" : null });
+  const list = h(tag, { class: "list", "aria-label": tag === "div" ? null : label });
+  // A feed holds articles: the role (and its name) come with the first one,
+  // an empty feed being invalid ARIA.
+  const markFeed = () => {
+    if (feed && list.children.length && !list.hasAttribute("role")) {
+      list.setAttribute("role", "feed");
+      list.setAttribute("aria-label", label);
+    }
+  };
   const more = h("button", { type: "button", class: "secondary more", text: "Load more" });
   const note = h("p", { class: "muted", hidden: true });
   const wrap = h("section", { class: "paged", "aria-label": label }, list, note, more);
@@ -76,7 +84,7 @@ export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.
     if (loading || done) return;
     loading = true;
     more.disabled = true;
-    if (feed) list.setAttribute("aria-busy", "true");
+    list.setAttribute("aria-busy", "true");
     try {
       const page = await fetchPage(cursor);
       for (const item of page.data) list.append(render(item));
@@ -94,7 +102,8 @@ export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.
       loading = false;
       more.disabled = false;
       more.hidden = done;
-      if (feed) list.setAttribute("aria-busy", "false");
+      list.setAttribute("aria-busy", "false");
+      markFeed();
       if (!done) { // still in view after this page: IntersectionObserver tells again
         observer.unobserve(more);
         observer.observe(more);
@@ -109,6 +118,7 @@ export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.
   wrap.prepend = (node) => {
     note.hidden = true;
     list.prepend(node);
+    markFeed();
   };
   load();
   return wrap;

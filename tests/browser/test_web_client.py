@@ -1,0 +1,272 @@
+"""Flock's web client in a real browser: what people do, screen by screen,
+with axe-core run on every screen (no serious or critical violation)."""
+import csv
+import io
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+
+def handle(prefix="u"):
+    return prefix + uuid.uuid4().hex[:10]
+
+
+def no_axe_violations(person, screen):
+    violations = person.axe()
+    assert violations == [], f"axe on {screen}: {violations}"
+
+
+def balance(api, who):
+    r = api.call("GET", "/v1/wallet", as_=who)
+    assert r.status_code == 200, r.text
+    return r.json()["balance"]
+
+
+@pytest.fixture
+def pair(api, people):
+    """Two verified people at the web client (signed up and in through the
+    API; the first test signs up and logs in by hand)."""
+    made = []
+    for prefix in ("al", "bo"):
+        who = api.verified(handle(prefix))
+        person = people()
+        person.use_session(api.call("POST", "/v1/auth/login", {"handle": who, "password": PASSWORD}).json())
+        made.append((who, person))
+    return made
+
+
+def test_two_people_sign_up_and_money_moves_between_them(api, people):
+    alice, bob = handle("alice"), handle("bob")
+    a, b = people(), people()
+    a.go("#/login")
+    no_axe_violations(a, "login")
+    a.signup(alice, PASSWORD, display_name="Alice")
+    b.go("#/signup")
+    no_axe_violations(b, "signup")
+    b.signup(bob, PASSWORD)
+    no_axe_violations(b, "timeline (empty)")
+
+    a.go("#/wallet")
+    expect(a.page.get_by_role("note")).to_contain_text("verified")  # not yet: the account opens at verification
+    for who in (alice, bob):
+        assert api.admin("POST", f"/v1/admin/users/{who}/verify", {"reason": "browser test"}).status_code == 200
+
+    a.go("#/wallet")
+    deposit = a.page.get_by_role("form", name="Add money from your bank")
+    deposit.get_by_label("Amount (USD)").fill("12.3")  # a wrong amount first: the error sits by the field
+    deposit.get_by_label("Amount (USD)").fill("1.234")
+    deposit.get_by_role("button", name="Deposit").click()
+    expect(deposit.locator(".field-error")).to_contain_text("two decimals")
+    deposit.get_by_label("Amount (USD)").fill("250.75")
+    deposit.get_by_role("button", name="Deposit").click()
+    expect(a.page.get_by_test_id("balance")).to_have_text("$250.75")
+    no_axe_violations(a, "wallet")
+
+    a.go(f"#/pay?to={bob}")
+    send = a.page.get_by_role("form", name="Send money")
+    send.get_by_label("Amount (USD)").fill("1000")
+    send.get_by_role("button", name="Send", exact=True).click()
+    expect(send.locator(".form-error, .field-error").first).to_be_visible()  # insufficient funds, shown in the form
+    send.get_by_label("Amount (USD)").fill("20.05")
+    send.get_by_label("Note (optional)").fill("lunch 🍜")
+    send.get_by_role("button", name="Send", exact=True).click()
+    expect(a.page.get_by_role("status")).to_contain_text("Sent $20.05")
+    no_axe_violations(a, "pay")
+
+    b.go("#/wallet")
+    expect(b.page.get_by_test_id("balance")).to_have_text("$20.05")
+    row = b.page.locator(".entry").filter(has_text="lunch")
+    expect(row).to_contain_text("$20.05")
+    expect(row.get_by_role("link", name=f"@{alice}")).to_be_visible()
+    api.login(alice)
+    assert balance(api, alice) == 25075 - 2005
+    assert a.foreign_requests() == [] and b.foreign_requests() == []
+    assert a.console_errors == [] and b.console_errors == []
+
+
+def test_a_double_clicked_send_moves_money_once(api, pair):
+    (alice, a), (bob, _) = pair
+    api.money("/v1/wallet/deposits", {"amount": 10_000, "currency": "USD"}, as_=alice)
+    a.go(f"#/pay?to={bob}")
+    send = a.page.get_by_role("form", name="Send money")
+    send.get_by_label("Amount (USD)").fill("7.00")
+    send.get_by_role("button", name="Send", exact=True).dblclick()
+    expect(a.page.get_by_role("status")).to_contain_text("Sent $7.00")
+    a.page.wait_for_load_state("networkidle")
+    assert balance(api, alice) == 10_000 - 700
+    assert balance(api, bob) == 700
+    # and the same form twice, submitted by the script faster than any button: one request
+    a.go(f"#/pay?to={bob}")
+    send = a.page.get_by_role("form", name="Send money")
+    send.get_by_label("Amount (USD)").fill("1.00")
+    send.evaluate("f => { f.requestSubmit(); f.requestSubmit(); }")
+    expect(a.page.get_by_role("status")).to_contain_text("Sent $1.00")
+    a.page.wait_for_load_state("networkidle")
+    assert balance(api, bob) == 800
+
+
+def test_post_like_reply_follow_and_search_in_persian(api, pair):
+    (alice, a), (bob, b) = pair
+    word = "کتاب" + uuid.uuid4().hex[:4]  # Persian kaf; searched below with the Arabic one
+    b.go("#/timeline")
+    b.page.get_by_label("What's happening?").fill(f"این {word} خوب است")
+    b.page.get_by_role("button", name="Post", exact=True).click()
+    post = b.page.locator("article").filter(has_text=word)
+    expect(post.locator(".post-text")).to_have_attribute("dir", "auto")
+    direction = post.locator(".post-text").evaluate("p => getComputedStyle(p).direction")
+    assert direction == "rtl"
+
+    a.go(f"#/u/{bob}")
+    no_axe_violations(a, "profile")
+    a.page.get_by_role("button", name="Follow").click()
+    expect(a.page.get_by_role("button", name="Following")).to_have_attribute("aria-pressed", "true")
+    a.go("#/timeline")
+    post = a.page.locator("article").filter(has_text=word)
+    post.get_by_role("button", name=re.compile("^Like")).click()
+    expect(post.get_by_role("button", name=re.compile("^Like"))).to_have_text("Like · 1")
+    no_axe_violations(a, "timeline")
+    post.get_by_role("link", name=re.compile("^Reply")).click()
+    a.page.get_by_label("Your reply").fill("Agreed!")
+    a.page.get_by_role("button", name="Reply", exact=True).click()
+    expect(a.page.get_by_role("region", name="Replies").or_(a.page.locator("[aria-label=Replies]"))
+           .get_by_text("Agreed!")).to_be_visible()
+    no_axe_violations(a, "post")
+    assert api.call("GET", f"/v1/users/{bob}/posts", as_=alice).json()["data"][0]["reply_count"] == 1
+
+    a.go("#/search")
+    a.page.get_by_label("Search posts or people").fill(word.replace("ک", "ك"))
+    a.page.get_by_role("button", name="Search", exact=True).click()
+    expect(a.page.get_by_role("feed", name="Search results").locator("article")).to_have_count(1)
+    no_axe_violations(a, "search")
+    a.page.get_by_label("Search posts or people").fill(bob[:5])
+    a.page.get_by_label("People", exact=True).check()
+    a.page.get_by_role("button", name="Search", exact=True).click()
+    expect(a.page.get_by_role("link", name=f"@{bob}")).to_be_visible()
+
+
+def test_a_paid_post_is_unlocked_and_tipped(api, pair):
+    (alice, a), (bob, _) = pair
+    api.money("/v1/wallet/deposits", {"amount": 5_000, "currency": "USD"}, as_=alice)
+    secret = "The secret ingredient is patience, and a little more salt than you think " + uuid.uuid4().hex[:6]
+    created = api.call("POST", "/v1/posts", {"text": secret, "price": {"amount": 199, "currency": "USD"}}, as_=bob)
+    assert created.status_code == 201, created.text
+    a.go(f"#/post/{created.json()['id']}")
+    card = a.page.locator("article").first
+    expect(card.locator(".post-text")).not_to_have_text(secret)
+    card.get_by_role("button", name="Unlock for $1.99").click()
+    card = a.page.locator("article").first
+    expect(card.locator(".post-text")).to_have_text(secret)
+    expect(card).to_contain_text("unlocked")
+    card.get_by_role("button", name="Tip").click()
+    card.get_by_label("Tip amount (USD)").fill("0.50")
+    card.get_by_role("button", name="Send tip").click()
+    expect(a.page.locator("article").first).to_contain_text("Tips $0.50")
+    assert balance(api, alice) == 5_000 - 199 - 50
+
+
+def test_a_conversation_with_a_payment(api, pair):
+    (alice, a), (bob, b) = pair
+    api.money("/v1/wallet/deposits", {"amount": 3_000, "currency": "USD"}, as_=alice)
+    a.go(f"#/u/{bob}")
+    a.page.get_by_role("button", name="Message").click()
+    a.page.get_by_label("Message", exact=True).fill("سلام! dinner was great")
+    a.page.get_by_role("button", name="Send message").click()
+    pay = a.page.get_by_role("form", name=f"Pay @{bob}")
+    pay.get_by_label("Amount (USD)").fill("15")
+    pay.get_by_label("Note (optional)").fill("my half")
+    pay.get_by_role("button", name="Send payment").click()
+    expect(a.page.locator(".message.mine .payment")).to_have_text("You sent $15.00")
+    no_axe_violations(a, "conversation")
+
+    b.go("#/messages")
+    no_axe_violations(b, "messages")
+    b.page.get_by_role("link", name=re.compile(f"@{alice}")).click()
+    expect(b.page.locator(".message.theirs .payment")).to_have_text("Sent you $15.00")
+    expect(b.page.locator(".message.theirs p[dir=auto]").first).to_have_text("سلام! dinner was great")
+    assert balance(api, bob) == 1500
+
+
+def test_a_statement_downloads_as_csv(api, pair):
+    (alice, a), _ = pair
+    api.money("/v1/wallet/deposits", {"amount": 4_321, "currency": "USD"}, as_=alice)
+    a.go("#/statements")
+    expect(a.page.get_by_role("region", name=re.compile("Statement for"))).to_contain_text("$43.21")
+    no_axe_violations(a, "statements")
+    with a.page.expect_download() as download:
+        a.page.get_by_role("button", name=re.compile("as CSV")).click()
+    assert re.fullmatch(r"flock-statement-\d{4}-\d{2}\.csv", download.value.suggested_filename)
+    with open(download.value.path(), encoding="utf-8") as f:
+        rows = list(csv.reader(io.StringIO(f.read())))
+    assert len(rows) >= 2 and any("4321" in cell or "43.21" in cell for row in rows for cell in row), rows
+
+
+def test_requests_are_paid_and_declined(api, pair):
+    (alice, a), (bob, b) = pair
+    api.money("/v1/wallet/deposits", {"amount": 2_000, "currency": "USD"}, as_=bob)
+    a.go("#/pay")
+    ask = a.page.get_by_role("form", name="Request money")
+    for amount in ("3.00", "4.00"):
+        ask.get_by_label("From (handle)").fill(bob)
+        ask.get_by_label("Amount (USD)").fill(amount)
+        ask.get_by_role("button", name="Request").click()
+        expect(a.page.get_by_role("status")).to_contain_text(f"${amount}")
+        a.page.get_by_role("heading", name="Pay and request").wait_for()
+        ask = a.page.get_by_role("form", name="Request money")
+    b.go("#/pay")
+    b.page.get_by_role("button", name="Pay $3.00").click()
+    expect(b.page.get_by_role("status")).to_contain_text("Paid $3.00")
+    expect(b.page.get_by_role("button", name="Pay $3.00")).to_have_count(0)
+    b.page.get_by_role("button", name="Decline").click()
+    expect(b.page.get_by_role("status")).to_contain_text("declined")
+    assert balance(api, alice) == 300 and balance(api, bob) == 1_700
+
+
+def test_phone_width_every_screen_fits(api, people):
+    who = api.verified(handle("ph"))
+    api.money("/v1/wallet/deposits", {"amount": 1_000, "currency": "USD"}, as_=who)
+    phone = people(width=390, height=844)
+    phone.go("#/login")
+    for screen in ("#/login", "#/signup"):
+        phone.go(screen)
+        assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390, screen
+    phone.login(who, PASSWORD)
+    for screen in ("#/timeline", "#/search?q=x", "#/messages", "#/wallet", "#/pay", "#/statements", f"#/u/{who}"):
+        phone.go(screen)
+        phone.page.wait_for_load_state("networkidle")
+        assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390, screen
+        expect(phone.page.get_by_role("navigation", name="Main")).to_be_visible()
+    no_axe_violations(phone, "wallet at 390 px")
+    phone.page.get_by_role("button", name="Log out").click()
+    expect(phone.page.get_by_role("heading", name="Log in to Flock")).to_be_visible()
+
+
+def test_markup_in_a_post_is_text_and_the_csp_refuses_inline_script(api, pair):
+    (alice, a), (bob, _) = pair
+    evil = '<img src=x onerror="window.__pwned=1">'
+    assert api.call("POST", "/v1/posts", {"text": evil}, as_=bob).status_code == 201
+    a.go(f"#/u/{bob}")
+    expect(a.page.locator(".post-text").filter(has_text=evil)).to_have_text(evil)
+    assert a.page.locator("article img").count() == 0
+    assert a.page.evaluate("window.__pwned") is None
+    refused = a.page.evaluate("""() => new Promise(resolve => {
+        document.addEventListener('securitypolicyviolation', e => resolve(e.violatedDirective), {once: true});
+        const s = document.createElement('script');
+        s.textContent = 'window.__inline = 1';
+        document.body.append(s);
+        setTimeout(() => resolve(window.__inline === 1 ? 'ran' : 'no event'), 2000);
+    })""")
+    assert refused.startswith("script-src"), refused
+    assert a.page.evaluate("window.__inline") is None
+
+
+def test_docs_renders_the_api_with_swagger_ui(people):
+    dev = people()
+    dev.page.goto("/docs")
+    expect(dev.page.locator(".opblock").first).to_be_visible()
+    assert dev.page.locator(".opblock").count() >= 50
+    dev.page.get_by_role("button", name=re.compile("Authorize")).first.wait_for()
+    assert dev.foreign_requests() == [] and dev.console_errors == []
