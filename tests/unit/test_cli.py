@@ -25,3 +25,44 @@ def test_create_admin_reads_the_password_from_stdin(monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["role"] == "admin"
     from chalicelib.identity.users import login
     assert login("ops2", "a-long-operator-password", "127.0.0.1")["user"]["role"] == "admin"
+
+
+def test_help_lists_the_job_names(capsys):
+    from chalicelib.jobs import NAMES
+    try:
+        cli.main(["--help"])
+    except SystemExit:
+        pass
+    out = capsys.readouterr().out
+    assert all(name in out.replace("-\n", "-").replace("\n", " ") for name in NAMES)
+
+
+def test_a_bad_setting_is_one_line_naming_it(monkeypatch, capsys):
+    from chalicelib import config
+    monkeypatch.setenv("FLOCK_JOB_SEGMENTS", "eight")
+    config.settings.cache_clear()
+    try:
+        assert cli.main(["job", "reconcile"]) == 2
+    finally:
+        monkeypatch.delenv("FLOCK_JOB_SEGMENTS")
+        config.settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "FLOCK_JOB_SEGMENTS" in err and "Traceback" not in err
+
+
+def test_no_progress_frames_when_not_a_terminal(capsys):
+    assert cli.main(["job", "accrue-interest", "--as-of", "2026-03-01"]) == 0
+    assert "\r" not in capsys.readouterr().err
+
+
+def test_a_running_make_run_is_found_without_environment(tmp_path, monkeypatch):
+    import os
+    stack = tmp_path / "local-stack.json"
+    stack.write_text(json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:1", "aws_endpoint": "http://127.0.0.1:2"}))
+    monkeypatch.setattr(cli, "LOCAL_STACK_FILE", str(stack))
+    env = {}
+    assert cli.use_local_stack_if_running(env)["url"] == "http://127.0.0.1:1"
+    assert env["FLOCK_DYNAMODB_ENDPOINT"] == env["FLOCK_AWS_ENDPOINT"] == "http://127.0.0.1:2"
+    assert cli.use_local_stack_if_running({"FLOCK_STAGE": "prod"}) is None  # an operator on AWS says so
+    stack.write_text(json.dumps({"pid": 2**22 + 12345, "url": "x", "aws_endpoint": "y"}))  # no such process
+    assert cli.use_local_stack_if_running({}) is None
