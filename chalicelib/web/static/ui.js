@@ -89,7 +89,7 @@ export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.
       const page = await fetchPage(cursor);
       for (const item of page.data) list.append(render(item));
       cursor = page.next_cursor;
-      done = !cursor;
+      done = !cursor || !page.data.length;
       if (!list.children.length) {
         note.textContent = empty;
         note.hidden = false;
@@ -104,11 +104,11 @@ export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.
       more.hidden = done;
       list.setAttribute("aria-busy", "false");
       markFeed();
-      if (!done) { // still in view after this page: IntersectionObserver tells again
-        observer.unobserve(more);
-        observer.observe(more);
-      }
+      if (!done) setTimeout(loadIfNear, 50); // the end still in view after this page
     }
+  };
+  const loadIfNear = () => {
+    if (more.isConnected && more.getBoundingClientRect().top < window.innerHeight + 400) load();
   };
   more.addEventListener("click", load);
   const observer = new IntersectionObserver((entries) => {
