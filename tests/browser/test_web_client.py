@@ -270,3 +270,43 @@ def test_docs_renders_the_api_with_swagger_ui(people):
     assert dev.page.locator(".opblock").count() >= 50
     dev.page.get_by_role("button", name=re.compile("Authorize")).first.wait_for()
     assert dev.foreign_requests() == [] and dev.console_errors == []
+
+
+def test_the_timeline_scrolls_on_by_cursor(api, pair):
+    (alice, a), (bob, _) = pair
+    for i in range(24):
+        assert api.call("POST", "/v1/posts", {"text": f"post number {i}"}, as_=bob).status_code == 201
+    api.call("POST", f"/v1/users/{bob}/follow", as_=alice)
+    a.go("#/timeline")
+    feed = a.page.get_by_role("feed", name="Timeline")
+    expect(feed.locator("article")).to_have_count(20)
+    feed.locator("article").last.scroll_into_view_if_needed()
+    expect(feed.locator("article")).to_have_count(24)
+    expect(feed.get_by_text("post number 0", exact=True)).to_be_visible()
+
+
+def test_login_asks_for_the_second_factor_when_the_api_says_so(api, people):
+    """The 2FA step, with the API's answers played by the browser (the
+    person's 2FA is set up elsewhere): login -> {mfa_required, mfa_token} ->
+    the code -> POST /v1/auth/mfa -> signed in."""
+    who = api.verified(handle("mfa"))
+    real = api.call("POST", "/v1/auth/login", {"handle": who, "password": PASSWORD}).json()
+    person = people()
+    sent = {}
+    person.page.route("**/v1/auth/login", lambda route: route.fulfill(
+        status=200, content_type="application/json", body='{"mfa_required": true, "mfa_token": "mfa_tok_1"}'))
+
+    def mfa(route):
+        sent.update(route.request.post_data_json)
+        route.fulfill(status=200, content_type="application/json",
+                      body=__import__("json").dumps({"user": real["user"], "token": real["token"]}))
+    person.page.route("**/v1/auth/mfa", mfa)
+    person.go("#/login")
+    person.page.get_by_label("Handle").fill(who)
+    person.page.get_by_label("Password").fill(PASSWORD)
+    person.page.get_by_role("button", name="Log in").click()
+    person.page.get_by_label("Code").fill("123456")
+    no_axe_violations(person, "two-step verification")
+    person.page.get_by_role("button", name="Verify").click()
+    expect(person.page.get_by_role("heading", name="Home")).to_be_visible()
+    assert sent == {"mfa_token": "mfa_tok_1", "code": "123456"}
