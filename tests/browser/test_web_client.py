@@ -46,7 +46,13 @@ def test_two_people_sign_up_and_money_moves_between_them(api, people):
     no_axe_violations(a, "login")
     a.signup(alice, PASSWORD, display_name="Alice")
     b.go("#/signup")
-    no_axe_violations(b, "signup")
+    b.page.get_by_label("Handle").fill(bob)
+    b.page.get_by_label("Password").fill("short")
+    b.page.get_by_role("button", name="Create account").click()
+    error = b.page.locator("[data-param=password] .field-error")  # the API's param names the field
+    expect(error).to_contain_text("password")
+    expect(b.page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
+    no_axe_violations(b, "signup (with an error)")
     b.signup(bob, PASSWORD)
     no_axe_violations(b, "timeline (empty)")
 
@@ -70,7 +76,7 @@ def test_two_people_sign_up_and_money_moves_between_them(api, people):
     send = a.page.get_by_role("form", name="Send money")
     send.get_by_label("Amount (USD)").fill("1000")
     send.get_by_role("button", name="Send", exact=True).click()
-    expect(send.locator(".form-error, .field-error").first).to_be_visible()  # insufficient funds, shown in the form
+    expect(send.locator("[data-param=amount] .field-error")).to_be_visible()  # insufficient funds, by the amount
     send.get_by_label("Amount (USD)").fill("20.05")
     send.get_by_label("Note (optional)").fill("lunch 🍜")
     send.get_by_role("button", name="Send", exact=True).click()

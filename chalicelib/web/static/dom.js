@@ -56,11 +56,12 @@ export function select({ label, name, options, param = name }) {
   return field({ label, name, param, control });
 }
 
-/** Shows an API error (or an Error) next to the field its `param` names,
- * else at the top of the form. */
-export function showError(form, error) {
+/** Shows an API error (or an Error) next to the field its `param` names
+ * (or, with no `param`, the field `paramsByCode` names for its code), else
+ * at the top of the form. */
+export function showError(form, error, paramsByCode = {}) {
   clearErrors(form);
-  const param = error.param || "";
+  const param = error.param || paramsByCode[error.code] || "";
   const target = param && (form.querySelector(`[data-param="${CSS.escape(param)}"]`) ||
     form.querySelector(`[data-param="${CSS.escape(param.split(".")[0])}"]`));
   if (target) {

@@ -12,6 +12,10 @@ import { money, parseAmount } from "./money.js";
  *
  * `send(key, otp)` performs the request; `done(result)` runs on success.
  */
+// Which field a refusal without `param` is about, on a form that has it.
+const MONEY_PARAMS = { insufficient_funds: "amount", limit_exceeded: "amount", self_transfer: "to",
+  not_eligible: "to", not_found: "to", step_up_required: "Flock-OTP" };
+
 export function moneyIntent(form, button, send, done) {
   let key = newKey();
   let otpField = null;
@@ -36,7 +40,7 @@ export function moneyIntent(form, button, send, done) {
           autocomplete: "one-time-code", hint: "This payment needs a code from your authenticator app." });
         button.before(otpField);
       }
-      showError(form, error);
+      showError(form, error, MONEY_PARAMS);
     } finally {
       button.disabled = false;
       button.removeAttribute("aria-busy");
