@@ -36,7 +36,7 @@ export function go(hash) {
   else location.hash = hash;
 }
 
-function renderNav(me, current) {
+function renderNav(me, current, args) {
   clear(nav);
   if (!me) {
     nav.hidden = true;
@@ -48,7 +48,8 @@ function renderNav(me, current) {
     list.append(h("li", {}, h("a", { href: `#/${name}`, "aria-current": name === current ? "page" : null, text })));
   }
   list.append(h("li", {}, h("a", { href: `#/u/${encodeURIComponent(me.handle)}`,
-    "aria-current": current === "u" ? "page" : null, text: "Profile" })));
+    "aria-current": current === "u" && args[0]?.toLowerCase() === me.handle.toLowerCase() ? "page" : null,
+    text: "Profile" })));
   const out = h("button", { type: "button", class: "secondary", text: "Log out" });
   out.addEventListener("click", logout);
   list.append(h("li", {}, out));
@@ -73,7 +74,7 @@ async function route() {
   const screen = SCREENS[name] || social.notFound;
   if (!current && !PUBLIC.has(name)) return go("#/login");
   if (current && PUBLIC.has(name)) return go("#/timeline");
-  renderNav(current?.user, name);
+  renderNav(current?.user, name, args);
   const view = h("div", { class: "screen" });
   try {
     await screen(view, { args, query, me: current?.user, go });

@@ -101,7 +101,8 @@ export async function profile(view, { args, me, go }) {
   const handle = args[0];
   const user = await get(`/v1/users/${encodeURIComponent(handle)}`);
   const own = user.handle.toLowerCase() === me.handle.toLowerCase();
-  const counts = h("p", { class: "muted", text: `${user.follower_count} followers · ${user.following_count} following` });
+  const countsText = () => `${user.follower_count} ${user.follower_count === 1 ? "follower" : "followers"} · ${user.following_count} following`;
+  const counts = h("p", { class: "muted", text: countsText() });
   const head = h("section", { class: "card profile", "aria-label": "Profile" },
     h("h1", {}, user.display_name ? userText("span", user.display_name) : `@${user.handle}`),
     h("p", {}, userLink(user.handle), user.verified ? h("span", { class: "badge", text: "verified" }) : null),
@@ -118,7 +119,7 @@ export async function profile(view, { args, me, go }) {
         follow.setAttribute("aria-pressed", String(answer.following));
         follow.textContent = answer.following ? "Following" : "Follow";
         user.follower_count += answer.following === now ? 0 : (answer.following ? 1 : -1);
-        counts.textContent = `${user.follower_count} followers · ${user.following_count} following`;
+        counts.textContent = countsText();
         announce(answer.following ? `You follow @${user.handle}.` : `You unfollowed @${user.handle}.`);
       } catch (error) {
         announce(error.message);

@@ -53,8 +53,8 @@ const PERSON_KINDS = new Set(["p2p", "tip", "unlock", "subscription", "message_p
 
 export function entryRow(e) {
   return h("li", { class: "entry" },
-    h("span", { class: "kind", text: KIND[e.kind] || e.kind }),
-    e.counterparty ? h("span", {}, PERSON_KINDS.has(e.kind) ? userLink(e.counterparty) : e.counterparty) : null,
+    h("span", { class: "what" }, h("span", { class: "kind", text: KIND[e.kind] || e.kind }),
+      e.counterparty ? [" ", PERSON_KINDS.has(e.kind) ? userLink(e.counterparty) : e.counterparty] : null),
     e.note ? userText("span", e.note, { class: "note" }) : null,
     h("span", { class: `amount ${e.amount < 0 ? "out" : "in"}`, text: formatMoney(e.amount, e.currency) }),
     h("span", { class: "muted small" }, time(e.created_at)));
