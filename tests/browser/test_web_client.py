@@ -285,6 +285,18 @@ def test_docs_renders_the_api_and_tries_it_with_the_token_entered_once(api, peop
         me.get_by_role("button", name="Try it out").click()
     me.get_by_role("button", name="Execute").click()
     expect(me.locator(".live-responses-table")).to_contain_text(f'"handle": "{who}"')
+    # a money route: the example body as it stands, the key typed as "auto", twice: two deposits
+    api.admin("POST", f"/v1/admin/users/{who}/verify", {})
+    deposit = dev.page.locator("#operations-wallet-deposit")
+    deposit.locator(".opblock-summary").click()
+    if deposit.get_by_role("button", name="Try it out").count():
+        deposit.get_by_role("button", name="Try it out").click()
+    deposit.locator("tr[data-param-name='Idempotency-Key'] input").fill("auto")
+    for _ in range(2):
+        deposit.get_by_role("button", name="Execute").click()
+        expect(deposit.locator(".live-responses-table tbody .response-col_status")).to_contain_text("201")
+        deposit.get_by_role("button", name="Clear").click()
+    assert balance(api, who) == 2 * 2500
     assert dev.foreign_requests() == [] and dev.console_errors == []
 
 

@@ -1,6 +1,7 @@
 // /docs: Swagger UI on this stack's own OpenAPI document. "Try it" calls
 // this same origin; the bearer token is entered once (Authorize) and kept
-// in this tab. Money routes get a fresh Idempotency-Key unless one is typed.
+// in this browser. An Idempotency-Key typed as "auto" becomes a fresh UUID
+// at each Execute (type your own to see a replay).
 /* global SwaggerUIBundle */
 "use strict";
 window.ui = SwaggerUIBundle({
@@ -16,7 +17,7 @@ window.ui = SwaggerUIBundle({
   layout: "BaseLayout",
   requestInterceptor: (request) => {
     const headers = request.headers || {};
-    if (request.method === "POST" && !headers["Idempotency-Key"] && self.crypto && crypto.randomUUID) {
+    if (headers["Idempotency-Key"] === "auto" && self.crypto && crypto.randomUUID) {
       headers["Idempotency-Key"] = crypto.randomUUID();
     }
     request.headers = headers;
