@@ -12,7 +12,6 @@ the page's CSP stays exactly what users get.
 """
 import os
 import re
-import tempfile
 
 import pytest
 
@@ -47,8 +46,7 @@ def api(stack):
 def browser():
     with playwright_api.sync_playwright() as p:
         # launch() gives every run a fresh, throw-away user-data-dir of its own.
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True,
-                              env={**os.environ, "TMPDIR": tempfile.gettempdir()})
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b
         b.close()
 
