@@ -338,3 +338,44 @@ def test_login_asks_for_the_second_factor_when_the_api_says_so(api, people):
     person.page.get_by_role("button", name="Verify").click()
     expect(person.page.get_by_role("heading", name="Home")).to_be_visible()
     assert sent == {"mfa_token": "mfa_tok_1", "code": "123456"}
+
+
+def test_one_key_per_intent_kept_across_a_step_up_retry(api, pair):
+    """A send refused with step_up_required asks for the authenticator code
+    and resends under the same Idempotency-Key; the next send has a new one.
+    (The API's answers are played by the browser: 2FA is built elsewhere.)"""
+    import json
+    (alice, a), (bob, _) = pair
+    seen = []
+
+    def transfers(route):
+        request = route.request
+        seen.append((request.headers.get("idempotency-key"), request.headers.get("flock-otp")))
+        if len(seen) == 1:
+            route.fulfill(status=403, content_type="application/json", body=json.dumps({"error": {
+                "type": "permission_error", "code": "step_up_required", "param": None,
+                "message": "This payment needs a code from your authenticator app."}}))
+            return
+        body = request.post_data_json
+        route.fulfill(status=201, content_type="application/json", body=json.dumps({
+            "id": f"tr_{len(seen)}", "kind": "p2p", "from": alice, "to": body["to"], "amount": body["amount"],
+            "currency": "USD", "note": "", "status": "posted", "created_at": "2026-03-10T15:00:00Z"}))
+    a.page.route("**/v1/transfers", transfers)
+    api.money("/v1/wallet/deposits", {"amount": 1_000, "currency": "USD"}, as_=alice)
+    a.go(f"#/pay?to={bob}")
+    send = a.page.get_by_role("form", name="Send money")
+    send.get_by_label("Amount (USD)").fill("2.00")
+    send.get_by_role("button", name="Send", exact=True).click()
+    send.get_by_label("Authenticator code").fill("123456")
+    no_axe_violations(a, "pay (step-up)")
+    send.get_by_role("button", name="Send", exact=True).click()
+    expect(a.page.get_by_role("status")).to_contain_text("Sent $2.00")
+    a.page.wait_for_function("() => document.getElementById('main').dataset.route.startsWith('#/pay?r=')")
+    send = a.page.get_by_role("form", name="Send money")  # the screen after the payment
+    send.get_by_label("To (handle)").fill(bob)
+    send.get_by_label("Amount (USD)").fill("3.00")
+    send.get_by_role("button", name="Send", exact=True).click()
+    expect(a.page.get_by_role("status")).to_contain_text("Sent $3.00")
+    (key1, otp1), (key2, otp2), (key3, otp3) = seen
+    assert key1 == key2 and otp1 is None and otp2 == "123456"
+    assert key3 not in (None, key1) and otp3 is None
