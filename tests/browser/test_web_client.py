@@ -379,3 +379,26 @@ def test_one_key_per_intent_kept_across_a_step_up_retry(api, pair):
     (key1, otp1), (key2, otp2), (key3, otp3) = seen
     assert key1 == key2 and otp1 is None and otp2 == "123456"
     assert key3 not in (None, key1) and otp3 is None
+
+
+def test_amounts_are_parsed_and_shown_exactly(people):
+    """money.js in the page: text to minor units by splitting at the dot,
+    minor units to text with BigInt; no float ever holds an amount."""
+    page = people().page
+    page.goto("/#/login")
+    results = page.evaluate("""async () => {
+        const m = await import('/static/money.js');
+        const parse = (t) => { try { return m.parseAmount(t); } catch (e) { return 'refused'; } };
+        return {
+            parsed: ['12.34', '0.1', '0.07', '$1,000', '10000000000', '19.99', '0.29'].map(parse),
+            refused: ['', '1.234', '-3', '1e3', '0', '0.00', 'abc', '10000000000.01', '١٢'].map(parse),
+            shown: [1234, 5, -250075, 0, 1000000000000, 29].map(n => m.formatMoney(n, 'USD')),
+            bps: [450, 5, 1800].map(m.formatBps),
+            micros: [m.formatMicros(123456789), m.formatMicros(-1500000)],
+        };
+    }""")
+    assert results["parsed"] == [1234, 10, 7, 100000, 10**12, 1999, 29]  # 10^12: the API's largest amount
+    assert set(results["refused"]) == {"refused"}
+    assert results["shown"] == ["$12.34", "$0.05", "−$2,500.75", "$0.00", "$10,000,000,000.00", "$0.29"]
+    assert results["bps"] == ["4.50%", "0.05%", "18.00%"]
+    assert results["micros"] == ["$1.2345", "−$0.0150"]
