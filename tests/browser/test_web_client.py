@@ -390,14 +390,15 @@ def test_amounts_are_parsed_and_shown_exactly(people):
         const m = await import('/static/money.js');
         const parse = (t) => { try { return m.parseAmount(t); } catch (e) { return 'refused'; } };
         return {
-            parsed: ['12.34', '0.1', '0.07', '$1,000', '10000000000', '19.99', '0.29'].map(parse),
-            refused: ['', '1.234', '-3', '1e3', '0', '0.00', 'abc', '10000000000.01', '١٢'].map(parse),
+            parsed: ['12.34', '0.1', '0.07', '$1,000', '10000000000', '19.99', '0.29', '۱۲٫۵', '١٢'].map(parse),
+            refused: ['', '1.234', '-3', '1e3', '0', '0.00', 'abc', '10000000000.01', '۱.۲۳۴'].map(parse),
             shown: [1234, 5, -250075, 0, 1000000000000, 29].map(n => m.formatMoney(n, 'USD')),
             bps: [450, 5, 1800].map(m.formatBps),
             micros: [m.formatMicros(123456789), m.formatMicros(-1500000)],
         };
     }""")
-    assert results["parsed"] == [1234, 10, 7, 100000, 10**12, 1999, 29]  # 10^12: the API's largest amount
+    # 10^12: the API's largest amount; Persian and Arabic-Indic digits are digits
+    assert results["parsed"] == [1234, 10, 7, 100000, 10**12, 1999, 29, 1250, 1200]
     assert set(results["refused"]) == {"refused"}
     assert results["shown"] == ["$12.34", "$0.05", "−$2,500.75", "$0.00", "$10,000,000,000.00", "$0.29"]
     assert results["bps"] == ["4.50%", "0.05%", "18.00%"]

@@ -34,11 +34,15 @@ export function money(m) {
   return m ? formatMoney(m.amount, m.currency) : "";
 }
 
-/** "12.34", "$1,000", "0.5" -> minor units (1234, 100000, 50). Throws an
+/** "12.34", "$1,000", "0.5", "۱۲٫۵" -> minor units (1234, 100000, 50, 1250). Throws an
  * Error with a message for the person when the text is not an amount. */
 export function parseAmount(text, currency = "USD") {
   const exp = exponent(currency);
-  const cleaned = String(text).trim().replace(/^\$/, "").replace(/,/g, "");
+  const cleaned = String(text).trim()
+    .replace(/[\u06F0-\u06F9]/g, (d) => String(d.charCodeAt(0) - 0x06F0)) // Persian digits
+    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660)) // Arabic-Indic digits
+    .replace(/\u066B/g, ".").replace(/\u066C/g, ",") // Arabic decimal and thousands separators
+    .replace(/^\$/, "").replace(/,/g, "");
   const pattern = exp ? new RegExp(`^(\\d{1,13})(?:\\.(\\d{0,${exp}}))?$`) : /^(\d{1,13})$/;
   const match = pattern.exec(cleaned);
   if (!match) {
