@@ -403,3 +403,17 @@ def test_amounts_are_parsed_and_shown_exactly(people):
     assert results["shown"] == ["$12.34", "$0.05", "−$2,500.75", "$0.00", "$10,000,000,000.00", "$0.29"]
     assert results["bps"] == ["4.50%", "0.05%", "18.00%"]
     assert results["micros"] == ["$1.2345", "−$0.0150"]
+
+
+def test_security_screen_changes_the_password(api, pair):
+    (alice, a), _ = pair
+    a.go(f"#/u/{alice}")
+    a.page.get_by_role("link", name=re.compile("^Security")).click()
+    a.page.get_by_role("heading", name="Security", exact=True).wait_for()
+    no_axe_violations(a, "security")
+    form = a.page.get_by_role("form", name="Change password")
+    form.get_by_label("Current password").fill(PASSWORD)
+    form.get_by_label("New password").fill("a much newer password")
+    form.get_by_role("button", name="Change password").click()
+    expect(a.page.get_by_role("status")).to_contain_text("Password changed")
+    assert api.login(alice, "a much newer password").status_code == 200

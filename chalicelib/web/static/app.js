@@ -2,6 +2,7 @@
 // live in social.js and wallet.js.
 import { api, ApiError, session, whenSignedOut } from "./api.js";
 import { announce, clear, field, h, showError } from "./dom.js";
+import * as security from "./security.js";
 import * as social from "./social.js";
 import * as wallet from "./wallet.js";
 
@@ -17,6 +18,7 @@ const SCREENS = {
   wallet: wallet.walletScreen,
   pay: wallet.payScreen,
   statements: wallet.statementsScreen,
+  security: security.securityScreen,
   login: loginScreen,
   signup: signupScreen,
 };

@@ -140,7 +140,7 @@ export async function profile(view, { args, me, go }) {
       h("a", { class: "button secondary", href: `#/pay?to=${encodeURIComponent(user.handle)}`, text: "Send money" }),
       subscribeButton(user)));
   } else {
-    head.append(editProfile(user));
+    head.append(editProfile(user), h("p", {}, h("a", { href: "#/security", text: "Security: password, two-step verification, sessions" })));
   }
   view.append(h("h2", { text: "Posts" }), pagedList({ label: `Posts by @${user.handle}`, feed: true, render: (p) => postCard(p),
     empty: "No posts yet.", fetchPage: (cursor) => get(`/v1/users/${encodeURIComponent(user.handle)}/posts?${q({ cursor })}`) }));
