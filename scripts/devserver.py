@@ -170,15 +170,6 @@ Ctrl-C stops the server and the local AWS.
 """
 
 
-def write_stack_file(url: str, aws_endpoint: str) -> str:
-    """Where this stack is, for the operator CLI (chalicelib/cli.py) to find."""
-    from chalicelib.cli import LOCAL_STACK_FILE
-    os.makedirs(os.path.dirname(LOCAL_STACK_FILE), exist_ok=True)
-    with open(LOCAL_STACK_FILE, "w", encoding="utf-8") as f:
-        json.dump({"pid": os.getpid(), "url": url, "aws_endpoint": aws_endpoint}, f)
-    return LOCAL_STACK_FILE
-
-
 def seed_in_background(url: str, admin_password: str) -> None:
     """`make demo`: seeds through the API once the server answers."""
     import threading
@@ -227,7 +218,8 @@ def main() -> None:
     if not args.quiet:
         print(banner(url, state["admin_password"], bool(os.environ.get("FLOCK_ADMIN_PASSWORD"))), flush=True)
     if moto_server and not args.quiet:
-        stack_file = write_stack_file(url, args.dynamodb_endpoint)
+        from chalicelib import devstack  # the operator CLI finds this stack by it
+        stack_file = devstack.write(url, args.dynamodb_endpoint)
     if args.demo:
         seed_in_background(url, state["admin_password"])
     print(f"READY {url}", flush=True)

@@ -4,15 +4,13 @@ import re
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.base import connection
+from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
 from chalicelib.identity import passwords, tokens
-from chalicelib.social import search
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
 SIGNUP_ATTEMPTS_MAX = 3
@@ -55,39 +53,25 @@ def own_user(user: UserItem) -> dict:
     return {**public_user(user), "frozen": bool(user.frozen)}
 
 
-def _session(user: UserItem) -> dict:
+def session(user: UserItem) -> dict:
     return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version))}
 
 
 def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
     """Claims the handle and creates the person in one transaction: two
-    concurrent signups of one handle give one user and one HandleTaken."""
+    concurrent signups of one handle give one user and one HandleTaken.
+    Finding them in search is social's (social/people.py)."""
     user = UserItem.new(id=ids.new_id("usr"), handle=handle, display_name=display_name or handle,
                         password_hash=passwords.hash_password(password), role=role,
                         created_at=clock.iso(clock.now()))
-    for _ in range(SIGNUP_ATTEMPTS_MAX):
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.save(HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
-                tx.save(user, condition=UserItem.pk.does_not_exist())
-            break
-        except TransactWriteError as exc:
-            codes = {r.code for r in exc.cancellation_reasons if r is not None} \
-                if exc.cause_response_code == "TransactionCanceledException" else set()
-            if "ConditionalCheckFailed" in codes:
-                raise errors.HandleTaken(param="handle") from None
-            if codes != {"TransactionConflict"}:
-                raise
-            # another signup of this handle is in flight: look again, it
-            # decides whether this one is taken or may go ahead
-    else:
-        raise errors.Unavailable("Many signups of this handle at once; try again.")
-    search.index_user(user.id, user.handle, user.display_name)
+    tx = TaggedTransaction()
+    tx.save("handle", HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
+    tx.save("user", user, condition=UserItem.pk.does_not_exist())
+    # A conflict is another signup of this handle in flight: trying again
+    # decides whether this one is taken or may go ahead.
+    if commit(tx, SIGNUP_ATTEMPTS_MAX, busy_message="Many signups of this handle at once; try again."):
+        raise errors.HandleTaken(param="handle")
     return user
-
-
-def signup(handle: str, password: str, display_name: str | None = None) -> dict:
-    return _session(create_user(handle, password, display_name))
 
 
 def is_handle(text) -> bool:
@@ -167,7 +151,7 @@ def login(handle: str, password: str, address: str) -> dict:
     LoginFailures(*login_key(handle, address)).delete()
     if passwords.needs_rehash(user.password_hash):
         user.update(actions=[UserItem.password_hash.set(passwords.hash_password(password))])
-    return _session(user)
+    return session(user)
 
 
 def logout(user_id: str) -> None:
@@ -180,7 +164,8 @@ def _bump_token_version(user_id: str, *extra_actions) -> UserItem:
     return user
 
 
-def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> dict:
+def change_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> tuple[UserItem, str]:
+    """The person after the change, and their display name before it."""
     actions = []
     if display_name is not None:
         actions.append(UserItem.display_name.set(display_name))
@@ -190,8 +175,7 @@ def update_profile(user_id: str, display_name: str | None = None, bio: str | Non
     old_display_name = user.display_name
     if actions:
         user.update(actions=actions, condition=UserItem.pk.exists())
-        search.index_user(user.id, user.handle, user.display_name, old_display_name)
-    return own_user(user)
+    return user, old_display_name
 
 
 def change_password(user_id: str, current_password: str, new_password: str, address: str = "unknown") -> dict:
@@ -204,7 +188,7 @@ def change_password(user_id: str, current_password: str, new_password: str, addr
     LoginFailures(*login_key(user.handle, address)).delete()
     user.update(actions=[UserItem.password_hash.set(passwords.hash_password(new_password)),
                          UserItem.token_version.add(1)])
-    return _session(user)
+    return session(user)
 
 
 def authenticate(token: str) -> Principal:

@@ -55,14 +55,28 @@ def test_no_progress_frames_when_not_a_terminal(capsys):
     assert "\r" not in capsys.readouterr().err
 
 
-def test_a_running_make_run_is_found_without_environment(tmp_path, monkeypatch):
+def test_a_running_make_run_is_found_without_environment(tmp_path):
     import os
-    stack = tmp_path / "local-stack.json"
-    stack.write_text(json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:1", "aws_endpoint": "http://127.0.0.1:2"}))
-    monkeypatch.setattr(cli, "LOCAL_STACK_FILE", str(stack))
+    from chalicelib import devstack
+    path = str(tmp_path / "local-stack.json")
+    devstack.write("http://127.0.0.1:1", "http://127.0.0.1:2", path)  # as the dev server does, this pid
     env = {}
-    assert cli.use_local_stack_if_running(env)["url"] == "http://127.0.0.1:1"
+    assert devstack.use_if_running(env, path)["url"] == "http://127.0.0.1:1"
     assert env["FLOCK_DYNAMODB_ENDPOINT"] == env["FLOCK_AWS_ENDPOINT"] == "http://127.0.0.1:2"
-    assert cli.use_local_stack_if_running({"FLOCK_STAGE": "prod"}) is None  # an operator on AWS says so
-    stack.write_text(json.dumps({"pid": 2**22 + 12345, "url": "x", "aws_endpoint": "y"}))  # no such process
-    assert cli.use_local_stack_if_running({}) is None
+    assert devstack.use_if_running({"FLOCK_STAGE": "prod"}, path) is None  # an operator on AWS says so
+    with open(path, "w") as f:
+        json.dump({"pid": 2**22 + 12345, "url": "x", "aws_endpoint": "y"}, f)  # no such process
+    assert devstack.use_if_running({}, path) is None
+    assert os.environ.get("FLOCK_DYNAMODB_ENDPOINT") is None  # the tests' own environment untouched
+
+
+def test_python_m_cli_with_a_bad_setting_is_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from tests.conftest import ROOT
+    env = {**os.environ, "FLOCK_JOB_SEGMENTS": "eight", "FLOCK_DYNAMODB_ENDPOINT": "http://127.0.0.1:9"}
+    out = subprocess.run([sys.executable, "-m", "chalicelib.cli", "job", "reconcile"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.strip() == \
+        "Bad setting: FLOCK_JOB_SEGMENTS must be an integer, not 'eight'", out.stderr

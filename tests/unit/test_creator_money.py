@@ -496,10 +496,10 @@ class TransactFaults:
 
 @pytest.fixture
 def faults(monkeypatch):
+    from chalicelib.db import base
     from chalicelib.db.base import botocore_client
-    from chalicelib.finance import ledger
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=lambda s: None))
-    monkeypatch.setattr(ledger, "_sleep_before", lambda attempt_number: None)
+    monkeypatch.setattr(base, "backoff", lambda attempt_number: None)
     client = botocore_client()
     injector = TransactFaults(client)
     client.meta.events.unregister("before-send", botocore_stubber)

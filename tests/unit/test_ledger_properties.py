@@ -23,7 +23,7 @@ from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem, Transfe
 from chalicelib.finance import ledger, reconcile, transfers
 from chalicelib.finance.accounts import system_shard_id
 from chalicelib.finance.money import Money
-from chalicelib.identity import admin as admin_actions
+from chalicelib.finance import customers as admin_actions
 from chalicelib.identity import users
 from chalicelib.identity.users import Principal
 from tests.conftest import PASSWORD
