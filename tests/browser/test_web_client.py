@@ -417,3 +417,39 @@ def test_security_screen_changes_the_password(api, pair):
     form.get_by_role("button", name="Change password").click()
     expect(a.page.get_by_role("status")).to_contain_text("Password changed")
     assert api.login(alice, "a much newer password").status_code == 200
+
+
+def test_cards_issue_freeze_limits_reveal_and_close(api, pair):
+    (alice, a), _ = pair
+    if "/v1/cards" not in api.call("GET", "/v1/openapi.json").json()["paths"]:
+        a.go("#/cards")
+        expect(a.page.get_by_role("note")).to_contain_text("not available")
+        pytest.skip("no cards API in this build yet")
+    a.go("#/cards")
+    no_axe_violations(a, "cards")
+    a.page.get_by_label("Label (optional)").fill("groceries")
+    a.page.get_by_role("button", name="Issue a card").click()
+    number = a.page.locator(".card-number")
+    expect(number).to_have_text(re.compile(r"Card number \d{4} \d{4} \d{4} \d{4}"))
+    card = a.page.get_by_role("list", name="Your cards").locator("li").first
+    expect(card).to_contain_text("groceries")
+    card.get_by_role("button", name="Freeze").click()
+    card = a.page.get_by_role("list", name="Your cards").locator("li").first
+    expect(card.locator(".badge")).to_have_text("frozen")
+    card.get_by_role("button", name="Unfreeze").click()
+    card = a.page.get_by_role("list", name="Your cards").locator("li").first
+    expect(card.locator(".badge")).to_have_text("active")
+    card.get_by_text("Limits").click()
+    card.get_by_label("A day (USD)").fill("150")
+    card.get_by_role("button", name="Save limits").click()
+    expect(a.page.get_by_role("status")).to_contain_text("Limits saved")
+    card = a.page.get_by_role("list", name="Your cards").locator("li").first
+    card.get_by_text("Show the number").click()
+    card.get_by_label("Your password").fill(PASSWORD)
+    card.get_by_role("button", name="Reveal number").click()
+    expect(card.locator(".card-number")).to_have_text(re.compile(r"\d{4} \d{4} \d{4} \d{4}"))
+    no_axe_violations(a, "cards (revealed)")
+    card.get_by_role("button", name="Close card").click()
+    card.get_by_role("button", name="Yes, close it for good").click()
+    card = a.page.get_by_role("list", name="Your cards").locator("li").first
+    expect(card.locator(".badge")).to_have_text("closed")

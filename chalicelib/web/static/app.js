@@ -2,6 +2,7 @@
 // live in social.js and wallet.js.
 import { api, ApiError, session, whenSignedOut } from "./api.js";
 import { announce, clear, field, h, showError } from "./dom.js";
+import * as cards from "./cards.js";
 import * as security from "./security.js";
 import * as social from "./social.js";
 import * as wallet from "./wallet.js";
@@ -19,6 +20,7 @@ const SCREENS = {
   pay: wallet.payScreen,
   statements: wallet.statementsScreen,
   security: security.securityScreen,
+  cards: cards.cardsScreen,
   login: loginScreen,
   signup: signupScreen,
 };

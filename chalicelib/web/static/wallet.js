@@ -65,7 +65,8 @@ export async function walletScreen(view, { go }) {
   const a = await account(view);
   if (!a) return;
   const refresh = () => go("#/wallet");
-  view.append(summary(a),
+  view.append(h("p", {}, h("a", { href: "#/cards", text: "Cards" }), " · ", h("a", { href: "#/statements", text: "Statements" })),
+    summary(a),
     h("div", { class: "grid2" },
       simpleMoneyForm({ title: "Add money from your bank", path: "/v1/wallet/deposits", buttonText: "Deposit",
         done: (t) => { announce(`Deposited ${money(t)}.`); refresh(); } }),
