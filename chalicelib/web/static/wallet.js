@@ -151,7 +151,11 @@ export async function payScreen(view, { query, go }) {
       fetchPage: (cursor) => get(`/v1/payment-requests?${q({ role: "outgoing", cursor })}`) }));
 }
 
-function thisMonth() {
+/** The month of the latest movement (business time, which a test clock may
+ * have moved), else this month by the device's clock. */
+async function latestMonth() {
+  const page = await get("/v1/wallet/transactions?limit=1");
+  if (page.data.length) return page.data[0].created_at.slice(0, 7);
   const now = new Date();
   return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
 }
@@ -160,7 +164,7 @@ export async function statementsScreen(view, { query, go }) {
   view.append(h("h1", { text: "Statements" }));
   const a = await account(view);
   if (!a) return;
-  const month = /^\d{4}-\d{2}$/.test(query.get("month") || "") ? query.get("month") : thisMonth();
+  const month = /^\d{4}-\d{2}$/.test(query.get("month") || "") ? query.get("month") : await latestMonth();
   const form = h("form", { class: "card row", novalidate: true, "aria-label": "Choose a month" },
     field({ label: "Month", name: "month", type: "month", value: month, param: "month" }),
     h("button", { type: "submit", class: "secondary", text: "Show" }));
