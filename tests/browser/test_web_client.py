@@ -453,3 +453,31 @@ def test_cards_issue_freeze_limits_reveal_and_close(api, pair):
     card.get_by_role("button", name="Yes, close it for good").click()
     card = a.page.get_by_role("list", name="Your cards").locator("li").first
     expect(card.locator(".badge")).to_have_text("closed")
+
+
+def test_keyboard_alone_logs_in_posts_and_likes(api, people):
+    who = api.verified(handle("kb"))
+    person = people()
+    page = person.page
+    person.go("#/login")
+    assert page.evaluate("document.activeElement.id") == "main"  # a new screen puts focus on its content
+    page.locator("#skip").focus()  # and the skip link, first on the page, does the same
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "handle"
+    page.keyboard.type(who)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Home").wait_for()
+    page.get_by_label("What's happening?").focus()
+    page.keyboard.type("typed without a mouse")
+    for _ in range(3):  # price, audience, post
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Post"
+    page.keyboard.press("Enter")
+    post = page.locator("article").filter(has_text="typed without a mouse")
+    post.get_by_role("button", name=re.compile("^Like")).focus()
+    page.keyboard.press("Space")
+    expect(post.get_by_role("button", name=re.compile("^Like"))).to_have_attribute("aria-pressed", "true")
