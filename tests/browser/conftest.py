@@ -12,9 +12,11 @@ the page's CSP stays exactly what users get.
 """
 import os
 import re
+import uuid
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.e2e.conftest import Http, _stack
 
 CHROMIUM = "/usr/bin/chromium"
@@ -141,3 +143,30 @@ def people(browser, stack, request):
                 pass
     for person in made:
         person.context.close()
+
+
+# Helpers the browser modules share ------------------------------------------
+
+def handle(prefix="u"):
+    return prefix + uuid.uuid4().hex[:10]
+
+def no_axe_violations(person, screen):
+    violations = person.axe()
+    assert violations == [], f"axe on {screen}: {violations}"
+
+def balance(api, who):
+    r = api.call("GET", "/v1/wallet", as_=who)
+    assert r.status_code == 200, r.text
+    return r.json()["balance"]
+
+@pytest.fixture
+def pair(api, people):
+    """Two verified people at the web client (signed up and in through the
+    API; the first test signs up and logs in by hand)."""
+    made = []
+    for prefix in ("al", "bo"):
+        who = api.verified(handle(prefix))
+        person = people()
+        person.use_session(api.call("POST", "/v1/auth/login", {"handle": who, "password": PASSWORD}).json())
+        made.append((who, person))
+    return made
