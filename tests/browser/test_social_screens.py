@@ -48,6 +48,16 @@ def test_post_like_reply_follow_and_search_in_persian(api, pair):
     a.page.get_by_role("button", name="Search", exact=True).click()
     expect(a.page.get_by_role("link", name=f"@{bob}")).to_be_visible()
 
+    b.go(f"#/u/{bob}")
+    b.page.get_by_role("link", name="1 follower").click()
+    expect(b.page.get_by_role("link", name=f"@{alice}")).to_be_visible()
+    b.go(f"#/u/{bob}")
+    post = b.page.locator("article").filter(has_text=word)
+    post.get_by_role("button", name="Delete").click()
+    post.get_by_role("button", name="Delete for good?").click()
+    expect(b.page.locator("article").filter(has_text=word)).to_have_count(0)
+    assert all(word not in p["text"] for p in api.call("GET", f"/v1/users/{bob}/posts", as_=alice).json()["data"])
+
 def test_phone_width_every_screen_fits(api, people):
     who = api.verified(handle("ph"))
     api.money("/v1/wallet/deposits", {"amount": 1_000, "currency": "USD"}, as_=who)

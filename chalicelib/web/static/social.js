@@ -97,12 +97,25 @@ async function isFollowing(me, handle) {
   return false;
 }
 
+async function people(view, handle, which) {
+  view.append(h("h1", {}, which === "followers" ? "Followers of " : "Followed by ", userLink(handle)),
+    pagedList({ label: which === "followers" ? "Followers" : "Following", render: userRow, empty: "Nobody yet.",
+      fetchPage: (cursor) => get(`/v1/users/${encodeURIComponent(handle)}/${which}?${q({ cursor })}`) }));
+}
+
 export async function profile(view, { args, me, go }) {
   const handle = args[0];
+  if (args[1] === "followers" || args[1] === "following") return people(view, handle, args[1]);
   const user = await get(`/v1/users/${encodeURIComponent(handle)}`);
   const own = user.handle.toLowerCase() === me.handle.toLowerCase();
-  const countsText = () => `${user.follower_count} ${user.follower_count === 1 ? "follower" : "followers"} · ${user.following_count} following`;
-  const counts = h("p", { class: "muted", text: countsText() });
+  const base = `#/u/${encodeURIComponent(user.handle)}`;
+  const followers = h("a", { href: `${base}/followers` });
+  const countsText = () => {
+    followers.textContent = `${user.follower_count} ${user.follower_count === 1 ? "follower" : "followers"}`;
+  };
+  countsText();
+  const counts = h("p", { class: "muted" }, followers, " · ",
+    h("a", { href: `${base}/following`, text: `${user.following_count} following` }));
   const head = h("section", { class: "card profile", "aria-label": "Profile" },
     h("h1", {}, user.display_name ? userText("span", user.display_name) : `@${user.handle}`),
     h("p", {}, userLink(user.handle), user.verified ? h("span", { class: "badge", text: "verified" }) : null),
@@ -119,7 +132,7 @@ export async function profile(view, { args, me, go }) {
         follow.setAttribute("aria-pressed", String(answer.following));
         follow.textContent = answer.following ? "Following" : "Follow";
         user.follower_count += answer.following === now ? 0 : (answer.following ? 1 : -1);
-        counts.textContent = countsText();
+        countsText();
         announce(answer.following ? `You follow @${user.handle}.` : `You unfollowed @${user.handle}.`);
       } catch (error) {
         announce(error.message);

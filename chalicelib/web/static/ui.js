@@ -1,5 +1,5 @@
 // Pieces the screens share: the money-moving form, paged lists, posts, people.
-import { api, ApiError, newKey, post } from "./api.js";
+import { api, ApiError, newKey, post, session } from "./api.js";
 import { announce, clearErrors, field, h, showError, time, userText } from "./dom.js";
 import { money, parseAmount } from "./money.js";
 
@@ -141,6 +141,7 @@ const liked = new Set(); // posts liked in this tab (the API has no "liked by me
 
 /** A post. Its text is a text node with its own direction. */
 export function postCard(p, { onChange } = {}) {
+  const mine = p.author.toLowerCase() === (session.load()?.user?.handle || "").toLowerCase();
   const headingId = `post-${p.id}-by`;
   const likeButton = h("button", { type: "button", class: "link-button", "aria-pressed": String(liked.has(p.id)),
     text: `Like · ${p.like_count}` });
@@ -186,7 +187,8 @@ export function postCard(p, { onChange } = {}) {
       likeButton,
       h("a", { href: `#/post/${p.id}`, class: "link-button" }, `Reply · ${p.reply_count}`),
       tipToggle,
-      p.tip_total ? h("span", { class: "muted", text: `Tips ${money({ amount: p.tip_total, currency: "USD" })}` }) : null),
+      p.tip_total ? h("span", { class: "muted", text: `Tips ${money({ amount: p.tip_total, currency: "USD" })}` }) : null,
+      mine ? deleteButton(p, () => card.remove()) : null),
     tipSlot);
   function replace(updated = p) {
     const fresh = postCard(updated, { onChange });
@@ -195,6 +197,27 @@ export function postCard(p, { onChange } = {}) {
     return fresh;
   }
   return card;
+}
+
+function deleteButton(p, gone) {
+  const button = h("button", { type: "button", class: "link-button", text: "Delete" });
+  button.addEventListener("click", async () => {
+    if (button.dataset.armed !== "yes") { // a second press confirms
+      button.dataset.armed = "yes";
+      button.textContent = "Delete for good?";
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api("DELETE", `/v1/posts/${p.id}`);
+      announce("Post deleted.");
+      gone();
+    } catch (error) {
+      announce(error.message);
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 function lockLine(p, replace) {
