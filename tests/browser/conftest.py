@@ -27,6 +27,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 TIMEOUT_MS = 10_000
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api.expect.set_options(timeout=TIMEOUT_MS)  # the machine may be busy: as long as an action may take
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is missing (make test installs it: apt-get install -y chromium)", allow_module_level=True)
 
