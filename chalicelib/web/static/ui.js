@@ -88,6 +88,7 @@ export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.
     if (loading || done) return;
     loading = true;
     more.disabled = true;
+    more.textContent = "Loading…";
     list.setAttribute("aria-busy", "true");
     try {
       const page = await fetchPage(cursor);
@@ -105,6 +106,7 @@ export function pagedList({ label, fetchPage, render, empty = "Nothing here yet.
     } finally {
       loading = false;
       more.disabled = false;
+      more.textContent = "Load more";
       more.hidden = done;
       list.setAttribute("aria-busy", "false");
       markFeed();
