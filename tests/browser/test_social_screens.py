@@ -201,3 +201,39 @@ def test_keyboard_alone_logs_in_posts_and_likes(api, people):
     post.get_by_role("button", name=re.compile("^Like")).focus()
     page.keyboard.press("Space")
     expect(post.get_by_role("button", name=re.compile("^Like"))).to_have_attribute("aria-pressed", "true")
+
+
+def test_an_expired_token_is_refreshed_once_and_the_request_retried(api, people):
+    """Access tokens are short-lived (API.md): on a 401 the client trades its
+    refresh token (single use) for new ones and sends the request again; when
+    that fails too, it signs out. The API's refresh is played by the browser."""
+    import json
+    who = api.verified(handle("rf"))
+    real = api.call("POST", "/v1/auth/login", {"handle": who, "password": PASSWORD}).json()
+    person = people()
+    page = person.page
+    page.goto("/#/login")
+    page.evaluate("s => localStorage.setItem('flock.session', JSON.stringify(s))",
+                  {"token": "expired-token", "refresh_token": "refresh-1", "user": real["user"]})
+    refreshed = []
+
+    def refresh(route):
+        refreshed.append(route.request.post_data_json)
+        route.fulfill(status=200, content_type="application/json",
+                      body=json.dumps({"token": real["token"], "refresh_token": "refresh-2"}))
+    page.route("**/v1/auth/refresh", refresh)
+    person.go("#/wallet")
+    expect(page.get_by_test_id("balance")).to_have_text("$0.00")
+    assert refreshed[0] == {"refresh_token": "refresh-1"}
+    stored = page.evaluate("JSON.parse(localStorage.getItem('flock.session'))")
+    assert stored["token"] == real["token"] and stored["refresh_token"] == "refresh-2"
+
+    page.unroute("**/v1/auth/refresh")
+    page.route("**/v1/auth/refresh", lambda route: route.fulfill(
+        status=401, content_type="application/json",
+        body='{"error": {"type": "authentication_error", "code": "unauthenticated", "message": "no", "param": null}}'))
+    page.evaluate("s => localStorage.setItem('flock.session', JSON.stringify(s))",
+                  {"token": "expired-again", "refresh_token": "refresh-2", "user": real["user"]})
+    page.goto("/#/messages")
+    expect(page.get_by_role("heading", name="Log in to Flock")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('flock.session')") is None
