@@ -60,13 +60,24 @@ export function entryRow(e) {
     h("span", { class: "muted small" }, time(e.created_at)));
 }
 
+/** Whether this Flock issues cards yet (the screen appears with the API). */
+async function hasCards() {
+  try {
+    await get("/v1/cards?limit=1");
+    return true;
+  } catch (error) {
+    return error.code !== "not_found";
+  }
+}
+
 export async function walletScreen(view, { go }) {
   view.append(h("h1", { text: "Wallet" }));
   const a = await account(view);
   if (!a) return;
   const refresh = () => go("#/wallet");
-  view.append(h("p", {}, h("a", { href: "#/cards", text: "Cards" }), " · ", h("a", { href: "#/statements", text: "Statements" })),
-    summary(a),
+  const links = h("p", {}, h("a", { href: "#/statements", text: "Statements" }));
+  if (await hasCards()) links.prepend(h("a", { href: "#/cards", text: "Cards" }), " · ");
+  view.append(links, summary(a),
     h("div", { class: "grid2" },
       simpleMoneyForm({ title: "Add money from your bank", path: "/v1/wallet/deposits", buttonText: "Deposit",
         done: (t) => { announce(`Deposited ${money(t)}.`); refresh(); } }),
