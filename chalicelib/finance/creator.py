@@ -380,7 +380,8 @@ def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempo
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,
-               "amount": money.amount_cents, "currency": money.currency, "note": note, "status": "posted"}
+               "amount": money.amount_cents, "currency": money.currency, "note": note, "status": "posted",
+               "forced": False}
     message, writes = messages.message_writes(conv, principal.user_id, principal.handle, note,
                                               payment_transfer_id=transfer_id, payment=payment)
     movement = ledger.Movement(

@@ -15,6 +15,13 @@ day's close. For a day D the close is the opening recorded for the first
 later day that had a movement, or the balance as scanned if none had one.
 The accrual job removes the openings it has used.
 
+Money credited but not yet available (a deposit's credit hold, counted in
+`held_credit`) earns nothing until it is released: interest accrues on the
+close of `balance - held_credit`. The ledger records `held_credit`'s
+openings the same way (`opens.h<YYYYMMDD>`, at its first change of a day),
+so its closes cost no read either; an overdraft is charged on that
+difference too (the money is not the person's to use yet).
+
 Each account carries watermarks advanced with conditions — `accrued_through`
 (a day) and `posted_through` (a month) — so every job run is idempotent,
 crash-safe and catches up missed days: one conditional update per account.
@@ -84,6 +91,28 @@ def end_of_day_balances(account: AccountItem, first: date, last: date) -> list[t
         closes.append((day, openings[index][1] if index < len(openings) else int(account.balance)))
         day += timedelta(days=1)
     return closes
+
+
+def end_of_day_held_credit(account: AccountItem, first: date, last: date) -> list[tuple[date, int]]:
+    """The close of `held_credit` on each day in [first, last], as `end_of_day_balances`."""
+    openings = sorted((_day(k), int(v)) for k, v in account.opens.as_dict().items() if k.startswith("h"))
+    current = int(account.held_credit or 0)
+    if not openings and not current:
+        return [(first + timedelta(days=i), 0) for i in range((last - first).days + 1)]
+    closes = []
+    index = 0
+    day = first
+    while day <= last:
+        while index < len(openings) and openings[index][0] <= day:
+            index += 1
+        closes.append((day, openings[index][1] if index < len(openings) else current))
+        day += timedelta(days=1)
+    return closes
+
+
+def _daily_keys(account: AccountItem) -> list[str]:
+    """The recorded daily openings: of the balance (d) and of held credit (h)."""
+    return [k for k in account.opens.as_dict() if k[:1] in ("d", "h")]
 
 
 def _cents_toward_zero(micros: int) -> int:
@@ -157,7 +186,7 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     if start > through:
         return False
     last = min(through, start + timedelta(days=ACCRUAL_WINDOW_DAYS - 1))
-    openings = sorted(_day(k) for k in account.opens.as_dict() if k.startswith("d") and _day(k) >= start)
+    openings = sorted(_day(k) for k in _daily_keys(account) if _day(k) >= start)
     if len(openings) > ACCRUAL_WINDOW_OPENINGS_MAX:
         last = min(last, openings[ACCRUAL_WINDOW_OPENINGS_MAX - 1])
     accrued = int(account.accrued_interest_micros)
@@ -179,7 +208,9 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     delta = delta_charged = 0
     actions = []
     month_totals, charged_totals = {}, {}
-    for day, close in end_of_day_balances(account, start, last):
+    held = dict(end_of_day_held_credit(account, start, last))
+    for day, balance_close in end_of_day_balances(account, start, last):
+        close = balance_close - held[day]  # money not yet available earns nothing
         interest = day_interest_micros(close + unposted_cents, accrued + delta - unposted_cents * MICROS_PER_CENT,
                                        rate_on(history, day))
         delta += interest
@@ -197,7 +228,7 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
         actions.append(AccountItem.accrued_charged_micros.add(delta_charged))
     if charged_totals:  # the whole map: the conditions below make this copy of it current
         actions.append(AccountItem.month_charged.set({**month_charged, **charged_totals}))
-    used = [k for k in account.opens.as_dict() if k.startswith("d") and _day(k) <= last]
+    used = [k for k in _daily_keys(account) if _day(k) <= last]
     actions += [AccountItem.opens[k].remove() for k in used]
     counted = min(credit.inflow_months(clock.now().date()))
     past = sorted(k for k in credit.inflow_by_month(account) if k < counted)[:INFLOW_REMOVED_MAX]

@@ -15,7 +15,7 @@ from chalicelib.finance.money import Money
 def public_transfer(item: TransferItem) -> dict:
     return {"id": item.id, "kind": item.kind, "from": item.from_party, "to": item.to_party,
             "amount": int(item.amount), "currency": item.currency, "note": item.note or "",
-            "status": item.status, "created_at": item.created_at}
+            "status": item.status, "forced": bool(item.forced), "created_at": item.created_at}
 
 
 def transfer_id_for(user_id: str, idempotency_key: str) -> str:
@@ -108,6 +108,6 @@ def get_transfer(principal, transfer_id: str) -> dict:
     """Parties only; anyone else learns nothing, not even that it exists."""
     require_verified(principal)
     item = TransferItem.find(transfer_id) if transfer_id.startswith("tr_") and len(transfer_id) <= 64 else None
-    if item is None or principal.user_id not in (item.from_user, item.to_user):
+    if item is None or principal.user_id not in ledger.transfer_users(item):
         raise errors.NotFound("No such transfer.")
     return public_transfer(item)
