@@ -7,7 +7,8 @@ USER = {"id": "usr_01m8ts1mjyqe9d3zy3k0be56g3", "handle": "alice", "display_name
         "verified": True, "role": "user", "created_at": "2026-03-10T15:00:00.000Z", "follower_count": 12,
         "following_count": 3, "frozen": False}
 TRANSFER = {"id": "tr_7jxfxqdqyr41ct6m899pjbmjh9", "kind": "p2p", "from": "alice", "to": "bob", "amount": 2500,
-            "currency": "USD", "note": "lunch", "status": "posted", "created_at": "2026-03-10T15:00:00.000Z"}
+            "currency": "USD", "note": "lunch", "status": "posted", "created_at": "2026-03-10T15:00:00.000Z",
+            "forced": False}
 ENTRY = {"id": "ent_01m8ts1n5nkeb5jmtjfvrvew1z", "transfer_id": TRANSFER["id"], "kind": "p2p", "amount": -2500,
          "currency": "USD", "counterparty": "bob", "created_at": "2026-03-10T15:00:00.000Z", "note": "lunch"}
 POST = {"id": "post_01m8ts1n5nkeb5jmtjfvrvew1z", "author": "alice", "text": "سلام! First post on Flock.",
