@@ -21,10 +21,14 @@ from chalicelib import clock, errors
 from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
 from chalicelib.finance.rates import displayed_rates
+from chalicelib.identity import reserved
 
 SYSTEM_ACCOUNTS = ("external", "fees", "interest_expense", "interest_income",
                    "loans_receivable", "card_settlement", "check_clearing", "rewards", "loan_losses")
 LEDGER_ACCOUNT_KINDS = ("receivable",)
+# A person named like a system account would pass for the bank in a counterparty.
+if not all(reserved.is_reserved(name) for name in SYSTEM_ACCOUNTS):
+    raise RuntimeError("every system account name must be a reserved handle (identity/reserved.py)")
 ACCOUNT_NUMBER_DIGITS = 11
 OPEN_ATTEMPTS_MAX = 5
 

@@ -96,8 +96,9 @@ LIMIT_TTL_S = 3 * 86400
 TRANSACTION_ITEMS_MAX = 25
 HOLD_CHANGES_MAX = 100  # increments, captures and releases of one hold
 PENDING_HOLDS_MAX = 1_000  # listed per account
-# The order of refusals of API.md: 403 first, then 409, then the 422s in this order.
-REFUSAL_ORDER = (errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState,
+# The order of refusals of API.md: by status (403, 404, 409, 422), and
+# within one status in this order; a refusal not listed comes last of its status.
+REFUSAL_ORDER = (errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState, errors.Conflict,
                  errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds)
 
 
@@ -120,6 +121,9 @@ class Party:
         charges), which may take the balance below -credit_limit.
       actions: more updates of this account item, in the same update (an item
         may appear only once in a transaction): e.g. the interest watermark.
+      copy: an exact copy of the account item, for a value-dated movement
+        (`Movement.value_at`): the update is conditioned on its `movements`
+        (else StaleCopy), and the month openings are set from it.
     """
     account_id: str
     display: str
@@ -128,6 +132,7 @@ class Party:
     inactive_refusal: type = errors.NotEligible
     check_funds: bool = True
     actions: tuple = ()
+    copy: AccountItem | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,10 @@ class Movement:
       forced: skip the funds and status checks of every account (rule 4);
         stored `forced: true`.
       credit_holds: parts of the credit placed on hold (rule 6), with the credit.
+      value_at: booked now, valued earlier (a month's interest, posted after
+        the month ended): the entries carry this time, so statements count
+        them in its month; a party with a `copy` gets its month openings
+        moved to match. None: valued when booked.
     """
     transfer_id: str
     kind: str
@@ -226,6 +235,7 @@ class Movement:
     legs: tuple = ()
     forced: bool = False
     credit_holds: tuple = ()
+    value_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +306,45 @@ def _held_credit_actions(delta_cents: int, moment: datetime, days: bool) -> list
         key = held_credit_day_key(moment)
         actions.append(AccountItem.opens[key].set(AccountItem.opens[key] | AccountItem.held_credit))
     return actions
+
+
+class StaleCopy(errors.InvalidState):
+    """A value-dated movement's copy of an account was not current: read it again."""
+
+
+def value_dated_opens(item: AccountItem, delta_cents: int, value_at: datetime, moment: datetime) -> dict[str, int]:
+    """The month openings (`opens.m<YYYYMM>`, what statements open with) after
+    `delta` booked at `moment` but valued in an earlier month. The value
+    month had none if nothing was booked in it: it opens with what the next
+    recorded month opened with (nothing is valued in between), or with the
+    balance. Every later month already recorded opens `delta` higher; one
+    not recorded yet records the new balance at its first movement. Months
+    that hold entries thus always have an opening. `item` must be exact."""
+    value_month, booked_month = month_key(value_at), month_key(moment)
+    opens = {k: int(v) for k, v in item.opens.as_dict().items() if k.startswith("m")}
+    moved = {k: opens[k] + delta_cents for k in opens if value_month < k <= booked_month}
+    if value_month not in opens:
+        later = sorted(k for k in opens if k > value_month)
+        moved[value_month] = opens[later[0]] if later else int(item.balance)
+    return moved
+
+
+def _value_dated(actions: list, party: Party, delta_cents: int, moment: datetime, value_at: datetime | None) -> list:
+    """A value-dated side sets its month openings from its copy instead of
+    recording this month's."""
+    if party.copy is None or value_at is None or month_key(value_at) >= month_key(moment):
+        return actions
+    month = month_key(moment)
+    actions = [a for a in actions if str(a.values[0]) != f"opens.{month}"]
+    return actions + [AccountItem.opens[k].set(v) for k, v in value_dated_opens(party.copy, delta_cents, value_at,
+                                                                                  moment).items()]
+
+
+def _unchanged_since(party: Party):
+    """The copy's item has had no movement since it was read."""
+    if not party.copy.movements:
+        return AccountItem.movements.does_not_exist() | (AccountItem.movements == 0)
+    return AccountItem.movements == int(party.copy.movements)
 
 
 def _earns(party: Party) -> bool:
@@ -474,6 +523,8 @@ def _account_condition(account: _Account, forced: bool):
     """Rule 4, for one account of a movement."""
     condition = AccountItem.pk.exists()
     party = account.party
+    if party.copy is not None:
+        condition = condition & _unchanged_since(party)
     if not party.customer or forced:
         return condition
     if not account.settles:
@@ -484,10 +535,11 @@ def _account_condition(account: _Account, forced: bool):
     return condition
 
 
-def _account_actions(account: _Account, moment: datetime) -> list:
+def _account_actions(account: _Account, moment: datetime, value_at: datetime | None) -> list:
     days = _earns(account.party)
-    return (_balance_actions(account.delta, moment, held_delta_cents=account.held, days=days,
-                             held_credit_delta_cents=account.held_credit)
+    balance = _balance_actions(account.delta, moment, held_delta_cents=account.held, days=days,
+                               held_credit_delta_cents=account.held_credit)
+    return (_value_dated(balance, account.party, account.delta, moment, value_at)
             + _inflow_actions(account.party, account.inflow, moment) + account.actions)
 
 
@@ -562,11 +614,12 @@ def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
     tx = TaggedTransaction()
     tx.save("transfer", record, condition=TransferItem.pk.does_not_exist(), return_values="ALL_OLD")
     for account_id, account in accounts.items():
-        tx.update(("account", account_id), AccountItem.ref(account_id), _account_actions(account, moment),
+        tx.update(("account", account_id), AccountItem.ref(account_id), _account_actions(account, moment, m.value_at),
                   condition=_account_condition(account, forced), return_values="ALL_OLD")
+    entry_at = clock.iso(m.value_at) if m.value_at else at
     for i, leg in enumerate(legs):
         account = accounts[leg.party.account_id]
-        tx.save(("entry", i), _entry(m, leg, account.legs, at), condition=EntryItem.pk.does_not_exist())
+        tx.save(("entry", i), _entry(m, leg, account.legs, entry_at), condition=EntryItem.pk.does_not_exist())
         account.legs += 1
     for i, change in enumerate(changes):
         model, actions, condition = _hold_update(change)
@@ -599,6 +652,9 @@ def _answer(stored: TransferItem, request_hash: str, attempt: str) -> Posted:
 
 def _refusal(failed: dict, accounts: dict, m: Movement, changes: tuple = ()) -> errors.ApiError:
     """The first refusal in API order among the failed conditions."""
+    if any(("account", account_id) in failed and account.party.copy is not None
+           for account_id, account in accounts.items()):
+        raise StaleCopy("The account changed since it was read.")
     found = []
     for account_id, account in accounts.items():
         if ("account", account_id) in failed:
@@ -624,11 +680,11 @@ def _refusal(failed: dict, accounts: dict, m: Movement, changes: tuple = ()) -> 
     return min(found, key=_rank)
 
 
-def _rank(refusal: errors.ApiError) -> int:
+def _rank(refusal: errors.ApiError) -> tuple[int, int]:
     for i, kind in enumerate(REFUSAL_ORDER):
         if isinstance(refusal, kind):
-            return i
-    return len(REFUSAL_ORDER)
+            return refusal.status, i
+    return refusal.status, len(REFUSAL_ORDER)
 
 
 class _Applied(Exception):

@@ -27,6 +27,17 @@ def request_hash(operation: str, **fields) -> str:
     return ids.fingerprint(json.dumps({"op": operation, **fields}, sort_keys=True, ensure_ascii=False))
 
 
+def stored_success(transfer_id: str, request: str) -> TransferItem | None:
+    """The success kept under an idempotency key, for a request refused
+    before it reached the ledger (its post deleted since, its subscription
+    price removed): a client retrying after a timeout must learn that it was
+    charged, not hear 404. One read, on the refusal path only."""
+    stored = TransferItem.find(transfer_id)
+    if stored is not None and stored.request_hash != request:
+        raise errors.IdempotencyKeyReused()
+    return stored
+
+
 def require_verified(principal) -> None:
     if not principal.verified or not principal.account_id:
         raise errors.VerificationRequired()
