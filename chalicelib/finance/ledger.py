@@ -84,6 +84,16 @@ class Extra:
 
 
 @dataclass(frozen=True)
+class Split:
+    """A part of the credit paid to another account in the same movement
+    (a loan payment: principal to the loan's receivable, interest to
+    `interest_income`, late fees to `fees`): the credit party gets the
+    amount less the fee and every split. Each split posts its own entry."""
+    party: Party
+    cents: int
+
+
+@dataclass(frozen=True)
 class Movement:
     transfer_id: str
     kind: str
@@ -97,6 +107,7 @@ class Movement:
     hold_id: str | None = None
     fee: Party | None = None
     fee_cents: int = 0
+    splits: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -219,8 +230,9 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
     amount = m.money.amount_cents
     # A fee splits the credit: the payee gets amount - fee, the fee account the fee.
     fee = m.fee_cents if m.fee else 0
-    if not 0 <= fee <= amount:
-        raise ValueError("a fee is at most the amount")
+    split = sum(s.cents for s in m.splits)
+    if not 0 <= fee <= amount or any(s.cents <= 0 for s in m.splits) or fee + split > amount:
+        raise ValueError("a fee and splits are positive parts of the amount")
     record = _transfer_item(m, at, attempt)
     tx = TaggedTransaction()
     tx.save("transfer", record, condition=TransferItem.pk.does_not_exist(), return_values="ALL_OLD")
@@ -236,12 +248,19 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
                   + list(m.debit.actions),
                   condition=AccountItem.pk.exists(), return_values="ALL_OLD")
     tx.update("credit", AccountItem.ref(m.credit.account_id),
-              _balance_actions(amount - fee, moment, days=_earns(m.credit))
-              + _inflow_actions(m, m.credit, amount - fee, moment) + list(m.credit.actions),
+              _balance_actions(amount - fee - split, moment, days=_earns(m.credit))
+              + _inflow_actions(m, m.credit, amount - fee - split, moment) + list(m.credit.actions),
               condition=_credit_condition(m.credit))
     tx.save("entry", _entry(m.debit.account_id, m, -amount, m.credit.display, at), condition=EntryItem.pk.does_not_exist())
-    tx.save("entry", _entry(m.credit.account_id, m, amount - fee, m.debit.display, at, fee_cents=fee if m.fee else None),
+    tx.save("entry", _entry(m.credit.account_id, m, amount - fee - split, m.debit.display, at,
+                            fee_cents=fee if m.fee else None),
             condition=EntryItem.pk.does_not_exist())
+    for i, part in enumerate(m.splits):
+        tx.update(("split", i), AccountItem.ref(part.party.account_id),
+                  _balance_actions(part.cents, moment, days=_earns(part.party)) + list(part.party.actions),
+                  condition=_credit_condition(part.party))
+        tx.save("entry", _entry(part.party.account_id, m, part.cents, m.debit.display, at),
+                condition=EntryItem.pk.does_not_exist())
     if m.fee:
         tx.update("fee", AccountItem.ref(m.fee.account_id), _balance_actions(fee, moment),
                   condition=_credit_condition(m.fee))
@@ -272,7 +291,7 @@ def _outcome(m: Movement, failed: dict, attempt: str) -> Posted:
             found.append(m.debit.inactive_refusal())
         else:
             found.append(errors.InsufficientFunds())
-    if "credit" in failed:
+    if "credit" in failed or any(("split", i) in failed for i in range(len(m.splits))):
         found.append(m.credit.inactive_refusal())
     for i, limit in enumerate(m.limits):
         if ("limit", i) in failed:
