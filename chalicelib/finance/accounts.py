@@ -14,7 +14,7 @@ from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_numb
 from chalicelib.finance.rates import displayed_rates
 
 SYSTEM_ACCOUNTS = ("external", "fees", "interest_expense", "interest_income",
-                   "loans_receivable", "card_settlement", "check_clearing")
+                   "loans_receivable", "card_settlement", "check_clearing", "loan_losses")
 ACCOUNT_NUMBER_DIGITS = 11
 OPEN_ATTEMPTS_MAX = 5
 

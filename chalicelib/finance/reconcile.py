@@ -17,14 +17,20 @@ again, consistently, before it is reported. For the same reason the sum of
 all balances, read account by account while money moves, can be off while
 a movement is in flight (no account mismatching): on a live ledger such a
 run is to be run again before anyone is alarmed; it is exact on a quiet one.
+
+A loan's ledger account (kind `loan`) must hold minus the loan's principal
+outstanding (finance/loans.py books interest and fees when paid): one read
+of the loan per loan account. Loan accounts are reported together as
+`loans_receivable`, whose sub-ledger they are.
 """
 from chalicelib.config import settings
 from chalicelib.db import base
+from chalicelib.finance import loans
 from chalicelib.db.balances import (ACCOUNT_SORT_KEY, ENTRY_PREFIX, AccountItem, EntryItem, account_id_of,
                                     account_partition)
 
 MISMATCHES_REPORTED_MAX = 100
-_FIELDS = ("pk", "sk", "amount", "balance", "held", "credit_limit", "spendable", "kind", "system_name")
+_FIELDS = ("pk", "sk", "amount", "balance", "held", "credit_limit", "spendable", "kind", "system_name", "owner_id")
 
 
 def _scan(segment: int, total: int, check_entries: bool):
@@ -93,9 +99,17 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
                           entries.get(account_id, 0) if check_entries else None)
         if found:
             balance, found = _recheck(account_id, check_entries)
+        kind = item.get("kind", {}).get("S")
+        if kind == "loan":
+            expected = loans.expected_balance(account_id, item.get("owner_id", {}).get("S"))
+            if expected != balance:
+                balance, found = _recheck(account_id, check_entries)
+                expected = loans.expected_balance(account_id, item.get("owner_id", {}).get("S"))
+                if expected != balance:
+                    found.append({"problem": "loan_principal", "balance": balance, "expected": expected})
         mismatches += [{"account_id": account_id, **problem} for problem in found]
         balances_total += balance
-        if item.get("kind", {}).get("S") == "system":
+        if kind in ("system", "loan"):
             name = item["system_name"]["S"]
             system_totals[name] = system_totals.get(name, 0) + balance
     return {"processed": len(accounts), "changed": 0, "total": balances_total, "system_accounts": system_totals,
