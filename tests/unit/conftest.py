@@ -7,6 +7,7 @@ inside a `mock_aws` of its own (tens of milliseconds): as fresh as a stack
 provisioned for it."""
 import copy
 import json
+from datetime import timedelta
 
 import pytest
 from moto import mock_aws
@@ -112,11 +113,11 @@ class Api:
         in test_identity and test_authz_matrix): a test that needs people
         spends its time on what it is about, not on two HTTP round trips,
         an argon2 login of the operator and the JSON in between."""
-        from chalicelib.identity import admin as admin_actions
-        from chalicelib.identity import users
-        session = users.signup(handle, PASSWORD)
+        from chalicelib.finance import customers
+        from chalicelib.social import people
+        session = people.signup(handle, PASSWORD)
         self.tokens[handle] = session["token"]
-        return admin_actions.verify(_operator(), handle, "test KYC")
+        return customers.verify(_operator(), handle, "test KYC")
 
     def money(self, method, path, body, as_, key):
         return self.call(method, path, body, as_=as_, headers={"Idempotency-Key": key})
@@ -183,7 +184,8 @@ def module_stack(build):
     one provisioned stack, with the people `build(api)` makes, kept as a copy
     of its tables; each test starts from that copy, as fresh as a stack of
     its own (provisioning and signing people up per test cost more than the
-    tests). `stack` is (tables, tokens, what build returned).
+    tests). `stack` is (tables, tokens, what build returned, the business time
+    each test starts at).
 
         stack, aws = module_stack(_people)
     """
@@ -206,7 +208,10 @@ def module_stack(build):
                 builder = Api(client)
                 built = build(builder)
                 builder.admin("GET", "/v1/admin/ledger/check")  # the operator's token, too
-            yield copy.deepcopy(moto_tables()), dict(builder.tokens), built
+            # The build ran seconds of real time on a clock pinned to TEST_NOW:
+            # each test resumes after it, or its entries would sort before the build's.
+            ended = clock.now() + timedelta(seconds=1)
+            yield copy.deepcopy(moto_tables()), dict(builder.tokens), built, ended
             clock.reset()
 
     @pytest.fixture(autouse=True, name="aws")
@@ -216,7 +221,7 @@ def module_stack(build):
         tables = moto_tables()
         tables.clear()
         tables.update(copy.deepcopy(stack[0]))
-        clock.pin(TEST_NOW)
+        clock.pin(stack[3])
         yield
         clock.reset()
 
