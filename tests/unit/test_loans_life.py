@@ -27,6 +27,15 @@ def person(api, handle, deposit=1_000_000):
     return user
 
 
+PRODUCT = {"min_amount": 10_000, "max_amount": 2_500_000, "terms": [3, 6, 12, 24, 36],
+           "apr_bps_by_grade": {"A": 500, "B": 824, "C": 1299, "D": 1799, "E": 2499}}
+
+
+def product(api):
+    r = api.admin("PUT", "/v1/admin/loan-products", PRODUCT)
+    assert r.status_code == 200, r.body
+
+
 def apply(api, handle, amount=250_000, term=12, key=None):
     return api.money("POST", "/v1/loans/applications", {"amount": amount, "term_months": term}, handle,
                      key or str(uuid.uuid4()))
@@ -59,6 +68,7 @@ def loan(api, handle, loan_id):
 
 
 def test_accept_disburses_and_autopay_pays_it_off(api):
+    product(api)
     person(api, "ann")
     made = borrow(api, "ann")
     assert made["status"] == "active" and made["principal_outstanding"] == 250_000
