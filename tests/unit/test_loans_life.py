@@ -86,3 +86,80 @@ def test_accept_disburses_and_autopay_pays_it_off(api):
     report = balanced()
     assert report["system_accounts"].get("loans_receivable", 0) == 0
     assert report["system_accounts"]["interest_income"] == 11_297
+
+
+def empty_wallet(api, handle):
+    balance = api.wallet(handle)["balance"]
+    r = api.money("POST", "/v1/wallet/withdrawals", {"amount": balance, "currency": "USD"}, handle, str(uuid.uuid4()))
+    assert r.status_code == 201, r.body
+
+
+def pay(api, handle, loan_id, amount, key=None):
+    return api.money("POST", f"/v1/loans/{loan_id}/payments", {"amount": amount, "currency": "USD"}, handle,
+                     key or str(uuid.uuid4()))
+
+
+def test_missed_payment_late_fee_once_late_then_caught_up(api):
+    product(api)
+    person(api, "bea")
+    made = borrow(api, "bea")
+    empty_wallet(api, "bea")
+    first_due = date.fromisoformat(made["first_due_date"] if "first_due_date" in made else made["schedule"][0]["due_date"])
+    service(first_due)  # autopay finds nothing to take
+    now = loan(api, "bea", made["id"])
+    assert now["status"] == "active" and now["days_past_due"] == 0
+    assert now["interest_due"] == 1717 and now["next_due_amount"] == 21775
+    service(first_due + timedelta(days=1))
+    now = loan(api, "bea", made["id"])
+    assert now["status"] == "late" and now["days_past_due"] == 1 and now["fees_due"] == 0
+    service(first_due + timedelta(days=9))
+    assert loan(api, "bea", made["id"])["fees_due"] == 0
+    service(first_due + timedelta(days=10))
+    assert loan(api, "bea", made["id"])["fees_due"] == 1500
+    service(first_due + timedelta(days=10))  # the same day again: nothing more
+    service(first_due + timedelta(days=20))  # and later days: the fee is once per installment
+    now = loan(api, "bea", made["id"])
+    assert now["fees_due"] == 1500 and now["status"] == "late" and now["days_past_due"] == 20
+    balanced()
+    api.deposit("bea", 100_000)
+    r = pay(api, "bea", made["id"], 1500 + 21775)
+    assert r.status_code == 201, r.body
+    assert r.json_body["allocation"] == {"fees": 1500, "interest": 1717, "principal": 21775 - 1717}
+    now = loan(api, "bea", made["id"])
+    assert now["status"] == "active" and now["days_past_due"] == 0 and now["fees_due"] == 0
+    assert now["schedule"][0]["paid"] and not now["schedule"][1]["paid"]
+    assert now["principal_outstanding"] == 250_000 - (21775 - 1717)
+    report = balanced()
+    assert report["system_accounts"]["fees"] >= 1500
+
+
+def test_never_paid_default_at_90_charged_off_at_120(api):
+    product(api)
+    person(api, "cy")
+    made = borrow(api, "cy")
+    empty_wallet(api, "cy")
+    first_due = date.fromisoformat(made["schedule"][0]["due_date"])
+    service(first_due + timedelta(days=89))
+    assert loan(api, "cy", made["id"])["status"] == "late"
+    balanced()
+    service(first_due + timedelta(days=90))  # one run catches up every missed day
+    now = loan(api, "cy", made["id"])
+    assert now["status"] == "default" and now["days_past_due"] == 90
+    assert now["fees_due"] == 3 * 1500  # installments 1, 2 and 3 each ten days late
+    balanced()
+    service(first_due + timedelta(days=119))
+    assert loan(api, "cy", made["id"])["status"] == "default"
+    service(first_due + timedelta(days=120))
+    now = loan(api, "cy", made["id"])
+    assert now["status"] == "charged_off" and now["principal_outstanding"] == 0
+    assert now["charged_off_principal"] == 250_000
+    report = balanced()
+    assert report["system_accounts"]["loan_losses"] == -250_000
+    assert report["system_accounts"].get("loans_receivable", 0) == 0
+    assert jobs.run("loan-servicing", first_due + timedelta(days=121))["processed"] == 0  # out of the index
+    r = pay(api, "cy", made["id"], 100)
+    assert r.status_code == 409 and r.json_body["error"]["code"] == "invalid_state"
+    # A later application names the default.
+    r = apply(api, "cy")
+    assert r.status_code == 201 and r.json_body["status"] == "declined"
+    assert "past_default" in [reason["code"] for reason in r.json_body["reasons"]]
