@@ -40,17 +40,17 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
 
 
 @route("/v1/loans/applications", methods=["POST"], body=ApplicationBody, idempotent=True, status=201)
-def apply(req):
+def apply_for_loan(req):
     return _moved(loans.apply(req.principal, req.data.amount, req.data.term_months, req.idempotency_key))
 
 
 @route("/v1/loans/applications/{application_id}")
-def get_application(req, application_id):
+def loan_application(req, application_id):
     return loans.get_application(req.principal, application_id)
 
 
 @route("/v1/loans/applications/{application_id}/accept", methods=["POST"], idempotent=True, status=201)
-def accept(req, application_id):
+def accept_loan_offer(req, application_id):
     return _moved(loans.accept(req.principal, application_id, req.idempotency_key))
 
 
@@ -65,12 +65,12 @@ def get_loan(req, loan_id):
 
 
 @route("/v1/loans/{loan_id}/payments", methods=["POST"], body=MoneyBody, idempotent=True, status=201)
-def pay(req, loan_id):
+def pay_loan(req, loan_id):
     return _moved(loans.pay(req.principal, loan_id, req.data.money(), req.idempotency_key))
 
 
 @route("/v1/loans/{loan_id}/payoff", query=PayoffQuery)
-def payoff(req, loan_id):
+def loan_payoff(req, loan_id):
     on = None
     if req.params.date:
         try:
@@ -81,5 +81,5 @@ def payoff(req, loan_id):
 
 
 @route("/v1/admin/loan-products", methods=["PUT"], admin=True, body=ProductBody)
-def set_products(req):
+def set_loan_products(req):
     return loans.set_product(req.principal, req.data.model_dump())
