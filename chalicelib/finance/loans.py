@@ -666,27 +666,34 @@ def _service(loan: LoanItem, as_of: date) -> bool:
             return True
         if day == as_of or state.status != before.status or state.installments != before.installments \
                 or state.fees_due != before.fees_due:
+            bumped = replace(state, serviced_through=loan.serviced_through) != before
             _save(loan, state)
-            loan = _written(loan, state)
+            loan = _written(loan, state, bumped)
     return True
 
 
-def _written(loan: LoanItem, state: State) -> LoanItem:
+def _written(loan: LoanItem, state: State, bumped: bool = True) -> LoanItem:
     """The local copy brought up to what was just written (no read back)."""
     copy = LoanItem.from_raw_data(loan.serialize())
     copy.status, copy.principal_outstanding = state.status, state.principal_outstanding
     copy.interest_due, copy.fees_due = state.interest_due, state.fees_due
     copy.installments = json.dumps(state.installments, separators=(",", ":"))
     copy.serviced_through, copy.charged_off_principal = state.serviced_through, state.charged_off_principal
-    copy.version = int(loan.version) + 1
+    copy.version = int(loan.version) + (1 if bumped else 0)
     return copy
 
 
 def _save(loan: LoanItem, state: State) -> None:
-    """Only the loan changes: one conditional update, no item back."""
+    """Only the loan changes: one conditional update, no item back. A day
+    on which nothing fell due moves the watermark alone (the version stays:
+    a payment that read the loan before computes the same state from it)."""
     hash_key, range_key = loan._get_hash_range_key_serialized_values()
+    if replace(state, serviced_through=loan.serviced_through) == State.of(loan):
+        actions = [LoanItem.serviced_through.set(state.serviced_through)]
+    else:
+        actions = state.actions(int(loan.version))
     try:
-        LoanItem._get_connection().update_item(hash_key, range_key=range_key, actions=state.actions(int(loan.version)),
+        LoanItem._get_connection().update_item(hash_key, range_key=range_key, actions=actions,
                                                condition=LoanItem.version == int(loan.version), return_values="NONE")
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
