@@ -163,3 +163,26 @@ def test_never_paid_default_at_90_charged_off_at_120(api):
     r = apply(api, "cy")
     assert r.status_code == 201 and r.json_body["status"] == "declined"
     assert "past_default" in [reason["code"] for reason in r.json_body["reasons"]]
+
+
+def test_loan_money_in_the_wallet_entries_and_statement_and_not_money_in(api):
+    product(api)
+    person(api, "dan")
+    made = borrow(api, "dan")
+    r = pay(api, "dan", made["id"], 12_000)
+    assert r.status_code == 201, r.body
+    entries = api.call("GET", "/v1/wallet/transactions", as_="dan").json_body["data"]
+    kinds = [(e["kind"], e["amount"]) for e in entries]
+    assert ("loan_disbursement", 250_000) in kinds and ("loan_payment", -12_000) in kinds
+    statement = api.call("GET", "/v1/wallet/statements/2026-03", as_="dan").json_body
+    assert {"loan_disbursement", "loan_payment"} <= {e["kind"] for e in statement["entries"]}
+    assert statement["closing_balance"] == api.wallet("dan")["balance"]
+    # A loan is not money in: the disbursement does not raise the inflow underwriting reads.
+    account = AccountItem.find(customer_account_id(api.call("GET", "/v1/me", as_="dan").json_body["id"]))
+    assert sum(int(v) for v in account.inflow.as_dict().values()) == 1_000_000
+    listed = api.call("GET", "/v1/loans", as_="dan").json_body["data"]
+    assert [x["id"] for x in listed] == [made["id"]]
+    api.verified("eve")
+    r = api.call("GET", f"/v1/loans/{made['id']}", as_="eve")
+    assert r.status_code == 404 and r.json_body["error"]["code"] == "not_found"
+    balanced()
