@@ -139,3 +139,23 @@ def test_products_are_audited_and_validated(api):
     r = api.admin("PUT", "/v1/admin/loan-products", {"min_amount": 100, "max_amount": 200, "terms": [12],
                                                       "apr_bps_by_grade": {"A": 1}})
     assert r.status_code == 400
+
+
+def test_days_below_zero_are_counted_by_accrual_from_the_balance_history(api):
+    from chalicelib import clock, jobs
+    from tests.conftest import TEST_NOW
+    product(api)
+    clock.pin(TEST_NOW - timedelta(days=60))
+    api.verified("sal")
+    api.deposit("sal", 1_000_000)
+    assert api.admin("PUT", "/v1/admin/users/sal/credit-limit", {"credit_limit": 100_000}).status_code == 200
+    r = api.money("POST", "/v1/wallet/withdrawals", {"amount": 1_050_000, "currency": "USD"}, "sal", str(uuid.uuid4()))
+    assert r.status_code == 201, r.body
+    clock.pin(TEST_NOW)
+    jobs.run("accrue-interest")  # through yesterday: every day since closed below zero
+    account = AccountItem.find(api.wallet("sal")["id"])
+    counted = {k: int(v) for k, v in account.below_zero.as_dict().items()}
+    assert counted == {"m202601": 23, "m202602": 28, "m202603": 9}
+    r = apply(api, "sal")
+    assert r.status_code == 201 and r.json_body["status"] == "declined"
+    assert [x["code"] for x in r.json_body["reasons"]] == ["days_below_zero"]
