@@ -2,8 +2,9 @@
 disbursement, payments, payoff, and the daily servicing of every open loan.
 
 The loan in the ledger. Each loan has a ledger account of its own (kind
-`loan`, a sub-account of `loans_receivable`: reconcile reports their sum
-under that name), which is nobody's wallet and accrues nothing. Disbursing
+`receivable`, `accounts.open_ledger_account`: a sub-account of
+`loans_receivable`; reconcile reports their sum under `ledger_accounts`),
+which is nobody's wallet and accrues nothing. Disbursing
 moves the principal from it to the wallet, so its balance is minus the
 principal outstanding; a payment is one movement from the wallet split
 three ways — principal back to the loan's account, interest to
@@ -40,7 +41,7 @@ from chalicelib.db.loans import (LOAN_PREFIX, OPEN_LOAN_SHARDS, PRODUCTS_KEY, Ap
                                  ProductsItem, application_key, loan_key, loans_partition, open_loan_index_keys,
                                  open_loan_shard, payment_key)
 from chalicelib.db.transact import TaggedTransaction, commit
-from chalicelib.finance import amortization, credit, ledger
+from chalicelib.finance import accounts, amortization, credit, ledger
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, request_hash, require_money_caller, require_verified,
                                           system_party, transfer_id_for)
@@ -276,7 +277,11 @@ def loan_id_for(application_id: str) -> str:
 
 
 def ledger_account_id(loan_id: str) -> str:
-    return "acct_" + loan_id
+    return accounts.ledger_account_id("receivable", loan_id)
+
+
+def is_loan_account(account_id: str) -> bool:
+    return account_id.startswith(ledger_account_id("loan_"))
 
 
 def loan_party(loan: LoanItem, actions: tuple = ()) -> ledger.Party:
@@ -298,15 +303,8 @@ def accept(principal, application_id: str, idempotency_key: str) -> tuple[dict, 
     # Accepted already, or expired: the transaction says so (its conditions
     # refuse), after the replay of an accept that succeeded is recognised.
     terms = json.loads(application.offer)
-    account = AccountItem.new(ledger_account_id(loan_id), "loan")
-    account.gsi3_pk = account.gsi3_sk = None  # not listed: accrual and the customer's accounts never see it
-    account.system_name = "loans_receivable"
-    account.owner_id = principal.user_id
-    account.opened_at = clock.iso(now)
-    try:
-        account.save(condition=AccountItem.pk.does_not_exist())
-    except PutError:
-        pass  # an earlier attempt opened it
+    account = accounts.open_ledger_account(ledger_account_id(loan_id), "receivable", "loans_receivable",
+                                           owner_id=principal.user_id)
     loan = LoanItem(*loan_key(principal.user_id, loan_id), id=loan_id, user_id=principal.user_id,
                     handle=principal.handle, wallet_account_id=principal.account_id,
                     ledger_account_id=account.id, application_id=application_id, principal=terms["amount"],
@@ -490,19 +488,19 @@ def _loan_update(loan: LoanItem, state: State, extra_actions: tuple = ()) -> led
 
 def _payment_movement(loan: LoanItem, state: State, allocation: Allocation, debit: ledger.Party, transfer_id: str,
                       fingerprint: str, source: str) -> ledger.Movement:
-    """One movement from the wallet, split: principal to the loan's account,
-    interest to interest_income, fees to fees (the first part that is not
-    zero is the movement's credit, the rest are splits)."""
+    """One movement of legs: out of the wallet, principal to the loan's
+    account, interest to interest_income, fees to fees (parts of zero left out)."""
     parts = [(loan_party(loan), allocation.principal), (system_party("interest_income"), allocation.interest),
              (system_party("fees"), allocation.fees)]
     parts = [(party, cents) for party, cents in parts if cents > 0]
     amount = sum(cents for _, cents in parts)
+    legs = [ledger.Leg(debit, Money(-amount), counterparty=f"loan {loan.id}")]
+    legs += [ledger.Leg(party, Money(cents), counterparty=debit.display) for party, cents in parts]
     record = PaymentItem(*payment_key(loan.user_id, transfer_id), id=transfer_id, loan_id=loan.id,
                          transfer_id=transfer_id, amount=amount, fees=allocation.fees, interest=allocation.interest,
                          principal=allocation.principal, source=source, created_at=clock.iso(clock.now()))
-    return ledger.Movement(transfer_id=transfer_id, kind="loan_payment", debit=debit, credit=parts[0][0],
-                           money=Money(amount), request_hash=fingerprint, note=f"loan {loan.id}",
-                           splits=tuple(ledger.Split(party, cents) for party, cents in parts[1:]),
+    return ledger.Movement(transfer_id=transfer_id, kind="loan_payment", legs=tuple(legs),
+                           request_hash=fingerprint, note=f"loan {loan.id}",
                            extras=(_loan_update(loan, state),
                                    ledger.Extra("save", record, condition=PaymentItem.pk.does_not_exist())))
 
@@ -755,7 +753,7 @@ def expected_balance(account_id: str, owner_id: str | None) -> int | None:
     if not owner_id:
         return None
     try:
-        loan = LoanItem.get(*loan_key(owner_id, account_id.removeprefix("acct_")), consistent_read=True)
+        loan = LoanItem.get(*loan_key(owner_id, account_id.removeprefix(ledger_account_id(""))), consistent_read=True)
     except LoanItem.DoesNotExist:
         return 0
     return -int(loan.principal_outstanding)

@@ -75,7 +75,7 @@ def test_accept_disburses_and_autopay_pays_it_off(api):
     assert made["schedule"][0]["installment"] == 21775 and made["schedule"][-1]["installment"] == 21772
     assert api.wallet("ann")["balance"] == 1_250_000
     report = balanced()
-    assert report["system_accounts"]["loans_receivable"] == -250_000
+    assert report["ledger_accounts"]["receivable"] == -250_000
     for row in made["schedule"]:
         service(date.fromisoformat(row["due_date"]))
         balanced()
@@ -84,7 +84,7 @@ def test_accept_disburses_and_autopay_pays_it_off(api):
     assert all(row["paid"] for row in final["schedule"])
     assert api.wallet("ann")["balance"] == 1_250_000 - (250_000 + 11_297)
     report = balanced()
-    assert report["system_accounts"].get("loans_receivable", 0) == 0
+    assert report["ledger_accounts"].get("receivable", 0) == 0
     assert report["system_accounts"]["interest_income"] == 11_297
 
 
@@ -155,7 +155,7 @@ def test_never_paid_default_at_90_charged_off_at_120(api):
     assert now["charged_off_principal"] == 250_000
     report = balanced()
     assert report["system_accounts"]["loan_losses"] == -250_000
-    assert report["system_accounts"].get("loans_receivable", 0) == 0
+    assert report["ledger_accounts"].get("receivable", 0) == 0
     assert jobs.run("loan-servicing", first_due + timedelta(days=121))["processed"] == 0  # out of the index
     r = pay(api, "cy", made["id"], 100)
     assert r.status_code == 409 and r.json_body["error"]["code"] == "invalid_state"
