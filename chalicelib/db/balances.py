@@ -187,6 +187,9 @@ class AccountItem(Item):
     # m<YYYYMM> -> money in that month that counts toward a credit line
     # (finance/credit.py), added by the ledger; older months are removed by accrual.
     inflow = MapAttribute(default=dict)
+    # m<YYYYMM> -> days of that month that closed below zero, counted by
+    # accrual (which reads every close anyway) for underwriting (finance/loans.py).
+    below_zero = MapAttribute(null=True)
     movements = NumberAttribute(default=0)
     gsi3_pk = UnicodeAttribute(null=True)
     gsi3_sk = UnicodeAttribute(null=True)

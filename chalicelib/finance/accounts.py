@@ -97,7 +97,8 @@ def ledger_account_id(kind: str, name: str) -> str:
     return f"acct_{kind[:3]}_{name}"
 
 
-def open_ledger_account(account_id: str, kind: str, display: str, currency: str = "USD") -> AccountItem:
+def open_ledger_account(account_id: str, kind: str, display: str, currency: str = "USD",
+                        owner_id: str | None = None) -> AccountItem:
     """Open a ledger account that is nobody's wallet (a loan's receivable),
     unlisted in gsi3 so interest accrual never reads it. Idempotent: opening
     it again returns the account as it is. Opening moves no money; open it
@@ -106,6 +107,7 @@ def open_ledger_account(account_id: str, kind: str, display: str, currency: str 
         raise ValueError(kind)
     item = AccountItem.new(account_id, kind, listed=False)
     item.system_name = display
+    item.owner_id = owner_id  # whose loan it is, for reconcile to find the loan (not a wallet: no user_id party)
     item.currency = currency
     item.opened_at = clock.iso(clock.now())
     try:

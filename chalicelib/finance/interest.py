@@ -214,9 +214,12 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     delta = delta_charged = 0
     actions = []
     month_totals, charged_totals = {}, {}
+    below_zero: dict[str, int] = {}
     held = dict(end_of_day_held_credit(account, start, last))
     for day, balance_close in end_of_day_balances(account, start, last):
         close = balance_close - held[day]  # money not yet available earns nothing
+        if balance_close < 0:
+            below_zero[ledger.month_key(day)] = below_zero.get(ledger.month_key(day), 0) + 1
         interest = day_interest_micros(close + unposted_cents, accrued + delta - unposted_cents * MICROS_PER_CENT,
                                        rate_on(history, day))
         delta += interest
@@ -234,6 +237,12 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
         actions.append(AccountItem.accrued_charged_micros.add(delta_charged))
     if charged_totals:  # the whole map: the conditions below make this copy of it current
         actions.append(AccountItem.month_charged.set({**month_charged, **charged_totals}))
+    counted_below = _below_zero(account)
+    if below_zero:  # the whole map too: months no decision counts any more are dropped
+        kept = {k: v for k, v in counted_below.items() if k >= min(credit.inflow_months(clock.now().date()))}
+        for label, days in below_zero.items():
+            kept[label] = kept.get(label, 0) + days
+        actions.append(AccountItem.below_zero.set(kept))
     used = [k for k in _daily_keys(account) if _day(k) <= last]
     actions += [AccountItem.opens[k].remove() for k in used]
     counted = min(credit.inflow_months(clock.now().date()))
@@ -264,7 +273,13 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     account.month_interest = MapAttribute(**{**account.month_interest.as_dict(), **month_totals})
     if charged_totals:
         account.month_charged = MapAttribute(**{**month_charged, **charged_totals})
+    if below_zero:
+        account.below_zero = MapAttribute(**kept)
     return True
+
+
+def _below_zero(account: AccountItem) -> dict[str, int]:
+    return {k: int(v) for k, v in account.below_zero.as_dict().items()} if account.below_zero else {}
 
 
 def _month_charged(account: AccountItem) -> dict[str, int]:

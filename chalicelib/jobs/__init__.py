@@ -18,7 +18,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import creator, interest, ledger, reconcile
+from chalicelib.finance import creator, interest, ledger, loans, reconcile
 
 log = logging.getLogger("flock.jobs")
 
@@ -90,6 +90,12 @@ def reconcile_segment(as_of: date, segment: int, total: int, history=None) -> di
     return reconcile.reconcile_segment(segment, total)
 
 
+def loan_servicing_segment(as_of: date, segment: int, total: int, history=None) -> dict:
+    """Every open loan of the segment brought up to the end of `as_of`
+    (finance/loans.py: idempotent per day, catching up missed days)."""
+    return loans.service_segment(as_of, segment, total)
+
+
 def _sum_counts(parts: list[dict]) -> dict:
     return {"processed": sum(p["processed"] for p in parts), "changed": sum(p["changed"] for p in parts)}
 
@@ -110,6 +116,7 @@ SEGMENTED = {
     "accrue-interest": accrue_segment,
     "post-interest": post_segment,
     "reconcile": reconcile_segment,
+    "loan-servicing": loan_servicing_segment,
 }
 RATED = ("accrue-interest", "post-interest")  # the jobs that read the rate history
 # How a run's summary is made from its segments' (default: the counts added up).
