@@ -306,8 +306,8 @@ def test_two_unlocks_racing_with_different_keys_charge_once(fans, monkeypatch):
     build = ledger._transaction
     second = []
 
-    def the_other_request_lands_first(m, attempt, hold):
-        built = build(m, attempt, hold)
+    def the_other_request_lands_first(m, *args, **kwargs):
+        built = build(m, *args, **kwargs)
         if m.kind == "unlock" and not second:
             second.append(None)  # the second request's own transaction is built and committed normally
             second[0] = unlock(api, "bob", p["id"], k="second")
