@@ -59,8 +59,18 @@ class Settings:
         return self.limits.get(tier, self.limits["verified"])
 
 
+class SettingError(ValueError):
+    """A setting in the environment that cannot be read; says which."""
+
+
 def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingError(f"{name} must be an integer, not {text[:40]!r}") from None
 
 
 @functools.lru_cache(maxsize=1)

@@ -142,6 +142,8 @@ SUCCESS = {
     "health": {200: "Health"},
     "openapi_document": {200: "OpenApiDocument"},
     "docs_page": {200: None},
+    "web_client": {200: None},
+    "web_asset": {200: None},
     "test_clock": {200: "Clock"},
     "run_job": {200: "JobSummary", 202: "JobStarted"},
     "job_run": {200: "JobRun"},

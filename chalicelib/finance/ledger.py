@@ -96,10 +96,11 @@ LIMIT_TTL_S = 3 * 86400
 TRANSACTION_ITEMS_MAX = 25
 HOLD_CHANGES_MAX = 100  # increments, captures and releases of one hold
 PENDING_HOLDS_MAX = 1_000  # listed per account
-# The order of refusals of API.md: by status (403, 404, 409, 422), and
-# within one status in this order; a refusal not listed comes last of its status.
+# The order of refusals of API.md: 403, 404, 409 (any conflict, an existing
+# subscription too), then the 422s in this order, any other 422 last.
 REFUSAL_ORDER = (errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState, errors.Conflict,
-                 errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds)
+                 errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds,
+                 errors.Unprocessable)
 
 
 @dataclass(frozen=True)
@@ -680,11 +681,11 @@ def _refusal(failed: dict, accounts: dict, m: Movement, changes: tuple = ()) -> 
     return min(found, key=_rank)
 
 
-def _rank(refusal: errors.ApiError) -> tuple[int, int]:
+def _rank(refusal: errors.ApiError) -> int:
     for i, kind in enumerate(REFUSAL_ORDER):
         if isinstance(refusal, kind):
-            return refusal.status, i
-    return refusal.status, len(REFUSAL_ORDER)
+            return i
+    return len(REFUSAL_ORDER)
 
 
 class _Applied(Exception):

@@ -114,14 +114,15 @@ def test_a_fan_who_loses_a_subscribe_race_with_little_money_left_hears_already_e
     assert api.wallet("fan")["balance"] == 300
 
 
-def test_refusals_rank_by_status_first_then_in_api_order():
+def test_every_refusal_the_ledger_raises_is_ranked_409_before_422():
     from chalicelib import errors
     from chalicelib.finance import ledger
     found = [errors.InsufficientFunds(), errors.Conflict(), errors.LimitExceeded(), errors.CardDeclined()]
     assert isinstance(min(found, key=ledger._rank), errors.Conflict)
     found = [errors.InsufficientFunds(), errors.CardDeclined(), errors.NotFound()]
     assert isinstance(min(found, key=ledger._rank), errors.NotFound)
-    assert isinstance(min([errors.CardDeclined(), errors.InvalidRequest()], key=ledger._rank), errors.InvalidRequest)
+    for refusal in (errors.Conflict, errors.IdempotencyKeyReused, errors.CardDeclined, errors.VerificationRequired):
+        assert ledger._rank(refusal()) < len(ledger.REFUSAL_ORDER), refusal
 
 
 # Subscribers-only posts: no unlock sells or claims what the reader will not see ------------------
