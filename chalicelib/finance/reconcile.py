@@ -157,8 +157,9 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
                           entries.get(account_id, 0) if check_entries else None)
         if found:
             balance, found = _recheck(account_id, check_entries)
-        if item.get("kind", {}).get("S") == "receivable" and loans.is_loan_account(account_id):
-            found += _loan_problems(account_id, item.get("owner_id", {}).get("S"), balance, check_entries)
+        owner = item.get("owner_id", {}).get("S")
+        if item.get("kind", {}).get("S") == "receivable" and owner and loans.is_loan_account(account_id):
+            found += _loan_problems(account_id, owner, balance, check_entries)
         mismatches += [{"account_id": account_id, **problem} for problem in found]
         held = _number(item, "held")
         if held:
