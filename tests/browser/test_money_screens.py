@@ -256,3 +256,20 @@ def test_cards_issue_freeze_limits_reveal_and_close(api, pair):
     card.get_by_role("button", name="Yes, close it for good").click()
     card = a.page.get_by_role("list", name="Your cards").locator("li").first
     expect(card.locator(".badge")).to_have_text("closed")
+
+
+def test_a_loan_application_is_explained(api, pair):
+    """A new account is declined (too young for a loan): every reason shows."""
+    (alice, a), _ = pair
+    a.go("#/wallet")
+    a.page.get_by_role("link", name="Loans").click()
+    a.page.get_by_role("heading", name="Loans", exact=True).wait_for()
+    no_axe_violations(a, "loans")
+    form = a.page.get_by_role("form", name="Apply for a loan")
+    form.get_by_label("Amount (USD)").fill("2,500")
+    form.get_by_label("Term (months)").fill("12")
+    form.get_by_role("button", name="See my offer").click()
+    verdict = a.page.get_by_role("region", name=re.compile("Not this time|Your offer"))
+    expect(verdict).to_be_visible()
+    expect(verdict).to_contain_text("days old")  # the account-age rule, in the API's words
+    no_axe_violations(a, "loans (decision)")

@@ -104,7 +104,14 @@ function sessionItem(s, refresh) {
 
 export async function securityScreen(view, { go }) {
   const refresh = () => go(`#/security?r=${Date.now()}`);
-  view.append(h("h1", { text: "Security" }), passwordForm(), twoFactor(),
+  view.append(h("h1", { text: "Security" }), passwordForm());
+  try {
+    await get("/v1/me/sessions");
+  } catch (error) {
+    if (error.code !== "not_found") throw error;
+    return; // two-step verification and sessions come with their API
+  }
+  view.append(twoFactor(),
     h("h2", { text: "Where you are signed in" }),
     pagedList({ label: "Sessions", tag: "ul", empty: "No sessions.", render: (s) => sessionItem(s, refresh),
       fetchPage: (cursor) => get(`/v1/me/sessions?${q({ cursor })}`) }),

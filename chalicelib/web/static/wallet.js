@@ -60,10 +60,10 @@ export function entryRow(e) {
     h("span", { class: "muted small" }, time(e.created_at)));
 }
 
-/** Whether this Flock issues cards yet (the screen appears with the API). */
-async function hasCards() {
+/** Whether this Flock has the API yet (cards, loans: a screen appears with its API). */
+async function offered(path) {
   try {
-    await get("/v1/cards?limit=1");
+    await get(path);
     return true;
   } catch (error) {
     return error.code !== "not_found";
@@ -76,7 +76,8 @@ export async function walletScreen(view, { go }) {
   if (!a) return;
   const refresh = () => go("#/wallet");
   const links = h("p", {}, h("a", { href: "#/statements", text: "Statements" }));
-  if (await hasCards()) links.prepend(h("a", { href: "#/cards", text: "Cards" }), " · ");
+  if (await offered("/v1/loans")) links.prepend(h("a", { href: "#/loans", text: "Loans" }), " · ");
+  if (await offered("/v1/cards?limit=1")) links.prepend(h("a", { href: "#/cards", text: "Cards" }), " · ");
   view.append(links, summary(a),
     h("div", { class: "grid2" },
       simpleMoneyForm({ title: "Add money from your bank", path: "/v1/wallet/deposits", buttonText: "Deposit",
