@@ -9,7 +9,8 @@ from chalicelib.db.balances import AccountItem, AccountNumberClaim
 from chalicelib.db.base import TaggedTransaction, connection
 from chalicelib.db.users import UserItem
 from chalicelib.finance import accounts, ledger
-from chalicelib.identity import audit
+from chalicelib.identity import audit, events, sessions
+from chalicelib.identity.client import NOBODY
 from chalicelib.identity.users import own_user, require_by_handle
 
 OPEN_ATTEMPTS_MAX = 5
@@ -42,12 +43,12 @@ def verify(actor, handle: str, reason: str | None) -> dict:
 
 
 def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
-    """Freezing also revokes the person's tokens; the account follows the
-    person in the same transaction."""
+    """Freezing also ends every session of the person (its tokens stop at
+    once); the account follows the person in the same transaction."""
     user = require_by_handle(handle)
     actions = [UserItem.frozen.set(frozen)]
     if frozen:
-        actions.append(UserItem.token_version.add(1))
+        actions += [UserItem.token_version.add(1), UserItem.sessions.remove()]
     with TransactWrite(connection=connection()) as tx:
         tx.update(UserItem.ref(user.id), actions=actions, condition=UserItem.pk.exists())
         if user.account_id:
@@ -55,6 +56,10 @@ def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
                       actions=[AccountItem.status.set("frozen" if frozen else "active")],
                       condition=AccountItem.pk.exists())
         tx.save(audit.record(actor, "freeze" if frozen else "unfreeze", user.handle, reason))
+        if frozen:
+            tx.save(events.record(user.id, "session_ended", NOBODY, reason="frozen"))
+    if frozen:
+        sessions.end_others(user.id, None, "frozen")
     return own_user(UserItem.find(user.id))
 
 

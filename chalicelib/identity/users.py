@@ -9,9 +9,10 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.base import connection
+from chalicelib.db.base import TaggedTransaction, connection
 from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
-from chalicelib.identity import passwords, tokens
+from chalicelib.identity import events, passwords, sessions, tokens
+from chalicelib.identity.client import NOBODY, Client
 from chalicelib.social import search
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
@@ -29,6 +30,9 @@ class Principal:
       account_id: the money account, None until verified.
       celebrity_follows: ids of the celebrity authors this person follows
         (their posts are merged into the timeline at read time).
+      session_id: the session the token belongs to ("" for none).
+      mfa: the person has a confirmed second factor (step-up applies).
+      client: the request's address, user agent and one-time code.
     """
     user_id: str
     handle: str
@@ -37,6 +41,9 @@ class Principal:
     frozen: bool
     account_id: str | None
     celebrity_follows: frozenset = frozenset()
+    session_id: str = ""
+    mfa: bool = False
+    client: Client = NOBODY
 
 
 def public_user(user: UserItem) -> dict:
@@ -55,8 +62,9 @@ def own_user(user: UserItem) -> dict:
     return {**public_user(user), "frozen": bool(user.frozen)}
 
 
-def _session(user: UserItem) -> dict:
-    return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version))}
+def _signed_in(user: UserItem, client: Client, extras: tuple = ()) -> dict:
+    issued = sessions.start(user, client, extras)
+    return {"user": own_user(user), "token": issued.token, "refresh_token": issued.refresh_token}
 
 
 def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
@@ -86,8 +94,8 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
     return user
 
 
-def signup(handle: str, password: str, display_name: str | None = None) -> dict:
-    return _session(create_user(handle, password, display_name))
+def signup(handle: str, password: str, display_name: str | None = None, client: Client = NOBODY) -> dict:
+    return _signed_in(create_user(handle, password, display_name), client)
 
 
 def is_handle(text) -> bool:
@@ -156,28 +164,47 @@ def _count_attempt(handle: str, address: str) -> None:
     raise errors.RateLimited(retry_after_s=1)  # contended; refusing is the safe side
 
 
-def login(handle: str, password: str, address: str) -> dict:
+def _as_client(client: "Client | str") -> Client:
+    return Client(ip=client) if isinstance(client, str) else client
+
+
+def login(handle: str, password: str, client: "Client | str") -> dict:
     """Throttled per (handle, address), by the real clock: a stranger's wrong
-    guesses elsewhere cannot lock the owner out."""
-    _count_attempt(handle, address)
+    guesses elsewhere cannot lock the owner out. A success starts a session."""
+    client = _as_client(client)
+    _count_attempt(handle, client.ip)
     user = find_by_handle(handle)
     ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
     if not (user and ok):
+        if user:
+            events.log(user.id, "sign_in_failed", client, reason="wrong_password")
         raise errors.InvalidCredentials()
-    LoginFailures(*login_key(handle, address)).delete()
+    LoginFailures(*login_key(handle, client.ip)).delete()
     if passwords.needs_rehash(user.password_hash):
         user.update(actions=[UserItem.password_hash.set(passwords.hash_password(password))])
-    return _session(user)
+    return _signed_in(user, client)
 
 
-def logout(user_id: str) -> None:
-    _bump_token_version(user_id)
+def refresh(refresh_token: str, client: Client) -> dict:
+    issued = sessions.refresh(refresh_token, client)
+    return {"token": issued.token, "refresh_token": issued.refresh_token}
 
 
-def _bump_token_version(user_id: str, *extra_actions) -> UserItem:
-    user = UserItem.ref(user_id)
-    user.update(actions=[UserItem.token_version.add(1), *extra_actions], condition=UserItem.pk.exists())
-    return user
+def logout(user_id: str, session_id: str | None = None, client: Client = NOBODY) -> None:
+    """Ends the caller's session; with no session named, every session."""
+    if session_id:
+        sessions.end(user_id, session_id, "logout", client)
+    else:
+        end_every_session(user_id, "logout", client)
+
+
+def end_every_session(user_id: str, reason: str, client: Client) -> None:
+    """Every session and every token of the person stop at once (the live
+    set emptied, the token version bumped), then the records follow."""
+    UserItem.ref(user_id).update(actions=[UserItem.token_version.add(1), UserItem.sessions.remove()],
+                                 condition=UserItem.pk.exists())
+    ended = sessions.end_others(user_id, None, reason)
+    events.log(user_id, "session_ended", client, reason=reason, sessions=ended)
 
 
 def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> dict:
@@ -194,26 +221,39 @@ def update_profile(user_id: str, display_name: str | None = None, bio: str | Non
     return own_user(user)
 
 
-def change_password(user_id: str, current_password: str, new_password: str, address: str = "unknown") -> dict:
+def change_password(user_id: str, session_id: str, current_password: str, new_password: str,
+                    client: "Client | str" = NOBODY) -> dict:
     """Guesses at the current password count as failed logins from the
-    address: a stolen token is no unthrottled way to learn the password."""
+    address: a stolen token is no unthrottled way to learn the password.
+    Every other session ends with the change (in its transaction); the
+    caller's goes on, and gets a fresh access token."""
+    client = _as_client(client)
     user = require(user_id)
-    _count_attempt(user.handle, address)
+    _count_attempt(user.handle, client.ip)
     if not passwords.verify_password(user.password_hash, current_password):
+        events.log(user.id, "sign_in_failed", client, reason="wrong_current_password")
         raise errors.InvalidCredentials("The current password is wrong.")
-    LoginFailures(*login_key(user.handle, address)).delete()
-    user.update(actions=[UserItem.password_hash.set(passwords.hash_password(new_password)),
-                         UserItem.token_version.add(1)])
-    return _session(user)
+    LoginFailures(*login_key(user.handle, client.ip)).delete()
+    keep = UserItem.sessions.set({session_id}) if session_id else UserItem.sessions.remove()
+    tx = TaggedTransaction()
+    tx.update("user", UserItem.ref(user.id), [UserItem.password_hash.set(passwords.hash_password(new_password)), keep],
+              condition=UserItem.pk.exists())
+    tx.save("event", events.record(user.id, "password_changed", client, session_id=session_id))
+    if tx.commit_or_refusals():
+        raise errors.NotFound()
+    sessions.end_others(user.id, session_id, "password_changed")
+    return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version), session_id)}
 
 
-def authenticate(token: str) -> Principal:
-    """One consistent read: a revoked token (logout, password change,
-    freeze) stops working at once."""
+def authenticate(token: str, client: Client = NOBODY) -> Principal:
+    """One consistent read: a revoked token (its session ended, the person
+    frozen) stops working at once."""
     claims = tokens.verify(token)
     user = UserItem.find(claims.user_id)
-    if user is None or int(user.token_version) != claims.token_version:
+    if user is None or int(user.token_version) != claims.token_version \
+            or claims.session_id not in (user.sessions or ()):
         raise errors.Unauthenticated("The token has been revoked.")
     return Principal(user_id=user.id, handle=user.handle, role=user.role, verified=bool(user.verified),
                      frozen=bool(user.frozen), account_id=user.account_id,
-                     celebrity_follows=frozenset(user.celebrity_follows or ()))
+                     celebrity_follows=frozenset(user.celebrity_follows or ()), session_id=claims.session_id,
+                     mfa=bool(user.mfa), client=client)

@@ -78,10 +78,12 @@ def world(api):
     req = api.call("POST", "/v1/payment-requests", {"from": "carol", "amount": 100, "currency": "USD"},
                    as_="alice").json_body
     transfer = api.deposit("alice", 500)
+    session = api.call("GET", "/v1/me/sessions", as_="alice").json_body["data"][0]
     from chalicelib import jobs
     return {"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
-            "run_id": "run_0000000000000000000000000"}
+            "run_id": "run_0000000000000000000000000",
+            "session_id": session["id"]}
 
 
 def test_every_parameter_route_is_in_the_matrix():

@@ -190,6 +190,12 @@ def test_response_schemas_match_real_answers(api):
     call("POST", "/v1/me/password", {"current_password": "correct horse battery",
                                      "new_password": "another horse battery"}, as_="alice")
     call("DELETE", f"/v1/posts/{post['id']}", as_="bob", status=204)
+    signed_in = call("POST", "/v1/auth/login", {"handle": "bob", "password": "correct horse battery"},
+                     status=200).json_body
+    call("POST", "/v1/auth/refresh", {"refresh_token": signed_in["refresh_token"]}, status=200)
+    others = [s for s in call("GET", "/v1/me/sessions", as_="bob", status=200).json_body["data"] if not s["current"]]
+    call("GET", "/v1/me/security-events", as_="bob", status=200)
+    call("DELETE", f"/v1/me/sessions/{others[0]['id']}", as_="bob", status=204)
     call("POST", "/v1/auth/logout", as_="bob", status=204)
     call("GET", "/v1/openapi.json", status=200)
     documented = {(m.upper(), p) for p, ops in call.doc["paths"].items() for m in ops} - {("GET", "/docs")}
