@@ -38,6 +38,23 @@ class Refresh(Body):
     refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
 
 
+Code = Annotated[StrictStr, Field(min_length=1, max_length=32)]
+
+
+class Mfa(Body):
+    mfa_token: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    code: Code
+
+
+class TotpCode(Body):
+    code: Code
+
+
+class DisableTwoFactor(Body):
+    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    code: Code
+
+
 class CreditLimit(AdminReason):
     credit_limit: Annotated[StrictInt, Field(ge=0, le=10**12)]
 
@@ -50,6 +67,27 @@ def signup(req):
 @route("/v1/auth/login", methods=["POST"], auth=False, body=Login)
 def login(req):
     return users.login(req.data.handle, req.data.password, req.client)
+
+
+@route("/v1/auth/mfa", methods=["POST"], auth=False, body=Mfa)
+def finish_mfa(req):
+    return users.finish_mfa(req.data.mfa_token, req.data.code, req.client)
+
+
+@route("/v1/me/2fa/totp", methods=["POST"])
+def enrol_totp(req):
+    return users.enrol_totp(req.principal)
+
+
+@route("/v1/me/2fa/totp/confirm", methods=["POST"], body=TotpCode)
+def confirm_totp(req):
+    return users.confirm_totp(req.principal, req.data.code)
+
+
+@route("/v1/me/2fa", methods=["DELETE"], body=DisableTwoFactor)
+def disable_totp(req):
+    users.disable_totp(req.principal, req.data.password, req.data.code)
+    return http.Reply(None, 204)
 
 
 @route("/v1/auth/refresh", methods=["POST"], auth=False, body=Refresh)
@@ -92,8 +130,7 @@ def patch_me(req):
 
 @route("/v1/me/password", methods=["POST"], body=ChangePassword)
 def change_password(req):
-    return users.change_password(req.principal.user_id, req.principal.session_id, req.data.current_password,
-                                 req.data.new_password, req.principal.client)
+    return users.change_password(req.principal, req.data.current_password, req.data.new_password)
 
 
 @route("/v1/users/{handle}")

@@ -4,7 +4,7 @@ Item kinds (pk / sk):
   USER#<user_id>            PROFILE        a person: profile, role, password hash, token version
   HANDLE#<handle lowered>   HANDLE         the unique claim on a handle -> user id
   LOGIN#<handle>#<address>  LOGIN          failed logins in the current window (TTL)
-  LOGINH#<handle>           LOGIN          failed logins for the handle from every address (TTL)
+  LOGINH#<kind>#<handle>    LOGIN          failed passwords or codes for the handle from every address (TTL)
   USER#<user_id>            SESSION#<sid>  a session: its refresh token's hash and generation, client, times (TTL)
   USER#<user_id>            SECEVT#<at>#<id>  a security event the person can read (TTL)
   USER#<user_id>            TOTP           the TOTP second factor: encrypted secret, last step used,
@@ -34,8 +34,8 @@ def login_key(handle: str, address: str) -> tuple[str, str]:
     return f"LOGIN#{handle.lower()}#{address}", "LOGIN"
 
 
-def login_handle_key(handle: str) -> tuple[str, str]:
-    return f"LOGINH#{handle.lower()}", "LOGIN"
+def login_handle_key(handle: str, kind: str) -> tuple[str, str]:
+    return f"LOGINH#{kind}#{handle.lower()}", "LOGIN"
 
 
 def session_key(user_id: str, session_id: str) -> tuple[str, str]:
@@ -137,13 +137,13 @@ class LoginHandleFailures(Item):
     expires_at = NumberAttribute()
 
     @classmethod
-    def ref(cls, handle: str) -> "LoginHandleFailures":
-        return cls(*login_handle_key(handle))
+    def ref(cls, handle: str, kind: str) -> "LoginHandleFailures":
+        return cls(*login_handle_key(handle, kind))
 
     @classmethod
-    def find(cls, handle: str) -> "LoginHandleFailures | None":
+    def find(cls, handle: str, kind: str) -> "LoginHandleFailures | None":
         try:
-            return cls.get(*login_handle_key(handle), consistent_read=True)
+            return cls.get(*login_handle_key(handle, kind), consistent_read=True)
         except cls.DoesNotExist:
             return None
 
@@ -251,6 +251,13 @@ class MfaChallenge(Item):
     @classmethod
     def ref(cls, token_hash: str) -> "MfaChallenge":
         return cls(*mfa_challenge_key(token_hash))
+
+    @classmethod
+    def find(cls, token_hash: str) -> "MfaChallenge | None":
+        try:
+            return cls.get(*mfa_challenge_key(token_hash), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
 
 
 class AuditRecord(Item):
