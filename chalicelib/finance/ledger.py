@@ -23,14 +23,15 @@ It reads like the money rules of DESIGN.md:
 import random
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, errors, ids
-from chalicelib.db.balances import (AccountItem, DailyTotals, EntryItem, HoldItem, TransferItem, entry_key,
+from chalicelib.db.balances import (AccountItem, DailyTotals, EntryItem, HoldItem, PayeeItem, TransferItem, entry_key,
                                     hold_key, limit_key, pending_hold_index_keys, transfer_key)
 from chalicelib.db.base import TaggedTransaction
 from chalicelib.finance.money import Money
@@ -42,8 +43,8 @@ LIMIT_TTL_S = 3 * 86400
 RETRYABLE_CODES = {"TransactionConflict", "ThrottlingError", "ThrottlingException",
                    "ProvisionedThroughputExceeded", "ProvisionedThroughputExceededException",
                    "RequestLimitExceeded", "InternalServerError", "TransactionInProgressException"}
-# The order of refusals of API.md: 403 first, then 409, then the 422s in this order.
-REFUSAL_ORDER = (errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState,
+# The order of refusals of API.md: 401 (a session ended mid-request), 403, then 409, then the 422s in this order.
+REFUSAL_ORDER = (errors.Unauthenticated, errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState,
                  errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds)
 
 
@@ -62,6 +63,10 @@ class Party:
         charges), which may take the balance below -credit_limit.
       actions: more updates of this account item, in the same update (an item
         may appear only once in a transaction): e.g. the interest watermark.
+      gate: for the debit of a movement the caller starts, the caller's
+        authorisation: `gate(movement)` returns the Extras that must hold in
+        the movement's own transaction (the session still live, a step-up
+        code spent) or raises the refusal (step_up_required). None: none.
     """
     account_id: str
     display: str
@@ -70,6 +75,7 @@ class Party:
     inactive_refusal: type = errors.NotEligible
     check_funds: bool = True
     actions: tuple = ()
+    gate: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -258,9 +264,18 @@ def _transaction(m: Movement, attempt: str, hold: HoldItem | None) -> tuple[Tagg
     for i, limit in enumerate(m.limits):
         item, actions, condition = _limit_update(limit, amount, moment)
         tx.update(("limit", i), item, actions, condition=condition)
+    if _person_to_person(m):
+        tx.update("payee", PayeeItem.ref(m.debit.user_id, m.credit.user_id),
+                  [PayeeItem.first_paid_at.set(PayeeItem.first_paid_at | at)])
     for i, extra in enumerate(m.extras):
         _write(tx, ("extra", i), extra)
     return tx, record
+
+
+def _person_to_person(m: Movement) -> bool:
+    """Money one person sent another: the payer knows the payee from now on
+    (step-up asks for a code the first time, identity/stepup.py)."""
+    return bool(m.debit.user_id and m.credit.user_id and m.debit.user_id != m.credit.user_id)
 
 
 def _outcome(m: Movement, failed: dict, attempt: str) -> Posted:
@@ -268,7 +283,8 @@ def _outcome(m: Movement, failed: dict, attempt: str) -> Posted:
     commit, or the first refusal in API order."""
     if "transfer" in failed:
         raw = failed["transfer"].raw_item
-        stored = TransferItem.from_raw_data(raw) if raw else TransferItem.find(m.transfer_id)
+        stored = getattr(failed["transfer"], "item", None) or \
+            (TransferItem.from_raw_data(raw) if raw else TransferItem.find(m.transfer_id))
         if stored.attempt == attempt:
             return Posted(stored, replayed=False)  # our commit whose answer was lost
         if stored.request_hash != m.request_hash:
@@ -292,6 +308,13 @@ def _outcome(m: Movement, failed: dict, attempt: str) -> Posted:
     if not found:
         raise errors.InvalidState("The movement was refused.")
     raise min(found, key=_rank)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A transfer already stored, as `_outcome` takes a cancellation reason."""
+    item: TransferItem
+    raw_item = None
 
 
 def _rank(refusal: errors.ApiError) -> int:
@@ -319,6 +342,14 @@ def transfer(m: Movement, hold: HoldItem | None = None) -> Posted:
         raise errors.InvalidRequest("amount must be positive", param="amount")
     if m.debit.account_id == m.credit.account_id:
         raise errors.SelfTransfer()
+    if m.debit.gate is not None:
+        try:
+            m = replace(m, extras=m.extras + tuple(m.debit.gate(m)))
+        except errors.StepUpRequired:
+            stored = TransferItem.find(m.transfer_id)
+            if stored is None:
+                raise
+            return _outcome(m, {"transfer": _Stored(stored)}, attempt="")  # a replay needs no new code
     attempt = secrets.token_hex(8)
     for attempt_number in range(ATTEMPTS_MAX):
         tx, record = _transaction(m, attempt, hold)
