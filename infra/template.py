@@ -6,6 +6,8 @@ deep-merges into the SAM template Chalice generates:
 - one `AWS::DynamoDB::Table` per spec of `chalicelib/db/spec.py` (the single
   table spec the local stacks use too), named `flock-prod-<logical>`;
 - the token signing key as an `AWS::SecretsManager::Secret`;
+- the KMS key that data keys for envelope encryption come from (TOTP
+  secrets, card data: chalicelib/crypto/envelope.py), with yearly rotation;
 - a hand-written least-privilege policy on every IAM role Chalice generates
   (with `autogen_policy: false` Chalice makes one role per function, so the
   roles are read from Chalice's own application graph of `app.py`, not
@@ -35,6 +37,8 @@ STAGE = "prod"
 TABLE_PREFIX = f"{APP_NAME}-{STAGE}"  # chalicelib.config: table_prefix default f"flock-{stage}"
 SIGNING_KEY_SECRET_NAME = f"{APP_NAME}/{STAGE}/token-signing-key"  # chalicelib.config default
 SECRET_ID = "TokenSigningKeySecret"
+DATA_KEY_ID = "DataKey"  # the KMS key of envelope encryption
+DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 REST_API_ID = "RestAPI"  # the AWS::Serverless::Api Chalice generates for the routes
 
 # What Flock's code calls (PynamoDB: get/save/update/delete/query/scan, batch
@@ -94,6 +98,25 @@ def table_resource(table: spec.TableSpec) -> dict:
     if table.ttl_attribute:
         properties["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
     return _retained({"Type": "AWS::DynamoDB::Table", "Properties": properties})
+
+
+def data_key_resource() -> dict:
+    """Only the account's administrators manage the key; the functions may
+    only make and open data keys, as their IAM policies grant."""
+    return _retained({
+        "Type": "AWS::KMS::Key",
+        "Properties": {
+            "Description": "Flock data keys (envelope encryption of TOTP secrets and card data)",
+            "EnableKeyRotation": True,
+            "KeySpec": "SYMMETRIC_DEFAULT",
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "AccountAdministers", "Effect": "Allow",
+                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                "Action": "kms:*", "Resource": "*"}]},
+            "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
+        },
+    })
 
 
 def secret_resource() -> dict:
@@ -236,6 +259,8 @@ def policy_document(function: dict, queues: list) -> dict:
          "Resource": [{"Fn::Sub": f"${{{table_id(t.logical)}.Arn}}/index/*"} for t in spec.TABLES if t.indexes]},
         {"Sid": "SigningKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
          "Resource": [{"Ref": SECRET_ID}]},
+        {"Sid": "DataKey", "Effect": "Allow", "Action": list(DATA_KEY_ACTIONS),
+         "Resource": [{"Fn::GetAtt": [DATA_KEY_ID, "Arn"]}]},
         {"Sid": "Logs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": [_arn("logs", log_group), _arn("logs", log_group + ":*")]},
@@ -256,6 +281,7 @@ def environment(queues=()) -> dict:
         "FLOCK_TABLE_PREFIX": TABLE_PREFIX,
         # The ARN: exact, and it makes the functions wait for the secret.
         "FLOCK_SIGNING_KEY_SECRET": {"Ref": SECRET_ID},
+        "FLOCK_KMS_KEY_ID": {"Fn::GetAtt": [DATA_KEY_ID, "Arn"]},
     }
     for queue in _managed_queues(queues):
         # A queue's Ref is its URL. The Ref also makes every function wait
@@ -337,6 +363,7 @@ def build(app=None) -> dict:
     queues = sorted({e["queue"] for f in functions for e in f["events"] if e["type"] == "SQS"})
     resources = {table_id(t.logical): table_resource(t) for t in spec.TABLES}
     resources[SECRET_ID] = secret_resource()
+    resources[DATA_KEY_ID] = data_key_resource()
     timeout = max((f["timeout"] for f in functions), default=30)
     for queue in _managed_queues(queues):
         resources.update(queue_resources(queue, timeout))

@@ -83,6 +83,12 @@ def test_signing_key_secret(built):
     assert res["DeletionPolicy"] == "Retain"
 
 
+def test_the_data_key_rotates_and_is_kept(built):
+    res = built["Resources"][template.DATA_KEY_ID]
+    assert res["Type"] == "AWS::KMS::Key" and res["Properties"]["EnableKeyRotation"] is True
+    assert res["DeletionPolicy"] == "Retain"  # a lost key is every sealed secret lost
+
+
 def test_every_chalice_function_gets_flock_policy_and_prod_env(built, functions):
     assert {"APIHandler", "JobReconcile", "JobExpireHolds"} <= {f["id"] for f in functions}
     for function in functions:
@@ -90,6 +96,7 @@ def test_every_chalice_function_gets_flock_policy_and_prod_env(built, functions)
         env = props["Environment"]["Variables"]
         assert env["FLOCK_TABLE_PREFIX"] == "flock-prod"
         assert env["FLOCK_SIGNING_KEY_SECRET"] == SECRET_REF
+        assert env["FLOCK_KMS_KEY_ID"] == {"Fn::GetAtt": [template.DATA_KEY_ID, "Arn"]}
         assert props["FunctionName"].startswith("flock-prod")
         assert _statements(built, function["role_id"])
 
@@ -131,6 +138,9 @@ def test_policy_names_only_flock_resources(built, functions):
             elif service == "secretsmanager":
                 assert st["Action"] == ["secretsmanager:GetSecretValue"]
                 assert resources == [SECRET_REF]
+            elif service == "kms":
+                assert st["Action"] == sorted(template.DATA_KEY_ACTIONS)
+                assert resources == [{"Fn::GetAtt": [template.DATA_KEY_ID, "Arn"]}]
             elif service == "logs":
                 for r in resources:
                     assert f"log-group:/aws/lambda/{function['function_name']}" in r["Fn::Sub"]
