@@ -5,7 +5,8 @@
 every request it keeps the operation, what it touched (table, key or key
 condition, with ids shortened) and the chain of Flock functions that sent it
 (innermost first), so a figure over budget can be explained from the output
-alone. Used by bench/run.py and bench/social.py.
+alone. Used by sections 2 and 3 (bench/stack.py, request_counts.py,
+transfer_time.py) and 4 (bench/social.py).
 """
 import collections
 import json

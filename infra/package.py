@@ -116,7 +116,7 @@ def check_template(merge: dict) -> list[str]:
         if not any(event.get("Type") == "Schedule" for event in events.values()):
             problems.append(f"@app.schedule handler {name} has no scheduled function in sam.json")
     for res_id, res in resources.items():
-        if res["Type"] == "AWS::IAM::Role" and res["Properties"]["Policies"] != \
+        if res["Type"] == "AWS::IAM::Role" and res["Properties"].get("Policies") != \
                 merge["Resources"].get(res_id, {}).get("Properties", {}).get("Policies"):
             problems.append(f"role {res_id} does not carry Flock's policy")
     gateway = resources.get(template.REST_API_ID, {}).get("Properties", {}).get("GatewayResponses", {})

@@ -11,6 +11,8 @@ from chalicelib.finance.accounts import SYSTEM_ACCOUNTS
 from infra import template
 
 SECRET_REF = {"Ref": template.SECRET_ID}
+DATA_KEY = {"Fn::GetAtt": [template.DATA_KEY_ID, "Arn"]}
+ENVELOPE_KEY = {"Fn::GetAtt": [template.ENVELOPE_KEY_ID, "Arn"]}
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +57,7 @@ def test_every_spec_table_is_a_protected_prod_table(built):
         assert props["TableName"] == f"flock-prod-{table.logical}"
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": DATA_KEY}
         assert props["DeletionProtectionEnabled"] is True
         assert res["DeletionPolicy"] == res["UpdateReplacePolicy"] == "Retain"
         assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
@@ -80,13 +82,54 @@ def test_signing_key_secret(built):
     assert res["Properties"]["Name"] == "flock/prod/token-signing-key"
     assert res["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32  # keys.signing_key's minimum
     assert "SecretString" not in res["Properties"]
+    assert res["Properties"]["KmsKeyId"] == DATA_KEY
     assert res["DeletionPolicy"] == "Retain"
 
 
-def test_the_data_key_rotates_and_is_kept(built):
+def test_data_key_is_a_rotated_retained_cmk_the_account_administers(built):
     res = built["Resources"][template.DATA_KEY_ID]
+    props = res["Properties"]
+    assert res["Type"] == "AWS::KMS::Key"
+    assert props["EnableKeyRotation"] is True and props["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert props["PendingWindowInDays"] == 30
+    assert res["DeletionPolicy"] == res["UpdateReplacePolicy"] == "Retain"
+    statements = {st["Sid"]: st for st in props["KeyPolicy"]["Statement"]}
+    account = statements.pop("AccountAdministersAndGrantsThroughIam")
+    assert account["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    for sid, st in statements.items():  # anything else: a named service, for named resources only
+        assert st["Effect"] == "Allow" and set(st["Principal"]) == {"Service"}, sid
+        assert st["Condition"], sid
+    for st in props["KeyPolicy"]["Statement"]:
+        assert "*" not in json.dumps(st["Principal"]).replace("${AWS::", "")  # no wildcard principal
+    alias = built["Resources"][template.DATA_KEY_ID + "Alias"]
+    assert alias["Properties"] == {"AliasName": "alias/flock-prod-data-at-rest",
+                                   "TargetKeyId": {"Ref": template.DATA_KEY_ID}}
+
+
+def test_everything_at_rest_is_encrypted_under_the_data_key(built):
+    res = built["Resources"]
+    for type_, path in (("AWS::DynamoDB::Table", ("SSESpecification", "KMSMasterKeyId")),
+                        ("AWS::SQS::Queue", ("KmsMasterKeyId",)),
+                        ("AWS::SecretsManager::Secret", ("KmsKeyId",))):
+        found = _of_type(built, type_)
+        assert found, type_
+        for res_id, r in found.items():
+            value = r["Properties"]
+            for key in path:
+                value = value[key]
+            assert value == DATA_KEY, res_id
+    queues = _of_type(built, "AWS::SQS::Queue")
+    assert not any("SqsManagedSseEnabled" in q["Properties"] for q in queues.values())
+    for function in template.chalice_functions():
+        assert res[function["id"]]["Properties"]["KmsKeyArn"] == DATA_KEY, function["id"]
+
+
+def test_the_envelope_key_is_its_own_rotated_retained_key(built):
+    res = built["Resources"][template.ENVELOPE_KEY_ID]
     assert res["Type"] == "AWS::KMS::Key" and res["Properties"]["EnableKeyRotation"] is True
     assert res["DeletionPolicy"] == "Retain"  # a lost key is every sealed secret lost
+    assert built["Resources"][template.ENVELOPE_KEY_ID + "Alias"]["Properties"]["AliasName"] == \
+        "alias/flock-prod-envelope"
 
 
 def test_every_chalice_function_gets_flock_policy_and_prod_env(built, functions):
@@ -96,7 +139,7 @@ def test_every_chalice_function_gets_flock_policy_and_prod_env(built, functions)
         env = props["Environment"]["Variables"]
         assert env["FLOCK_TABLE_PREFIX"] == "flock-prod"
         assert env["FLOCK_SIGNING_KEY_SECRET"] == SECRET_REF
-        assert env["FLOCK_KMS_KEY_ID"] == {"Fn::GetAtt": [template.DATA_KEY_ID, "Arn"]}
+        assert env["FLOCK_KMS_KEY_ID"] == ENVELOPE_KEY
         assert props["FunctionName"].startswith("flock-prod")
         assert _statements(built, function["role_id"])
 
@@ -127,6 +170,9 @@ def test_policy_names_only_flock_resources(built, functions):
             assert st["Effect"] == "Allow"
             assert "NotAction" not in st and "NotResource" not in st
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            if st["Action"] == list(template.XRAY_ACTIONS):  # X-Ray's writes name no resource
+                assert resources == ["*"]
+                continue
             assert "*" not in resources
             assert all(not a.endswith("*") for a in st["Action"]), st["Action"]
             services = {a.split(":")[0] for a in st["Action"]}
@@ -138,15 +184,18 @@ def test_policy_names_only_flock_resources(built, functions):
             elif service == "secretsmanager":
                 assert st["Action"] == ["secretsmanager:GetSecretValue"]
                 assert resources == [SECRET_REF]
-            elif service == "kms":
-                assert st["Action"] == sorted(template.DATA_KEY_ACTIONS)
-                assert resources == [{"Fn::GetAtt": [template.DATA_KEY_ID, "Arn"]}]
+            elif service == "kms" and resources == [ENVELOPE_KEY]:  # the app's own data keys, directly
+                assert st["Action"] == sorted(template.ENVELOPE_KEY_ACTIONS)
             elif service == "logs":
                 for r in resources:
                     assert f"log-group:/aws/lambda/{function['function_name']}" in r["Fn::Sub"]
             elif service == "sqs":
                 for r in resources:
                     assert r["Fn::GetAtt"][0] in built["Resources"]
+            elif service == "kms":  # the data key, only through the service that holds the data
+                assert resources == [DATA_KEY]
+                via = st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
+                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com" for s in ("dynamodb", "secretsmanager", "sqs")}
             else:
                 pytest.fail(f"unexpected service {service}")
         dynamo = [st for st in statements if st["Action"][0].startswith("dynamodb:")]
@@ -160,6 +209,119 @@ def test_policy_names_only_flock_resources(built, functions):
         for st in dynamo:
             if any("Fn::Sub" in r for r in st["Resource"]):
                 assert set(st["Action"]) <= {"dynamodb:Query", "dynamodb:Scan"}
+
+
+def test_api_role_uses_the_data_key_only_through_its_services(built):
+    by_sid = {st["Sid"]: st for st in _statements(built, "ApiHandlerRole")}
+    assert by_sid.pop("EnvelopeKey")["Resource"] == [ENVELOPE_KEY]  # the app's own envelope key, not the data's
+    kms = {sid: st for sid, st in by_sid.items() if st["Action"][0].startswith("kms:")}
+    via = {sid: st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"].split(".")[0] for sid, st in kms.items()}
+    assert via == {"DataKeyThroughDynamoDB": "dynamodb", "DataKeyThroughSecretsManager": "secretsmanager",
+                   "DataKeyThroughSqs": "sqs"}
+    assert kms["DataKeyThroughDynamoDB"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert kms["DataKeyThroughSecretsManager"]["Action"] == ["kms:Decrypt"]
+    assert kms["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # it sends to queues
+    granted = {a for st in kms.values() for a in st["Action"]}
+    assert not granted & {"kms:Encrypt", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                          "kms:GenerateDataKeyWithoutPlaintext", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"}
+
+
+def test_every_log_group_is_kept_a_year_and_encrypted(built, functions):
+    res = built["Resources"]
+    groups = _of_type(built, "AWS::Logs::LogGroup")
+    names = {g["Properties"]["LogGroupName"] for g in groups.values()}
+    assert names == {f"/aws/lambda/{f['function_name']}" for f in functions} | {template.ACCESS_LOG_GROUP_NAME}
+    for res_id, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] >= 365, res_id
+        assert group["Properties"]["KmsKeyId"] == DATA_KEY, res_id
+        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain", res_id
+    for function in functions:  # made before Lambda could make it without retention or key
+        group_id = res[function["id"]]["DependsOn"]
+        assert group_id == [template.log_group_id(function)]
+        assert res[group_id[0]]["Properties"]["LogGroupName"] == f"/aws/lambda/{function['function_name']}"
+    (logs,) = [st for st in res[template.DATA_KEY_ID]["Properties"]["KeyPolicy"]["Statement"]
+               if st["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}]
+    allowed = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert sorted(a["Fn::Sub"].rsplit("log-group:", 1)[1] for a in allowed) == sorted(names)
+
+
+def test_api_is_traced_and_access_logged_without_secrets(built):
+    api = built["Resources"][template.REST_API_ID]
+    props = api["Properties"]
+    assert props["TracingEnabled"] is True
+    setting = props["AccessLogSetting"]
+    assert setting["DestinationArn"]["Fn::Sub"].endswith(f":log-group:${{{template.ACCESS_LOG_GROUP_ID}}}")
+    fields = json.loads(setting["Format"])
+    assert {"requestId", "ip", "status", "method", "resourcePath", "xrayTraceId"} <= set(fields)
+    assert fields["ip"] == "$context.identity.sourceIp"
+    assert "error.message" not in setting["Format"] and "header" not in setting["Format"].lower()
+    assert api["DependsOn"] == [template.API_GATEWAY_ACCOUNT_ID]
+    account = built["Resources"][template.API_GATEWAY_ACCOUNT_ID]
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": [template.API_GATEWAY_LOGS_ROLE_ID, "Arn"]}
+    role = built["Resources"][template.API_GATEWAY_LOGS_ROLE_ID]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+
+
+def test_every_function_has_reserved_concurrency_sized_by_a_parameter_or_one(built, functions):
+    res = built["Resources"]
+    params = built["Parameters"]
+    by_id = {f["id"]: f for f in functions}
+    assert res["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": "APIHandlerConcurrency"}
+    for fn_id in ("FanoutWorker", "JobsWorker"):
+        ref = {"Ref": f"{fn_id}Concurrency"}
+        props = res[fn_id]["Properties"]
+        assert props["ReservedConcurrentExecutions"] == ref
+        (event,) = [e for e in by_id[fn_id]["events"] if e["type"] == "SQS"]
+        # the queue never hands the worker more batches than it may run at once
+        assert props["Events"][event["id"]]["Properties"]["ScalingConfig"] == {"MaximumConcurrency": ref}
+        assert params[f"{fn_id}Concurrency"]["MinValue"] == 2
+    for function in functions:
+        scheduled = any(e["type"] == "Schedule" for e in function["events"])
+        if scheduled or function["function_name"] == "flock-prod-bootstrap":
+            assert res[function["id"]]["Properties"]["ReservedConcurrentExecutions"] == 1, function["id"]
+    assert set(params) == {"APIHandlerConcurrency", "FanoutWorkerConcurrency", "JobsWorkerConcurrency"}
+    for p in params.values():
+        assert p["Type"] == "Number" and p["MinValue"] <= int(p["Default"]) <= p["MaxValue"]
+    reserved = sum(int(p["Default"]) for p in params.values()) + \
+        sum(1 for f in functions if not template.concurrency_parameter(f))
+    assert reserved <= 1000 - 100  # a region's default limit, less the 100 AWS keeps unreserved
+
+
+def test_asynchronous_functions_have_an_encrypted_dead_letter_queue(built, functions):
+    res = built["Resources"]
+    dlq = res[template.ASYNC_DLQ_ID]
+    assert dlq["Type"] == "AWS::SQS::Queue" and dlq["Properties"]["KmsMasterKeyId"] == DATA_KEY
+    target = {"Fn::GetAtt": [template.ASYNC_DLQ_ID, "Arn"]}
+    asynchronous = {f["id"] for f in functions if template.invoked_asynchronously(f)}
+    assert asynchronous == {f["id"] for f in functions
+                            if any(e["type"] == "Schedule" for e in f["events"])} | {"Bootstrap"}
+    for function in functions:
+        props = res[function["id"]]["Properties"]
+        by_sid = {st["Sid"]: st for st in _statements(built, function["role_id"])}
+        if function["id"] in asynchronous:
+            assert props["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": target}
+            assert by_sid["AsyncDeadLetters"]["Resource"] == [target]
+            assert by_sid["AsyncDeadLetters"]["Action"] == ["sqs:SendMessage"]
+            assert "kms:GenerateDataKey" in by_sid["DataKeyThroughSqs"]["Action"]
+        else:  # API Gateway and SQS's poller invoke synchronously: nothing would reach a DLQ
+            assert "DeadLetterQueue" not in props and "AsyncDeadLetters" not in by_sid
+
+
+def test_checkov_skips_are_few_and_each_says_why(built, functions):
+    skipped = {}
+    for res_id, res in built["Resources"].items():
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert set(skip) == {"id", "comment"} and len(skip["comment"]) > 80, (res_id, skip)
+            skipped.setdefault(skip["id"], set()).add(res_id)
+    ids = {f["id"] for f in functions}
+    synchronous = {f["id"] for f in functions if not template.invoked_asynchronously(f)}
+    assert skipped == {
+        "CKV_AWS_117": ids,  # no VPC: nothing private to reach
+        "CKV_AWS_116": synchronous,  # no Lambda DLQ where nothing invokes asynchronously
+        "CKV_AWS_120": {template.REST_API_ID},  # no cache of per-person answers
+    }
+    assert synchronous == {"APIHandler", "FanoutWorker", "JobsWorker"}
 
 
 def test_gateway_responses_speak_flock_errors(built):
@@ -214,6 +376,17 @@ def test_queues_of_sqs_handlers_are_created_and_granted():
     consume = {st["Sid"]: st for st in _statements(built, "WorkerRole")}["FlockQueuesConsume"]
     assert consume["Resource"] == [queue_arn]
     assert set(consume["Action"]) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    for role_id in ("WorkerRole", "JobTickRole", "ApiHandlerRole"):  # all send, the worker also receives
+        by_sid = {st["Sid"]: st for st in _statements(built, role_id)}
+        assert by_sid["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    for queue_id in ("FlockProdWorkQueue", "FlockProdWorkQueueDlq", template.ASYNC_DLQ_ID):
+        assert res[queue_id]["Properties"]["KmsMasterKeyId"] == DATA_KEY
+    assert res["JobTick"]["Properties"]["DeadLetterQueue"]["TargetArn"] == {
+        "Fn::GetAtt": [template.ASYNC_DLQ_ID, "Arn"]}
+    assert "DeadLetterQueue" not in res["Worker"]["Properties"]
+    assert res["Worker"]["Properties"]["Events"]["WorkerSqsEventSource"]["Properties"]["ScalingConfig"] == {
+        "MaximumConcurrency": {"Ref": "WorkerConcurrency"}}
+    assert built["Parameters"]["WorkerConcurrency"]["Default"] == str(template.WORKER_CONCURRENCY_DEFAULT)
 
 
 def test_queue_env_var_names():
