@@ -4,9 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
+# pytest-xdist workers for `make test` / `make unit`: one per core by default.
+TEST_WORKERS ?= auto
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run test unit package lint bench clean
+.PHONY: setup run test unit package lint bench clean test-pytest test-template
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,11 +22,19 @@ run: setup
 	PORT=$(PORT) $(PY) scripts/devserver.py
 
 unit: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
+# pytest and the template (package, then lint it) at once: the template takes
+# a minute of its own and needs nothing from the tests. Fails if either fails.
 test: setup
-	$(PY) -m pytest -q
-	$(MAKE) --no-print-directory package lint
+	$(MAKE) --no-print-directory -j2 test-pytest test-template
+
+test-pytest: setup
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
+
+test-template: setup
+	$(MAKE) --no-print-directory package
+	$(MAKE) --no-print-directory lint
 
 package: setup
 	$(PY) infra/package.py

@@ -12,6 +12,8 @@ import json
 import logging
 import urllib.request
 
+from chalicelib.finance import accounts
+
 log = logging.getLogger("flock.bootstrap")
 
 PHYSICAL_ID = "flock-system-accounts"
@@ -19,11 +21,10 @@ RESPONSE_TIMEOUT_S = 10
 
 
 def handle(event: dict) -> dict:
-    from chalicelib.finance.accounts import ensure_system_accounts
     status, reason, data = "SUCCESS", "system accounts in place", {}
     try:
         if event["RequestType"] in ("Create", "Update"):
-            data["SystemAccountShardsCreated"] = ensure_system_accounts()
+            data["SystemAccountShardsCreated"] = accounts.ensure_system_accounts()
     except Exception:  # the answer must go out whatever failed; the details go to the log
         log.exception("bootstrap failed")
         status, reason = "FAILED", "Creating the system accounts failed; see the function's log."

@@ -12,9 +12,12 @@ import json
 import sys
 from datetime import date
 
+from chalicelib import errors, jobs
+from chalicelib.finance import accounts
+from chalicelib.social import people
+
 
 def _job(args) -> int:
-    from chalicelib import errors, jobs
     try:
         summary = jobs.run(args.name, date.fromisoformat(args.as_of) if args.as_of else None, progress=_progress_bar)
     except errors.ApiError as refusal:
@@ -32,20 +35,17 @@ def _progress_bar(done: int, total: int, summary: dict, width: int = 30) -> None
 
 
 def _bootstrap(args) -> int:
-    from chalicelib.finance.accounts import ensure_system_accounts
-    print(json.dumps({"system_account_shards_created": ensure_system_accounts()}))
+    print(json.dumps({"system_account_shards_created": accounts.ensure_system_accounts()}))
     return 0
 
 
 def _create_admin(args) -> int:
-    from chalicelib import errors
-    from chalicelib.identity.users import create_user
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
     if not 10 <= len(password) <= 128:
         print("The password is 10..128 characters.", file=sys.stderr)
         return 2
     try:
-        user = create_user(args.handle, password, "Flock operator", role="admin")
+        user = people.create_user(args.handle, password, "Flock operator", role="admin")
     except errors.ApiError as refusal:
         print(refusal.message, file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ A route is declared with `routes(blueprint)`:
 
     @route("/v1/me", methods=["PATCH"], body=PatchMe)
     def patch_me(req):
-        return users.update_profile(req.principal.user_id, req.data.display_name, req.data.bio)
+        return people.update_profile(req.principal.user_id, req.data.display_name, req.data.bio)
 """
 import base64
 import functools

@@ -8,6 +8,12 @@ local server, reshaping the local gateway's own refusals (403 "Missing
 Authentication Token", which also echoes the Authorization header) into
 Flock's 404 error object, as the template's GatewayResponses do on AWS.
 Ctrl-C or SIGTERM stops everything it started.
+
+FLOCK_CLOCK_START (ISO 8601 with a time zone, e.g. 2026-03-10T15:00:00Z;
+dev stage only) starts business time at that instant instead of the real
+time (clock.pin), before anything is provisioned: a demo or an e2e test
+that depends on the date states it. The test clock then moves forward from
+there as usual.
 """
 import argparse
 import json
@@ -149,6 +155,23 @@ def make_server(app, host: str, port: int):
     return LocalDevServer(app, config, host, port, handler_cls=FlockRequestHandler, server_cls=FlockHTTPServer)
 
 
+def clock_start(text: str | None):
+    """FLOCK_CLOCK_START as an aware datetime, or None when unset; refused
+    outside the dev stage and without a time zone (business time is UTC)."""
+    from datetime import datetime
+    if not text:
+        return None
+    if os.environ.get("FLOCK_STAGE", "dev") != "dev":
+        raise SystemExit("FLOCK_CLOCK_START is for the dev stage only")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"FLOCK_CLOCK_START is not an ISO 8601 instant: {text!r}") from None
+    if moment.tzinfo is None:
+        raise SystemExit(f"FLOCK_CLOCK_START needs a time zone (e.g. Z): {text!r}")
+    return moment
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -166,6 +189,10 @@ def main() -> None:
         args.dynamodb_endpoint = moto_server.url
     localstack.point_at(args.dynamodb_endpoint)
     os.environ.setdefault("FLOCK_STAGE", "dev")
+    start = clock_start(os.environ.get("FLOCK_CLOCK_START"))
+    if start is not None:
+        from chalicelib import clock
+        clock.pin(start)
 
     state = localstack.provision(os.environ.get("FLOCK_ADMIN_PASSWORD"))
     from app import app
@@ -177,10 +204,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     url = f"http://127.0.0.1:{server.server.server_address[1]}"
     if not args.quiet:
+        from chalicelib import clock
         password = state["admin_password"]
         shown = password if not os.environ.get("FLOCK_ADMIN_PASSWORD") else "(FLOCK_ADMIN_PASSWORD)"
         print(f"""
 Flock is running at {url}   (moto DynamoDB at {args.dynamodb_endpoint})
+Business time: {clock.iso(clock.now())}
 Admin login: handle "admin", password {shown}
 
 Try it:

@@ -69,7 +69,8 @@ def provision(admin_password: str | None = None) -> dict:
     from chalicelib.db import spec
     from chalicelib.finance.accounts import ensure_system_accounts
     from chalicelib.identity import keys
-    from chalicelib.identity.users import create_user, find_by_handle
+    from chalicelib.identity.users import find_by_handle
+    from chalicelib.social.people import create_user
 
     s = settings()
     client = boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint)

@@ -29,3 +29,21 @@ PASSWORD = "correct horse battery"
 # (Tuesday 10 March 2026, mid-afternoon UTC). Tests about calendar edges pin
 # their own dates with `clock.pin`; security time (tokens, throttling) stays real.
 TEST_NOW = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
+
+# Modules that take longest, first: under pytest-xdist (`make test`, one
+# module per worker at a time, in collection order) a long module started
+# last would leave the other workers idle while it runs. Measured on the
+# 2-core machine: schemathesis runs for its time budget (~2-3 min), the
+# ledger property test for its example budget, the e2e modules start servers.
+LONGEST_FIRST = (
+    "tests/e2e/test_schemathesis.py",
+    "tests/unit/test_ledger_properties.py",
+    "tests/e2e/",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        path = os.path.relpath(str(item.path), ROOT).replace(os.sep, "/")
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)), len(LONGEST_FIRST))
+    items.sort(key=rank)  # stable: a module's tests keep their order

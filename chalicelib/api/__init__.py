@@ -3,13 +3,14 @@ import logging
 
 from chalice import Chalice, Rate
 
-from chalicelib import http, jobs
+from chalicelib import bootstrap as stack_setup  # `bootstrap` names the Lambda function below
+from chalicelib import clock, http, jobs
+from chalicelib.api import creator, docs, identity, social, system, wallet
+from chalicelib.config import settings
+from chalicelib.social import fanout
 
 
 def register(app: Chalice) -> None:
-    from chalicelib.api import creator, docs, identity, social, system, wallet
-    from chalicelib.social import fanout
-
     app.log.setLevel(logging.INFO)
     for blueprint in (system.bp, identity.bp, wallet.bp, social.bp, creator.bp, docs.bp):
         app.register_blueprint(blueprint)
@@ -26,8 +27,7 @@ def register(app: Chalice) -> None:
 
     @app.lambda_function(name=BOOTSTRAP_FUNCTION)
     def bootstrap(event, context):
-        from chalicelib import bootstrap
-        return bootstrap.handle(event)
+        return stack_setup.handle(event)
 
 
 # The CloudFormation custom resource that creates the system accounts (chalicelib/bootstrap.py).
@@ -36,7 +36,6 @@ BOOTSTRAP_FUNCTION = "bootstrap"
 
 def queue_name(purpose: str) -> str:
     """Per stage, so a dev and a prod stack can share an AWS account."""
-    from chalicelib.config import settings
     return f"{settings().table_prefix}-{purpose}"
 
 
@@ -57,7 +56,6 @@ SCHEDULES = {
 
 def _register_jobs(app: Chalice) -> None:
     """Each job is also an `@app.schedule` handler, named after it."""
-    from chalicelib import clock
     for name, (rate, as_of) in SCHEDULES.items():
         function_name = "job_" + name.replace("-", "_")
 

@@ -4,8 +4,10 @@ from chalice import Blueprint
 
 from chalicelib import http
 from chalicelib.api.schemas import AdminReason, Bio, Body, DisplayName, Handle, Page, Password
-from chalicelib.identity import admin, events, sessions, users
+from chalicelib.finance import customers
+from chalicelib.identity import events, sessions, users
 from chalicelib.identity.users import authenticate
+from chalicelib.social import people
 from pydantic import Field, StrictInt, StrictStr
 from typing import Annotated
 
@@ -61,7 +63,7 @@ class CreditLimit(AdminReason):
 
 @route("/v1/auth/signup", methods=["POST"], auth=False, status=201, body=Signup)
 def signup(req):
-    return users.signup(req.data.handle, req.data.password, req.data.display_name, req.client)
+    return people.signup(req.data.handle, req.data.password, req.data.display_name, req.client)
 
 
 @route("/v1/auth/login", methods=["POST"], auth=False, body=Login)
@@ -125,7 +127,7 @@ def get_me(req):
 
 @route("/v1/me", methods=["PATCH"], body=PatchMe)
 def patch_me(req):
-    return users.update_profile(req.principal.user_id, req.data.display_name, req.data.bio)
+    return people.update_profile(req.principal.user_id, req.data.display_name, req.data.bio)
 
 
 @route("/v1/me/password", methods=["POST"], body=ChangePassword)
@@ -140,19 +142,19 @@ def get_user(req, handle):
 
 @route("/v1/admin/users/{handle}/verify", methods=["POST"], admin=True, body=AdminReason, body_required=False)
 def verify(req, handle):
-    return admin.verify(req.principal, handle, req.data.reason)
+    return customers.verify(req.principal, handle, req.data.reason)
 
 
 @route("/v1/admin/users/{handle}/freeze", methods=["POST"], admin=True, body=AdminReason, body_required=False)
 def freeze(req, handle):
-    return admin.freeze(req.principal, handle, req.data.reason)
+    return customers.freeze(req.principal, handle, req.data.reason)
 
 
 @route("/v1/admin/users/{handle}/unfreeze", methods=["POST"], admin=True, body=AdminReason, body_required=False)
 def unfreeze(req, handle):
-    return admin.unfreeze(req.principal, handle, req.data.reason)
+    return customers.unfreeze(req.principal, handle, req.data.reason)
 
 
 @route("/v1/admin/users/{handle}/credit-limit", methods=["PUT"], admin=True, body=CreditLimit)
 def credit_limit(req, handle):
-    return admin.set_credit_limit(req.principal, handle, req.data.credit_limit, req.data.reason)
+    return customers.set_credit_limit(req.principal, handle, req.data.credit_limit, req.data.reason)

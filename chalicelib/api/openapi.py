@@ -7,8 +7,9 @@ import copy
 import functools
 import re
 
-from chalicelib import http
+from chalicelib import http, jobs
 from chalicelib.api import responses
+from chalicelib.api.schemas import MoneyBody
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
 
@@ -20,7 +21,6 @@ def _id(prefix: str) -> dict:
 
 
 def _path_params() -> dict:
-    from chalicelib import jobs
     return {
         "handle": HANDLE,
         "post_id": _id("post"),
@@ -124,7 +124,6 @@ def build(app) -> dict:
     """The document for `app`; every route of `app.routes` must have been
     declared with `http.routes` (a route Chalice knows but the registry does
     not is an error, not a silent gap)."""
-    from chalicelib.api.schemas import MoneyBody
     schemas = _Schemas()
     schemas.model(MoneyBody)
     specs = {(s.path, s.method): s for s in http.REGISTRY}

@@ -9,7 +9,7 @@ from pydantic import Field, StrictInt, StrictStr
 from chalicelib import clock, errors, http, jobs
 from chalicelib.api.schemas import Body, Page
 from chalicelib.config import settings
-from chalicelib.finance import interest
+from chalicelib.finance import rates
 from chalicelib.finance.reconcile import reconcile
 from chalicelib.identity import audit
 from chalicelib.identity.users import authenticate
@@ -91,7 +91,7 @@ def set_rates(req):
         effective = _parse_date(d.effective_date)
     except errors.InvalidRequest:
         raise errors.InvalidRequest("effective_date is YYYY-MM-DD.", param="effective_date") from None
-    return interest.set_rates(req.principal, d.apy_bps, d.overdraft_apr_bps, effective, d.reason)
+    return rates.set_rates(req.principal, d.apy_bps, d.overdraft_apr_bps, effective, d.reason)
 
 
 @route("/v1/admin/ledger/check", admin=True)

@@ -1,4 +1,6 @@
-"""DynamoDB access: the table spec and one PynamoDB module per table.
+"""DynamoDB access: the table spec, one PynamoDB module per table, and
+`transact`, the one way a transaction is committed.
 
-Only this package knows table names and key shapes.
+Only this package knows table names and key shapes: each table module lists
+its item kinds with their keys, and builds them.
 """

@@ -22,19 +22,37 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, NumberSetAttribut
 from chalicelib.db.base import Gsi1, Gsi2, Gsi3, Item, meta
 
 
+ACCOUNT_PREFIX = "ACCT#"
+ACCOUNT_SORT_KEY = "ACCT"
+
+
+def account_partition(account_id: str) -> str:
+    """The partition of an account: its item, its entries, its daily totals."""
+    return f"{ACCOUNT_PREFIX}{account_id}"
+
+
+def account_id_of(pk: str) -> str:
+    return pk.removeprefix(ACCOUNT_PREFIX)
+
+
 def account_key(account_id: str) -> tuple[str, str]:
-    return f"ACCT#{account_id}", "ACCT"
+    return account_partition(account_id), ACCOUNT_SORT_KEY
 
 
 def entry_key(account_id: str, at: str, transfer_id: str) -> tuple[str, str]:
-    return f"ACCT#{account_id}", f"E#{at}#{transfer_id}"
+    return account_partition(account_id), f"{entry_time_bound(at)}#{transfer_id}"
 
 
 ENTRY_PREFIX = "E#"
 
 
+def entry_time_bound(at: str) -> str:
+    """The sort key before every entry made at or after `at` (ISO time)."""
+    return f"{ENTRY_PREFIX}{at}"
+
+
 def limit_key(account_id: str, day: str) -> tuple[str, str]:
-    return f"ACCT#{account_id}", f"LIM#{day}"
+    return account_partition(account_id), f"LIM#{day}"
 
 
 def account_number_key(number: str) -> tuple[str, str]:
@@ -63,8 +81,29 @@ def pending_hold_index_keys(hold_id: str, expires_at_iso: str) -> tuple[str, str
     return pending_hold_shard(shard), f"{expires_at_iso}#{hold_id}"
 
 
+REQUEST_PREFIX = "PREQ#"
+REQUEST_SORT_KEY = "PREQ"
+
+
 def request_key(request_id: str) -> tuple[str, str]:
-    return f"PREQ#{request_id}", "PREQ"
+    return f"{REQUEST_PREFIX}{request_id}", REQUEST_SORT_KEY
+
+
+def is_request_key(pk: str, sk: str) -> bool:
+    return sk == REQUEST_SORT_KEY and pk.startswith(REQUEST_PREFIX)
+
+
+def incoming_requests_partition(payer_id: str) -> str:
+    return f"PREQ_IN#{payer_id}"
+
+
+def outgoing_requests_partition(payee_id: str) -> str:
+    return f"PREQ_OUT#{payee_id}"
+
+
+def requests_sort_key(at: str, request_id: str) -> str:
+    """Both lists of payment requests are newest first."""
+    return f"{at}#{request_id}"
 
 
 class AccountItem(Item):
@@ -246,6 +285,10 @@ class PaymentRequestItem(Item):
 
 
 RATES_PARTITION = "RATES"
+
+
+def rate_key(effective_date: str) -> tuple[str, str]:
+    return RATES_PARTITION, effective_date
 
 
 class RateItem(Item):

@@ -1,6 +1,8 @@
 """What every PynamoDB model of Flock shares: table names and endpoints from
 config, the generic `pk`/`sk` keys, and one shared connection for transactions."""
 import functools
+import random
+import time
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
@@ -70,7 +72,7 @@ class Item(Model):
 def connection() -> Connection:
     """The one botocore client of the process, under every model and
     transaction. Transient errors are retried by botocore's standard mode;
-    money transactions add their own capped loop in the ledger."""
+    transactions add their own capped loop on top (`transact.commit`)."""
     s = settings()
     return Connection(region=s.region, host=s.dynamodb_endpoint, max_retry_attempts=3, connect_timeout_seconds=5,
                       read_timeout_seconds=10, max_pool_connections=32)
@@ -91,69 +93,11 @@ def unregister_hook(event_name: str, handler) -> None:
     botocore_client().meta.events.unregister(event_name, handler)
 
 
-class TaggedTransaction:
-    """A PynamoDB TransactWrite that remembers a tag per item.
-
-    PynamoDB sends condition checks, deletes, puts and updates in that order,
-    whatever order they were added in; the cancellation reasons follow the
-    order sent. `reasons(exc)` maps them back to the tags given here.
-    """
-    _ORDER = ("check", "delete", "save", "update")
-
-    def __init__(self):
-        from pynamodb.transactions import TransactWrite
-        self._tx = TransactWrite(connection=connection())
-        self._tags = {op: [] for op in self._ORDER}
-
-    def save(self, tag, model, condition=None, return_values=None):
-        self._tx.save(model, condition=condition, return_values=return_values)
-        self._tags["save"].append(tag)
-
-    def update(self, tag, model, actions, condition=None, return_values=None):
-        self._tx.update(model, actions=list(actions), condition=condition, return_values=return_values)
-        self._tags["update"].append(tag)
-
-    def delete(self, tag, model, condition=None):
-        self._tx.delete(model, condition=condition)
-        self._tags["delete"].append(tag)
-
-    def check(self, tag, model, condition):
-        self._tx.condition_check(type(model), model.pk, model.sk, condition=condition)
-        self._tags["check"].append(tag)
-
-    def commit(self) -> None:
-        self._tx._commit()
-
-    def commit_or_refusals(self, attempts: int = 5) -> dict:
-        """Commit, retrying conflicts with jittered backoff. Returns {} once
-        committed, else the items whose condition failed (tag -> reason);
-        conflicts that outlast `attempts` are a 503 that changed nothing."""
-        from pynamodb.exceptions import TransactWriteError
-
-        from chalicelib import errors
-        for attempt in range(attempts):
-            try:
-                self.commit()
-                return {}
-            except TransactWriteError as exc:
-                if exc.cause_response_code != "TransactionCanceledException":
-                    raise
-                reasons = self.reasons(exc)
-                if any(r.code == "TransactionConflict" for r in reasons.values()):
-                    _pause(attempt)  # the other writer finishes first
-                    continue
-                return {tag: r for tag, r in reasons.items() if r.code == "ConditionalCheckFailed"}
-        raise errors.Unavailable("The service is busy; try again.")
-
-    def reasons(self, exc) -> dict:
-        """tag -> cancellation reason, for the items whose condition failed or conflicted."""
-        tags = [tag for op in self._ORDER for tag in self._tags[op]]
-        return {tag: reason for tag, reason in zip(tags, exc.cancellation_reasons) if reason is not None}
-
-
 BATCH_GET_KEYS_MAX = 100
 BATCH_WRITE_ITEMS_MAX = 25
 BATCH_ATTEMPTS_MAX = 8
+BACKOFF_BASE_S = 0.01
+BACKOFF_CAP_S = 0.2
 
 
 def _key(pk: str, sk: str) -> dict:
@@ -183,7 +127,7 @@ def batch_get_tables(keys_by_table: dict[str, list[tuple[str, str]]], consistent
             request = answer.get("UnprocessedKeys") or {}
             if not request:
                 break
-            _pause(attempt)
+            backoff(attempt)
         else:
             raise RuntimeError("batch_get: keys left unprocessed")
     return found
@@ -203,16 +147,17 @@ def batch_write(logical: str, puts: list = (), deletes: list[tuple[str, str]] = 
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:
                 break
-            _pause(attempt)
+            backoff(attempt)
         else:
             raise RuntimeError("batch_write: items left unprocessed")
     return calls
 
 
-def _pause(attempt: int) -> None:
-    import random
-    import time
-    time.sleep(random.uniform(0, min(0.5, 0.02 * 2 ** attempt)))
+def backoff(attempt: int) -> None:
+    """The one pause before a retry (a transaction, unprocessed batch keys):
+    full jitter, so writers that collided do not collide again in step, and
+    capped, so the attempts of one request fit well inside its timeout."""
+    time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt)))
 
 
 def key_from_plain(key: dict | None) -> dict | None:

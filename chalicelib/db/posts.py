@@ -20,8 +20,17 @@ from chalicelib.db.base import Gsi1, Item, meta
 COUNTER_SHARDS = 4
 
 
+POST_PREFIX = "POST#"
+POST_SORT_KEY = "POST"
+
+
 def post_key(post_id: str) -> tuple[str, str]:
-    return f"POST#{post_id}", "POST"
+    return f"{POST_PREFIX}{post_id}", POST_SORT_KEY
+
+
+def post_id_of(pk: str) -> str:
+    """The post whose partition `pk` is (the post, its counters, likes, unlocks)."""
+    return pk.removeprefix(POST_PREFIX)
 
 
 def like_key(post_id: str, user_id: str) -> tuple[str, str]:
@@ -56,12 +65,24 @@ def conversation_key(conv_id: str) -> tuple[str, str]:
     return f"CONV#{conv_id}", "CONV"
 
 
+MESSAGE_PREFIX = "MSG#"
+
+
 def message_key(conv_id: str, msg_id: str) -> tuple[str, str]:
-    return f"CONV#{conv_id}", f"MSG#{msg_id}"
+    return f"CONV#{conv_id}", f"{MESSAGE_PREFIX}{msg_id}"
+
+
+def inbox_partition(user_id: str) -> str:
+    """A member's conversations: by id in the table, by activity in gsi1."""
+    return f"INBOX#{user_id}"
 
 
 def inbox_key(user_id: str, conv_id: str) -> tuple[str, str]:
-    return f"INBOX#{user_id}", conv_id
+    return inbox_partition(user_id), conv_id
+
+
+def inbox_activity_sort_key(at: str, conv_id: str) -> str:
+    return f"{at}#{conv_id}"
 
 
 class PostItem(Item):

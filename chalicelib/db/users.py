@@ -258,6 +258,7 @@ class MfaChallenge(Item):
             return cls.get(*mfa_challenge_key(token_hash), consistent_read=True)
         except cls.DoesNotExist:
             return None
+AUDIT_PARTITION = "AUDIT"
 
 
 class AuditRecord(Item):
@@ -273,7 +274,7 @@ class AuditRecord(Item):
 
     @classmethod
     def new(cls, *, id: str, at: str, **values) -> "AuditRecord":
-        return cls("AUDIT", f"{at}#{id}", id=id, at=at, **values)
+        return cls(AUDIT_PARTITION, f"{at}#{id}", id=id, at=at, **values)
 
 
 def follow_key(follower_id: str, followee_id: str) -> tuple[str, str]:
@@ -300,6 +301,14 @@ class FollowEdge(Item):
     followers = Gsi1()
     following = Gsi2()
 
+    @classmethod
+    def new(cls, follower_id: str, followee_id: str, at: str) -> "FollowEdge":
+        """Listed among the followee's followers and the follower's
+        following, newest first."""
+        return cls(*follow_key(follower_id, followee_id), follower_id=follower_id, followee_id=followee_id,
+                   created_at=at, gsi1_pk=followers_partition(followee_id), gsi1_sk=f"{at}#{follower_id}",
+                   gsi2_pk=following_partition(follower_id), gsi2_sk=f"{at}#{followee_id}")
+
 
 def user_word_key(word: str, user_id: str) -> tuple[str, str]:
     return f"USRCH#{word[:1]}", f"{word}#{user_id}"
@@ -320,6 +329,16 @@ def fan_subscriptions_partition(fan_id: str) -> str:
 
 def subscriptions_due_partition(shard: int) -> str:
     return f"SUBDUE#{shard}"
+
+
+def subscription_due_sort_key(period_end_iso: str, subscription_id: str) -> str:
+    return f"{period_end_iso}#{subscription_id}"
+
+
+def due_by(cutoff_iso: str) -> str:
+    """The bound at or below which (`<=`) lie the due-index keys of every
+    period ending at or before `cutoff_iso` ("~" follows every id character)."""
+    return cutoff_iso + "~"
 
 
 class SubscriptionItem(Item):

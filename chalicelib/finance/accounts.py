@@ -6,11 +6,12 @@ the ledger's alone.
 """
 import secrets
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError
 
 from chalicelib import clock, errors
 from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
+from chalicelib.finance.rates import displayed_rates
 
 SYSTEM_ACCOUNTS = ("external", "fees", "interest_expense", "interest_income",
                    "loans_receivable", "card_settlement", "check_clearing")
@@ -76,7 +77,6 @@ def ensure_system_accounts() -> int:
 
 
 def public_account(item: AccountItem) -> dict:
-    from chalicelib.finance.interest import displayed_rates
     rates = displayed_rates()
     balance, held, limit = int(item.balance), int(item.held), int(item.credit_limit)
     return {
@@ -94,7 +94,3 @@ def require_account(account_id: str | None) -> AccountItem:
     if item is None:
         raise errors.VerificationRequired()
     return item
-
-
-def is_transaction_cancelled(exc: TransactWriteError) -> bool:
-    return exc.cause_response_code == "TransactionCanceledException"

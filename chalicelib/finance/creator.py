@@ -18,14 +18,16 @@ from chalicelib.db import base
 from chalicelib.db.balances import TransferItem
 from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, PostItem, UnlockItem, counter_key, post_key,
                                  unlock_key)
-from chalicelib.db.users import (SubscriptionItem, UserItem, fan_subscriptions_partition, subscription_key,
-                                 subscriptions_due_partition)
+from chalicelib.db.users import (SubscriptionItem, UserItem, due_by, fan_subscriptions_partition,
+                                 subscription_due_sort_key, subscription_key, subscriptions_due_partition)
 from chalicelib.finance import ledger
 from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
                                           require_verified, sent_limit, system_party, transfer_id_for)
+from chalicelib.finance.wallet import _entries_between, _month_bounds
 from chalicelib.identity.users import require_by_handle
+from chalicelib.social import messages
 
 SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
 SUBSCRIPTION_FAILED_DAYS_MAX = 3
@@ -179,7 +181,7 @@ def _period_writes(sub: SubscriptionItem, start: datetime, price_cents: int, pai
                SubscriptionItem.price_amount.set(price_cents), SubscriptionItem.failed_days.set(0),
                SubscriptionItem.cancel_at_period_end.set(False), SubscriptionItem.anchor_day.set(anchor_day),
                SubscriptionItem.gsi2_pk.set(subscriptions_due_partition(secrets.randbelow(DUE_SHARDS))),
-               SubscriptionItem.gsi2_sk.set(f"{clock.iso(end)}#{sub.id}"))
+               SubscriptionItem.gsi2_sk.set(subscription_due_sort_key(clock.iso(end), sub.id)))
     return ledger.Extra("update", SubscriptionItem(sub.pk, sub.sk), actions=actions, condition=condition,
                         refusal=errors.Conflict("You already subscribe.")), end
 
@@ -335,7 +337,7 @@ def run_renewals(as_of: date) -> dict:
     processed = 0
     outcomes: dict[str, int] = {}
     for shard in range(DUE_SHARDS):
-        for sub in SubscriptionItem.due.query(subscriptions_due_partition(shard), SubscriptionItem.gsi2_sk <= cutoff + "~"):
+        for sub in SubscriptionItem.due.query(subscriptions_due_partition(shard), SubscriptionItem.gsi2_sk <= due_by(cutoff)):
             processed += 1
             if processed > RENEWALS_PER_RUN_MAX:
                 break
@@ -353,7 +355,6 @@ EARNING_KINDS = ("tip", "unlock", "subscription")
 def earnings(principal, month: str) -> dict:
     """Gross, fees and net of the month's creator income, from the entries
     themselves (each creator entry records the fee taken from it)."""
-    from chalicelib.finance.wallet import _entries_between, _month_bounds
     require_verified(principal)
     start, end = _month_bounds(month)
     by_kind = {kind: {"gross": 0, "fees": 0, "net": 0, "count": 0} for kind in EARNING_KINDS}
@@ -374,7 +375,6 @@ def earnings(principal, month: str) -> dict:
 def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempotency_key: str) -> tuple[dict, bool]:
     """The message (with `payment`) and the money land in one transaction:
     both exist or neither does."""
-    from chalicelib.social import messages
     require_money_caller(principal)
     conv = messages.require_member(principal.user_id, conv_id)
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)

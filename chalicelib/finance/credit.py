@@ -17,7 +17,7 @@ Calendar months, not the last 90 days: the ledger keeps each month's money
 in on the account item (`inflow`), so a decision reads that one item however
 busy the account is, where 90 days of entries could be a million reads.
 """
-from datetime import date
+from datetime import date, datetime
 
 from chalicelib import clock, errors
 from chalicelib.finance import ledger
@@ -78,5 +78,4 @@ def request_credit_line(principal, requested_cents: int) -> dict:
 
 
 def _parse(iso: str):
-    from datetime import datetime
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))

@@ -22,7 +22,6 @@ crash-safe and catches up missed days: one conditional update per account.
 import calendar
 import decimal
 import functools
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
@@ -30,11 +29,13 @@ from pynamodb.attributes import MapAttribute
 from pynamodb.constants import NONE
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, ids
-from chalicelib.config import settings
-from chalicelib.db.balances import RATES_PARTITION, AccountItem, RateItem
+from chalicelib import clock, ids
+from chalicelib.db.balances import AccountItem
 from chalicelib.finance import credit, ledger
 from chalicelib.finance.money import Money
+# `_cache` too: the test stacks clear it here (tests/unit/conftest.py).
+from chalicelib.finance.rates import Rates, _cache, displayed_rates, rate_history, rate_on  # noqa: F401
+from chalicelib.finance.transfers import system_party
 
 MICROS_PER_CENT = 1_000_000
 BPS = Decimal(10_000)
@@ -44,67 +45,6 @@ DAYS_PER_YEAR = 365
 # posting waits until accrual has caught up.
 CATCH_UP_DAYS_MAX = 3660
 _MATH = decimal.Context(prec=50, rounding=ROUND_HALF_EVEN)
-
-
-@dataclass(frozen=True)
-class Rates:
-    effective_date: str  # YYYY-MM-DD
-    apy_bps: int
-    overdraft_apr_bps: int
-
-
-# Rates ---------------------------------------------------------------------
-
-def rate_history() -> list[Rates]:
-    """Every rate change, oldest first; the configured default before them all."""
-    s = settings()
-    history = [Rates("0001-01-01", s.apy_bps, s.overdraft_apr_bps)]
-    for item in RateItem.query(RATES_PARTITION, consistent_read=True):
-        history.append(Rates(item.sk, int(item.apy_bps), int(item.overdraft_apr_bps)))
-    return history
-
-
-def rate_on(history: list[Rates], day: date) -> Rates:
-    text = day.isoformat()
-    current = history[0]
-    for rates in history:
-        if rates.effective_date <= text:
-            current = rates
-    return current
-
-
-RATES_CACHE_S = 60
-_cache: dict = {}
-
-
-def displayed_rates() -> Rates:
-    """The rates in force today, for display; read at most once a minute per
-    process, so a wallet read stays one request. Jobs read the history fresh."""
-    import time
-    now_s = time.monotonic()
-    if _cache.get("until", 0) < now_s:
-        _cache.update(history=rate_history(), until=now_s + RATES_CACHE_S)
-    return rate_on(_cache["history"], clock.now().date())
-
-
-def set_rates(actor, apy_bps: int, overdraft_apr_bps: int, effective_date: date, reason: str | None) -> dict:
-    """A change applies from `effective_date`, which may not be a day already
-    past: accrued days keep the rate they were accrued at."""
-    from chalicelib.db.base import TaggedTransaction
-    from chalicelib.identity import audit
-    if effective_date < clock.now().date():
-        raise errors.InvalidRequest("effective_date is today or later.", param="effective_date")
-    item = RateItem(RATES_PARTITION, effective_date.isoformat(), effective_date=effective_date.isoformat(),
-                    apy_bps=apy_bps, overdraft_apr_bps=overdraft_apr_bps, set_by=actor.user_id,
-                    created_at=clock.iso(clock.real_now()))
-    tx = TaggedTransaction()
-    tx.save("rate", item)
-    tx.save("audit", audit.record(actor, "rates", effective_date.isoformat(), reason, apy_bps=apy_bps,
-                                  overdraft_apr_bps=overdraft_apr_bps))
-    tx.commit()
-    _cache.clear()
-    return {"effective_date": item.effective_date, "apy_bps": apy_bps, "overdraft_apr_bps": overdraft_apr_bps,
-            "history": [r.__dict__ for r in rate_history()[1:]]}
 
 
 # Accrual ---------------------------------------------------------------------
@@ -409,7 +349,6 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> None:
 def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int, record: list) -> "ledger.Posted":
     """One transfer: interest earned from `interest_expense`, or overdraft
     interest charged to `interest_income`."""
-    from chalicelib.finance.transfers import system_party
     micros = cents * MICROS_PER_CENT
     actions = [AccountItem.accrued_interest_micros.add(-micros), AccountItem.posted_interest_micros.add(micros)]
     if kind == "overdraft_interest":

@@ -18,31 +18,22 @@ It reads like the money rules of DESIGN.md:
 6. Holds are two-phase: pending -> posted (at most the held amount) | voided
    | expired, exactly once.
 9. A cancelled transaction changed nothing; its reasons map to one refusal.
-   Conflicts and throttling are retried with capped backoff (safe by rule 5).
+   Conflicts and throttling are retried with capped backoff (safe by rule 5):
+   `db.transact.commit`, the one commit path, here as everywhere.
 """
-import random
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from botocore.exceptions import BotoCoreError
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib import clock, errors, ids
 from chalicelib.db.balances import (AccountItem, DailyTotals, EntryItem, HoldItem, PayeeItem, TransferItem, entry_key,
                                     hold_key, limit_key, pending_hold_index_keys, transfer_key)
-from chalicelib.db.base import TaggedTransaction
+from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.finance.money import Money
 
 ATTEMPTS_MAX = 6
-BACKOFF_BASE_S = 0.01
-BACKOFF_CAP_S = 0.2
 LIMIT_TTL_S = 3 * 86400
-RETRYABLE_CODES = {"TransactionConflict", "ThrottlingError", "ThrottlingException",
-                   "ProvisionedThroughputExceeded", "ProvisionedThroughputExceededException",
-                   "RequestLimitExceeded", "InternalServerError", "TransactionInProgressException"}
 # The order of refusals of API.md: 401 (a session ended mid-request), 403, then 409, then the 422s in this order.
 REFUSAL_ORDER = (errors.Unauthenticated, errors.AccountFrozen, errors.Forbidden, errors.NotFound, errors.InvalidState,
                  errors.SelfTransfer, errors.NotEligible, errors.LimitExceeded, errors.InsufficientFunds)
@@ -324,18 +315,6 @@ def _rank(refusal: errors.ApiError) -> int:
     return len(REFUSAL_ORDER)
 
 
-def _retryable(exc: TransactWriteError) -> bool:
-    if isinstance(exc.cause, BotoCoreError):
-        return True  # timeouts, dropped connections: the write may or may not have landed
-    if exc.cause_response_code == "TransactionCanceledException":
-        return any(r is not None and r.code in RETRYABLE_CODES for r in exc.cancellation_reasons)
-    return exc.cause_response_code in RETRYABLE_CODES
-
-
-def _sleep_before(attempt_number: int) -> None:
-    time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt_number)))
-
-
 def transfer(m: Movement, hold: HoldItem | None = None) -> Posted:
     """Move `m.money` from `m.debit` to `m.credit`, exactly once."""
     if m.money.amount_cents <= 0:
@@ -351,20 +330,17 @@ def transfer(m: Movement, hold: HoldItem | None = None) -> Posted:
                 raise
             return _outcome(m, {"transfer": _Stored(stored)}, attempt="")  # a replay needs no new code
     attempt = secrets.token_hex(8)
-    for attempt_number in range(ATTEMPTS_MAX):
+    records = []  # each attempt stamps its own time: the last one built is the one that committed
+
+    def build() -> TaggedTransaction:
         tx, record = _transaction(m, attempt, hold)
-        try:
-            tx.commit()
-            return Posted(record, replayed=False)
-        except TransactWriteError as exc:
-            if _retryable(exc):
-                _sleep_before(attempt_number)
-                continue
-            if exc.cause_response_code == "TransactionCanceledException":
-                failed = {tag: r for tag, r in tx.reasons(exc).items() if r.code == "ConditionalCheckFailed"}
-                return _outcome(m, failed, attempt)
-            raise
-    raise errors.Unavailable()
+        records.append(record)
+        return tx
+
+    refusals = commit(build, ATTEMPTS_MAX)
+    if not refusals:
+        return Posted(records[-1], replayed=False)
+    return _outcome(m, refusals, attempt)
 
 
 # Holds --------------------------------------------------------------------
@@ -382,31 +358,22 @@ def hold(hold_id: str, party: Party, money: Money, expires_at: datetime, descrip
                     owner_id=party.user_id, owner_display=party.display)
     item.gsi1_pk, item.gsi1_sk = pending_hold_index_keys(hold_id, item.expires_at_iso)
     amount = money.amount_cents
-    for attempt_number in range(ATTEMPTS_MAX):
-        tx = TaggedTransaction()
-        tx.save("hold", item, condition=HoldItem.pk.does_not_exist(), return_values="ALL_OLD")
-        tx.update("debit", AccountItem.ref(party.account_id),
-                  [AccountItem.held.set(AccountItem.held + amount),
-                   AccountItem.spendable.set(AccountItem.spendable - amount)],
-                  condition=_debit_condition(party, amount), return_values="ALL_OLD")
-        try:
-            tx.commit()
-            return item
-        except TransactWriteError as exc:
-            if _retryable(exc):
-                _sleep_before(attempt_number)
-                continue
-            if exc.cause_response_code != "TransactionCanceledException":
-                raise
-            failed = tx.reasons(exc)
-            if "hold" in failed:
-                raw = failed["hold"].raw_item
-                return HoldItem.from_raw_data(raw) if raw else HoldItem.find(hold_id)
-            old = failed["debit"].raw_item or {} if "debit" in failed else {}
-            if not old or old.get("status", {}).get("S") != "active":
-                raise party.inactive_refusal() from None
-            raise errors.InsufficientFunds() from None
-    raise errors.Unavailable()
+    tx = TaggedTransaction()
+    tx.save("hold", item, condition=HoldItem.pk.does_not_exist(), return_values="ALL_OLD")
+    tx.update("debit", AccountItem.ref(party.account_id),
+              [AccountItem.held.set(AccountItem.held + amount),
+               AccountItem.spendable.set(AccountItem.spendable - amount)],
+              condition=_debit_condition(party, amount), return_values="ALL_OLD")
+    failed = commit(tx, ATTEMPTS_MAX)
+    if not failed:
+        return item
+    if "hold" in failed:
+        raw = failed["hold"].raw_item
+        return HoldItem.from_raw_data(raw) if raw else HoldItem.find(hold_id)
+    old = failed["debit"].raw_item or {} if "debit" in failed else {}
+    if not old or old.get("status", {}).get("S") != "active":
+        raise party.inactive_refusal()
+    raise errors.InsufficientFunds()
 
 
 def post_hold(hold_id: str, amount_cents: int, credit: Party, transfer_id: str, kind: str,
@@ -447,32 +414,23 @@ def release_hold(hold_id: str, outcome: str = "voided") -> HoldItem:
     if outcome == "expired":
         condition = condition & (HoldItem.expires_at_iso <= clock.iso(clock.now()))
     attempt = secrets.token_hex(8)
-    for attempt_number in range(ATTEMPTS_MAX):
-        tx = TaggedTransaction()
-        tx.update("hold", HoldItem(*hold_key(hold_id)),
-                  [HoldItem.status.set(outcome), HoldItem.released_by.set(attempt),
-                   HoldItem.gsi1_pk.remove(), HoldItem.gsi1_sk.remove()],
-                  condition=condition, return_values="ALL_OLD")
-        tx.update("account", AccountItem.ref(pending.account_id),
-                  [AccountItem.held.set(AccountItem.held - amount),
-                   AccountItem.spendable.set(AccountItem.spendable + amount)],
-                  condition=AccountItem.pk.exists())
-        try:
-            tx.commit()
-        except TransactWriteError as exc:
-            if _retryable(exc):
-                _sleep_before(attempt_number)
-                continue
-            if exc.cause_response_code != "TransactionCanceledException":
-                raise
-            failed = tx.reasons(exc)
-            raw = failed["hold"].raw_item if "hold" in failed else None
-            if not (raw and HoldItem.from_raw_data(raw).released_by == attempt):
-                raise errors.InvalidState("The hold is no longer pending.") from None
-            # else: our own release, whose answer was lost
-        pending.status, pending.released_by = outcome, attempt
-        return pending
-    raise errors.Unavailable()
+    tx = TaggedTransaction()
+    tx.update("hold", HoldItem(*hold_key(hold_id)),
+              [HoldItem.status.set(outcome), HoldItem.released_by.set(attempt),
+               HoldItem.gsi1_pk.remove(), HoldItem.gsi1_sk.remove()],
+              condition=condition, return_values="ALL_OLD")
+    tx.update("account", AccountItem.ref(pending.account_id),
+              [AccountItem.held.set(AccountItem.held - amount),
+               AccountItem.spendable.set(AccountItem.spendable + amount)],
+              condition=AccountItem.pk.exists())
+    failed = commit(tx, ATTEMPTS_MAX)
+    if failed:
+        raw = failed["hold"].raw_item if "hold" in failed else None
+        if not (raw and HoldItem.from_raw_data(raw).released_by == attempt):
+            raise errors.InvalidState("The hold is no longer pending.")
+        # else: our own release, whose answer was lost
+    pending.status, pending.released_by = outcome, attempt
+    return pending
 
 
 def void_hold(hold_id: str) -> HoldItem:
@@ -491,7 +449,8 @@ def set_credit_limit(account_id: str, credit_limit_cents: int, extras: tuple = (
     `extras` (an audit record) are written in the same transaction."""
     if type(credit_limit_cents) is not int or credit_limit_cents < 0:
         raise errors.InvalidRequest("credit_limit is a non-negative integer", param="credit_limit")
-    for attempt_number in range(ATTEMPTS_MAX):
+
+    def build() -> TaggedTransaction:
         account = AccountItem.find(account_id)
         if account is None:
             raise errors.NotFound("No money account.")
@@ -503,11 +462,9 @@ def set_credit_limit(account_id: str, credit_limit_cents: int, extras: tuple = (
                   condition=AccountItem.credit_limit == old)
         for i, extra in enumerate(extras):
             _write(tx, ("extra", i), extra)
-        try:
-            tx.commit()
-            return AccountItem.find(account_id)
-        except TransactWriteError as exc:
-            if not (_retryable(exc) or exc.cause_response_code == "TransactionCanceledException"):
-                raise
-            _sleep_before(attempt_number)  # a lost race on the old limit: read again
-    raise errors.Unavailable()
+        return tx
+
+    # A refused condition on the old limit is a lost race: read it again.
+    stale = ("account",) + tuple(("extra", i) for i in range(len(extras)))
+    commit(build, ATTEMPTS_MAX, stale=stale)
+    return AccountItem.find(account_id)

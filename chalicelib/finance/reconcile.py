@@ -20,14 +20,15 @@ run is to be run again before anyone is alarmed; it is exact on a quiet one.
 """
 from chalicelib.config import settings
 from chalicelib.db import base
-from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem
+from chalicelib.db.balances import (ACCOUNT_SORT_KEY, ENTRY_PREFIX, AccountItem, EntryItem, account_id_of,
+                                    account_partition)
 
 MISMATCHES_REPORTED_MAX = 100
 _FIELDS = ("pk", "sk", "amount", "balance", "held", "credit_limit", "spendable", "kind", "system_name")
 
 
 def _scan(segment: int, total: int, check_entries: bool):
-    values = {":acct": {"S": "ACCT"}}
+    values = {":acct": {"S": ACCOUNT_SORT_KEY}}
     condition = "#sk = :acct"
     if check_entries:
         values[":entry"] = {"S": ENTRY_PREFIX}
@@ -45,7 +46,7 @@ def _number(item: dict, name: str) -> int:
 
 
 def _entries_sum(account_id: str) -> int:
-    return sum(int(e.amount) for e in EntryItem.query(f"ACCT#{account_id}", EntryItem.sk.startswith(ENTRY_PREFIX),
+    return sum(int(e.amount) for e in EntryItem.query(account_partition(account_id), EntryItem.sk.startswith(ENTRY_PREFIX),
                                                       consistent_read=True, attributes_to_get=["amount"]))
 
 
@@ -72,8 +73,8 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
     accounts: dict[str, dict] = {}
     entries: dict[str, int] = {}
     for item in _scan(segment, total, check_entries):
-        account_id = item["pk"]["S"].removeprefix("ACCT#")
-        if item["sk"]["S"] == "ACCT":
+        account_id = account_id_of(item["pk"]["S"])
+        if item["sk"]["S"] == ACCOUNT_SORT_KEY:
             accounts[account_id] = item
         else:
             entries[account_id] = entries.get(account_id, 0) + _number(item, "amount")

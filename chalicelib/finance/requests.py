@@ -3,7 +3,8 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
-from chalicelib.db.balances import PaymentRequestItem, TransferItem, request_key, transfer_key
+from chalicelib.db.balances import (PaymentRequestItem, TransferItem, incoming_requests_partition, is_request_key,
+                                    outgoing_requests_partition, request_key, requests_sort_key, transfer_key)
 from chalicelib.db.users import HandleItem, UserItem
 from chalicelib.finance import ledger
 from chalicelib.finance.accounts import customer_account_id
@@ -36,8 +37,9 @@ def create(principal, from_handle: str, money: Money, note: str) -> dict:
     item = PaymentRequestItem(*request_key(request_id), id=request_id, payee_id=principal.user_id,
                               payee_handle=principal.handle, payer_id=payer.id, payer_handle=payer.handle,
                               amount=money.amount_cents, currency=money.currency, note=note, created_at=at,
-                              gsi1_pk=f"PREQ_IN#{payer.id}", gsi1_sk=f"{at}#{request_id}",
-                              gsi2_pk=f"PREQ_OUT#{principal.user_id}", gsi2_sk=f"{at}#{request_id}")
+                              gsi1_pk=incoming_requests_partition(payer.id), gsi1_sk=requests_sort_key(at, request_id),
+                              gsi2_pk=outgoing_requests_partition(principal.user_id),
+                              gsi2_sk=requests_sort_key(at, request_id))
     item.save(condition=PaymentRequestItem.pk.does_not_exist())
     return public_request(item, transfer=None)
 
@@ -45,13 +47,13 @@ def create(principal, from_handle: str, money: Money, note: str) -> dict:
 def list_requests(principal, role: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
     require_verified(principal)
     index = PaymentRequestItem.incoming if role == "incoming" else PaymentRequestItem.outgoing
-    prefix = "PREQ_IN#" if role == "incoming" else "PREQ_OUT#"
+    partition = (incoming_requests_partition if role == "incoming" else outgoing_requests_partition)(principal.user_id)
     gsi = "gsi1" if role == "incoming" else "gsi2"
-    if cursor_key is not None and not _cursor_of(cursor_key, gsi, prefix + principal.user_id):
+    if cursor_key is not None and not _cursor_of(cursor_key, gsi, partition):
         # A cursor of another list (or another person's) is no key to this one.
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     last_key = base.key_from_plain(cursor_key)
-    page = index.query(prefix + principal.user_id, scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
+    page = index.query(partition, scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
     requests = list(page)
     # The transfers of paid requests, in one batch get for the page (not one read each).
     paid = {raw["id"]["S"]: public_transfer(TransferItem.from_raw_data(raw)) for raw in
@@ -62,7 +64,7 @@ def list_requests(principal, role: str, limit: int, cursor_key: dict | None) -> 
 
 def _cursor_of(key: dict, gsi: str, partition: str) -> bool:
     return (set(key) == {"pk", "sk", f"{gsi}_pk", f"{gsi}_sk"} and all(isinstance(v, str) for v in key.values())
-            and key[f"{gsi}_pk"] == partition and key["sk"] == "PREQ" and key["pk"].startswith("PREQ#"))
+            and key[f"{gsi}_pk"] == partition and is_request_key(key["pk"], key["sk"]))
 
 
 def _for_payer(principal, request_id: str) -> PaymentRequestItem:

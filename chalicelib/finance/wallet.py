@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from chalicelib import clock, errors
 from chalicelib.db import base
-from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem
+from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem, account_partition, entry_time_bound
 from chalicelib.finance.accounts import public_account, require_account
 from chalicelib.finance.transfers import require_verified
 
@@ -29,7 +29,7 @@ def wallet(principal) -> dict:
 def transactions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
     """One query: the account's entries, newest first."""
     require_verified(principal)
-    pk = f"ACCT#{principal.account_id}"
+    pk = account_partition(principal.account_id)
     if cursor_key is not None and (cursor_key.get("pk") != pk or not str(cursor_key.get("sk", "")).startswith(ENTRY_PREFIX)):
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     page = EntryItem.query(pk, EntryItem.sk.startswith(ENTRY_PREFIX), scan_index_forward=False,
@@ -53,8 +53,8 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
 
 def _entries_between(account_id: str, start: datetime, end: datetime) -> list[EntryItem]:
     found = []
-    for item in EntryItem.query(f"ACCT#{account_id}",
-                                EntryItem.sk.between(f"{ENTRY_PREFIX}{clock.iso(start)}", f"{ENTRY_PREFIX}{clock.iso(end)}"),
+    for item in EntryItem.query(account_partition(account_id),
+                                EntryItem.sk.between(entry_time_bound(clock.iso(start)), entry_time_bound(clock.iso(end))),
                                 consistent_read=True):
         if item.created_at >= clock.iso(end):
             break

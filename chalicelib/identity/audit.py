@@ -3,7 +3,7 @@ import json
 
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
-from chalicelib.db.users import AuditRecord
+from chalicelib.db.users import AUDIT_PARTITION, AuditRecord
 
 
 def record(actor, action: str, target: str, reason: str | None, **details) -> AuditRecord:
@@ -20,10 +20,10 @@ def public_record(item: AuditRecord) -> dict:
 
 
 def list_records(limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
-    if cursor_key is not None and cursor_key.get("pk") != "AUDIT":
+    if cursor_key is not None and cursor_key.get("pk") != AUDIT_PARTITION:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     last_key = base.key_from_plain(cursor_key)
-    page = AuditRecord.query("AUDIT", scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
+    page = AuditRecord.query(AUDIT_PARTITION, scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
     items = [public_record(r) for r in page]
     key = page.last_evaluated_key
     return items, base.key_to_plain(key)

@@ -30,7 +30,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.base import TaggedTransaction
+from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import SessionItem, UserItem
 from chalicelib.identity import events, keys, tokens
 from chalicelib.identity.client import Client
@@ -87,10 +87,8 @@ def _parse(token: str) -> _Parsed:
     return _Parsed(user_id, session_id, int(generation))
 
 
-def start(user: UserItem, client: Client, extras: tuple = ()) -> Issued:
-    """A new session for `user`, recorded with a `sign_in` event in one
-    transaction. `extras` are (op, model, condition) items of that same
-    transaction (an MFA challenge being used up)."""
+def start(user: UserItem, client: Client) -> Issued:
+    """A new session for `user`, recorded with a `sign_in` event in one transaction."""
     _make_room(user, client)
     s = settings()
     now = clock.real_now()
@@ -106,12 +104,7 @@ def start(user: UserItem, client: Client, extras: tuple = ()) -> Issued:
     tx.save("session", item, condition=SessionItem.pk.does_not_exist())
     tx.update("user", UserItem.ref(user.id), [UserItem.sessions.add({session_id})], condition=UserItem.pk.exists())
     tx.save("event", events.record(user.id, "sign_in", client, session_id=session_id))
-    for i, (op, model, condition) in enumerate(extras):
-        if op == "delete":
-            tx.delete(("extra", i), model, condition=condition)
-        else:
-            raise ValueError(op)
-    refused = tx.commit_or_refusals()
+    refused = commit(tx)
     if refused:
         raise errors.Unauthenticated("The sign-in could not be completed; sign in again.")
     return Issued(session_id, tokens.issue(user.id, user.role, int(user.token_version), session_id), refresh)
@@ -161,7 +154,7 @@ def refresh(token: str, client: Client) -> Issued:
                SessionItem.expires_at.set(now_s + s.refresh_ttl_s + SESSION_KEEP_S)],
               condition=(SessionItem.generation == parsed.generation) & SessionItem.ended_at.does_not_exist())
     tx.check("user", UserItem.ref(user.id), condition=UserItem.sessions.contains(session.id))
-    refused = tx.commit_or_refusals()
+    refused = commit(tx)
     if "session" in refused:
         # Rotated by another request since it was read: this token was used
         # twice (two refreshes at once, or a thief racing the owner).
@@ -190,7 +183,7 @@ def end(user_id: str, session_id: str, reason: str, client: Client, event: bool 
               condition=UserItem.pk.exists())
     if event:
         tx.save("event", events.record(user_id, "session_ended", client, session_id=session_id, reason=reason))
-    return not tx.commit_or_refusals()
+    return not commit(tx)
 
 
 def end_others(user_id: str, keep_session_id: str | None, reason: str) -> int:

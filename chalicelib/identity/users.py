@@ -5,16 +5,14 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DeleteError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DeleteError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.base import TaggedTransaction, connection
+from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import HandleItem, MfaChallenge, TotpItem, UserItem
 from chalicelib.identity import events, passwords, sessions, stepup, throttle, tokens, totp
 from chalicelib.identity.client import NOBODY, Client
-from chalicelib.social import search
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
 SIGNUP_ATTEMPTS_MAX = 3
@@ -64,40 +62,27 @@ def own_user(user: UserItem) -> dict:
     return {**public_user(user), "frozen": bool(user.frozen)}
 
 
-def _signed_in(user: UserItem, client: Client, extras: tuple = ()) -> dict:
-    issued = sessions.start(user, client, extras)
+def session(user: UserItem, client: Client = NOBODY) -> dict:
+    """A new session for `user`: the person, an access token and a refresh token."""
+    issued = sessions.start(user, client)
     return {"user": own_user(user), "token": issued.token, "refresh_token": issued.refresh_token}
 
 
 def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
     """Claims the handle and creates the person in one transaction: two
-    concurrent signups of one handle give one user and one HandleTaken."""
+    concurrent signups of one handle give one user and one HandleTaken.
+    Finding them in search is social's (social/people.py)."""
     user = UserItem.new(id=ids.new_id("usr"), handle=handle, display_name=display_name or handle,
                         password_hash=passwords.hash_password(password), role=role,
                         created_at=clock.iso(clock.now()))
-    for _ in range(SIGNUP_ATTEMPTS_MAX):
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.save(HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
-                tx.save(user, condition=UserItem.pk.does_not_exist())
-            break
-        except TransactWriteError as exc:
-            codes = {r.code for r in exc.cancellation_reasons if r is not None} \
-                if exc.cause_response_code == "TransactionCanceledException" else set()
-            if "ConditionalCheckFailed" in codes:
-                raise errors.HandleTaken(param="handle") from None
-            if codes != {"TransactionConflict"}:
-                raise
-            # another signup of this handle is in flight: look again, it
-            # decides whether this one is taken or may go ahead
-    else:
-        raise errors.Unavailable("Many signups of this handle at once; try again.")
-    search.index_user(user.id, user.handle, user.display_name)
+    tx = TaggedTransaction()
+    tx.save("handle", HandleItem.new(handle, user.id), condition=HandleItem.pk.does_not_exist())
+    tx.save("user", user, condition=UserItem.pk.does_not_exist())
+    # A conflict is another signup of this handle in flight: trying again
+    # decides whether this one is taken or may go ahead.
+    if commit(tx, SIGNUP_ATTEMPTS_MAX, busy_message="Many signups of this handle at once; try again."):
+        raise errors.HandleTaken(param="handle")
     return user
-
-
-def signup(handle: str, password: str, display_name: str | None = None, client: Client = NOBODY) -> dict:
-    return _signed_in(create_user(handle, password, display_name), client)
 
 
 def is_handle(text) -> bool:
@@ -153,7 +138,7 @@ def login(handle: str, password: str, client: "Client | str") -> dict:
     if user.mfa:
         return _mfa_challenge(user, client)
     throttle.clear(handle, client.ip)
-    return _signed_in(user, client)
+    return session(user, client)
 
 
 def _token_hash(token: str) -> str:
@@ -204,7 +189,7 @@ def finish_mfa(mfa_token: str, code: str, client: Client) -> dict:
     if use.kind == "recovery_code":
         events.log(challenge.user_id, "recovery_code_used", client,
                    recovery_codes_left=len((totp.find(challenge.user_id).recovery_hashes or ())))
-    return _signed_in(require(challenge.user_id), client)
+    return session(require(challenge.user_id), client)
 
 
 def enrol_totp(principal) -> dict:
@@ -231,7 +216,7 @@ def confirm_totp(principal, code: str) -> dict:
               condition=use.condition & (TotpItem.secret == item.secret))
     tx.update("user", UserItem.ref(principal.user_id), [UserItem.mfa.set(True)], condition=UserItem.pk.exists())
     tx.save("event", events.record(principal.user_id, "2fa_enabled", principal.client))
-    if tx.commit_or_refusals():
+    if commit(tx):
         raise errors.InvalidRequest("The code is not right or was already used.", param="code")
     return {"recovery_codes": codes}
 
@@ -255,7 +240,7 @@ def disable_totp(principal, password: str, code: str) -> None:
     tx.delete("totp", TotpItem.ref(user.id), condition=use.condition)
     tx.update("user", UserItem.ref(user.id), [UserItem.mfa.set(False)], condition=UserItem.pk.exists())
     tx.save("event", events.record(user.id, "2fa_disabled", principal.client))
-    if tx.commit_or_refusals():
+    if commit(tx):
         raise errors.InvalidCredentials("The code was already used.")
     throttle.clear(user.handle, principal.client.ip)
 
@@ -282,7 +267,8 @@ def end_every_session(user_id: str, reason: str, client: Client) -> None:
     events.log(user_id, "session_ended", client, reason=reason, sessions=ended)
 
 
-def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> dict:
+def change_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> tuple[UserItem, str]:
+    """The person after the change, and their display name before it."""
     actions = []
     if display_name is not None:
         actions.append(UserItem.display_name.set(display_name))
@@ -292,8 +278,7 @@ def update_profile(user_id: str, display_name: str | None = None, bio: str | Non
     old_display_name = user.display_name
     if actions:
         user.update(actions=actions, condition=UserItem.pk.exists())
-        search.index_user(user.id, user.handle, user.display_name, old_display_name)
-    return own_user(user)
+    return user, old_display_name
 
 
 def change_password(principal, current_password: str, new_password: str) -> dict:
@@ -316,7 +301,7 @@ def change_password(principal, current_password: str, new_password: str) -> dict
     tx.update("user", UserItem.ref(user.id), [UserItem.password_hash.set(passwords.hash_password(new_password)), keep],
               condition=UserItem.pk.exists())
     tx.save("event", events.record(user.id, "password_changed", client, session_id=session_id))
-    if tx.commit_or_refusals():
+    if commit(tx):
         raise errors.NotFound()
     sessions.end_others(user.id, session_id, "password_changed")
     return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version), session_id)}

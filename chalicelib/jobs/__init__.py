@@ -18,7 +18,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import interest, ledger, reconcile
+from chalicelib.finance import creator, interest, ledger, reconcile
 
 log = logging.getLogger("flock.jobs")
 
@@ -52,8 +52,7 @@ def run_expire_holds(as_of: date) -> dict:
 
 
 def run_subscriptions(as_of: date) -> dict:
-    from chalicelib.finance.creator import run_renewals
-    return run_renewals(as_of)
+    return creator.run_renewals(as_of)
 
 
 def _accounts(segment: int, total: int):

@@ -11,6 +11,7 @@ import logging
 
 from chalicelib import aws
 from chalicelib.config import settings
+from chalicelib.social import timeline
 
 log = logging.getLogger("flock")
 
@@ -34,7 +35,6 @@ FIELDS = {
 
 
 def handle(message: dict) -> None:
-    from chalicelib.social import timeline
     kind = message.get("kind")
     if kind == "post_created":
         timeline.fan_out_post(message["post_id"], message["author_id"])

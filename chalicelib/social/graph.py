@@ -3,7 +3,7 @@
 from chalicelib import clock, errors
 from chalicelib.config import settings
 from chalicelib.db import base
-from chalicelib.db.base import TaggedTransaction
+from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.db.users import (FollowEdge, UserItem, follow_key, followers_partition, following_partition,
                                  user_key)
 from chalicelib.identity.users import public_user, require_by_handle
@@ -49,10 +49,7 @@ def follow(principal, handle: str) -> dict:
     for _ in range(ATTEMPTS_MAX):
         target = _target(principal, handle)
         at = clock.iso(clock.now())
-        edge = FollowEdge(*follow_key(principal.user_id, target.id), follower_id=principal.user_id,
-                          followee_id=target.id, created_at=at,
-                          gsi1_pk=followers_partition(target.id), gsi1_sk=f"{at}#{principal.user_id}",
-                          gsi2_pk=following_partition(principal.user_id), gsi2_sk=f"{at}#{target.id}")
+        edge = FollowEdge.new(principal.user_id, target.id, at)
         follower_actions = [UserItem.following_count.add(1)]
         if target.celebrity:
             follower_actions.append(UserItem.celebrity_follows.add({target.id}))
@@ -61,7 +58,7 @@ def follow(principal, handle: str) -> dict:
         tx.update("follower", UserItem.ref(principal.user_id), follower_actions, condition=UserItem.pk.exists())
         tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(1)],
                   condition=UserItem.pk.exists() & _celebrity_as_read(target))
-        committed = _commit(tx, retry_tag="followee", ours=lambda raw, sk=edge.gsi1_sk: _attr(raw, "gsi1_sk") == sk)
+        committed = _committed(tx, retry_tag="followee", ours=lambda raw, sk=edge.gsi1_sk: _attr(raw, "gsi1_sk") == sk)
         if committed is None:
             continue  # promoted meanwhile: read the followee again
         if not committed:
@@ -82,7 +79,7 @@ def unfollow(principal, handle: str) -> dict:
               [UserItem.following_count.add(-1), UserItem.celebrity_follows.delete({target.id})],
               condition=UserItem.pk.exists())
     tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(-1)], condition=UserItem.pk.exists())
-    _commit(tx)
+    _committed(tx)
     # Removing the author's entries takes as many calls as there are entries:
     # it runs with the fan-out work, not in this request. Also when the edge
     # was already gone — that may be this request's own first attempt, whose
@@ -95,14 +92,14 @@ def _attr(raw: dict | None, name: str):
     return ((raw or {}).get(name) or {}).get("S")
 
 
-def _commit(tx: TaggedTransaction, retry_tag: str | None = None, ours=None) -> bool | None:
+def _committed(tx: TaggedTransaction, retry_tag: str | None = None, ours=None) -> bool | None:
     """True if it committed; False if the edge condition says it was already
     so; None if the condition on `retry_tag` failed (read again and retry).
 
     `ours(raw_edge)` recognises the edge this very transaction wrote: when
     botocore sends it again after a lost answer, the edge's condition fails
     on our own write, and that is a commit, not "already following"."""
-    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     if not failed:
         return True
     if "edge" in failed:

@@ -3,13 +3,11 @@ first, conversations by latest activity, unread counts. Only the two
 members can see a conversation; to anyone else it does not exist (404)."""
 import json
 
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
-from chalicelib.db.base import TaggedTransaction
-from chalicelib.db.posts import (ConversationItem, InboxItem, MessageItem, conversation_key, inbox_key,
-                                 message_key)
+from chalicelib.db.posts import (MESSAGE_PREFIX, ConversationItem, InboxItem, MessageItem, conversation_key,
+                                 inbox_activity_sort_key, inbox_key, inbox_partition, message_key)
+from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.identity.users import require_by_handle
 
 PREVIEW_CHARS = 80
@@ -24,7 +22,7 @@ def conversation_id_for(user_a: str, user_b: str) -> str:
 def _inbox(user_id: str, other_id: str, other_handle: str, conv_id: str, at: str) -> InboxItem:
     return InboxItem(*inbox_key(user_id, conv_id), conversation_id=conv_id, other_id=other_id,
                      other_handle=other_handle, last_activity_at=at,
-                     gsi1_pk=f"INBOX#{user_id}", gsi1_sk=f"{at}#{conv_id}")
+                     gsi1_pk=inbox_partition(user_id), gsi1_sk=inbox_activity_sort_key(at, conv_id))
 
 
 def public_conversation(conv: ConversationItem, viewer_id: str, inbox: InboxItem | None = None) -> dict:
@@ -50,7 +48,7 @@ REPLAY_SEARCH_MESSAGES_MAX = 500
 def find_message_by_payment(conv_id: str, transfer_id: str) -> MessageItem | None:
     """The message a payment wrote, for answering a replay: among the newest
     REPLAY_SEARCH_MESSAGES_MAX messages (a replay follows its first try)."""
-    newest = MessageItem.query(conversation_key(conv_id)[0], MessageItem.sk.startswith("MSG#"),
+    newest = MessageItem.query(conversation_key(conv_id)[0], MessageItem.sk.startswith(MESSAGE_PREFIX),
                                scan_index_forward=False, page_size=100, consistent_read=True)
     for count, message in enumerate(newest):
         if count >= REPLAY_SEARCH_MESSAGES_MAX:
@@ -73,12 +71,8 @@ def open_conversation(principal, with_handle: str) -> tuple[dict, bool]:
     tx.save("conv", conv, condition=ConversationItem.pk.does_not_exist())
     tx.save("mine", _inbox(principal.user_id, other.id, other.handle, conv_id, at))
     tx.save("theirs", _inbox(other.id, principal.user_id, principal.handle, conv_id, at))
-    try:
-        tx.commit()
+    if not commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN):
         return public_conversation(conv, principal.user_id), True
-    except TransactWriteError as exc:
-        if "conv" not in tx.reasons(exc):
-            raise
     existing = require_member(principal.user_id, conv_id)
     # Created by this very request when botocore sent it again after a lost answer.
     created = existing.created_at == at and list(existing.members) == conv.members
@@ -120,7 +114,7 @@ def message_writes(conv: ConversationItem, sender_id: str, sender_handle: str, t
               ("update", ConversationItem(*conversation_key(conv.id)),
                (ConversationItem.last_activity_at.set(at),), ConversationItem.pk.exists())]
     for member in conv.members:
-        actions = [InboxItem.last_activity_at.set(at), InboxItem.gsi1_sk.set(f"{at}#{conv.id}"),
+        actions = [InboxItem.last_activity_at.set(at), InboxItem.gsi1_sk.set(inbox_activity_sort_key(at, conv.id)),
                    InboxItem.last_preview.set(preview)]
         actions.append(InboxItem.unread.set(0) if member == sender_id else InboxItem.unread.add(1))
         writes.append(("update", InboxItem(*inbox_key(member, conv.id)), tuple(actions), InboxItem.pk.exists()))
@@ -136,7 +130,7 @@ def send(principal, conv_id: str, text: str) -> dict:
             tx.save(i, model, condition=condition)
         else:
             tx.update(i, model, actions, condition=condition)
-    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     if set(failed) - {0}:  # a failed 0 (the message, a new id) is this transaction's own lost answer
         raise RuntimeError(f"unexpected refused conditions: {sorted(failed)}")
     return public_message(message)
@@ -148,7 +142,7 @@ def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tu
     pk = conversation_key(conv.id)[0]
     if cursor_key is not None and cursor_key.get("pk") != pk:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
-    page = MessageItem.query(pk, MessageItem.sk.startswith("MSG#"), scan_index_forward=False, limit=limit,
+    page = MessageItem.query(pk, MessageItem.sk.startswith(MESSAGE_PREFIX), scan_index_forward=False, limit=limit,
                              last_evaluated_key=base.key_from_plain(cursor_key),
                              consistent_read=True)
     items = [public_message(m) for m in page]
@@ -161,7 +155,7 @@ def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tu
 
 def conversations(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
     """Most recent activity first, with the caller's unread counts."""
-    partition = f"INBOX#{principal.user_id}"
+    partition = inbox_partition(principal.user_id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     page = InboxItem.by_activity.query(partition, scan_index_forward=False, limit=limit,

@@ -5,9 +5,9 @@ import unicodedata
 
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
-from chalicelib.db.base import TaggedTransaction
 from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, LikeItem, PostItem, author_partition, like_key,
                                  counter_key, post_key)
+from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
 from chalicelib.social.views import PREVIEW_CHARS, hydrate
@@ -66,7 +66,7 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
         if _find(reply_to) is None:
             raise errors.NotFound("The post replied to does not exist.", param="reply_to")
         tx.update("parent", PostItem.ref(reply_to), [PostItem.reply_count.add(1)], condition=PostItem.pk.exists())
-    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     # A failed "post" condition on a new id is this transaction's own write (a lost answer).
     if "parent" in failed and "post" not in failed:
         raise errors.NotFound("The post replied to does not exist.", param="reply_to")
@@ -95,7 +95,7 @@ def delete(principal, post_id: str) -> None:
         tx.delete("post", PostItem.ref(post_id), condition=PostItem.author_id == principal.user_id)
         if parent:
             tx.update("parent", PostItem.ref(parent), [PostItem.reply_count.add(-1)], condition=PostItem.pk.exists())
-        failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+        failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
         if "parent" in failed and "post" not in failed:
             parent = None  # the parent is gone: delete the post alone
             continue
@@ -148,7 +148,7 @@ def unlike(principal, post_id: str) -> dict:
 
 def _commit_unless(tx: TaggedTransaction, idempotent_tag: str) -> None:
     """Commit; a failed condition on `idempotent_tag` means it was already done."""
-    failed = tx.commit_or_refusals(ATTEMPTS_MAX)
+    failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     if "post" in failed:
         raise errors.NotFound("No such post.")
     _unexpected(failed, {idempotent_tag})

@@ -15,6 +15,7 @@ from chalicelib import errors
 from chalicelib.db import base
 from chalicelib.db.posts import Posting, posting_partition
 from chalicelib.db.users import UserItem, UserWord, user_key, user_word_key
+from chalicelib.identity.users import public_user
 from chalicelib.social.normalize import words
 from chalicelib.social.views import hydrate
 
@@ -82,7 +83,6 @@ def search_users(q: str, limit: int, cursor_key: dict | None) -> tuple[list, dic
     others. A person is shown at the first of their words (in index order)
     that matches, so one matching by several words appears once, on one
     page. A page may be short; `next_cursor` continues."""
-    from chalicelib.identity.users import public_user
     query = _query_words(q)
     if not query:
         return [], None

@@ -14,13 +14,14 @@ is the last post id shown.
 
 from chalicelib import errors
 from chalicelib.db import base
-from chalicelib.db.base import TaggedTransaction
 from chalicelib.db.posts import (PostItem, TimelineItem, author_partition, post_key, timeline_author_partition,
                                  timeline_partition)
+from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.db.users import FollowEdge, UserItem, follow_key, followers_partition
 from chalicelib.social.views import hydrate
 
 FOLLOWERS_PAGE = 1000
+ATTEMPTS_MAX = 5
 
 
 def _entry(user_id: str, post_id: str, author_id: str) -> TimelineItem:
@@ -114,7 +115,7 @@ def _learn_celebrity(follower_id: str, author_id: str) -> None:
     tx.check("edge", FollowEdge(*follow_key(follower_id, author_id)), condition=FollowEdge.pk.exists())
     tx.update("follower", UserItem.ref(follower_id), [UserItem.celebrity_follows.add({author_id})],
               condition=UserItem.pk.exists())
-    tx.commit_or_refusals()  # a refusal: no longer follows (or no longer exists), nothing to learn
+    commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)  # a refusal: no longer follows (or no longer exists), nothing to learn
 
 
 def home(principal, limit: int, before: str | None) -> tuple[list, str | None]:

@@ -7,7 +7,7 @@ author and the author's subscribers. A locked post's `text` is cut to a
 """
 from chalicelib import clock
 from chalicelib.db import base
-from chalicelib.db.posts import COUNTER_SHARDS, PostItem, counter_key, post_key, unlock_key
+from chalicelib.db.posts import COUNTER_SHARDS, POST_SORT_KEY, PostItem, counter_key, post_id_of, post_key, unlock_key
 from chalicelib.db.users import SubscriptionItem, subscription_key
 
 PREVIEW_CHARS = 40
@@ -47,7 +47,7 @@ def _viewer_access(posts: list[PostItem], viewer_id: str | None) -> set:
     if not unlock_keys and not subscription_keys:
         return set()
     found = base.batch_get_tables({"posts": unlock_keys, "users": subscription_keys}, consistent=True)
-    access = {raw["pk"]["S"].removeprefix("POST#") for raw in found["posts"]}
+    access = {post_id_of(raw["pk"]["S"]) for raw in found["posts"]}
     now_iso = clock.iso(clock.now())
     for raw in found["users"]:
         subscription = SubscriptionItem.from_raw_data(raw)
@@ -70,8 +70,8 @@ def hydrate(post_ids: list[str], viewer_id: str | None) -> list[dict]:
     posts: dict[str, PostItem] = {}
     counters: dict[str, dict] = {}
     for raw in base.batch_get("posts", keys):
-        post_id = raw["pk"]["S"].removeprefix("POST#")
-        if raw["sk"]["S"] == "POST":
+        post_id = post_id_of(raw["pk"]["S"])
+        if raw["sk"]["S"] == POST_SORT_KEY:
             posts[post_id] = PostItem.from_raw_data(raw)
         else:
             totals = counters.setdefault(post_id, {"likes": 0, "tips": 0})

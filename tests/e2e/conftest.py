@@ -1,9 +1,15 @@
 """End-to-end: the dev server `make run` uses, over real HTTP, against a
 locked moto server on 127.0.0.1 — both in processes of their own that stop
-with the test run."""
+with the test run.
+
+Business time on every stack starts at a stated instant (the server's
+FLOCK_CLOCK_START): TEST_NOW, or the module's own `CLOCK_START` for a module
+on `own_servers`. The session's stack is shared, so its tests must not move
+its clock: the `http` fixture fails a test that did (a test that moves the
+clock or sets rates uses `own_servers`, a stack of its module's own)."""
 import contextlib
 import os
-import socket
+from datetime import datetime, timezone
 import subprocess
 import sys
 import uuid
@@ -11,13 +17,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT, TEST_NOW
 
 
 def _start(args, env) -> tuple[subprocess.Popen, str]:
@@ -35,13 +35,21 @@ def _drain(proc):
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
 
 
+def _iso(moment) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @contextlib.contextmanager
-def _stack():
-    """A moto server and the dev server against it, as `make run` starts them."""
-    env = {**os.environ, "FLOCK_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    moto, moto_url = _start(["scripts/motoserver.py", "--port", str(_free_port())], env)
+def _stack(clock_start=TEST_NOW):
+    """A moto server and the dev server against it, as `make run` starts them,
+    with business time starting at `clock_start`. Each binds port 0 and
+    reports the port the system gave it (READY url): no port is chosen here
+    and bound later, so stacks that pytest-xdist's workers start at the same
+    moment cannot collide."""
+    env = {**os.environ, "FLOCK_ADMIN_PASSWORD": ADMIN_PASSWORD, "FLOCK_CLOCK_START": _iso(clock_start)}
+    moto, moto_url = _start(["scripts/motoserver.py", "--port", "0"], env)
     _drain(moto)
-    dev, dev_url = _start(["scripts/devserver.py", "--port", str(_free_port()), "--quiet",
+    dev, dev_url = _start(["scripts/devserver.py", "--port", "0", "--quiet",
                            "--dynamodb-endpoint", moto_url], env)
     _drain(dev)
     try:
@@ -62,10 +70,11 @@ def servers():
 
 
 @pytest.fixture(scope="module")
-def own_servers():
+def own_servers(request):
     """A stack of the module's own, for tests that move the test clock or set
-    rates (the session's stack is shared by every other e2e test)."""
-    with _stack() as urls:
+    rates (the session's stack is shared by every other e2e test). Business
+    time starts at the module's `CLOCK_START` if it states one, else TEST_NOW."""
+    with _stack(getattr(request.module, "CLOCK_START", TEST_NOW)) as urls:
         yield urls
 
 
@@ -112,8 +121,30 @@ class Http:
         return self.call("POST", path, body, as_=as_, headers={"Idempotency-Key": key or str(uuid.uuid4())})
 
 
-@pytest.fixture
-def http(servers):
+def clock_offset(client: "Http") -> float:
+    """The server's business time less the real time, in seconds (the test
+    clock's offset), read without moving it."""
+    r = client.admin("POST", "/v1/admin/test-clock", {"advance_days": 0})
+    assert r.status_code == 200, r.text
+    now = datetime.fromisoformat(r.json()["now"].replace("Z", "+00:00"))
+    return (now - datetime.now(timezone.utc)).total_seconds()
+
+
+@pytest.fixture(scope="session")
+def _shared_clock(servers):
+    """The operator of the shared stack, who reads its clock."""
     client = Http(servers["api"])
     yield client
     client.http.close()
+
+
+@pytest.fixture
+def http(servers, _shared_clock):
+    """A client of the shared stack. A test that moved its clock fails: the
+    other tests of the session would run on its dates."""
+    before = clock_offset(_shared_clock)
+    client = Http(servers["api"])
+    yield client
+    client.http.close()
+    moved = clock_offset(_shared_clock) - before
+    assert abs(moved) < 60, f"the test moved the shared stack's clock by {moved:.0f} s: use own_servers"

@@ -4,16 +4,20 @@ unlocking it, subscribing, paying in a DM, and running the renewal job
 side by side. Whatever the interleaving, each movement happens exactly
 once and the books balance.
 
-The test clock is the dev server's and only moves forward; the renewal test
-moves it by whole days from wherever it is."""
+The test clock is the dev server's and only moves forward. The renewal test
+moves it, so it runs on a stack of the module's own whose business time
+starts on a stated day, a 31st (the first month then ends on February 28th)."""
 import threading
 import uuid
 from collections import Counter
+from datetime import datetime, timezone
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import Http
 
+CLOCK_START = datetime(2027, 1, 31, 15, 0, tzinfo=timezone.utc)  # own_servers' business time starts here
 LONG = "A paid post over HTTP: forty characters of preview, then the part that costs money."
 
 
@@ -153,7 +157,18 @@ def test_dm_payments_at_once_beyond_the_balance_leave_no_message_for_the_refused
     _balanced(http)
 
 
-def test_renewal_jobs_running_at_once_renew_each_subscription_once(http):
+@pytest.fixture
+def own_http(own_servers):
+    """A client of the module's own stack, whose clock a test may move."""
+    client = Http(own_servers["api"])
+    yield client
+    client.http.close()
+
+
+def test_renewal_jobs_running_at_once_renew_each_subscription_once(own_http):
+    http = own_http
+    now = http.admin("POST", "/v1/admin/test-clock", {"advance_days": 0}).json()["now"]
+    assert now[:10] == "2027-01-31", now  # subscriptions start on the stated day; this test moved nothing yet
     creator = http.verified()
     fans = [_funded(http, 5_000) for _ in range(2)]
     assert http.call("PUT", "/v1/me/subscription-price", {"amount": 1_000, "currency": "USD"},
@@ -163,7 +178,10 @@ def test_renewal_jobs_running_at_once_renew_each_subscription_once(http):
     broke = http.verified()  # subscribes, then spends everything: its renewal fails
     assert http.money("/v1/wallet/deposits", {"amount": 1_000, "currency": "USD"}, broke).status_code == 201
     assert http.money(f"/v1/users/{creator}/subscription", None, broke).status_code == 201
-    r = http.admin("POST", "/v1/admin/test-clock", {"advance_days": 32})
+    for fan in fans + [broke]:
+        sub = http.call("GET", "/v1/me/subscriptions", as_=fan).json()["data"][0]
+        assert sub["current_period_end"][:10] == "2027-02-28", sub
+    r = http.admin("POST", "/v1/admin/test-clock", {"advance_days": 32})  # to March 4th: one period ended
     assert r.status_code == 200, r.text
     runs = _race(http, [lambda c: c.admin("POST", "/v1/admin/jobs/subscriptions", {}) for _ in range(6)])
     assert [r.status_code for r in runs] == [200] * 6, [r.text for r in runs]

@@ -1,5 +1,13 @@
-"""Service-layer tests: in-process moto (`mock_aws`), fresh for every test."""
+"""Service-layer tests: in-process moto (`mock_aws`), fresh for every test.
+
+Provisioning a stack (tables, the signing secret, system accounts, the
+operator with an argon2 hash) costs about a second; it is done once per
+process and kept as a copy of moto's state, which every test gets back
+inside a `mock_aws` of its own (tens of milliseconds): as fresh as a stack
+provisioned for it."""
+import copy
 import json
+from datetime import timedelta
 
 import pytest
 from moto import mock_aws
@@ -7,10 +15,45 @@ from moto import mock_aws
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
 
 
+class Provisioned:
+    """What `localstack.provision` leaves in moto, copied once per process:
+    DynamoDB's tables, Secrets Manager's secrets and KMS's keys (all it writes)."""
+    state = None
+
+    @classmethod
+    def take(cls):
+        import localstack
+        from chalicelib.identity import keys
+        with mock_aws():
+            keys.signing_key.cache_clear()
+            localstack.provision(ADMIN_PASSWORD)
+            cls.state = (copy.deepcopy(moto_tables()), copy.deepcopy(_secrets_backend().secrets),
+                         copy.deepcopy(_kms_backend().keys))
+        keys.signing_key.cache_clear()
+
+    @classmethod
+    def restore(cls):
+        """Into the moto of the `mock_aws` now active."""
+        if cls.state is None:
+            raise RuntimeError("Provisioned.take() first (the session fixture `provisioned`)")
+        tables, secrets, kms_keys = cls.state
+        live = moto_tables()
+        live.clear()
+        live.update(copy.deepcopy(tables))
+        _secrets_backend().secrets = copy.deepcopy(secrets)
+        _kms_backend().keys = copy.deepcopy(kms_keys)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def provisioned():
+    """Before any module's own `mock_aws` is open (a session fixture is set
+    up first), so the copy is of a stack that saw nothing else."""
+    Provisioned.take()
+
+
 @pytest.fixture(autouse=True)
 def aws():
     with mock_aws():
-        import localstack
         from chalicelib import clock
         from chalicelib.identity import keys
 
@@ -18,11 +61,19 @@ def aws():
 
         keys.signing_key.cache_clear()
         clock.pin(TEST_NOW)
-        localstack.provision(ADMIN_PASSWORD)
+        Provisioned.restore()
         interest._cache.clear()
         interest.displayed_rates()  # warm, as a running process is: a wallet read is then one request
         yield
         clock.reset()
+
+
+def _operator():
+    """The operator as the admin routes see them after `authenticate`."""
+    from chalicelib.identity import users
+    op = users.find_by_handle("admin")
+    return users.Principal(user_id=op.id, handle=op.handle, role=op.role, verified=bool(op.verified),
+                           frozen=bool(op.frozen), account_id=op.account_id)
 
 
 class Api:
@@ -59,10 +110,16 @@ class Api:
         return self.call(method, path, body, as_="admin")
 
     def verified(self, handle):
-        self.signup(handle)
-        r = self.admin("POST", f"/v1/admin/users/{handle}/verify", {"reason": "test KYC"})
-        assert r.status_code == 200, r.body
-        return r.json_body
+        """A verified person with a token, made through the services the
+        signup and verify routes call (those routes have tests of their own,
+        in test_identity and test_authz_matrix): a test that needs people
+        spends its time on what it is about, not on two HTTP round trips,
+        an argon2 login of the operator and the JSON in between."""
+        from chalicelib.finance import customers
+        from chalicelib.social import people
+        session = people.signup(handle, PASSWORD)
+        self.tokens[handle] = session["token"]
+        return customers.verify(_operator(), handle, "test KYC")
 
     def money(self, method, path, body, as_, key):
         return self.call(method, path, body, as_=as_, headers={"Idempotency-Key": key})
@@ -116,12 +173,29 @@ def moto_tables():
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].tables
 
 
+def _kms_backend():
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.kms.models import kms_backends
+
+    from chalicelib.config import settings
+    return kms_backends[DEFAULT_ACCOUNT_ID][settings().region]
+
+
+def _secrets_backend():
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    from chalicelib.config import settings
+    return secretsmanager_backends[DEFAULT_ACCOUNT_ID][settings().region]
+
+
 def module_stack(build):
     """Fixtures `stack` and `aws` for a module whose tests share one world:
     one provisioned stack, with the people `build(api)` makes, kept as a copy
     of its tables; each test starts from that copy, as fresh as a stack of
     its own (provisioning and signing people up per test cost more than the
-    tests). `stack` is (tables, tokens, what build returned).
+    tests). `stack` is (tables, tokens, what build returned, the business time
+    each test starts at).
 
         stack, aws = module_stack(_people)
     """
@@ -130,7 +204,6 @@ def module_stack(build):
     @pytest.fixture(scope="module", name="stack")
     def stack_fixture():
         import devserver
-        import localstack
         from chalice.test import Client
 
         from app import app
@@ -139,13 +212,16 @@ def module_stack(build):
         with mock_aws():
             keys.signing_key.cache_clear()
             clock.pin(TEST_NOW)
-            localstack.provision(ADMIN_PASSWORD)
+            Provisioned.restore()
             with Client(app) as client:
                 client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
                 builder = Api(client)
                 built = build(builder)
                 builder.admin("GET", "/v1/admin/ledger/check")  # the operator's token, too
-            yield copy.deepcopy(moto_tables()), dict(builder.tokens), built
+            # The build ran seconds of real time on a clock pinned to TEST_NOW:
+            # each test resumes after it, or its entries would sort before the build's.
+            ended = clock.now() + timedelta(seconds=1)
+            yield copy.deepcopy(moto_tables()), dict(builder.tokens), built, ended
             clock.reset()
 
     @pytest.fixture(autouse=True, name="aws")
@@ -155,7 +231,7 @@ def module_stack(build):
         tables = moto_tables()
         tables.clear()
         tables.update(copy.deepcopy(stack[0]))
-        clock.pin(TEST_NOW)
+        clock.pin(stack[3])
         yield
         clock.reset()
 

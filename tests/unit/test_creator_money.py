@@ -5,7 +5,6 @@ after each test the books balance."""
 import json
 import types
 import uuid
-from datetime import timedelta
 
 import botocore.endpoint
 import pytest
@@ -15,6 +14,7 @@ from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from chalicelib.config import MINOR_UNITS_MAX
+from tests.unit import dates
 from tests.unit.conftest import module_stack
 
 USD = "USD"
@@ -295,21 +295,52 @@ def test_an_unlock_of_a_free_post_charges_nothing(fans):
 
 
 def test_two_unlocks_racing_with_different_keys_charge_once(fans, monkeypatch):
-    """Both requests read "not unlocked" before either wrote: the unlock
-    record, put only if absent in the charge's own transaction, lets one
-    charge through; the other is answered as an unlock that charged nothing."""
-    from chalicelib.finance import creator
+    """Both requests pass every check before either writes: the first's
+    transaction is built, then the second request runs whole and commits,
+    then the first commits. The unlock record, put only if absent in the
+    charge's own transaction, lets one charge through; the other is answered
+    as an unlock that charged nothing, with the charge that did happen."""
+    from chalicelib.finance import ledger
     api = fans
     p = post(api, "alice", price=usd(999))
-    ok(unlock(api, "bob", p["id"], k="first"), 201)
-    monkeypatch.setattr(creator, "_find_unlock", lambda post_id, user_id: None)  # the racer's stale read
-    late = unlock(api, "bob", p["id"], k="second")
-    body = ok(late, 200)
-    assert body.get("charged") is False and late.headers.get("Idempotent-Replayed") is None, body
+    build = ledger._transaction
+    second = []
+
+    def the_other_request_lands_first(m, attempt, hold):
+        built = build(m, attempt, hold)
+        if m.kind == "unlock" and not second:
+            second.append(None)  # the second request's own transaction is built and committed normally
+            second[0] = unlock(api, "bob", p["id"], k="second")
+        return built
+
+    monkeypatch.setattr(ledger, "_transaction", the_other_request_lands_first)
+    first = unlock(api, "bob", p["id"], k="first")
     monkeypatch.undo()
+    won = ok(second[0], 201)
+    late = ok(first, 200)
+    assert late.get("charged") is False and first.headers.get("Idempotent-Replayed") is None, late
+    assert late["unlocked"] is True and late["transfer"] == won, (late, won)
     assert balances(api, "alice", "bob") == {"alice": 900, "bob": 100_000 - 999}
-    # The racer's key stored nothing: it may be used again for something else.
-    assert ok(tip(api, "bob", p["id"], 100, k="second"), 201)["kind"] == "tip"
+    assert [e["kind"] for e in entries(api, "bob")] == ["unlock", "deposit"]
+    assert seen(api, p["id"], "bob")["locked"] is False
+    # The loser's key stored nothing: it may be used again for something else.
+    assert ok(tip(api, "bob", p["id"], 100, k="first"), 201)["kind"] == "tip"
+
+
+def test_an_unlock_asked_again_with_no_money_left_is_still_no_charge(fans):
+    """The fan spent their last cent on the unlock; asking again (a new key)
+    fails two conditions at once, the unlock record (already there) and
+    the funds. The answer is the one that says what happened: unlocked
+    before, nothing charged, not 'insufficient funds'."""
+    api = fans
+    p = post(api, "alice", price=usd(999))
+    api.deposit("carol", 999)
+    paid = ok(unlock(api, "carol", p["id"]), 201)
+    assert api.wallet("carol")["balance"] == 0
+    again = ok(unlock(api, "carol", p["id"]), 200)
+    assert again["unlocked"] is True and again["charged"] is False and again["transfer"] == paid, again
+    assert balances(api, "alice", "carol") == {"alice": 900, "carol": 0}
+    assert seen(api, p["id"], "carol")["locked"] is False
 
 
 def test_an_idempotency_key_is_one_request_whatever_the_route(fans):
@@ -496,10 +527,10 @@ class TransactFaults:
 
 @pytest.fixture
 def faults(monkeypatch):
+    from chalicelib.db import base
     from chalicelib.db.base import botocore_client
-    from chalicelib.finance import ledger
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=lambda s: None))
-    monkeypatch.setattr(ledger, "_sleep_before", lambda attempt_number: None)
+    monkeypatch.setattr(base, "backoff", lambda attempt_number: None)
     client = botocore_client()
     injector = TransactFaults(client)
     client.meta.events.unregister("before-send", botocore_stubber)
@@ -553,10 +584,11 @@ def earned_from_entries(api, who, month):
 
 
 def test_earnings_add_up_to_the_entries_of_the_month(fans):
-    from chalicelib import clock
+    from datetime import date
     api = fans
+    dates.pin(date(2026, 5, 15))  # mid-month, mid-afternoon: every movement below falls in May 2026
+    month, previous = "2026-05", "2026-04"
     api.deposit("carol", 10_000)
-    month = clock.now().strftime("%Y-%m")
     p = post(api, "alice", price=usd(999))
     ok(tip(api, "bob", p["id"], 500), 201)
     ok(tip(api, "carol", p["id"], 250), 201)
@@ -580,7 +612,6 @@ def test_earnings_add_up_to_the_entries_of_the_month(fans):
     assert api.wallet("alice")["balance"] == e["net"] + 4_000 + 700
     # The fan earned nothing; another month holds nothing.
     assert earnings(api, "bob", month)["net"] == 0
-    previous = (clock.now().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     assert earnings(api, "alice", previous)["gross"] == 0
 
 

@@ -26,14 +26,15 @@ def stack():
         import localstack
         from chalicelib import clock
         from chalicelib.identity import keys, users
+        from chalicelib.social import people
 
         keys.signing_key.cache_clear()
         clock.reset()
         localstack.provision(ADMIN_PASSWORD)
-        victim = users.signup("victim", PASSWORD)
-        revoked = users.signup("revoked", PASSWORD)
+        victim = people.signup("victim", PASSWORD)
+        revoked = people.signup("revoked", PASSWORD)
         users.logout(revoked["user"]["id"])
-        deleted = users.signup("deleted", PASSWORD)
+        deleted = people.signup("deleted", PASSWORD)
         from chalicelib.db.users import UserItem
         UserItem.ref(deleted["user"]["id"]).delete()
         yield {"victim": victim, "revoked": revoked, "deleted": deleted}

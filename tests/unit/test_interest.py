@@ -3,15 +3,19 @@ independent Decimal model (tests/unit/interest_model.py): a year and a month
 at a constant balance, a rate change mid-month, a balance that crosses zero,
 a deposit landing while the job runs, and leap-year dates.
 
-The test clock starts at the real time and only moves forward, so every
-test reads its dates off the clock."""
+Every test starts at a stated business time (TEST_NOW, or a date of
+tests/unit/dates.py's table for the tests whose outcome depends on where in
+a month or year they start); the clock then only moves forward."""
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from chalicelib import clock
 from chalicelib.db.balances import AccountItem
 from chalicelib.finance import interest
+from tests.unit import dates
 from tests.unit import interest_model as model
 from tests.unit.interest_model import MICROS
 
@@ -32,6 +36,13 @@ def clock_to(api, when: str):
     r = api.admin("POST", "/v1/admin/test-clock", {"now": when})
     assert r.status_code == 200, r.body
     return today()
+
+
+def apy_over(cents: int, days: int, apy_bps: int = 450) -> Decimal:
+    """A constant balance after `days` days at the APY (compounded daily,
+    so 365 days give exactly the APY), in cents: what is posted, to within
+    the fraction of a cent each posting carries."""
+    return cents * (Decimal(1) + Decimal(apy_bps) / 10_000) ** (Decimal(days) / 365)
 
 
 def start_of_next_month(api):
@@ -123,12 +134,15 @@ def test_a_constant_balance_for_365_days_earns_the_apy_within_a_cent(api):
     assert abs(accrued - 45_000 * MICROS) <= MICROS, accrued  # 4.50% of $10,000 = $450.00, within a cent
 
 
-def test_a_year_posted_late_equals_a_year_posted_monthly(api):
-    """Twelve month ends posted in one late run leave the books a monthly
-    run would: the same cents each month, the same carried fraction."""
+@pytest.mark.parametrize("start", dates.START_DATES, ids=str)
+def test_a_year_posted_late_equals_a_year_posted_monthly(api, start):
+    """Twelve or thirteen month ends posted in one late run leave the books
+    a monthly run would: the same cents each month, the same carried
+    fraction, and what is posted is the APY over the days it covers."""
+    opened = dates.pin(start)
     api.verified("saver")
     api.deposit("saver", 1_000_000)
-    opened = today()
+    assert today() == opened
     now = advance(api, 366)
     yesterday = now - DAY
     job(api, "accrue-interest", yesterday)
@@ -138,34 +152,50 @@ def test_a_year_posted_late_equals_a_year_posted_monthly(api):
     wallet = api.wallet("saver")
     assert (wallet["balance"], wallet["accrued_interest_micros"]) == (expected.balance, expected.accrued)
     posted = sorted(e["amount"] for e in entries(api, "saver") if e["kind"] == "interest")
-    assert posted == sorted(c for _, c in expected.postings) and len(posted) == 12
-    assert abs(wallet["balance"] - 1_000_000 - 45_000) <= 10  # a year of the APY, less the last month unposted
+    ends = dates.month_ends(opened, yesterday)
+    assert posted == sorted(c for _, c in expected.postings) and len(posted) == len(ends)
+    assert len(ends) in (12, 13)  # 13 when the year both starts and ends on a month's last day
+    # The posted days are the opening day through the last month end: a
+    # whole year (the APY itself) when the account opened on a 1st.
+    covered = (ends[-1] - opened).days + 1
+    assert covered == 365 or opened.day != 1
+    assert abs(wallet["balance"] - apy_over(1_000_000, covered)) <= 10  # the APY of those days, less the last month unposted
 
 
-def test_thirty_days_then_the_month_posts_and_the_fraction_carries(api):
+@pytest.mark.parametrize("start", dates.START_DATES, ids=str)
+def test_thirty_days_then_the_month_posts_and_the_fraction_carries(api, start):
+    opened = dates.pin(start)
     api.verified("saver")
     api.deposit("saver", 250_000)  # $2,500.00
-    opened = today()
     now = advance(api, 31)
     day30 = opened + timedelta(days=29)
     job(api, "accrue-interest", day30)
     assert api.wallet("saver")["accrued_interest_micros"] == model.simulate(opened, day30, {opened: 250_000}).accrued
-    # The month of the opening ended before today: posting brings accrual up to it first.
-    month_end = interest.month_end(opened.year, opened.month)
-    assert month_end < now
+    # The month of the opening ended before today: posting brings accrual up
+    # to yesterday first, and posts every month that has ended (two when
+    # the account opened on the last day of a month before a short one).
+    yesterday = now - DAY
+    ends = dates.month_ends(opened, yesterday)
+    assert ends[0] == interest.month_end(opened.year, opened.month) < now and len(ends) in (1, 2)
     summary = job(api, "post-interest")
     assert (summary["processed"], summary["changed"]) == (1, 1), summary
-    expected = model.simulate(opened, now - DAY, {opened: 250_000}, post_by=month_end)
+    expected = model.simulate(opened, yesterday, {opened: 250_000}, post_by=yesterday)
     wallet = api.wallet("saver")
     assert (wallet["balance"], wallet["accrued_interest_micros"]) == (expected.balance, expected.accrued)
-    (month, cents), = expected.postings
-    assert cents > 0 and 0 <= wallet["accrued_interest_micros"] < 2 * MICROS
-    credit, = [e for e in entries(api, "saver") if e["kind"] == "interest"]
-    assert (credit["amount"], credit["counterparty"]) == (cents, "interest_expense")
+    assert [m for m, _ in expected.postings] == [e.strftime("%Y-%m") for e in ends]
+    cents = [c for _, c in expected.postings]
+    assert all(c > 0 for c in cents)
+    # What stays accrued is the last month's fraction of a cent, carried,
+    # plus the days since that month ended (none when it ended yesterday).
+    since = model.simulate(ends[-1] + DAY, yesterday, {ends[-1] + DAY: wallet["balance"]}).accrued
+    assert since == 0 or ends[-1] < yesterday
+    assert 0 <= wallet["accrued_interest_micros"] - since < 2 * MICROS
+    credits = [e for e in entries(api, "saver") if e["kind"] == "interest"]
+    assert sorted((e["amount"], e["counterparty"]) for e in credits) == sorted((c, "interest_expense") for c in cents)
     books = balanced(api)
-    assert books["system_accounts"]["interest_expense"] == -cents
+    assert books["system_accounts"]["interest_expense"] == -sum(cents)
     s = statement(api, "saver", now.strftime("%Y-%m"))
-    assert (s["interest_earned"], s["interest_charged"]) == (cents, 0)
+    assert (s["interest_earned"], s["interest_charged"]) == (sum(cents), 0)
     # Posted once: another run, and a run for a later day, post nothing twice.
     assert job(api, "post-interest")["changed"] == 0
     assert api.wallet("saver")["balance"] == wallet["balance"]

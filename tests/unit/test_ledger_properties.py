@@ -1,42 +1,72 @@
 """Random sequences of money operations against the service layer (ledger +
-transfers), checked against a model after every step:
+transfers), checked against a model.
 
+After every step, from one direct read of every account (the people and
+every shard of every system account):
 - the sum of every balance, system shards included, is exactly zero;
-- every account's balance equals the sum of its entries, and
-  `spendable == balance - held + credit_limit`;
-- each account holds exactly what the model says, and no debit a customer
-  started took it below `-credit_limit`;
-- every replay of an idempotency key changed nothing (same body: the same
-  transfer again; another body: `idempotency_key_reused`).
+- each account holds exactly what the model says, with
+  `spendable == balance - held + credit_limit`, and no debit a customer
+  started took it below `-credit_limit`; each system account's total too.
+At the end of every example, the full reconcile job (every segment, every
+entry): the books balance, every account's balance equals the sum of its
+entries, and there are exactly the accounts the example made.
+Throughout, every replay of an idempotency key changed nothing (same body:
+the same transfer again; another body: `idempotency_key_reused`), and an
+amount of zero or less is refused by the ledger itself (`invalid_request`),
+not only by the routes in front of it.
+
+Budget and reproduction (environment):
+  FLOCK_PROPERTY_EXAMPLES  examples (default 20); e.g. 1000 for a long run
+  FLOCK_PROPERTY_STEPS     steps per example (default 25)
+  FLOCK_PROPERTY_SECONDS   stop starting examples after this long (default
+                           120; the examples are the bound on a quiet machine)
+  FLOCK_PROPERTY_SEED      the seed; the run prints the one it used
+  FLOCK_PROPERTY_SHRINK=1  minimise a failure (replays many runs: minutes)
+Failures are kept in hypothesis' example database (.hypothesis/examples,
+ignored by git) and replayed first by the next run.
 """
 import copy
 import itertools
+import os
+import random
 from datetime import datetime, time, timedelta, timezone
+from time import monotonic
 
 import pytest
-from hypothesis import HealthCheck, Phase, event, settings
+from hypothesis import HealthCheck, Phase, event, seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from chalicelib import clock, errors
+from chalicelib.config import settings as settings_of_flock
 from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem, TransferItem
 from chalicelib.finance import ledger, reconcile, transfers
-from chalicelib.finance.accounts import system_shard_id
+from chalicelib.finance.accounts import SYSTEM_ACCOUNTS, system_shard_id
 from chalicelib.finance.money import Money
-from chalicelib.identity import admin as admin_actions
+from chalicelib.finance import customers as admin_actions
 from chalicelib.identity import users
 from chalicelib.identity.users import Principal
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, ROOT
 from tests.unit.conftest import moto_tables
 
 PEOPLE = 4
+START_BALANCE = 200_000
 DEPOSIT_MAX, DEPOSITS_DAY_MAX, SENT_DAY_MAX = 2_500_000, 5_000_000, 1_000_000
+EXAMPLES = int(os.environ.get("FLOCK_PROPERTY_EXAMPLES") or 20)
+STEPS = int(os.environ.get("FLOCK_PROPERTY_STEPS") or 25)
+BUDGET_S = int(os.environ.get("FLOCK_PROPERTY_SECONDS") or 120)
+CHUNK = 4  # examples per hypothesis run; the budget is checked between runs
+SEED = int(os.environ.get("FLOCK_PROPERTY_SEED") or random.SystemRandom().randrange(2**32))
+SHRINK = os.environ.get("FLOCK_PROPERTY_SHRINK") == "1"
+BALANCE_FIELDS = ["id", "balance", "held", "credit_limit", "spendable"]
 _runs = itertools.count()
 
 small = st.integers(1, 60_000)
 edge = st.sampled_from([1, 99_999, 100_000, 500_000, SENT_DAY_MAX, SENT_DAY_MAX + 1, DEPOSIT_MAX,
                         DEPOSIT_MAX + 1, 10**12])
-amounts = st.one_of(small, small, small, edge)
+not_positive = st.one_of(st.just(0), st.just(-1), st.integers(-10**12, -1))  # the ledger must refuse these
+amounts = st.one_of(small, small, small, small, edge, not_positive)
 
 
 class Model:
@@ -54,14 +84,28 @@ class Model:
 
 
 class FreshBooks:
-    """Each example starts from the freshly provisioned stack (system
-    accounts, the operator), as each test does: a copy of the tables taken
-    once, restored before every example. It keeps every example's books
-    small, so checking all of them after every step stays cheap."""
+    """Each example starts from the same books: the freshly provisioned stack
+    (system accounts, the operator) with PEOPLE verified people who deposited
+    START_BALANCE each, made once and kept as a copy of the tables, restored
+    before every example. It keeps every example's books small, so checking
+    them stays cheap, and spends the examples on operations, not on signups."""
     snapshot = None
+    people: list = []
+    first_deposits: list = []  # (key, body) of each person's first deposit
 
     @classmethod
     def take(cls):
+        operator = _operator()
+        cls.people, cls.first_deposits = [], []
+        for i in range(PEOPLE):
+            handle = f"pm_{i}"
+            users.create_user(handle, PASSWORD)
+            admin_actions.verify(operator, handle, "property test")
+            who = _principal(users.find_by_handle(handle))
+            body, replayed = transfers.deposit(who, Money(START_BALANCE), f"first{i}")
+            assert replayed is False
+            cls.people.append(who)
+            cls.first_deposits.append((f"first{i}", body))
         cls.snapshot = copy.deepcopy(moto_tables())
 
     @classmethod
@@ -84,23 +128,25 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         FreshBooks.restore()
-        self.run = run = next(_runs)
-        operator = _operator()
-        self.people = []
-        for i in range(PEOPLE):
-            handle = f"pm{run}_{i}"
-            users.create_user(handle, PASSWORD)
-            admin_actions.verify(operator, handle, "property test")
-            self.people.append(_principal(users.find_by_handle(handle)))
+        self.run = next(_runs)
+        self.people = list(FreshBooks.people)
         self.accounts = [p.account_id for p in self.people]
+        shards = settings_of_flock().system_account_shards
+        self.shards = {name: [system_shard_id(name, k) for k in range(shards)] for name in SYSTEM_ACCOUNTS}
+        self.all_accounts = self.accounts + [shard for ids in self.shards.values() for shard in ids]
         self.model = Model()
         self.system = {"external": 0, "card_settlement": 0}
         self.holds = {}  # hold id -> [person, amount, status]
         self.successes = []  # (replay, different-body replay, first answer)
         self.keys = itertools.count()
-        self.touched = set()
-        for i in range(PEOPLE):  # everyone starts with some money, so most moves can go through
-            self.deposit(i, 200_000)
+        for i, (key, body) in enumerate(FreshBooks.first_deposits):  # everyone starts with some money
+            who = self.people[i]
+            self.model.balance[i] += START_BALANCE
+            self.model.deposited[i] += START_BALANCE
+            self.system["external"] -= START_BALANCE
+            self.successes.append((lambda who=who, key=key: transfers.deposit(who, Money(START_BALANCE), key),
+                                   lambda who=who, key=key: transfers.deposit(who, Money(START_BALANCE + 1), key),
+                                   body))
 
     # helpers ---------------------------------------------------------------------
 
@@ -116,14 +162,11 @@ class LedgerMachine(RuleBasedStateMachine):
             call()
         return None
 
-    def touch(self, transfer):
-        self.touched.update({transfer["from_account"], transfer["to_account"]})
-
     def record(self, result, replay, other):
         body, replayed = result
         assert replayed is False
         item = TransferItem.find(body["id"])
-        self.touch({"from_account": item.from_account, "to_account": item.to_account})
+        assert int(item.amount) == body["amount"] > 0
         self.successes.append((replay, other, body))
 
     def debit_stays_within_the_line(self, i):
@@ -134,10 +177,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, PEOPLE - 1), amount=amounts)
     def deposit(self, i, amount):
         m, who, k = self.model, self.people[i], self.key()
-        ok = amount <= DEPOSIT_MAX and m.deposited[i] + amount <= DEPOSITS_DAY_MAX
-        result = self.expect(None if ok else errors.LimitExceeded,
-                             lambda: transfers.deposit(who, Money(amount), k), "deposit")
-        if ok:
+        if amount <= 0:
+            refusal = errors.InvalidRequest
+        elif amount > DEPOSIT_MAX or m.deposited[i] + amount > DEPOSITS_DAY_MAX:
+            refusal = errors.LimitExceeded
+        else:
+            refusal = None
+        result = self.expect(refusal, lambda: transfers.deposit(who, Money(amount), k), "deposit")
+        if refusal is None:
             m.balance[i] += amount
             m.deposited[i] += amount
             self.system["external"] -= amount
@@ -147,10 +194,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, PEOPLE - 1), amount=amounts)
     def withdraw(self, i, amount):
         m, who, k = self.model, self.people[i], self.key()
-        ok = m.spendable(i) >= amount
-        result = self.expect(None if ok else errors.InsufficientFunds,
-                             lambda: transfers.withdraw(who, Money(amount), k), "withdraw")
-        if ok:
+        if amount <= 0:
+            refusal = errors.InvalidRequest
+        elif m.spendable(i) < amount:
+            refusal = errors.InsufficientFunds
+        else:
+            refusal = None
+        result = self.expect(refusal, lambda: transfers.withdraw(who, Money(amount), k), "withdraw")
+        if refusal is None:
             m.balance[i] -= amount
             self.system["external"] += amount
             self.debit_stays_within_the_line(i)
@@ -164,6 +215,8 @@ class LedgerMachine(RuleBasedStateMachine):
         to = self.people[j].handle
         if i == j:
             refusal = errors.SelfTransfer
+        elif amount <= 0:
+            refusal = errors.InvalidRequest
         elif m.sent[i] + amount > SENT_DAY_MAX:
             refusal = errors.LimitExceeded
         elif m.spendable(i) < amount:
@@ -184,16 +237,19 @@ class LedgerMachine(RuleBasedStateMachine):
         m = self.model
         hold_id = f"hold_{self.run}_{i}_{self.key()}"
         party = transfers.caller_party(self.people[i])
-        ok = m.spendable(i) >= amount
+        if amount <= 0:
+            refusal = errors.InvalidRequest
+        elif m.spendable(i) < amount:
+            refusal = errors.InsufficientFunds
+        else:
+            refusal = None
         expires = clock.now() + timedelta(days=7)
-        held = self.expect(None if ok else errors.InsufficientFunds,
-                           lambda: ledger.hold(hold_id, party, Money(amount), expires, "card"), "hold")
-        if ok:
+        held = self.expect(refusal, lambda: ledger.hold(hold_id, party, Money(amount), expires, "card"), "hold")
+        if refusal is None:
             assert held.status == "pending"
             m.held[i] += amount
             self.holds[hold_id] = [i, amount, "pending"]
             self.debit_stays_within_the_line(i)
-            self.touched.add(self.accounts[i])
 
             def replay():
                 again = ledger.hold(hold_id, party, Money(amount), expires, "card")
@@ -229,13 +285,21 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             m.balance[to] += amount
         self.holds[hold_id][2] = "posted"
-        self.touch({"from_account": posted.transfer.from_account, "to_account": posted.transfer.to_account})
 
         def replay():
             again = ledger.post_hold(hold_id, amount, credit, transfer_id, "card", request)
             assert again.replayed is True and again.transfer.id == transfer_id
         self.successes.append((replay, lambda: ledger.post_hold(hold_id, amount, credit, transfer_id, "card",
                                                                 request + ":other"), None))
+
+    @precondition(lambda self: self._pending())
+    @rule(data=st.data(), amount=not_positive)
+    def post_nothing(self, data, amount):
+        hold_id = data.draw(st.sampled_from(self._pending()))
+        credit = ledger.Party(system_shard_id("card_settlement", 0), display="merchant", customer=False)
+        event("post: not positive")
+        with pytest.raises(errors.InvalidRequest):
+            ledger.post_hold(hold_id, amount, credit, f"tr_nothing_{hold_id}", "card", "nothing")
 
     @precondition(lambda self: self._pending())
     @rule(data=st.data())
@@ -259,7 +323,6 @@ class LedgerMachine(RuleBasedStateMachine):
         assert ledger.void_hold(hold_id).status == "voided"
         self.model.held[i] -= held
         self.holds[hold_id][2] = "voided"
-        self.touched.add(self.accounts[i])
 
     @precondition(lambda self: any(s != "pending" for _, _, s in self.holds.values()))
     @rule(data=st.data())
@@ -293,33 +356,41 @@ class LedgerMachine(RuleBasedStateMachine):
     # invariants ---------------------------------------------------------------------
 
     @invariant()
-    def books_balance(self):
-        report = reconcile.reconcile(check_entries=False)  # every account: sum zero, spendable formula
-        assert report["balanced"] and report["total"] == 0, report
-        assert report["accounts"] == PEOPLE + 7 * 4  # the people and the shards of the 7 system accounts
+    def books_balance_and_match_the_model(self):
+        """One consistent BatchGetItem of every account there is, of the
+        fields checked only (an account item also carries maps of daily
+        figures that moto takes long to serialise): cheap enough for every
+        step. The reconcile job's scans and entry sums run at the end of the
+        example."""
+        m = self.model
+        keys = self.all_accounts
+        found = {a.id: a for a in AccountItem.batch_get([(f"ACCT#{a}", "ACCT") for a in keys], consistent_read=True,
+                                                        attributes_to_get=BALANCE_FIELDS)}
+        assert len(found) == len(keys)
+        assert sum(int(a.balance) for a in found.values()) == 0
+        for a in found.values():
+            assert int(a.spendable) == int(a.balance) - int(a.held) + int(a.credit_limit), a.id
+        for name, shards in self.shards.items():
+            assert sum(int(found[s].balance) for s in shards) == self.system.get(name, 0), name
+        for i, account_id in enumerate(self.accounts):
+            a = found[account_id]
+            assert (int(a.balance), int(a.held), int(a.credit_limit)) == (m.balance[i], m.held[i], m.limit[i]), i
+            assert int(a.spendable) == m.spendable(i)
+
+    def teardown(self):
+        """The reconcile job over the whole table: every account (and no
+        other), every entry, every segment."""
+        report = reconcile.reconcile(check_entries=True)
+        assert report["balanced"] and report["total"] == 0 and report["mismatch_count"] == 0, report
+        assert report["accounts"] == len(self.all_accounts)  # the people and the shards of the system accounts
         for name, total in report["system_accounts"].items():
             assert total == self.system.get(name, 0), name
-        # Accounts touched since the last check: balance == sum of entries.
-        for account_id in sorted(self.touched):
+        # Each account's balance equals the sum of its entries, read directly as well.
+        for account_id in self.accounts + self.shards["external"] + self.shards["card_settlement"]:
             account = AccountItem.find(account_id)
             entries = sum(int(e.amount) for e in EntryItem.query(
                 f"ACCT#{account_id}", EntryItem.sk.startswith(ENTRY_PREFIX), consistent_read=True))
             assert entries == int(account.balance), account_id
-        self.touched.clear()
-
-    @invariant()
-    def accounts_match_the_model(self):
-        m = self.model
-        found = {a.id: a for a in AccountItem.batch_get([(f"ACCT#{a}", "ACCT") for a in self.accounts],
-                                                                consistent_read=True)}
-        for i, account_id in enumerate(self.accounts):
-            a = found[account_id]
-            assert (int(a.balance), int(a.held), int(a.credit_limit)) == (m.balance[i], m.held[i], m.limit[i]), i
-            assert int(a.spendable) == m.spendable(i) == int(a.balance) - int(a.held) + int(a.credit_limit)
-
-    def teardown(self):
-        report = reconcile.reconcile(check_entries=True)
-        assert report["balanced"] and report["total"] == 0 and report["mismatch_count"] == 0, report
 
 
 def test_random_money_operations_keep_the_books(aws):
@@ -327,9 +398,22 @@ def test_random_money_operations_keep_the_books(aws):
     tomorrow = datetime.combine(clock.now().date() + timedelta(days=1), time(1), tzinfo=timezone.utc)
     clock.set_now(tomorrow)
     FreshBooks.take()
-    run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=8, stateful_step_count=20, deadline=None, database=None,
-        # Shrinking a failure replays hundreds of runs against moto (minutes);
-        # the failing run's steps are printed as they are. Add Phase.shrink to minimise.
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    print(f"ledger properties: up to {EXAMPLES} examples of {STEPS} steps within {BUDGET_S} s, seed {SEED} "
+          f"(FLOCK_PROPERTY_SEED={SEED} reproduces this run)")
+    phases = [Phase.explicit, Phase.reuse, Phase.generate]
+    if SHRINK:  # shrinking a failure replays hundreds of runs against moto (minutes)
+        phases.append(Phase.shrink)
+    database = DirectoryBasedExampleDatabase(os.path.join(ROOT, ".hypothesis", "examples"))
+    # In chunks of examples, each seeded from SEED, until the examples or the
+    # time budget are spent (at least one chunk): on a loaded machine the run
+    # gets shallower rather than longer than the suite's timeout.
+    started, ran = monotonic(), 0
+    for chunk in range(-(-EXAMPLES // CHUNK)):
+        if chunk and monotonic() - started > BUDGET_S:
+            break
+        examples = min(CHUNK, EXAMPLES - ran)
+        run_state_machine_as_test(seed(SEED + chunk)(LedgerMachine), settings=settings(
+            max_examples=examples, stateful_step_count=STEPS, deadline=None, print_blob=True, phases=phases,
+            database=database, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+        ran += examples
+    print(f"ledger properties: {ran} examples in {monotonic() - started:.0f} s")

@@ -12,6 +12,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.config import MINOR_UNITS_MAX
+from tests.conftest import TEST_NOW
 
 USD = "USD"
 
@@ -282,7 +283,11 @@ def test_a_frozen_sender_moves_nothing(bank):
 
 
 def test_daily_and_per_deposit_limits(bank):
+    """The day's totals count from the fixture's deposit, made at TEST_NOW
+    (15:00 UTC): the test stays hours away from midnight, on that one
+    business day, until it moves the clock to the next day itself."""
     api = bank
+    assert clock.now().date() == TEST_NOW.date() and clock.now().hour < 23
     before = money_of(api, "alice")
     refused(api.money("POST", "/v1/wallet/deposits", usd(2_500_001), "alice", key()), 422, "limit_exceeded")
     assert money_of(api, "alice") == before
@@ -307,6 +312,7 @@ def test_daily_and_per_deposit_limits(bank):
     refused(pay(api, "alice", "bob", 1), 422, "limit_exceeded")
     assert money_of(api, "alice", "bob", "erin") == before
     # The next day the limits start over.
+    assert clock.now().date() == TEST_NOW.date()
     assert api.admin("POST", "/v1/admin/test-clock", {"advance_days": 1}).status_code == 200
     assert pay(api, "alice", "bob", 1_000_000).status_code == 201
     assert api.money("POST", "/v1/wallet/deposits", usd(2_500_000), "alice", key()).status_code == 201

@@ -464,7 +464,7 @@ def faults(monkeypatch):
     # conflict, are recorded, not slept: the retries themselves all happen.
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=lambda s: None))
     injector = Faults()
-    monkeypatch.setattr(base, "_pause", lambda attempt: injector.pauses.append(attempt))
+    monkeypatch.setattr(base, "backoff", lambda attempt: injector.pauses.append(attempt))
     events = base.botocore_client().meta.events
     events.unregister("before-send", botocore_stubber)
     events.register("before-send", injector.send)

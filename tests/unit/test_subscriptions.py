@@ -3,8 +3,10 @@ renewals by the daily `subscriptions` job (admin endpoint, CLI and schedule
 handler alike) exactly once per period, past_due and the end after three
 failed days, cancelling at period end, and price changes from the next period.
 
-Business time moves with the test clock (forward only); each test starts at
-the real time. After each test the books balance."""
+Business time moves with the test clock (forward only); each test starts
+where the module's build left it (TEST_NOW and a few seconds), and the tests
+whose outcome depends on the day a subscription starts run over the table
+of start dates in tests/unit/dates.py. After each test the books balance."""
 import json
 import uuid
 from datetime import date, datetime, timedelta
@@ -14,6 +16,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.config import MINOR_UNITS_MAX
+from tests.unit import dates
 from tests.unit.conftest import module_stack
 
 USD = "USD"
@@ -93,9 +96,12 @@ def advance_past(api, period_end_iso, extra_days=0):
     advance(api, days)
 
 
-def one_month_after(iso):
-    from chalicelib.finance.creator import add_month
-    return clock.iso(add_month(parse(iso)))
+def months_after(start_iso, months):
+    """The end of the subscription's `months`th period: calendar months
+    from its first day (the anchor), on the anchor's day or the month's last
+    day when it is shorter (Jan 31 -> Feb 28 -> Mar 31), at the same time."""
+    start = parse(start_iso)
+    return clock.iso(datetime.combine(dates.months_after(start.date(), months), start.timetz()))
 
 
 def sub_entries(api, who):
@@ -162,8 +168,10 @@ def test_prices_out_of_range_or_malformed_are_400(club):
 
 # Subscribing ----------------------------------------------------------------------------------------------------------
 
-def test_subscribing_charges_the_first_month_at_once_minus_the_fee(club):
+@pytest.mark.parametrize("start", dates.START_DATES, ids=str)
+def test_subscribing_charges_the_first_month_at_once_minus_the_fee(club, start):
     api = club
+    dates.pin(start)
     started = clock.iso(clock.now())
     r = subscribe(api, "bob", k="sub-1")
     sub = ok(r, 201)
@@ -174,7 +182,8 @@ def test_subscribing_charges_the_first_month_at_once_minus_the_fee(club):
         "creator": "alice", "subscriber": "bob", "status": "active", "price": usd(PRICE), "periods_paid": 1,
         "cancel_at_period_end": False}
     assert started <= sub["current_period_start"] <= clock.iso(clock.now())
-    assert sub["current_period_end"] == one_month_after(sub["current_period_start"])
+    assert sub["current_period_start"][:10] == start.isoformat()
+    assert sub["current_period_end"] == months_after(sub["current_period_start"], 1)
     assert balances(api, "alice", "bob") == {"alice": PRICE - FEE, "bob": 100_000 - PRICE}
     assert books(api)["system_accounts"]["fees"] == FEE  # a fresh stack had no fee income
     [fan_entry], [creator_entry] = sub_entries(api, "bob"), sub_entries(api, "alice")
@@ -268,8 +277,10 @@ def run_schedule(api):
     return api.client.lambda_.invoke("job_subscriptions", event).payload
 
 
-def test_each_job_entry_point_renews_once_per_period(club):
+@pytest.mark.parametrize("start", dates.START_DATES, ids=str)
+def test_each_job_entry_point_renews_once_per_period(club, start):
     api = club
+    dates.pin(start)
     sub = ok(subscribe(api, "bob"), 201)
     assert job(api)["changed"] == 0  # nothing is due yet
     ends = [sub["current_period_end"]]
@@ -283,7 +294,7 @@ def test_each_job_entry_point_renews_once_per_period(club):
             assert again()["changed"] == 0
         now = the_sub(api, "bob")
         assert now["status"] == "active" and now["current_period_start"] == ends[-1]
-        assert now["current_period_end"] == one_month_after(ends[-1])
+        assert now["current_period_end"] == months_after(sub["current_period_start"], len(ends) + 1)
         ends.append(now["current_period_end"])
     assert the_sub(api, "bob")["periods_paid"] == 4
     assert balances(api, "alice", "bob") == {"alice": 4 * (PRICE - FEE), "bob": 100_000 - 4 * PRICE}
@@ -311,11 +322,14 @@ def test_an_as_of_date_in_the_future_charges_nothing_not_yet_due(club):
     assert the_sub(api, "bob")["periods_paid"] == 1
 
 
-def test_missed_days_are_caught_up_one_charge_per_period(club):
+@pytest.mark.parametrize("start", dates.START_DATES, ids=str)
+def test_missed_days_are_caught_up_one_charge_per_period(club, start):
     api = club
+    dates.pin(start)
     sub = ok(subscribe(api, "bob"), 201)
-    second_end = one_month_after(sub["current_period_end"])
-    third_end = one_month_after(second_end)
+    assert sub["current_period_end"] == months_after(sub["current_period_start"], 1)
+    second_end = months_after(sub["current_period_start"], 2)
+    third_end = months_after(sub["current_period_start"], 3)
     advance_past(api, second_end)  # the job did not run for two periods
     summary = job(api)
     assert summary["changed"] == 1 and summary["processed"] == 1, summary

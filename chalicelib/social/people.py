@@ -1,0 +1,25 @@
+"""People as the network shows them: signing up and changing one's name keep
+the people search index in step. Identity keeps the person and knows nothing
+of search; this is the layer above both, as `fanout` is for timelines."""
+from chalicelib.db.users import UserItem
+from chalicelib.identity import users
+from chalicelib.identity.client import NOBODY, Client
+from chalicelib.social import search
+
+
+def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
+    user = users.create_user(handle, password, display_name, role)
+    search.index_user(user.id, user.handle, user.display_name)
+    return user
+
+
+def signup(handle: str, password: str, display_name: str | None = None, client: Client = NOBODY) -> dict:
+    """The person, indexed for search, signed in: a first session."""
+    return users.session(create_user(handle, password, display_name), client)
+
+
+def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> dict:
+    user, old_display_name = users.change_profile(user_id, display_name, bio)
+    if display_name is not None or bio is not None:
+        search.index_user(user.id, user.handle, user.display_name, old_display_name)
+    return users.own_user(user)
