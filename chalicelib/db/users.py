@@ -183,9 +183,9 @@ class SessionItem(Item):
             return None
 
     @classmethod
-    def of_user(cls, user_id: str, limit: int):
-        pk, _ = session_key(user_id, "")
-        return cls.query(pk, cls.sk.startswith("SESSION#"), limit=limit, consistent_read=True)
+    def find_many(cls, user_id: str, session_ids) -> list["SessionItem"]:
+        """The sessions of those ids that exist (one BatchGetItem per 100)."""
+        return list(cls.batch_get([session_key(user_id, sid) for sid in session_ids], consistent_read=True))
 
 
 class SecurityEventItem(Item):

@@ -25,7 +25,8 @@ def add_frozen(tx: TaggedTransaction, user_id: str, frozen: bool) -> None:
     tx.update("user", UserItem.ref(user_id), actions, condition=UserItem.pk.exists())
 
 
-def after_frozen(user_id: str, frozen: bool) -> None:
-    """Once the freeze is committed: its sessions' records say they ended."""
+def after_frozen(user_id: str, frozen: bool, live_ids) -> None:
+    """Once the freeze is committed: the records of the sessions that were
+    live (`live_ids`, read before it) say they ended."""
     if frozen:
-        sessions.end_others(user_id, None, "frozen")
+        sessions.end_others(user_id, None, "frozen", live_ids)

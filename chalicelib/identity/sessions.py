@@ -38,7 +38,6 @@ from chalicelib.identity.client import Client
 SESSION_KEEP_S = 7 * 86400  # an ended or expired session stays listed for the record this long (TTL)
 REFRESH_TOKEN_CHARS_MAX = 512
 TAG_CHARS = 32
-SESSIONS_PAGE_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _make_room(user: UserItem, client: Client) -> None:
     if len(live) < limit:
         return
     now_s = _now_s()
-    found = {item.id: item for item in SessionItem.of_user(user.id, limit=SESSIONS_PAGE_MAX)}
+    found = {item.id: item for item in SessionItem.find_many(user.id, live)}
     stale = [sid for sid in live if sid not in found or found[sid].ended_at
              or int(found[sid].refresh_expires_s) <= now_s]
     if stale:
@@ -186,13 +185,15 @@ def end(user_id: str, session_id: str, reason: str, client: Client, event: bool 
     return not commit(tx)
 
 
-def end_others(user_id: str, keep_session_id: str | None, reason: str) -> int:
-    """Mark every session but `keep_session_id` ended. The live set is the
-    truth and its change is the caller's (in the caller's own transaction);
-    this brings the session records in line. Returns how many it ended."""
+def end_others(user_id: str, keep_session_id: str | None, reason: str, live_ids) -> int:
+    """Mark the sessions `live_ids` (the live set as read before the
+    caller's change) ended, but `keep_session_id`. The live set is the truth
+    and its change is the caller's, in the caller's own transaction: a token
+    or refresh token of a session out of the set is refused whatever its
+    record says; this brings the records in line. Returns how many it ended."""
     ended = 0
     stamp = clock.iso(clock.real_now())
-    for item in SessionItem.of_user(user_id, limit=SESSIONS_PAGE_MAX):
+    for item in SessionItem.find_many(user_id, set(live_ids or ()) - {keep_session_id}):
         if item.id == keep_session_id or item.ended_at:
             continue
         try:
@@ -216,8 +217,8 @@ def list_sessions(user_id: str, current_session_id: str) -> list[dict]:
     user = UserItem.find(user_id)
     live = set(user.sessions or ()) if user else set()
     now_s = _now_s()
-    items = [i for i in SessionItem.of_user(user_id, limit=SESSIONS_PAGE_MAX)
-             if i.id in live and not i.ended_at and int(i.refresh_expires_s) > now_s]
+    items = [i for i in SessionItem.find_many(user_id, live)
+             if not i.ended_at and int(i.refresh_expires_s) > now_s]
     items.sort(key=lambda i: i.last_used_at, reverse=True)
     return [public_session(i, current_session_id) for i in items]
 

@@ -261,9 +261,10 @@ def logout(user_id: str, session_id: str | None = None, client: Client = NOBODY)
 def end_every_session(user_id: str, reason: str, client: Client) -> None:
     """Every session and every token of the person stop at once (the live
     set emptied, the token version bumped), then the records follow."""
+    live = require(user_id).sessions
     UserItem.ref(user_id).update(actions=[UserItem.token_version.add(1), UserItem.sessions.remove()],
                                  condition=UserItem.pk.exists())
-    ended = sessions.end_others(user_id, None, reason)
+    ended = sessions.end_others(user_id, None, reason, live)
     events.log(user_id, "session_ended", client, reason=reason, sessions=ended)
 
 
@@ -303,7 +304,7 @@ def change_password(principal, current_password: str, new_password: str) -> dict
     tx.save("event", events.record(user.id, "password_changed", client, session_id=session_id))
     if commit(tx):
         raise errors.NotFound()
-    sessions.end_others(user.id, session_id, "password_changed")
+    sessions.end_others(user.id, session_id, "password_changed", user.sessions)
     return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version), session_id)}
 
 

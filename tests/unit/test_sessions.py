@@ -374,3 +374,26 @@ def test_a_header_the_client_sets_is_not_its_address(api):
                       headers={"X-Forwarded-For": "10.1.1.1"}), 429, "rate_limited")
     body = sign_in(api, name, ip="192.0.2.201")  # another address is not locked out
     assert sessions_of(api, body["token"])[0]["ip"] == "192.0.2.201"
+
+
+def test_a_person_has_at_most_sessions_max_live_sessions(api, monkeypatch):
+    """Past the cap, a new sign-in ends the least recently used session; a
+    long history of ended sessions hides no live one from the list."""
+    import dataclasses
+
+    from chalicelib.config import settings
+    from chalicelib.identity import sessions
+    capped = dataclasses.replace(settings(), sessions_max=3)
+    monkeypatch.setattr(sessions, "settings", lambda: capped)
+    name = fresh("many")
+    api.signup(name)
+    signed = [sign_in(api, name) for _ in range(2)]  # with the signup's: 3
+    refresh(api, signed[0]["refresh_token"])  # the signup's session is now the least recently used
+    newest = sign_in(api, name)
+    error_of(me(api, api.tokens[name]), 401, "unauthenticated")
+    live = sessions_of(api, newest["token"])
+    assert len(live) == 3 and {s["id"] for s in live} == {claims(b["token"])["sid"] for b in signed + [newest]}
+    for _ in range(5):  # ended sessions pile up as records; the list shows the live ones
+        assert api.call("POST", "/v1/auth/logout", token=sign_in(api, name)["token"]).status_code == 204
+    assert {s["id"] for s in sessions_of(api, newest["token"])} == \
+        {claims(signed[0]["token"])["sid"], claims(newest["token"])["sid"]}
