@@ -4,32 +4,45 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
 # pytest-xdist workers for `make test` / `make unit`: one per core by default.
 TEST_WORKERS ?= auto
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run test unit package lint bench clean test-pytest test-template
+.PHONY: setup run demo test unit package lint bench clean test-pytest test-template
 
 $(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	rm -f $(VENV)/.installed-*
-	touch $@
+	@echo "Setting up $(VENV): installing Flock's Python packages (a minute or two the first time)..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "$(VENV) is ready."
+
+# The browser tests drive Debian's Chromium (Playwright's own download is not reachable).
+# Without apt-get (not Debian) the browser tests skip, saying why.
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "No apt-get here: the browser tests will skip."; exit 0; }; \
+	echo "Installing Debian's chromium for the browser tests..."; \
+	apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }
 
 setup: $(STAMP)
 
 run: setup
 	PORT=$(PORT) $(PY) scripts/devserver.py
 
+demo: setup
+	PORT=$(PORT) $(PY) scripts/devserver.py --demo
+
 unit: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 # pytest and the template (package, then lint it) at once: the template takes
 # a minute of its own and needs nothing from the tests. Fails if either fails.
-test: setup
+test: setup $(CHROMIUM)
 	$(MAKE) --no-print-directory -j2 test-pytest test-template
 
-test-pytest: setup
+test-pytest: setup $(CHROMIUM)
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 test-template: setup

@@ -21,6 +21,8 @@ prints the summary and sets the exit status from what they return.
     merge, locked posts, a post to 1,000 followers, search.
 5.  Interest accrual (bench/accrual.py, in its own process): the
     accrue-interest job over 1,000 and 10,000 accounts.
+6.  Loan servicing (bench/loans.py, in its own process): the loan-servicing
+    job over 1,000 and 10,000 open loans with nothing due.
 
 The machine is small and noisy: the figures that matter are the ratios.
 Exit status 1 if a request-count rule is broken (those are exact, not noisy)
@@ -69,12 +71,12 @@ def social(json_path):
     return summary
 
 
-def accrual():
-    """Section 5: bench/accrual.py in its own process, its lines shown as
-    they come; returns (summary lines, its rule failures), or None if it did
-    not finish."""
-    say("5. Interest accrual (bench/accrual.py, in its own process)")
-    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, "accrual.py")], cwd=ROOT,
+def accrual(number="5", title="Interest accrual", module="accrual.py"):
+    """Section 5 (or 6, the same way): bench/accrual.py in its own process,
+    its lines shown as they come; returns (summary lines, its rule
+    failures), or None if it did not finish."""
+    say(f"{number}. {title} (bench/{module}, in its own process)")
+    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, module)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:
@@ -82,7 +84,7 @@ def accrual():
         say("   " + line.rstrip())
     proc.wait()
     if proc.returncode not in (0, 1) or "Summary" not in lines:
-        say(f"   bench/accrual.py FAILED (exit {proc.returncode})")
+        say(f"   bench/{module} FAILED (exit {proc.returncode})")
         return None
     growth = [line.strip() for line in lines if line.strip().startswith("growth")]
     summary = [line.strip() for line in lines[lines.index("Summary") + 1:]
@@ -100,7 +102,7 @@ def main():
                         help="fresh processes per subject and bytecode mode from the package (default 5)")
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
-    parser.add_argument("--sections", default="1,2,3,4,5", help="which sections to run (default 1,2,3,4,5)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run (default 1,2,3,4,5,6)")
     args = parser.parse_args()
     sections = {int(x) for x in args.sections.split(",") if x.strip()}
     started = time.perf_counter()
@@ -141,10 +143,13 @@ def main():
         social_broken = social_summary is None
         if social_summary:
             failures += [f"social: {p}" for p in social_summary["failures"]]
-    accrual_result = None
+    accrual_result = loans_result = None
     if 5 in sections:
         accrual_result = accrual()
         lap("5")
+    if 6 in sections:
+        loans_result = accrual("6", "Loan servicing", "loans.py")
+        lap("6")
     warnings = []
     say("Summary")
     if cold:
@@ -177,6 +182,12 @@ def main():
         failures += [f"accrual: {line}" for line in accrual_result[1]]
     elif 5 in sections:
         warnings.append("bench/accrual.py did not finish (its output is above)")
+    if loans_result:
+        for line in loans_result[0]:
+            say(f"   {line}")
+        failures += [f"loans: {line}" for line in loans_result[1]]
+    elif 6 in sections:
+        warnings.append("bench/loans.py did not finish (its output is above)")
     if not money_ok:
         warnings.append("money check: alice's balance did not fall by what the transfers moved")
     if social_broken:
@@ -186,7 +197,8 @@ def main():
     say(f"   total bench time {time.perf_counter() - started:.0f} s (" +
         ", ".join(f"{name}: {seconds:.0f} s" for name, seconds in took.items() if seconds >= 0.5) + ")")
     # Exit status 1 means a request-count rule is broken, and nothing else does (2: a part of the bench failed).
-    return 1 if failures else (2 if social_broken or (5 in sections and not accrual_result) else 0)
+    return 1 if failures else (2 if social_broken or (5 in sections and not accrual_result)
+                                         or (6 in sections and not loans_result) else 0)
 
 
 if __name__ == "__main__":

@@ -4,22 +4,33 @@
     python -m chalicelib.cli bootstrap            # system accounts (idempotent)
     python -m chalicelib.cli create-admin HANDLE  # password read from stdin
 
-The stage, tables and endpoints come from the environment, as for the app.
+The stage, tables and endpoints come from the environment, as for the app;
+with none set, a running `make run` is found (chalicelib/devstack.py) and
+used. Progress bars go to a terminal only.
 """
-import argparse
-import getpass
-import json
 import sys
-from datetime import date
 
-from chalicelib import errors, jobs
-from chalicelib.finance import accounts
-from chalicelib.social import people
+if __name__ == "__main__":
+    # First, before chalicelib's table models read the settings as they are
+    # defined: a running `make run`, and a bad setting as one line.
+    from chalicelib import devstack
+    devstack.prepare_cli()
+
+import argparse  # noqa: E402
+import getpass  # noqa: E402
+import json  # noqa: E402
+from datetime import date  # noqa: E402
+
+from chalicelib import errors, jobs  # noqa: E402
+from chalicelib.config import SettingError  # noqa: E402
+from chalicelib.finance import accounts  # noqa: E402
+from chalicelib.social import people  # noqa: E402
 
 
 def _job(args) -> int:
     try:
-        summary = jobs.run(args.name, date.fromisoformat(args.as_of) if args.as_of else None, progress=_progress_bar)
+        summary = jobs.run(args.name, date.fromisoformat(args.as_of) if args.as_of else None,
+                           progress=_progress_bar if sys.stderr.isatty() else None)
     except errors.ApiError as refusal:
         print(refusal.message, file=sys.stderr)
         return 2
@@ -54,10 +65,21 @@ def _create_admin(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
+    try:
+        return _main(argv)
+    except SettingError as bad:
+        print(f"Bad setting: {bad}", file=sys.stderr)
+        return 2
+
+
+def _main(argv) -> int:
+    names = ", ".join(jobs.NAMES)
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli",
+                                     epilog=f"Jobs: {names}. With no AWS endpoint or stage in the environment, "
+                                            "a running `make run` is used.")
     commands = parser.add_subparsers(dest="command", required=True)
-    job = commands.add_parser("job", help="run one job for an as-of date")
-    job.add_argument("name")
+    job = commands.add_parser("job", help=f"run one job for an as-of date: {names}")
+    job.add_argument("name", help=f"one of: {names}")
     job.add_argument("--as-of", default=None, help="YYYY-MM-DD; default yesterday by the business clock")
     job.set_defaults(run=_job)
     commands.add_parser("bootstrap", help="create the system accounts").set_defaults(run=_bootstrap)

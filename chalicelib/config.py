@@ -47,6 +47,11 @@ class Settings:
     jobs_queue_url: str | None
     job_segments: int
     overdraft_apr_bps: int
+    loan_late_fee: int = 1500
+    loan_min_amount: int = 10_000
+    loan_max_amount: int = 2_500_000
+    loan_terms: tuple = tuple(range(3, 37))
+    loan_apr_bps_by_grade: tuple = (("A", 599), ("B", 899), ("C", 1299), ("D", 1799), ("E", 2499))
     limits: dict = field(default_factory=dict)
 
     @property
@@ -60,8 +65,18 @@ class Settings:
         return self.limits.get(tier, self.limits["verified"])
 
 
+class SettingError(ValueError):
+    """A setting in the environment that cannot be read; says which."""
+
+
 def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingError(f"{name} must be an integer, not {text[:40]!r}") from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,5 +127,10 @@ def settings() -> Settings:
         jobs_queue_url=os.environ.get("FLOCK_JOBS_QUEUE_URL") or None,
         job_segments=_int("FLOCK_JOB_SEGMENTS", 8),
         overdraft_apr_bps=_int("FLOCK_OVERDRAFT_APR_BPS", 1800),
+        # Lending (API.md, Loans): the late fee in minor units, and the
+        # product until an operator sets one (PUT /v1/admin/loan-products).
+        loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),
+        loan_min_amount=_int("FLOCK_LOAN_MIN_AMOUNT", 10_000),
+        loan_max_amount=_int("FLOCK_LOAN_MAX_AMOUNT", 2_500_000),
         limits={"verified": verified},
     )

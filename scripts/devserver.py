@@ -16,6 +16,7 @@ that depends on the date states it. The test clock then moves forward from
 there as usual.
 """
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -155,6 +156,56 @@ def make_server(app, host: str, port: int):
     return LocalDevServer(app, config, host, port, handler_cls=FlockRequestHandler, server_cls=FlockHTTPServer)
 
 
+def banner(url: str, password: str, from_env: bool, business_time: str = "", aws: str = "") -> str:
+    """What `make run` prints: where things are, and money moving in three steps."""
+    shown = "(FLOCK_ADMIN_PASSWORD)" if from_env else password
+    login = ('"{\\"handle\\": \\"admin\\", \\"password\\": \\"$FLOCK_ADMIN_PASSWORD\\"}"' if from_env
+             else f"'{{\"handle\": \"admin\", \"password\": \"{password}\"}}'")
+    return f"""
+Flock is running.
+  Web client    {url}/
+  API docs      {url}/docs   (OpenAPI document: {url}/v1/openapi.json)
+  Admin login   handle "admin", password {shown}
+  Business time {business_time or "now"}   (move it with POST /v1/admin/test-clock)
+  Local AWS     moto at {aws or "an in-process server"}
+  Local data lives in memory: Ctrl-C stops the server and forgets everything.
+
+Money in three steps (paste into a shell; needs curl and python3):
+  URL={url}; J='Content-Type: application/json'
+  tok() {{ python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }}
+  ALICE=$(curl -s $URL/v1/auth/signup -H "$J" -d '{{"handle": "alice", "password": "correct horse battery"}}' | tok)
+  curl -s $URL/v1/auth/signup -H "$J" -d '{{"handle": "bob", "password": "correct horse battery"}}' >/dev/null
+  ADMIN=$(curl -s $URL/v1/auth/login -H "$J" -d {login} | tok)
+  # 1. the admin verifies alice and bob, which opens their money accounts
+  for h in alice bob; do curl -s -X POST $URL/v1/admin/users/$h/verify -H "Authorization: Bearer $ADMIN"; echo; done
+  # 2. alice deposits $100.00 from her linked bank (amounts are integer cents)
+  curl -s $URL/v1/wallet/deposits -H "$J" -H "Authorization: Bearer $ALICE" -H "Idempotency-Key: deposit-1" \\
+       -d '{{"amount": 10000, "currency": "USD"}}'; echo
+  # 3. alice sends bob $25.00; the same Idempotency-Key again replays the answer and moves nothing
+  curl -s $URL/v1/transfers -H "$J" -H "Authorization: Bearer $ALICE" -H "Idempotency-Key: lunch-1" \\
+       -d '{{"to": "bob", "amount": 2500, "currency": "USD", "note": "lunch"}}'; echo
+
+Ctrl-C stops the server and the local AWS.
+"""
+
+
+def seed_in_background(url: str, admin_password: str) -> None:
+    """`make demo`: seeds through the API once the server answers."""
+    import threading
+
+    import demo
+
+    def run():
+        try:
+            people = demo.seed(url, admin_password)
+            print(f"Demo data ready: log in at {url}/ as {', '.join(people)} "
+                  f"(password \"{demo.PASSWORD}\").", flush=True)
+        except Exception as failure:  # noqa: BLE001 - the server keeps running without demo data
+            print(f"Demo data failed: {failure}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def clock_start(text: str | None):
     """FLOCK_CLOCK_START as an aware datetime, or None when unset; refused
     outside the dev stage and without a time zone (business time is UTC)."""
@@ -178,12 +229,13 @@ def main() -> None:
     parser.add_argument("--dynamodb-endpoint", default=os.environ.get("FLOCK_DYNAMODB_ENDPOINT"))
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--exit-with-parent", action="store_true")
+    parser.add_argument("--demo", action="store_true", help="seed demo people, posts, money and messages")
     args = parser.parse_args()
     if args.exit_with_parent:
         from motoserver import exit_with_parent
         exit_with_parent()
 
-    moto_server = None
+    moto_server = stack_file = None
     if not args.dynamodb_endpoint:
         moto_server = localstack.LockedMotoServer().start()
         args.dynamodb_endpoint = moto_server.url
@@ -205,20 +257,13 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server.server_address[1]}"
     if not args.quiet:
         from chalicelib import clock
-        password = state["admin_password"]
-        shown = password if not os.environ.get("FLOCK_ADMIN_PASSWORD") else "(FLOCK_ADMIN_PASSWORD)"
-        print(f"""
-Flock is running at {url}   (moto DynamoDB at {args.dynamodb_endpoint})
-Business time: {clock.iso(clock.now())}
-Admin login: handle "admin", password {shown}
-
-Try it:
-  curl -s -X POST {url}/v1/auth/signup -H 'Content-Type: application/json' \\
-       -d '{{"handle": "alice", "password": "correct horse battery"}}'
-  curl -s {url}/v1/me -H "Authorization: Bearer <token from the answer>"
-
-Ctrl-C stops the server and the local AWS.
-""", flush=True)
+        print(banner(url, state["admin_password"], bool(os.environ.get("FLOCK_ADMIN_PASSWORD")),
+                     clock.iso(clock.now()), args.dynamodb_endpoint), flush=True)
+    if moto_server and not args.quiet:
+        from chalicelib import devstack  # the operator CLI finds this stack by it
+        stack_file = devstack.write(url, args.dynamodb_endpoint)
+    if args.demo:
+        seed_in_background(url, state["admin_password"])
     print(f"READY {url}", flush=True)
     try:
         server.serve_forever()
@@ -226,6 +271,9 @@ Ctrl-C stops the server and the local AWS.
         pass
     finally:
         server.server.server_close()
+        if stack_file:
+            with contextlib.suppress(OSError):
+                os.remove(stack_file)
         if moto_server:
             moto_server.stop()
 

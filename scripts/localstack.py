@@ -18,8 +18,26 @@ LOCAL_ENV = {
 }
 
 
+def forget_moto_models() -> None:
+    """Drop moto's record of every DynamoDB model object it ever made.
+
+    moto keeps each one in its class's `instances_tracked` list (for its
+    dashboard, which Flock does not serve), and TransactWriteItems makes a
+    deep copy of every table it touches, to roll back with: so each money
+    movement kept a whole copy of the balances table alive for good, and
+    freeing them all made SIGTERM take half a minute. Measured on the dev
+    server, 4 accounts, +365 then +730 days of interest: 141 -> 645 MB and
+    SIGTERM in 33 s; with this, 141 -> 148 MB and 2.5 s (200 deposits:
+    139 -> 1119 MB, 63 s; with this 153 MB, 2.9 s). The tables themselves
+    are not in these lists (the backends hold them)."""
+    from moto.core.model_instances import model_data
+    for model in model_data.get("dynamodb", {}).values():
+        model.instances_tracked = []
+
+
 class LockedMotoServer:
-    """moto's server app on 127.0.0.1, one request at a time."""
+    """moto's server app on 127.0.0.1, one request at a time, keeping
+    nothing a request made beyond the data itself (`forget_moto_models`)."""
 
     def __init__(self, port: int = 0):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -28,7 +46,10 @@ class LockedMotoServer:
 
         def app(environ, start_response):
             with lock:
-                return list(inner(environ, start_response))
+                try:
+                    return list(inner(environ, start_response))
+                finally:
+                    forget_moto_models()
 
         class QuietHandler(MotoRequestHandler):
             def log_request(self, *args):  # one line per AWS call drowns the dev server's output

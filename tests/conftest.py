@@ -39,6 +39,8 @@ LONGEST_FIRST = (
     "tests/e2e/test_schemathesis.py",
     "tests/unit/test_ledger_properties.py",
     "tests/e2e/",
+    "tests/browser/test_money_screens.py",
+    "tests/browser/test_social_screens.py",
 )
 
 

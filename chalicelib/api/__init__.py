@@ -5,14 +5,14 @@ from chalice import Chalice, Rate
 
 from chalicelib import bootstrap as stack_setup  # `bootstrap` names the Lambda function below
 from chalicelib import clock, http, jobs
-from chalicelib.api import creator, docs, identity, social, system, wallet
+from chalicelib.api import creator, docs, identity, loans, social, system, wallet, web
 from chalicelib.config import settings
 from chalicelib.social import fanout
 
 
 def register(app: Chalice) -> None:
     app.log.setLevel(logging.INFO)
-    for blueprint in (system.bp, identity.bp, wallet.bp, social.bp, creator.bp, docs.bp):
+    for blueprint in (system.bp, identity.bp, wallet.bp, loans.bp, social.bp, creator.bp, docs.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)
@@ -44,13 +44,15 @@ def fanout_queue_name() -> str:
 
 
 # job -> (rate, as-of of a scheduled run: None for the default, yesterday).
-# A hold expires at its own time, so the hourly run looks up to today.
+# A hold expires at its own time, so the hourly run looks up to today;
+# loans are serviced for today, so autopay takes an installment on its due date.
 SCHEDULES = {
     "reconcile": (Rate(1, unit=Rate.DAYS), None),
     "expire-holds": (Rate(1, unit=Rate.HOURS), "today"),
     "subscriptions": (Rate(1, unit=Rate.DAYS), None),
     "accrue-interest": (Rate(1, unit=Rate.DAYS), None),
     "post-interest": (Rate(1, unit=Rate.DAYS), None),
+    "loan-servicing": (Rate(1, unit=Rate.DAYS), "today"),
 }
 
 

@@ -1,14 +1,15 @@
 """The API described: `GET /v1/openapi.json` (OpenAPI 3.1, built from the
-route table on first request) and `GET /docs`, a page rendered here from
-that document, with no scripts, styles or fonts from anywhere else."""
+route table on first request) and `GET /docs`, Swagger UI (vendored from
+npm `swagger-ui-dist` into chalicelib/web/static/) reading that document,
+with "try it" against this same stack; no scripts, styles or fonts from
+anywhere else (the web client's CSP)."""
 import functools
 import html
-import json
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from chalicelib import http
-from chalicelib.api import openapi
+from chalicelib.api import openapi, web
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
@@ -23,60 +24,26 @@ def openapi_document(req):
 
 @route("/docs", auth=False)
 def docs_page(req):
-    """This page: the API, readable offline."""
-    return Response(body=_page(bp.current_app), status_code=200,
-                    headers={"Content-Type": "text/html; charset=utf-8",
-                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _schema_text(schema) -> str:
-    return _e(json.dumps(schema, indent=2, ensure_ascii=False))
+    """This page: the API rendered by Swagger UI (served from here), with "try it"."""
+    return web.page_response(_page(bp.current_app))
 
 
 @functools.lru_cache(maxsize=1)
 def _page(app) -> str:
-    doc = openapi.document(app)
-    out = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-           f"<title>{_e(doc['info']['title'])}</title>",
-           "<style>body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-           "code,pre{font:13px ui-monospace,monospace}pre{background:#f4f4f4;padding:.6rem;overflow:auto}"
-           ".m{display:inline-block;min-width:4.5rem;font-weight:bold}section{border-top:1px solid #ddd;"
-           "padding:.5rem 0}details{margin:.3rem 0}</style></head><body>",
-           f"<h1>{_e(doc['info']['title'])} v{_e(doc['info']['version'])}</h1>",
-           f"<p>{_e(doc['info'].get('description', ''))}</p>",
-           "<p>The machine-readable document: <a href='/v1/openapi.json'>/v1/openapi.json</a>. "
-           "Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>.</p><h2>Routes</h2><ul>"]
-    operations = [(path, method, op) for path, ops in doc["paths"].items() for method, op in ops.items()]
-    for path, method, op in operations:
-        out.append(f"<li><a href='#{_e(op['operationId'])}'><span class='m'>{_e(method.upper())}</span>"
-                   f"<code>{_e(path)}</code></a></li>")
-    out.append("</ul>")
-    for path, method, op in operations:
-        out.append(f"<section id='{_e(op['operationId'])}'><h3><span class='m'>{_e(method.upper())}</span>"
-                   f"<code>{_e(path)}</code></h3><p>{_e(op.get('summary', ''))}</p>")
-        if op.get("description"):
-            out.append(f"<p>{_e(op['description'])}</p>")
-        out.append(f"<p>Auth: {'bearer token' if op.get('security') else 'none'}</p>")
-        if op.get("parameters"):
-            out.append("<table><tr><th>name</th><th>in</th><th>required</th><th>schema</th></tr>")
-            for p in op["parameters"]:
-                out.append(f"<tr><td><code>{_e(p['name'])}</code></td><td>{_e(p['in'])}</td>"
-                           f"<td>{'yes' if p.get('required') else 'no'}</td>"
-                           f"<td><code>{_e(json.dumps(p['schema'], ensure_ascii=False))}</code></td></tr>")
-            out.append("</table>")
-        if op.get("requestBody"):
-            schema = op["requestBody"]["content"]["application/json"]["schema"]
-            out.append(f"<details><summary>Request body</summary><pre>{_schema_text(schema)}</pre></details>")
-        out.append("<p>Answers: " + ", ".join(
-            f"<code>{_e(status)}</code> {_e(answer['description'])}" for status, answer in op["responses"].items())
-            + "</p></section>")
-    out.append("<h2>Schemas</h2>")
-    for name, schema in doc["components"]["schemas"].items():
-        out.append(f"<details id='schema-{_e(name)}'><summary><code>{_e(name)}</code></summary>"
-                   f"<pre>{_schema_text(schema)}</pre></details>")
-    out.append("</body></html>")
-    return "".join(out)
+    """Swagger UI's shell; /static/docs.js points it at /v1/openapi.json."""
+    title = html.escape(openapi.document(app)["info"]["title"], quote=True)
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{title} reference</title>"
+            "<link rel='icon' href='/static/icon.svg' type='image/svg+xml'>"
+            "<link rel='stylesheet' href='/static/swagger-ui.css'>"
+            "<link rel='stylesheet' href='/static/docs.css'></head><body>"
+            "<header class='docs-bar'><a href='/'>Flock</a> <span>API reference</span> "
+            "<a href='/v1/openapi.json'>openapi.json</a></header>"
+            "<p class='docs-note'>Try it out: sign up or log in below, paste the <code>token</code> into "
+            "<strong>Authorize</strong> once; for <code>Idempotency-Key</code> type <code>auto</code> to get a "
+            "fresh key at each Execute.</p>"
+            "<main id='swagger-ui'><noscript>This page needs JavaScript; the document itself is "
+            "<a href='/v1/openapi.json'>/v1/openapi.json</a>.</noscript></main>"
+            "<script src='/static/swagger-ui-bundle.js'></script>"
+            "<script src='/static/docs.js'></script></body></html>")

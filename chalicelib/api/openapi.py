@@ -8,7 +8,7 @@ import functools
 import re
 
 from chalicelib import http, jobs
-from chalicelib.api import responses
+from chalicelib.api import examples, responses
 from chalicelib.api.schemas import MoneyBody
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
@@ -37,6 +37,10 @@ def _path_params() -> dict:
 RAW_BODIES = {
     "subscription_price": {"anyOf": [{"$ref": "#/components/schemas/MoneyBody"}, {"type": "null"}]},
 }
+
+# Views answering pages and files rather than JSON.
+NOT_JSON = {"docs_page": ("text/html",), "web_client": ("text/html",),
+            "web_asset": ("text/javascript", "text/css", "image/svg+xml", "text/plain")}
 
 STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Invalid request",
                401: "Not authenticated", 403: "Forbidden", 404: "Not found", 409: "Conflict",
@@ -98,9 +102,12 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
     if spec.body is not None:
         op["requestBody"] = {"required": spec.body_required,
                              "content": {"application/json": {"schema": schemas.model(spec.body)}}}
+        if spec.body.__name__ in examples.REQUESTS:
+            op["requestBody"]["content"]["application/json"]["example"] = examples.REQUESTS[spec.body.__name__]
     elif spec.view_name in RAW_BODIES:
         op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": RAW_BODIES[spec.view_name]}}}
+                             "content": {"application/json": {"schema": RAW_BODIES[spec.view_name],
+                                                              "example": examples.REQUESTS[spec.view_name]}}}
     op["security"] = [{"bearer": []}] if spec.auth else []
     answers = {}
     success = responses.SUCCESS.get(spec.view_name, {spec.status: None})
@@ -108,9 +115,11 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
         answer = {"description": STATUS_TEXT.get(status, "OK")}
         if name is not None:
             answer["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+            if name in examples.RESPONSES:
+                answer["content"]["application/json"]["example"] = examples.RESPONSES[name]
         answers[str(status)] = answer
-    if spec.view_name == "docs_page":
-        answers["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    if spec.view_name in NOT_JSON:
+        answers["200"]["content"] = {kind: {"schema": {"type": "string"}} for kind in NOT_JSON[spec.view_name]}
     if spec.view_name == "get_statement":
         answers["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
     for status in _error_statuses(spec):

@@ -2,6 +2,7 @@
 `"5"` is not an integer) and closed (unknown fields are refused)."""
 import unicodedata
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -20,6 +21,29 @@ class Body(BaseModel):
 def _no_control_chars(value: str) -> str:
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
         raise ValueError("control characters are not allowed")
+    return value
+
+
+# Characters a reader cannot see or that reorder what they see: controls
+# (NUL), format characters (U+200B zero width space, U+202E right-to-left
+# override, U+FEFF), separators (spaces), surrogates, private use, unassigned,
+# and the letters that draw as blanks.
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _https_url(value: str) -> str:
+    """An https URL with a host, no user part (`https://bank.com@evil.example`)
+    and nothing invisible in it; stored as given."""
+    if any(unicodedata.category(c) in _UNSEEN_CATEGORIES or c in _BLANK_LETTERS for c in value):
+        raise ValueError("control and invisible characters are not allowed")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        raise ValueError("must be an https URL") from None
+    if parts.scheme.lower() != "https" or not host or "@" in parts.netloc:
+        raise ValueError("must be an https URL with a host")
     return value
 
 
@@ -52,6 +76,7 @@ Bio = Annotated[StrictStr, Field(max_length=1000), AfterValidator(_nfc_length(0,
 Note = Annotated[StrictStr, Field(max_length=1200), AfterValidator(_nfc_length(0, 280)),
                  AfterValidator(_no_control_chars), text_schema(0, 280)]
 Reason = Annotated[StrictStr, Field(max_length=500), AfterValidator(_no_control_chars), text_schema()]
+HttpsUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https://[^\s]+$"), AfterValidator(_https_url)]
 AmountCents = Annotated[StrictInt, Field(ge=1, le=MINOR_UNITS_MAX)]
 # Any other currency is a 400 unsupported_currency (not invalid_request), so
 # the model takes any short string; the document tells the one accepted.

@@ -6,6 +6,7 @@ from chalice import Blueprint
 from pydantic import AfterValidator, Field, StrictStr
 
 from chalicelib import errors, http
+from chalicelib.api import schemas
 from chalicelib.api.schemas import Body, Handle, MoneyBody, Page, _no_control_chars, _nfc_length, text_schema
 from chalicelib.identity.users import authenticate, require_by_handle
 from chalicelib.social import graph, messages, posts, search, timeline
@@ -15,7 +16,7 @@ route = http.routes(bp, authenticate)
 
 Text = Annotated[StrictStr, Field(max_length=4000), AfterValidator(_nfc_length(1, 280)),
                  AfterValidator(_no_control_chars), text_schema(1, 280)]
-VideoUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https://[^\s]+$")]
+VideoUrl = schemas.HttpsUrl  # no control or invisible characters (U+0000, U+200B, U+202E)
 
 
 class PostBody(Body):

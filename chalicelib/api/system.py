@@ -7,7 +7,7 @@ from chalice import Blueprint
 from pydantic import Field, StrictInt, StrictStr
 
 from chalicelib import clock, errors, http, jobs
-from chalicelib.api.schemas import Body, Page
+from chalicelib.api.schemas import Body, Page, Reason
 from chalicelib.config import settings
 from chalicelib.finance import rates
 from chalicelib.finance.reconcile import reconcile
@@ -81,7 +81,7 @@ class RatesBody(Body):
     apy_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
     overdraft_apr_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
     effective_date: Annotated[StrictStr, Field(max_length=10)]
-    reason: Annotated[StrictStr, Field(max_length=500)] | None = None
+    reason: Reason | None = None
 
 
 @route("/v1/admin/rates", methods=["PUT"], admin=True, body=RatesBody)

@@ -6,18 +6,24 @@ Item kinds (pk / sk):
   ACCT#<account_id>     LIM#<YYYY-MM-DD>   the day's running totals that limits are checked against (TTL)
   ACCTNUM#<number>      ACCTNUM            the unique claim on an account number
   TR#<transfer_id>      TR                 a transfer; its id derives from (caller, idempotency key)
-  HOLD#<hold_id>        HOLD               a two-phase hold: pending -> posted | voided | expired
+  HOLD#<hold_id>        HOLD               a hold: debit (pending -> posted | voided | expired) or
+                                           credit (pending -> released | returned)
   PREQ#<request_id>     PREQ               a payment request
   RATES                 <YYYY-MM-DD>       the interest rates in force from that day on
   JOBRUN#<run_id>       JOBRUN             one run of a job fanned out in segments: progress
   PAYEE#<payer user>    <payee user>       the payer has sent money to that person (step-up: a new payee)
   GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
   gsi3 (sparse) of an account: ACCT#<account_id> / <kind>: the account items alone, for jobs to scan
-  gsi1 (sparse) of a pending hold: HOLDS#<shard> / <expires_at>#<hold_id>, removed when it is released
+  gsi1 (sparse) of a pending hold: HOLDS#<shard> / <expires_at>#<hold_id> (a debit hold, by expiry) or
+       CHOLDS#<shard> / <available_on>#<hold_id> (a credit hold, by availability); removed when it leaves pending
+  gsi2 (sparse) of a pending hold: HOLDS_OF#<account_id> / <created_at>#<hold_id>: an account's pending holds
+  An entry's sort key is E#<at>#<tr_id> for an account's first leg of a transfer, E#<at>#<tr_id>#<n> for its n-th
+  (a balanced set of legs may touch one account twice: a purchase and its cashback)
 """
 import hashlib
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, NumberSetAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, NumberSetAttribute,
+                                 UnicodeAttribute, UnicodeSetAttribute)
 
 from chalicelib.db.base import Gsi1, Gsi2, Gsi3, Item, meta
 
@@ -39,8 +45,10 @@ def account_key(account_id: str) -> tuple[str, str]:
     return account_partition(account_id), ACCOUNT_SORT_KEY
 
 
-def entry_key(account_id: str, at: str, transfer_id: str) -> tuple[str, str]:
-    return account_partition(account_id), f"{entry_time_bound(at)}#{transfer_id}"
+def entry_key(account_id: str, at: str, transfer_id: str, leg: int = 0) -> tuple[str, str]:
+    """The entry of an account's `leg`-th posting (from 0) in a transfer."""
+    sk = f"{entry_time_bound(at)}#{transfer_id}"
+    return account_partition(account_id), sk if leg == 0 else f"{sk}#{leg}"
 
 
 ENTRY_PREFIX = "E#"
@@ -64,21 +72,46 @@ def transfer_key(transfer_id: str) -> tuple[str, str]:
 
 
 def hold_key(hold_id: str) -> tuple[str, str]:
-    return f"HOLD#{hold_id}", "HOLD"
+    return f"HOLD#{hold_id}", HOLD_SORT_KEY
 
 
 PENDING_HOLD_SHARDS = 8
 
 
-def pending_hold_shard(shard: int) -> str:
-    return f"HOLDS#{shard}"
+HOLD_KINDS = ("debit", "credit")
 
 
-def pending_hold_index_keys(hold_id: str, expires_at_iso: str) -> tuple[str, str]:
+def pending_hold_shard(shard: int, kind: str = "debit") -> str:
+    """A partition of gsi1 where pending holds of `kind` wait, by expiry
+    (debit) or availability (credit): the expiry job never sees a deposit's hold."""
+    if kind not in HOLD_KINDS:
+        raise ValueError(kind)
+    return f"HOLDS#{shard}" if kind == "debit" else f"CHOLDS#{shard}"
+
+
+def pending_hold_index_keys(hold_id: str, expires_at_iso: str, kind: str = "debit") -> tuple[str, str]:
     """Where a pending hold waits for its expiry: spread over shards (many
     holds are placed at once), sorted by expiry within each."""
     shard = int(hashlib.sha256(hold_id.encode()).hexdigest(), 16) % PENDING_HOLD_SHARDS
-    return pending_hold_shard(shard), f"{expires_at_iso}#{hold_id}"
+    return pending_hold_shard(shard, kind), f"{expires_at_iso}#{hold_id}"
+
+
+def pending_hold_due_bound(cutoff_iso: str) -> str:
+    """gsi1_sk below which every hold expiring at or before `cutoff_iso` sorts
+    ("$" follows "#")."""
+    return cutoff_iso + "$"
+
+
+def account_holds_index_keys(account_id: str, created_at: str, hold_id: str) -> tuple[str, str]:
+    """gsi2 of a pending hold: the account's pending holds, oldest first."""
+    return account_holds_partition(account_id), f"{created_at}#{hold_id}"
+
+
+def account_holds_partition(account_id: str) -> str:
+    return f"HOLDS_OF#{account_id}"
+
+
+HOLD_SORT_KEY = "HOLD"
 
 
 REQUEST_PREFIX = "PREQ#"
@@ -110,20 +143,29 @@ class AccountItem(Item):
     """`spendable = balance - held + credit_limit` is stored because DynamoDB
     conditions cannot add; the ledger keeps it true on every update.
     `opens` holds `m<YYYYMM>` -> balance at the first movement of that month
-    (and, for accounts that earn interest, `d<YYYYMMDD>` of each day).
+    (and, for accounts that earn interest, `d<YYYYMMDD>` of each day, and
+    `h<YYYYMMDD>` -> `held_credit` at the first change of it that day).
+
+    `kind`: customer (a person's account, listed in gsi3, earns interest),
+    system (a shard of a system account, listed in gsi3), or a ledger account
+    that is nobody's wallet, e.g. receivable (a loan's): not listed in gsi3,
+    so no job that scans accounts sees it, and it accrues nothing.
+    `held_credit`: of `held`, money credited but not yet available (a
+    deposit's credit holds); it earns no interest until released.
 
     Jobs scan gsi3, whose copy may lag the item: `movements` counts the
     ledger's balance updates, so a job's write conditioned on the count it
     scanned is refused if the copy was stale (or a movement came after)."""
     Meta = meta("balances")
     id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # customer | system
+    kind = UnicodeAttribute()  # customer | system | receivable
     owner_id = UnicodeAttribute(null=True)
     owner_handle = UnicodeAttribute(null=True)
     system_name = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(default="USD")
     balance = NumberAttribute(default=0)
     held = NumberAttribute(default=0)
+    held_credit = NumberAttribute(default=0)
     credit_limit = NumberAttribute(default=0)
     spendable = NumberAttribute(default=0)
     status = UnicodeAttribute(default="active")  # active | frozen | closed
@@ -146,6 +188,9 @@ class AccountItem(Item):
     # m<YYYYMM> -> money in that month that counts toward a credit line
     # (finance/credit.py), added by the ledger; older months are removed by accrual.
     inflow = MapAttribute(default=dict)
+    # m<YYYYMM> -> days of that month that closed below zero, counted by
+    # accrual (which reads every close anyway) for underwriting (finance/loans.py).
+    below_zero = MapAttribute(null=True)
     movements = NumberAttribute(default=0)
     gsi3_pk = UnicodeAttribute(null=True)
     gsi3_sk = UnicodeAttribute(null=True)
@@ -156,9 +201,11 @@ class AccountItem(Item):
         return cls(*account_key(account_id))
 
     @classmethod
-    def new(cls, account_id: str, kind: str) -> "AccountItem":
-        """A new account, listed in gsi3."""
+    def new(cls, account_id: str, kind: str, listed: bool = True) -> "AccountItem":
+        """A new account, listed in gsi3 unless not `listed`."""
         pk, sk = account_key(account_id)
+        if not listed:
+            return cls(pk, sk, id=account_id, kind=kind)
         return cls(pk, sk, id=account_id, kind=kind, gsi3_pk=pk, gsi3_sk=kind)
 
     @classmethod
@@ -195,9 +242,22 @@ class DailyTotals(Item):
     expires_at = NumberAttribute()
 
 
+class LegMap(MapAttribute):
+    """One posting of a transfer, as the transfer lists it."""
+    account_id = UnicodeAttribute()
+    amount = NumberAttribute()  # signed minor units
+    currency = UnicodeAttribute()
+    party = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+
+
 class TransferItem(Item):
     """`request_hash` is the fingerprint of the request that made it; a replay
-    with another body is refused. `response` is the JSON first answered."""
+    with another body is refused. `response` is the JSON first answered.
+    `from_*`/`to_*`/`amount` name the movement's headline (its first debit
+    and credit); `legs` lists every posting; `forced` marks a post that
+    skipped the funds check."""
     Meta = meta("balances")
     id = UnicodeAttribute()
     kind = UnicodeAttribute()
@@ -216,6 +276,8 @@ class TransferItem(Item):
     attempt = UnicodeAttribute()
     hold_id = UnicodeAttribute(null=True)
     fee = NumberAttribute(null=True)  # of `amount`, to the `fees` account
+    legs = ListAttribute(of=LegMap, null=True)
+    forced = BooleanAttribute(null=True)
 
     @classmethod
     def find(cls, transfer_id: str) -> "TransferItem | None":
@@ -226,14 +288,26 @@ class TransferItem(Item):
 
 
 class HoldItem(Item):
+    """A hold on one account. `amount` is all ever held (the first amount
+    plus increments); `held_amount` what it holds now (the account's `held`
+    carries it while pending); `posted_amount` all captured (over-captures
+    included), `released_amount` all released. `applied` names every change
+    (increment, capture, release) made to it, so a retried one is a replay.
+    A credit hold (`kind` credit) is money credited not yet available:
+    `expires_at_iso` is when it becomes available, `transfer_id` the deposit."""
     Meta = meta("balances")
     id = UnicodeAttribute()
+    kind = UnicodeAttribute(default="debit")  # debit | credit
     account_id = UnicodeAttribute()
     amount = NumberAttribute()
+    held_amount = NumberAttribute(null=True)
+    released_amount = NumberAttribute(default=0)
     currency = UnicodeAttribute()
-    status = UnicodeAttribute()  # pending | posted | voided | expired
+    status = UnicodeAttribute()  # pending | posted | voided | expired (debit); pending | released | returned (credit)
     created_at = UnicodeAttribute()
     expires_at_iso = UnicodeAttribute()
+    transfer_id = UnicodeAttribute(null=True)
+    applied = UnicodeSetAttribute(null=True)
     posted_amount = NumberAttribute(default=0)
     description = UnicodeAttribute(default="")
     # Whose money it is, as the transfer that posts it names them.
@@ -246,6 +320,14 @@ class HoldItem(Item):
     gsi1_pk = UnicodeAttribute(null=True)
     gsi1_sk = UnicodeAttribute(null=True)
     pending_by_expiry = Gsi1()
+    gsi2_pk = UnicodeAttribute(null=True)
+    gsi2_sk = UnicodeAttribute(null=True)
+    pending_by_account = Gsi2()
+
+    @property
+    def holding(self) -> int:
+        """What the hold holds now."""
+        return int(self.amount) if self.held_amount is None else int(self.held_amount)
 
     @classmethod
     def find(cls, hold_id: str) -> "HoldItem | None":

@@ -78,14 +78,16 @@ def _retryable(exc: TransactWriteError) -> bool:
     return exc.cause_response_code in RETRYABLE_CODES
 
 
-def commit(transaction, attempts_max: int = ATTEMPTS_MAX, stale: tuple = (), busy_message: str | None = None) -> dict:
+def commit(transaction, attempts_max: int = ATTEMPTS_MAX, stale=(), busy_message: str | None = None) -> dict:
     """Commit `transaction`: a TaggedTransaction, or a function that builds
     one afresh for each attempt (when the build reads, or stamps the time).
 
     Returns {} once committed, else the refusals: tag -> cancellation reason
     (with the old item where the tag asked for ALL_OLD) of each item whose
     condition failed. Refusals of tags in `stale` alone mean the build read
-    something that has changed since: it is built again. Raises Unavailable
+    something that has changed since: it is built again. `stale` may also be
+    a function of the refusals that says so (when only the old item tells a
+    lost race from a refusal: a hold changed by another capture, say). Raises Unavailable
     when `attempts_max` attempts were not enough (then nothing was written,
     or a resend will find what was)."""
     for attempt in range(attempts_max):
@@ -96,7 +98,7 @@ def commit(transaction, attempts_max: int = ATTEMPTS_MAX, stale: tuple = (), bus
         except TransactWriteError as exc:
             if not _retryable(exc):
                 refusals = tx._refusals(exc)
-                if not set(refusals) <= set(stale):
+                if not (stale(refusals) if callable(stale) else set(refusals) <= set(stale)):
                     return refusals
         base.backoff(attempt)  # the other writer finishes first
     raise errors.Unavailable(busy_message)

@@ -1,5 +1,14 @@
 """Money accounts: opening on verification, account numbers, freezing,
-system accounts and their shards, and the public view of an account.
+system accounts and their shards, ledger accounts that are nobody's wallet
+(a loan's receivable), and the public view of an account.
+
+Kinds of account (`AccountItem.kind`):
+  customer    a person's wallet: listed in gsi3, earns interest, shown to them.
+  system      one shard of a system account (SYSTEM_ACCOUNTS): listed in gsi3.
+  receivable  a ledger account of its own, e.g. one loan's: not listed in gsi3
+              (no job that scans accounts sees it: no interest accrual), never
+              a person's wallet, free to go negative or positive (its parties
+              are not customers); reconcile counts it like any account.
 
 Opening and freezing change an account's status, never its balance: that is
 the ledger's alone.
@@ -12,9 +21,14 @@ from chalicelib import clock, errors
 from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
 from chalicelib.finance.rates import displayed_rates
+from chalicelib.identity import reserved
 
 SYSTEM_ACCOUNTS = ("external", "fees", "interest_expense", "interest_income",
-                   "loans_receivable", "card_settlement", "check_clearing")
+                   "loans_receivable", "card_settlement", "check_clearing", "rewards", "loan_losses")
+LEDGER_ACCOUNT_KINDS = ("receivable",)
+# A person named like a system account would pass for the bank in a counterparty.
+if not all(reserved.is_reserved(name) for name in SYSTEM_ACCOUNTS):
+    raise RuntimeError("every system account name must be a reserved handle (identity/reserved.py)")
 ACCOUNT_NUMBER_DIGITS = 11
 OPEN_ATTEMPTS_MAX = 5
 
@@ -76,6 +90,36 @@ def ensure_system_accounts() -> int:
     return created
 
 
+def ledger_account_id(kind: str, name: str) -> str:
+    """A ledger account's id, e.g. ledger_account_id("receivable", loan_id)."""
+    if kind not in LEDGER_ACCOUNT_KINDS:
+        raise ValueError(kind)
+    return f"acct_{kind[:3]}_{name}"
+
+
+def open_ledger_account(account_id: str, kind: str, display: str, currency: str = "USD",
+                        owner_id: str | None = None) -> AccountItem:
+    """Open a ledger account that is nobody's wallet (a loan's receivable),
+    unlisted in gsi3 so interest accrual never reads it. Idempotent: opening
+    it again returns the account as it is. Opening moves no money; open it
+    before the movement that first posts to it (the disbursement)."""
+    if kind not in LEDGER_ACCOUNT_KINDS:
+        raise ValueError(kind)
+    item = AccountItem.new(account_id, kind, listed=False)
+    item.system_name = display
+    item.owner_id = owner_id  # whose loan it is, for reconcile to find the loan (not a wallet: no user_id party)
+    item.currency = currency
+    item.opened_at = clock.iso(clock.now())
+    try:
+        item.save(condition=AccountItem.pk.does_not_exist())
+    except PutError:
+        existing = AccountItem.find(account_id)
+        if existing is None or existing.kind != kind:
+            raise errors.InvalidState("That account id is taken by another kind of account.") from None
+        return existing
+    return item
+
+
 def public_account(item: AccountItem) -> dict:
     rates = displayed_rates()
     balance, held, limit = int(item.balance), int(item.held), int(item.credit_limit)
@@ -90,7 +134,8 @@ def public_account(item: AccountItem) -> dict:
 
 
 def require_account(account_id: str | None) -> AccountItem:
+    """A person's own wallet; a ledger or system account is never one."""
     item = AccountItem.find(account_id) if account_id else None
-    if item is None:
+    if item is None or item.kind != "customer":
         raise errors.VerificationRequired()
     return item

@@ -24,10 +24,12 @@ from chalicelib.finance import ledger
 from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
-                                          require_verified, sent_limit, system_party, transfer_id_for)
+                                          require_verified, sent_limit, stored_success, system_party,
+                                          transfer_id_for)
 from chalicelib.finance.wallet import _entries_between, _month_bounds
 from chalicelib.identity.users import require_by_handle
 from chalicelib.social import messages
+from chalicelib.social.views import subscription_grants_access
 
 SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
 SUBSCRIPTION_FAILED_DAYS_MAX = 3
@@ -67,14 +69,22 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str) -> tuple[di
     """The whole amount to the author; the post's tip counter (a random
     shard, so a viral post is no hot item) grows in the same transaction."""
     require_money_caller(principal)
-    post = _live_post(post_id)
+    transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    request = request_hash("tip", post_id=post_id, amount=money.amount_cents, currency=money.currency)
+    try:
+        post = _live_post(post_id)
+    except errors.NotFound:
+        stored = stored_success(transfer_id, request)  # tipped, then the post was deleted
+        if stored is None:
+            raise
+        return public_transfer(stored), True
     if post.author_id == principal.user_id:
         raise errors.SelfTransfer("You cannot tip your own post.")
     shard = CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS)))
     movement = ledger.Movement(
-        transfer_id=transfer_id_for(principal.user_id, idempotency_key), kind="tip",
+        transfer_id=transfer_id, kind="tip",
         debit=caller_party(principal), credit=_creator_party(post.author_id, post.author_handle), money=money,
-        request_hash=request_hash("tip", post_id=post_id, amount=money.amount_cents, currency=money.currency),
+        request_hash=request,
         note=f"tip for {post_id}", limits=(sent_limit(principal),),
         extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),)),
                 _post_exists(post_id)))
@@ -91,6 +101,15 @@ def _find_unlock(post_id: str, user_id: str) -> UnlockItem | None:
         return None
 
 
+def _require_audience(post: PostItem, viewer_id: str) -> None:
+    """A subscribers-only post opens only to subscribers, priced or not: a
+    non-subscriber is refused (403) before anything moves, since no unlock
+    would show it to them (social/views.py locks it for non-subscribers)."""
+    if post.audience == "subscribers" and not subscription_grants_access(
+            _find_subscription(post.author_id, viewer_id), clock.iso(clock.now())):
+        raise errors.Forbidden("This post is for the author's subscribers; subscribe to see it.")
+
+
 def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, bool, bool]:
     """Charges the price once: returns (transfer or None, charged, replayed).
     The unlock record is put only if absent, in the charge's transaction:
@@ -99,10 +118,18 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
     (fan, key) like every movement's, so a key already used for another
     request is refused (409), not charged again under another id."""
     require_money_caller(principal)
-    post = _live_post(post_id)
-    if post.price_amount is None or post.author_id == principal.user_id:
-        return None, False, False
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    try:
+        post = _live_post(post_id)
+        if post.author_id != principal.user_id:
+            _require_audience(post, principal.user_id)
+    except (errors.NotFound, errors.Forbidden):
+        stored = stored_success(transfer_id, request_hash("unlock", post_id=post_id))  # deleted, or unsubscribed, since
+        if stored is None:
+            raise
+        return public_transfer(stored), False, True
+    if post.author_id == principal.user_id or post.price_amount is None:
+        return None, False, False
     price = Money(int(post.price_amount), post.price_currency)
     fee = platform_fee(price.amount_cents)
     record = UnlockItem(*unlock_key(post_id, principal.user_id), user_id=principal.user_id,
@@ -207,12 +234,14 @@ def subscribe(principal, handle: str, idempotency_key: str) -> tuple[dict, bool]
     creator = require_by_handle(handle)
     if creator.id == principal.user_id:
         raise errors.SelfTransfer("You cannot subscribe to yourself.")
-    if creator.subscription_price is None or not creator.verified:
-        raise errors.NotEligible("This creator takes no subscriptions.")
     existing = _find_subscription(creator.id, principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     request = request_hash("subscription", creator=creator.id)
-    replay = TransferItem.find(transfer_id) is not None
+    replay = stored_success(transfer_id, request) is not None
+    if creator.subscription_price is None or not creator.verified:
+        if replay and existing is not None:  # subscribed with this key, then the price was removed
+            return public_subscription(existing), True
+        raise errors.NotEligible("This creator takes no subscriptions.")
     if existing is not None and existing.status in ("active", "past_due", "cancelled") and not replay:
         if existing.status != "cancelled":
             raise errors.Conflict("You already subscribe.")
@@ -244,6 +273,7 @@ def _new_subscription(creator: UserItem, principal) -> SubscriptionItem:
 
 def cancel(principal, handle: str) -> dict:
     """Access lasts until the period ends; the job ends it then."""
+    require_verified(principal)
     creator = require_by_handle(handle)
     sub = _find_subscription(creator.id, principal.user_id)
     if sub is None or sub.status not in ("active", "past_due", "cancelled"):
@@ -254,6 +284,7 @@ def cancel(principal, handle: str) -> dict:
 
 
 def my_subscriptions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+    require_verified(principal)
     partition = fan_subscriptions_partition(principal.user_id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
@@ -262,13 +293,16 @@ def my_subscriptions(principal, limit: int, cursor_key: dict | None) -> tuple[li
     return items, base.key_to_plain(page.last_evaluated_key)
 
 
-def _end(sub: SubscriptionItem, reason_status: str = "ended") -> None:
+def _end(sub: SubscriptionItem, reason_status: str = "ended") -> bool:
+    """Whether this call ended it (not another run, nor a renewal first)."""
     try:
         sub.update(actions=[SubscriptionItem.status.set(reason_status), SubscriptionItem.gsi2_pk.remove(),
                             SubscriptionItem.gsi2_sk.remove()],
-                   condition=SubscriptionItem.period_end == sub.period_end)
+                   condition=(SubscriptionItem.period_end == sub.period_end)
+                   & SubscriptionItem.status.is_in("active", "past_due", "cancelled"))
     except UpdateError:
-        pass  # changed meanwhile (renewed or ended by another run): nothing to do
+        return False  # changed meanwhile (renewed or ended by another run): nothing to do
+    return True
 
 
 def _failed_day(sub: SubscriptionItem, as_of: date) -> str:
@@ -301,12 +335,10 @@ def renew(sub: SubscriptionItem, as_of: date, cutoff_iso: str) -> str:
         if not sub.period_end or sub.period_end > cutoff_iso or sub.status in ("ended", "new"):
             return outcome
         if sub.status == "cancelled" or sub.cancel_at_period_end:
-            _end(sub)
-            return "ended"
+            return "ended" if _end(sub) else outcome
         creator = UserItem.find(sub.creator_id)
         if creator is None or creator.subscription_price is None:
-            _end(sub)
-            return "ended"
+            return "ended" if _end(sub) else outcome
         paid = int(sub.periods_paid)
         fan = ledger.Party(customer_account_id(sub.fan_id), display=sub.fan_handle, user_id=sub.fan_id,
                            inactive_refusal=errors.AccountFrozen)
@@ -380,7 +412,8 @@ def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempo
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,
-               "amount": money.amount_cents, "currency": money.currency, "note": note, "status": "posted"}
+               "amount": money.amount_cents, "currency": money.currency, "note": note, "status": "posted",
+               "forced": False}
     message, writes = messages.message_writes(conv, principal.user_id, principal.handle, note,
                                               payment_transfer_id=transfer_id, payment=payment)
     movement = ledger.Movement(

@@ -15,6 +15,13 @@ day's close. For a day D the close is the opening recorded for the first
 later day that had a movement, or the balance as scanned if none had one.
 The accrual job removes the openings it has used.
 
+Money credited but not yet available (a deposit's credit hold, counted in
+`held_credit`) earns nothing until it is released: interest accrues on the
+close of `balance - held_credit`. The ledger records `held_credit`'s
+openings the same way (`opens.h<YYYYMMDD>`, at its first change of a day),
+so its closes cost no read either; an overdraft is charged on that
+difference too (the money is not the person's to use yet).
+
 Each account carries watermarks advanced with conditions — `accrued_through`
 (a day) and `posted_through` (a month) — so every job run is idempotent,
 crash-safe and catches up missed days: one conditional update per account.
@@ -22,7 +29,7 @@ crash-safe and catches up missed days: one conditional update per account.
 import calendar
 import decimal
 import functools
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from pynamodb.attributes import MapAttribute
@@ -44,7 +51,13 @@ DAYS_PER_YEAR = 365
 # test clock moved centuries ahead) is caught up over several runs, and
 # posting waits until accrual has caught up.
 CATCH_UP_DAYS_MAX = 3660
+# A run posts at most this many months per account (a transaction each,
+# or two): a test clock moved ten years ahead is posted over several runs,
+# each as long as any other, and the job's summary counts the accounts still
+# `behind`.
+POSTING_MONTHS_PER_RUN_MAX = 24
 _MATH = decimal.Context(prec=50, rounding=ROUND_HALF_EVEN)
+VALUE_TIME = time(23, 59, 59, 999_000, tzinfo=timezone.utc)  # a month's interest is valued at its last instant
 
 
 # Accrual ---------------------------------------------------------------------
@@ -84,6 +97,28 @@ def end_of_day_balances(account: AccountItem, first: date, last: date) -> list[t
         closes.append((day, openings[index][1] if index < len(openings) else int(account.balance)))
         day += timedelta(days=1)
     return closes
+
+
+def end_of_day_held_credit(account: AccountItem, first: date, last: date) -> list[tuple[date, int]]:
+    """The close of `held_credit` on each day in [first, last], as `end_of_day_balances`."""
+    openings = sorted((_day(k), int(v)) for k, v in account.opens.as_dict().items() if k.startswith("h"))
+    current = int(account.held_credit or 0)
+    if not openings and not current:
+        return [(first + timedelta(days=i), 0) for i in range((last - first).days + 1)]
+    closes = []
+    index = 0
+    day = first
+    while day <= last:
+        while index < len(openings) and openings[index][0] <= day:
+            index += 1
+        closes.append((day, openings[index][1] if index < len(openings) else current))
+        day += timedelta(days=1)
+    return closes
+
+
+def _daily_keys(account: AccountItem) -> list[str]:
+    """The recorded daily openings: of the balance (d) and of held credit (h)."""
+    return [k for k in account.opens.as_dict() if k[:1] in ("d", "h")]
 
 
 def _cents_toward_zero(micros: int) -> int:
@@ -157,7 +192,7 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     if start > through:
         return False
     last = min(through, start + timedelta(days=ACCRUAL_WINDOW_DAYS - 1))
-    openings = sorted(_day(k) for k in account.opens.as_dict() if k.startswith("d") and _day(k) >= start)
+    openings = sorted(_day(k) for k in _daily_keys(account) if _day(k) >= start)
     if len(openings) > ACCRUAL_WINDOW_OPENINGS_MAX:
         last = min(last, openings[ACCRUAL_WINDOW_OPENINGS_MAX - 1])
     accrued = int(account.accrued_interest_micros)
@@ -179,7 +214,12 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     delta = delta_charged = 0
     actions = []
     month_totals, charged_totals = {}, {}
-    for day, close in end_of_day_balances(account, start, last):
+    below_zero: dict[str, int] = {}
+    held = dict(end_of_day_held_credit(account, start, last))
+    for day, balance_close in end_of_day_balances(account, start, last):
+        close = balance_close - held[day]  # money not yet available earns nothing
+        if balance_close < 0:
+            below_zero[ledger.month_key(day)] = below_zero.get(ledger.month_key(day), 0) + 1
         interest = day_interest_micros(close + unposted_cents, accrued + delta - unposted_cents * MICROS_PER_CENT,
                                        rate_on(history, day))
         delta += interest
@@ -197,7 +237,13 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
         actions.append(AccountItem.accrued_charged_micros.add(delta_charged))
     if charged_totals:  # the whole map: the conditions below make this copy of it current
         actions.append(AccountItem.month_charged.set({**month_charged, **charged_totals}))
-    used = [k for k in account.opens.as_dict() if k.startswith("d") and _day(k) <= last]
+    counted_below = _below_zero(account)
+    if below_zero:  # the whole map too: months no decision counts any more are dropped
+        kept = {k: v for k, v in counted_below.items() if k >= min(credit.inflow_months(clock.now().date()))}
+        for label, days in below_zero.items():
+            kept[label] = kept.get(label, 0) + days
+        actions.append(AccountItem.below_zero.set(kept))
+    used = [k for k in _daily_keys(account) if _day(k) <= last]
     actions += [AccountItem.opens[k].remove() for k in used]
     counted = min(credit.inflow_months(clock.now().date()))
     past = sorted(k for k in credit.inflow_by_month(account) if k < counted)[:INFLOW_REMOVED_MAX]
@@ -227,7 +273,13 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     account.month_interest = MapAttribute(**{**account.month_interest.as_dict(), **month_totals})
     if charged_totals:
         account.month_charged = MapAttribute(**{**month_charged, **charged_totals})
+    if below_zero:
+        account.below_zero = MapAttribute(**kept)
     return True
+
+
+def _below_zero(account: AccountItem) -> dict[str, int]:
+    return {k: int(v) for k, v in account.below_zero.as_dict().items()} if account.below_zero else {}
 
 
 def _month_charged(account: AccountItem) -> dict[str, int]:
@@ -278,7 +330,9 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     is not posted yet. Accrual is brought up to the last whole day first —
     beyond the month's end: the posting lands today, and a day before it
     accrued afterwards would see neither the cents in its close nor in the
-    unposted interest. Returns the months posted."""
+    unposted interest. At most POSTING_MONTHS_PER_RUN_MAX months, oldest
+    first. Returns the months this call posted (not those another run
+    posted meanwhile)."""
     if account.kind != "customer":
         return 0
     months = _months_to_post(account, min(as_of, last_whole_day()))
@@ -287,23 +341,29 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     accrue_account(account, last_whole_day(), history)
     if _start(account) <= last_whole_day():
         return 0  # a catch-up longer than one run: posted once accrual is up to date
-    for year, month in months:
-        _post_month(account, f"{year:04d}-{month:02d}", ledger.month_key(month_end(year, month)))
-    return len(months)
+    return sum(_post_month(account, f"{year:04d}-{month:02d}", ledger.month_key(month_end(year, month)))
+               for year, month in months[:POSTING_MONTHS_PER_RUN_MAX])
 
 
-POSTING_STEPS_MAX = 4  # earned, charged, and a re-read after another run's posting
+def posting_behind(account: AccountItem, as_of: date) -> bool:
+    """Months ended by `as_of` are still to post (for a later run)."""
+    return account.kind == "customer" and bool(_months_to_post(account, min(as_of, last_whole_day())))
 
 
-def _post_month(account: AccountItem, month_text: str, label: str) -> None:
+POSTING_STEPS_MAX = 6  # earned, charged, and re-reads after another run's posting or a movement
+
+
+def _post_month(account: AccountItem, month_text: str, label: str) -> bool:
     """A month's interest earned and interest charged, each as a transfer of
     its own (its id derives from account, month and kind, so it is made once)
     that moves its cents from accrued to posted in the same update. The last
     one also marks the month posted; a run that stopped between the two
-    finds the first posted, and nothing left of its kind to post."""
+    finds the first posted, and nothing left of its kind to post. Returns
+    whether this call wrote any of it."""
+    wrote = False
     for _ in range(POSTING_STEPS_MAX):
         if account.posted_through and account.posted_through >= month_text:
-            return
+            return wrote
         total = account.month_interest.as_dict().get(label)
         if total is None:
             raise RuntimeError(f"{account.id}: no interest total for {label}")
@@ -317,6 +377,7 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> None:
             watermark = (AccountItem.posted_through < month_text) | AccountItem.posted_through.does_not_exist()
             try:
                 account.update(actions=record, condition=watermark)  # the item comes back (ALL_NEW)
+                wrote = True
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
@@ -324,9 +385,18 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> None:
             continue
         kind, cents = parts[0]
         last = len(parts) == 1
-        if _post_interest(account, month_text, kind, cents, record if last else []).replayed:
+        value_at = datetime.combine(month_end(int(month_text[:4]), int(month_text[5:])), VALUE_TIME)
+        opens = ledger.value_dated_opens(account, cents, value_at, clock.now())  # cents are signed
+        try:
+            posted = _post_interest(account, month_text, kind, cents, record if last else [], value_at)
+        except ledger.StaleCopy:
+            account.refresh(consistent_read=True)  # a movement since this copy was read
+            continue
+        if posted.replayed:
             account.refresh(consistent_read=True)  # posted by another run: read what it left
             continue
+        wrote = True
+        account.opens = MapAttribute(**{**account.opens.as_dict(), **opens})
         # What the movement's transaction did to the item, without a read.
         micros = cents * MICROS_PER_CENT
         account.accrued_interest_micros = int(account.accrued_interest_micros) - micros
@@ -346,19 +416,23 @@ def _post_month(account: AccountItem, month_text: str, label: str) -> None:
     raise RuntimeError(f"{account.id}: the interest of {month_text} did not post in {POSTING_STEPS_MAX} steps")
 
 
-def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int, record: list) -> "ledger.Posted":
+def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int, record: list,
+                   value_at: datetime) -> "ledger.Posted":
     """One transfer: interest earned from `interest_expense`, or overdraft
-    interest charged to `interest_income`."""
+    interest charged to `interest_income`, valued on the month's last day
+    (its statement counts it, however late the run): `account` is the exact
+    copy the month openings are moved from."""
     micros = cents * MICROS_PER_CENT
     actions = [AccountItem.accrued_interest_micros.add(-micros), AccountItem.posted_interest_micros.add(micros)]
     if kind == "overdraft_interest":
         actions += [AccountItem.accrued_charged_micros.add(-micros), AccountItem.posted_charged_micros.add(micros)]
     owner = ledger.Party(account.id, display=account.owner_handle or account.id, user_id=account.owner_id,
                          customer=False,  # interest moves on frozen accounts too, and may pass the credit line
-                         actions=tuple(actions + record))
+                         actions=tuple(actions + record), copy=account)
     transfer_id = ids.derived_id("tr", kind, account.id, month_text)
     system = system_party("interest_expense" if kind == "interest" else "interest_income")
     debit, credit = (system, owner) if kind == "interest" else (owner, system)
     note = f"interest for {month_text}" if kind == "interest" else f"overdraft interest for {month_text}"
     return ledger.transfer(ledger.Movement(transfer_id=transfer_id, kind=kind, debit=debit, credit=credit,
-                                           money=Money(abs(cents)), request_hash=f"{kind}:{month_text}", note=note))
+                                           money=Money(abs(cents)), request_hash=f"{kind}:{month_text}", note=note,
+                                           value_at=value_at))

@@ -17,7 +17,7 @@ from chalicelib.identity import stepup
 def public_transfer(item: TransferItem) -> dict:
     return {"id": item.id, "kind": item.kind, "from": item.from_party, "to": item.to_party,
             "amount": int(item.amount), "currency": item.currency, "note": item.note or "",
-            "status": item.status, "created_at": item.created_at}
+            "status": item.status, "forced": bool(item.forced), "created_at": item.created_at}
 
 
 def transfer_id_for(user_id: str, idempotency_key: str) -> str:
@@ -27,6 +27,17 @@ def transfer_id_for(user_id: str, idempotency_key: str) -> str:
 
 def request_hash(operation: str, **fields) -> str:
     return ids.fingerprint(json.dumps({"op": operation, **fields}, sort_keys=True, ensure_ascii=False))
+
+
+def stored_success(transfer_id: str, request: str) -> TransferItem | None:
+    """The success kept under an idempotency key, for a request refused
+    before it reached the ledger (its post deleted since, its subscription
+    price removed): a client retrying after a timeout must learn that it was
+    charged, not hear 404. One read, on the refusal path only."""
+    stored = TransferItem.find(transfer_id)
+    if stored is not None and stored.request_hash != request:
+        raise errors.IdempotencyKeyReused()
+    return stored
 
 
 def require_verified(principal) -> None:
@@ -143,6 +154,6 @@ def get_transfer(principal, transfer_id: str) -> dict:
     """Parties only; anyone else learns nothing, not even that it exists."""
     require_verified(principal)
     item = TransferItem.find(transfer_id) if transfer_id.startswith("tr_") and len(transfer_id) <= 64 else None
-    if item is None or principal.user_id not in (item.from_user, item.to_user):
+    if item is None or principal.user_id not in ledger.transfer_users(item):
         raise errors.NotFound("No such transfer.")
     return public_transfer(item)

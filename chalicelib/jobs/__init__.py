@@ -18,7 +18,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import creator, interest, ledger, reconcile
+from chalicelib.finance import creator, interest, ledger, loans, reconcile
 
 log = logging.getLogger("flock.jobs")
 
@@ -75,16 +75,25 @@ def accrue_segment(as_of: date, segment: int, total: int, history=None) -> dict:
 
 
 def post_segment(as_of: date, segment: int, total: int, history=None) -> dict:
+    """`behind`: accounts with months left for a later run (a run posts a
+    bounded number per account, whatever the clock did)."""
     history = history if history is not None else interest.rate_history()
-    processed = changed = 0
+    processed = changed = behind = 0
     for account in _accounts(segment, total):
         processed += 1
         changed += interest.post_account(account, as_of, history) > 0
-    return {"processed": processed, "changed": changed}
+        behind += interest.posting_behind(account, as_of)
+    return {"processed": processed, "changed": changed, "behind": behind}
 
 
 def reconcile_segment(as_of: date, segment: int, total: int, history=None) -> dict:
     return reconcile.reconcile_segment(segment, total)
+
+
+def loan_servicing_segment(as_of: date, segment: int, total: int, history=None) -> dict:
+    """Every open loan of the segment brought up to the end of `as_of`
+    (finance/loans.py: idempotent per day, catching up missed days)."""
+    return loans.service_segment(as_of, segment, total)
 
 
 def _sum_counts(parts: list[dict]) -> dict:
@@ -95,6 +104,10 @@ def _reconcile_summary(parts: list[dict]) -> dict:
     return {**_sum_counts(parts), **reconcile.combine(parts)}
 
 
+def _posting_summary(parts: list[dict]) -> dict:
+    return {**_sum_counts(parts), "behind": sum(p["behind"] for p in parts)}
+
+
 JOBS = {
     "expire-holds": run_expire_holds,
     "subscriptions": run_subscriptions,
@@ -103,10 +116,11 @@ SEGMENTED = {
     "accrue-interest": accrue_segment,
     "post-interest": post_segment,
     "reconcile": reconcile_segment,
+    "loan-servicing": loan_servicing_segment,
 }
 RATED = ("accrue-interest", "post-interest")  # the jobs that read the rate history
 # How a run's summary is made from its segments' (default: the counts added up).
-COMBINE = {"reconcile": _reconcile_summary}
+COMBINE = {"reconcile": _reconcile_summary, "post-interest": _posting_summary}
 NAMES = tuple(JOBS) + tuple(SEGMENTED)
 
 

@@ -1,8 +1,9 @@
 """People as the network shows them: signing up and changing one's name keep
 the people search index in step. Identity keeps the person and knows nothing
 of search; this is the layer above both, as `fanout` is for timelines."""
+from chalicelib import errors
 from chalicelib.db.users import UserItem
-from chalicelib.identity import users
+from chalicelib.identity import reserved, users
 from chalicelib.identity.client import NOBODY, Client
 from chalicelib.social import search
 
@@ -14,7 +15,11 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
 
 
 def signup(handle: str, password: str, display_name: str | None = None, client: Client = NOBODY) -> dict:
-    """The person, indexed for search, signed in: a first session."""
+    """A person's own signup, signed in at once (a first session): the names
+    the bank speaks with are not theirs to take (identity/reserved.py);
+    operators are created by `create_user`."""
+    if reserved.is_reserved(handle):
+        raise errors.HandleTaken("That handle is reserved.", param="handle")
     return users.session(create_user(handle, password, display_name), client)
 
 

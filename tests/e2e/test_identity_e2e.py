@@ -71,7 +71,7 @@ def test_signup_refusals_over_http(http):
 
 
 def test_unknown_paths_and_methods_are_404_and_echo_nothing(http):
-    for method, path in (("GET", "/v1/nowhere"), ("POST", "/v1/nowhere"), ("GET", "/"), ("DELETE", "/v1/me"),
+    for method, path in (("GET", "/v1/nowhere"), ("POST", "/v1/nowhere"), ("POST", "/"), ("DELETE", "/v1/me"),
                          ("PUT", "/v1/auth/login"), ("OPTIONS", "/v1/nowhere")):
         r = http.http.request(method, path, headers={"Authorization": f"Bearer {SECRET}"})
         refused(r, 404, "not_found", echo=[SECRET, "Authorization"])

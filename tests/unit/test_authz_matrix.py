@@ -10,12 +10,14 @@ with why; a refusal from those is not expected, but they too may not
 change the first user's own records beyond what the action is.
 """
 import uuid
+from datetime import timedelta
 
 import boto3
 import pytest
 
 import app  # noqa: F401  (declaring the routes fills the registry)
-from chalicelib import http
+from chalicelib import clock, http
+from tests.conftest import TEST_NOW
 from tests.conftest import PASSWORD  # noqa: F401  (the users' password)
 
 # view -> why a stranger may call it on the first user's thing.
@@ -34,6 +36,7 @@ OTHERS_MAY = {
     "subscribe": "the caller subscribes to the creator",
     "cancel": "the caller's own subscription (404 when there is none)",
     "get_statement": "{month} is a month of the caller's own account, not anyone's thing",
+    "web_asset": "{file} is a file of the public web client, nobody's thing",
 }
 
 # A valid body for each model a path-parameter route takes, so that a
@@ -66,7 +69,10 @@ def _scan_all() -> dict:
 @pytest.fixture
 def world(api):
     """alice owns one of everything; mallory is a verified stranger with money."""
+    clock.pin(TEST_NOW - timedelta(days=60))  # old enough to borrow
     api.verified("alice")
+    api.deposit("alice", 200_000)
+    clock.pin(TEST_NOW)
     api.verified("carol")
     api.verified("mallory")
     api.deposit("alice", 10_000)
@@ -79,11 +85,15 @@ def world(api):
                    as_="alice").json_body
     transfer = api.deposit("alice", 500)
     session = api.call("GET", "/v1/me/sessions", as_="alice").json_body["data"][0]
+    application = api.money("POST", "/v1/loans/applications", {"amount": 10_000, "term_months": 3}, "alice",
+                            str(uuid.uuid4())).json_body
+    loan = api.money("POST", f"/v1/loans/applications/{application['id']}/accept", None, "alice",
+                     str(uuid.uuid4())).json_body
     from chalicelib import jobs
     return {"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
-            "session_id": session["id"]}
+            "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}
 
 
 def test_every_parameter_route_is_in_the_matrix():

@@ -73,9 +73,10 @@ def _build(api):
     ids = {name: p["id"] for name, p in posts.items()}
     for who in ("bob", "erin"):
         ok(api.money("POST", f"/v1/posts/{ids['paid']}/unlock", None, who, key()), 201)
-    ok(api.money("POST", f"/v1/posts/{ids['both']}/unlock", None, "erin", key()), 201)
     for who in ("carol", "erin"):
         ok(api.money("POST", "/v1/users/alice/subscription", None, who, key()), 201)
+    # Only a subscriber may buy a subscribers-only post.
+    ok(api.money("POST", f"/v1/posts/{ids['both']}/unlock", None, "erin", key()), 201)
     return ids
 
 

@@ -356,7 +356,9 @@ def gateway_api(api):
 UNKNOWN_PATHS = [
     ("GET", "/v1/nowhere"),
     ("POST", "/v1/nowhere"),
-    ("GET", "/"),
+    ("POST", "/"),  # GET / is the web client
+    ("GET", "/static"),
+    ("GET", "/static/../app.py"),
     ("GET", "/v1"),
     ("GET", "/v2/me"),
     ("GET", "/v1/me/extra"),

@@ -4,6 +4,7 @@ a token whose session was ended, a token past its expiry, and a validly
 signed token that names another person's session; every answer is 401 and
 nothing in any table changes.
 """
+import re
 import time
 import uuid
 
@@ -20,6 +21,7 @@ BODIES = {
     "MoneyBody": {"amount": 100, "currency": "USD"},
     "PaymentBody": {"amount": 100, "currency": "USD", "note": "hi"},
     "TransferBody": {"to": "bob", "amount": 100, "currency": "USD"},
+    "ApplicationBody": {"amount": 10_000, "term_months": 3},
 }
 
 
@@ -76,6 +78,7 @@ def test_revoked_expired_and_borrowed_tokens_move_nothing(api, stack, spec):
     path = spec.path
     for name, value in stack[2]["params"].items():
         path = path.replace("{" + name + "}", value)
+    path = re.sub(r"{[a-z_]+}", "none_0", path)  # a thing of alice's or none: 401 comes first either way
     body = BODIES[spec.body.__name__] if spec.body is not None else None
     before = _scan_all()
     for why, token in _tokens(stack).items():

@@ -1,0 +1,85 @@
+"""Routes of lending (API.md, Loans): applications, loans, payments, payoff,
+and the operator's product."""
+from datetime import date
+from typing import Annotated
+
+from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from chalicelib import errors, http
+from chalicelib.api.schemas import AmountCents, Body, MoneyBody
+from chalicelib.finance import loans
+from chalicelib.identity.users import authenticate
+
+bp = Blueprint(__name__)
+route = http.routes(bp, authenticate)
+
+Months = Annotated[StrictInt, Field(ge=1, le=120)]
+
+
+class ApplicationBody(Body):
+    amount: AmountCents
+    term_months: Months
+
+
+class ProductBody(Body):
+    min_amount: AmountCents
+    max_amount: AmountCents
+    terms: Annotated[list[Months], Field(min_length=1, max_length=120)]
+    apr_bps_by_grade: dict[Annotated[str, Field(pattern=r"^[A-E]$")], Annotated[StrictInt, Field(ge=0, le=10_000)]]
+
+
+class PayoffQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    date: str | None = Field(default=None, max_length=10)
+
+
+def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
+    body, replayed = result
+    return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@route("/v1/loans/applications", methods=["POST"], body=ApplicationBody, idempotent=True, status=201)
+def apply_for_loan(req):
+    return _moved(loans.apply(req.principal, req.data.amount, req.data.term_months, req.idempotency_key))
+
+
+@route("/v1/loans/applications/{application_id}")
+def loan_application(req, application_id):
+    return loans.get_application(req.principal, application_id)
+
+
+@route("/v1/loans/applications/{application_id}/accept", methods=["POST"], idempotent=True, status=201)
+def accept_loan_offer(req, application_id):
+    return _moved(loans.accept(req.principal, application_id, req.idempotency_key))
+
+
+@route("/v1/loans")
+def list_loans(req):
+    return {"data": loans.list_loans(req.principal), "next_cursor": None}
+
+
+@route("/v1/loans/{loan_id}")
+def get_loan(req, loan_id):
+    return loans.get_loan(req.principal, loan_id)
+
+
+@route("/v1/loans/{loan_id}/payments", methods=["POST"], body=MoneyBody, idempotent=True, status=201)
+def pay_loan(req, loan_id):
+    return _moved(loans.pay(req.principal, loan_id, req.data.money(), req.idempotency_key))
+
+
+@route("/v1/loans/{loan_id}/payoff", query=PayoffQuery)
+def loan_payoff(req, loan_id):
+    on = None
+    if req.params.date:
+        try:
+            on = date.fromisoformat(req.params.date)
+        except ValueError:
+            raise errors.InvalidRequest("date is YYYY-MM-DD.", param="date") from None
+    return loans.payoff_quote(req.principal, loan_id, on)
+
+
+@route("/v1/admin/loan-products", methods=["PUT"], admin=True, body=ProductBody)
+def set_loan_products(req):
+    return loans.set_product(req.principal, req.data.model_dump())
