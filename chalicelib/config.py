@@ -27,10 +27,16 @@ class Settings:
     aws_endpoint: str | None
     signing_key_secret_id: str
     token_ttl_s: int
+    refresh_ttl_s: int
+    mfa_token_ttl_s: int
+    sessions_max: int
+    step_up_cents: int
+    kms_key_id: str
     argon2_time_cost: int
     argon2_memory_kib: int
     login_failures_max: int
     login_window_s: int
+    login_handle_failures_max: int
     system_account_shards: int
     routing_number: str
     platform_fee_bps: int
@@ -88,13 +94,25 @@ def settings() -> Settings:
         dynamodb_endpoint=os.environ.get("FLOCK_DYNAMODB_ENDPOINT") or None,
         aws_endpoint=os.environ.get("FLOCK_AWS_ENDPOINT") or None,
         signing_key_secret_id=os.environ.get("FLOCK_SIGNING_KEY_SECRET", f"flock/{stage}/token-signing-key"),
-        token_ttl_s=_int("FLOCK_TOKEN_TTL_S", 3600),
+        # Access tokens are short; a session lives on through single-use,
+        # rotating refresh tokens (API.md, Security of the person).
+        token_ttl_s=_int("FLOCK_TOKEN_TTL_S", 900),
+        refresh_ttl_s=_int("FLOCK_REFRESH_TTL_S", 30 * 86400),
+        mfa_token_ttl_s=_int("FLOCK_MFA_TOKEN_TTL_S", 300),
+        sessions_max=_int("FLOCK_SESSIONS_MAX", 30),
+        step_up_cents=_int("FLOCK_STEP_UP_CENTS", 100_000),
+        # The KMS key under which data keys are made (envelope encryption of
+        # TOTP secrets, card data); an alias or key id.
+        kms_key_id=os.environ.get("FLOCK_KMS_KEY_ID", f"alias/flock-{stage}-data"),
         # argon2id; RFC 9106's second recommended setting in prod. Tests may
         # lower the memory cost through the environment, never the algorithm.
         argon2_time_cost=_int("FLOCK_ARGON2_TIME_COST", 3),
         argon2_memory_kib=_int("FLOCK_ARGON2_MEMORY_KIB", 65536),
         login_failures_max=_int("FLOCK_LOGIN_FAILURES_MAX", 5),
         login_window_s=_int("FLOCK_LOGIN_WINDOW_S", 900),
+        # Failures for one handle from all addresses together, per window:
+        # credential stuffing from many addresses slows down too.
+        login_handle_failures_max=_int("FLOCK_LOGIN_HANDLE_FAILURES_MAX", 20),
         system_account_shards=_int("FLOCK_SYSTEM_ACCOUNT_SHARDS", 8),
         # Fictional routing number with a valid ABA checksum.
         routing_number=os.environ.get("FLOCK_ROUTING_NUMBER", "123456780"),

@@ -72,6 +72,12 @@ class AccountFrozen(Forbidden):
     default_message = "The account is frozen."
 
 
+class StepUpRequired(Forbidden):
+    """With 2FA on, a risky request needs a fresh one-time code in `Flock-OTP`."""
+    code = "step_up_required"
+    default_message = "This needs a fresh one-time code from your authenticator in the Flock-OTP header."
+
+
 class NotFound(ApiError):
     status = 404
     type = "not_found_error"

@@ -22,7 +22,9 @@ from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import errors
+from chalicelib.identity import client as client_module
 from chalicelib.identity import keys
+from chalicelib.identity.client import Client
 
 log = logging.getLogger("flock")
 
@@ -154,8 +156,25 @@ class Request:
 
     @property
     def source_address(self) -> str:
-        identity = (self._request.context or {}).get("identity") or {}
-        return str(identity.get("sourceIp") or "unknown")[:64]
+        return source_address(self._request)
+
+    @property
+    def client(self) -> Client:
+        return client_of(self._request)
+
+
+def source_address(chalice_request) -> str:
+    """The client address as the gateway saw it (API Gateway's sourceIp; the
+    dev server puts the socket's peer there). Never X-Forwarded-For or any
+    other header the client chooses."""
+    identity = (chalice_request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")[:64]
+
+
+def client_of(chalice_request) -> Client:
+    headers = chalice_request.headers or {}
+    return client_module.from_headers(source_address(chalice_request), headers.get("user-agent"),
+                                      headers.get("flock-otp"))
 
 
 def parse_body(chalice_request, model: type[BaseModel], required: bool):
@@ -231,7 +250,8 @@ def routes(blueprint, authenticate):
                     key = parse_idempotency_key(chalice_request) if idempotent else None
                     data = parse_body(chalice_request, body, body_required) if body else None
                     params = validate(query, dict(chalice_request.query_params or {})) if query else None
-                    principal = authenticate(_bearer_token(chalice_request)) if auth or admin else None
+                    principal = authenticate(_bearer_token(chalice_request), client_of(chalice_request)) \
+                        if auth or admin else None
                     if admin and principal.role != "admin":
                         raise errors.Forbidden("This route is for operators.")
                     result = view(Request(chalice_request, principal, data, params, key), **path_params)

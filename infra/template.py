@@ -6,6 +6,9 @@ deep-merges into the SAM template Chalice generates:
 - one `AWS::DynamoDB::Table` per spec of `chalicelib/db/spec.py` (the single
   table spec the local stacks use too), named `flock-prod-<logical>`;
 - the token signing key as an `AWS::SecretsManager::Secret`;
+- the KMS key that data keys for envelope encryption come from (TOTP
+  secrets, card data next: chalicelib/crypto/envelope.py), apart from the
+  data-at-rest key, so each is rotated, audited and revoked on its own;
 - a hand-written least-privilege policy on every IAM role Chalice generates
   (with `autogen_policy: false` Chalice makes one role per function, so the
   roles are read from Chalice's own application graph of `app.py`, not
@@ -84,6 +87,12 @@ DATA_KEY_ALIAS = f"alias/{APP_NAME}-{STAGE}-data-at-rest"
 DYNAMODB_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 SECRET_KEY_ACTIONS = ("kms:Decrypt",)
 QUEUE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")  # a receiver needs Decrypt, a sender both
+# The key of the app's own envelope encryption (chalicelib/crypto/envelope.py):
+# the functions ask it directly for data keys and to open them, bound to an
+# encryption context (purpose, owner) that CloudTrail records.
+ENVELOPE_KEY_ID = "EnvelopeKey"
+ENVELOPE_KEY_ALIAS = f"alias/{APP_NAME}-{STAGE}-envelope"
+ENVELOPE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 # Logs: every function's and the API's access log, kept 13 months (a year of
 # history, as PCI DSS 10.5.1 asks of audit logs, and a month's margin),
@@ -508,6 +517,8 @@ def policy_document(function: dict, queues: list) -> dict:
          "Resource": [{"Fn::Sub": f"${{{table_id(t.logical)}.Arn}}/index/*"} for t in spec.TABLES if t.indexes]},
         {"Sid": "SigningKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
          "Resource": [{"Ref": SECRET_ID}]},
+        {"Sid": "EnvelopeKey", "Effect": "Allow", "Action": list(ENVELOPE_KEY_ACTIONS),
+         "Resource": [key_arn(ENVELOPE_KEY_ID)]},
         {"Sid": "Logs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": [_arn("logs", log_group), _arn("logs", log_group + ":*")]},
@@ -552,6 +563,7 @@ def environment(queues=()) -> dict:
         "FLOCK_TABLE_PREFIX": TABLE_PREFIX,
         # The ARN: exact, and it makes the functions wait for the secret.
         "FLOCK_SIGNING_KEY_SECRET": {"Ref": SECRET_ID},
+        "FLOCK_KMS_KEY_ID": key_arn(ENVELOPE_KEY_ID),
     }
     for queue in _managed_queues(queues):
         # A queue's Ref is its URL. The Ref also makes every function wait
@@ -678,6 +690,8 @@ def build(app=None) -> dict:
         log_groups.append(ACCESS_LOG_GROUP_NAME)
     resources.update(kms_key_resources(DATA_KEY_ID, DATA_KEY_ALIAS, "Flock data at rest: tables, queues, "
                                        "the token signing key, function environments and logs.", log_groups))
+    resources.update(kms_key_resources(ENVELOPE_KEY_ID, ENVELOPE_KEY_ALIAS, "Flock envelope encryption: data keys "
+                                       "for TOTP secrets and card data."))
     bootstrap = bootstrap_resource(functions)
     if bootstrap:
         resources[BOOTSTRAP_ID] = bootstrap

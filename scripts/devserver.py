@@ -67,13 +67,24 @@ class FlockGateway(LocalGateway):
     """Chalice's local gateway, answering as the template's GatewayResponses
     do on AWS: an unknown path or method gets Flock's 404 error object and
     nothing of the request is echoed. The in-process test client can use it
-    too (`client.http._local_gateway = FlockGateway(app, config)`)."""
+    too (`client.http._local_gateway = FlockGateway(app, config)`).
+
+    `source_ip` is the socket's peer, put where API Gateway puts the client
+    address (`requestContext.identity.sourceIp`): Chalice's local gateway
+    writes 127.0.0.1 for everyone, which would make the login throttle one
+    bucket for the world. Headers such as X-Forwarded-For are never read."""
+
+    def __init__(self, app_object, config, source_ip: str = "127.0.0.1"):
+        super().__init__(app_object, config)
+        self.source_ip = source_ip
 
     def _generate_lambda_event(self, method, path, headers, body):
         try:
-            return super()._generate_lambda_event(method, path, headers, body)
+            event = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:
             raise _NoRoute() from None
+        event["requestContext"].setdefault("identity", {})["sourceIp"] = self.source_ip
+        return event
 
     def handle_request(self, method, path, headers, body):
         try:
@@ -91,7 +102,7 @@ class FlockRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
 
     def __init__(self, request, client_address, server, app_object, config):
-        self.local_gateway = FlockGateway(app_object, config)
+        self.local_gateway = FlockGateway(app_object, config, source_ip=client_address[0])
         ChaliceRequestHandler.__bases__[0].__init__(self, request, client_address, server)
 
     def _generic_handle(self):

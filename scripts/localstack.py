@@ -81,11 +81,12 @@ def point_at(endpoint: str) -> None:
 
 
 def provision(admin_password: str | None = None) -> dict:
-    """Tables from the spec, the signing secret, system accounts, the admin.
+    """Tables from the spec, the signing secret, the KMS data key, system accounts, the admin.
     Idempotent: running it against a provisioned stack changes nothing."""
     import boto3
 
     from chalicelib.config import settings
+    from chalicelib.crypto import envelope
     from chalicelib.db import spec
     from chalicelib.finance.accounts import ensure_system_accounts
     from chalicelib.identity import keys
@@ -96,6 +97,7 @@ def provision(admin_password: str | None = None) -> dict:
     client = boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint)
     created = spec.create_all(client, s.table_name)
     keys.ensure_signing_key()
+    envelope.ensure_key()
     ensure_system_accounts()
     generated = None
     if find_by_handle("admin") is None:

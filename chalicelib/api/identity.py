@@ -1,10 +1,11 @@
-"""Routes of Identity (API.md): signup, login, logout, me, admin actions on people."""
+"""Routes of Identity (API.md): signup, login, logout, me, admin actions on
+people, and Security of the person: sessions, refresh, security events."""
 from chalice import Blueprint
 
 from chalicelib import http
-from chalicelib.api.schemas import AdminReason, Bio, Body, DisplayName, Handle, Password
+from chalicelib.api.schemas import AdminReason, Bio, Body, DisplayName, Handle, Page, Password
 from chalicelib.finance import customers
-from chalicelib.identity import users
+from chalicelib.identity import events, sessions, users
 from chalicelib.identity.users import authenticate
 from chalicelib.social import people
 from pydantic import Field, StrictInt, StrictStr
@@ -35,24 +36,88 @@ class ChangePassword(Body):
     new_password: Password
 
 
+class Refresh(Body):
+    refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
+
+
+Code = Annotated[StrictStr, Field(min_length=1, max_length=32)]
+
+
+class Mfa(Body):
+    mfa_token: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    code: Code
+
+
+class TotpCode(Body):
+    code: Code
+
+
+class DisableTwoFactor(Body):
+    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    code: Code
+
+
 class CreditLimit(AdminReason):
     credit_limit: Annotated[StrictInt, Field(ge=0, le=10**12)]
 
 
 @route("/v1/auth/signup", methods=["POST"], auth=False, status=201, body=Signup)
 def signup(req):
-    return people.signup(req.data.handle, req.data.password, req.data.display_name)
+    return people.signup(req.data.handle, req.data.password, req.data.display_name, req.client)
 
 
 @route("/v1/auth/login", methods=["POST"], auth=False, body=Login)
 def login(req):
-    return users.login(req.data.handle, req.data.password, req.source_address)
+    return users.login(req.data.handle, req.data.password, req.client)
+
+
+@route("/v1/auth/mfa", methods=["POST"], auth=False, body=Mfa)
+def finish_mfa(req):
+    return users.finish_mfa(req.data.mfa_token, req.data.code, req.client)
+
+
+@route("/v1/me/2fa/totp", methods=["POST"])
+def enrol_totp(req):
+    return users.enrol_totp(req.principal)
+
+
+@route("/v1/me/2fa/totp/confirm", methods=["POST"], body=TotpCode)
+def confirm_totp(req):
+    return users.confirm_totp(req.principal, req.data.code)
+
+
+@route("/v1/me/2fa", methods=["DELETE"], body=DisableTwoFactor)
+def disable_totp(req):
+    users.disable_totp(req.principal, req.data.password, req.data.code)
+    return http.Reply(None, 204)
+
+
+@route("/v1/auth/refresh", methods=["POST"], auth=False, body=Refresh)
+def refresh(req):
+    return users.refresh(req.data.refresh_token, req.client)
 
 
 @route("/v1/auth/logout", methods=["POST"])
 def logout(req):
-    users.logout(req.principal.user_id)
+    users.logout(req.principal.user_id, req.principal.session_id, req.client)
     return http.Reply(None, 204)
+
+
+@route("/v1/me/sessions")
+def list_sessions(req):
+    return {"data": sessions.list_sessions(req.principal.user_id, req.principal.session_id), "next_cursor": None}
+
+
+@route("/v1/me/sessions/{session_id}", methods=["DELETE"])
+def end_session(req, session_id):
+    sessions.end_by_owner(req.principal.user_id, session_id, req.client)
+    return http.Reply(None, 204)
+
+
+@route("/v1/me/security-events", query=Page)
+def security_events(req):
+    items, key = events.list_events(req.principal.user_id, req.params.limit, http.decode_cursor(req.params.cursor))
+    return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
 @route("/v1/me")
@@ -67,8 +132,7 @@ def patch_me(req):
 
 @route("/v1/me/password", methods=["POST"], body=ChangePassword)
 def change_password(req):
-    return users.change_password(req.principal.user_id, req.data.current_password, req.data.new_password,
-                                 req.source_address)
+    return users.change_password(req.principal, req.data.current_password, req.data.new_password)
 
 
 @route("/v1/users/{handle}")

@@ -11,6 +11,7 @@ Item kinds (pk / sk):
   PREQ#<request_id>     PREQ               a payment request
   RATES                 <YYYY-MM-DD>       the interest rates in force from that day on
   JOBRUN#<run_id>       JOBRUN             one run of a job fanned out in segments: progress
+  PAYEE#<payer user>    <payee user>       the payer has sent money to that person (step-up: a new payee)
   GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
   gsi3 (sparse) of an account: ACCT#<account_id> / <kind>: the account items alone, for jobs to scan
   gsi1 (sparse) of a pending hold: HOLDS#<shard> / <expires_at>#<hold_id> (a debit hold, by expiry) or
@@ -379,6 +380,28 @@ class RateItem(Item):
     overdraft_apr_bps = NumberAttribute()
     set_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+
+def payee_key(payer_user_id: str, payee_user_id: str) -> tuple[str, str]:
+    return f"PAYEE#{payer_user_id}", payee_user_id
+
+
+class PayeeItem(Item):
+    """Written with every movement from one person to another, in its
+    transaction: whether someone is a new payee is then one read."""
+    Meta = meta("balances")
+    first_paid_at = UnicodeAttribute()
+
+    @classmethod
+    def ref(cls, payer_user_id: str, payee_user_id: str) -> "PayeeItem":
+        return cls(*payee_key(payer_user_id, payee_user_id))
+
+    @classmethod
+    def find(cls, payer_user_id: str, payee_user_id: str) -> "PayeeItem | None":
+        try:
+            return cls.get(*payee_key(payer_user_id, payee_user_id), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
 
 
 def job_run_key(run_id: str) -> tuple[str, str]:

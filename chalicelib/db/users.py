@@ -4,6 +4,12 @@ Item kinds (pk / sk):
   USER#<user_id>            PROFILE        a person: profile, role, password hash, token version
   HANDLE#<handle lowered>   HANDLE         the unique claim on a handle -> user id
   LOGIN#<handle>#<address>  LOGIN          failed logins in the current window (TTL)
+  LOGINH#<kind>#<handle>    LOGIN          failed passwords or codes for the handle from every address (TTL)
+  USER#<user_id>            SESSION#<sid>  a session: its refresh token's hash and generation, client, times (TTL)
+  USER#<user_id>            SECEVT#<at>#<id>  a security event the person can read (TTL)
+  USER#<user_id>            TOTP           the TOTP second factor: encrypted secret, last step used,
+                                           hashes of unused recovery codes
+  MFA#<token hash>          MFA            a login waiting for its second factor (TTL, used once)
   AUDIT                     <at>#<id>      one admin action: who, when, what, why
   USER#<follower_id>        FOLLOWS#<followee_id>  a follow edge;
                             gsi1 FOLLOWERS#<followee> / <at>#<follower>, gsi2 FOLLOWING#<follower> / <at>#<followee>
@@ -28,6 +34,26 @@ def login_key(handle: str, address: str) -> tuple[str, str]:
     return f"LOGIN#{handle.lower()}#{address}", "LOGIN"
 
 
+def login_handle_key(handle: str, kind: str) -> tuple[str, str]:
+    return f"LOGINH#{kind}#{handle.lower()}", "LOGIN"
+
+
+def session_key(user_id: str, session_id: str) -> tuple[str, str]:
+    return f"USER#{user_id}", f"SESSION#{session_id}"
+
+
+def security_event_key(user_id: str, at: str, event_id: str) -> tuple[str, str]:
+    return f"USER#{user_id}", f"SECEVT#{at}#{event_id}"
+
+
+def totp_key(user_id: str) -> tuple[str, str]:
+    return f"USER#{user_id}", "TOTP"
+
+
+def mfa_challenge_key(token_hash: str) -> tuple[str, str]:
+    return f"MFA#{token_hash}", "MFA"
+
+
 class UserItem(Item):
     Meta = meta("users")
     id = UnicodeAttribute()
@@ -49,6 +75,10 @@ class UserItem(Item):
     celebrity = BooleanAttribute(default=False)
     celebrity_follows = UnicodeSetAttribute(null=True)
     subscription_price = NumberAttribute(null=True)  # USD minor units a month; None: no subscriptions
+    # The ids of the person's live sessions: the token check reads this item
+    # anyway, so a session ended here stops its access token at no extra read.
+    sessions = UnicodeSetAttribute(null=True)
+    mfa = BooleanAttribute(default=False)  # a confirmed TOTP second factor
 
     @classmethod
     def new(cls, **values) -> "UserItem":
@@ -99,6 +129,135 @@ class LoginFailures(Item):
             return None
 
 
+class LoginHandleFailures(Item):
+    """Failed logins for one handle from every address, in one window."""
+    Meta = meta("users")
+    failures = NumberAttribute(default=0)
+    window_start_s = NumberAttribute()
+    expires_at = NumberAttribute()
+
+    @classmethod
+    def ref(cls, handle: str, kind: str) -> "LoginHandleFailures":
+        return cls(*login_handle_key(handle, kind))
+
+    @classmethod
+    def find(cls, handle: str, kind: str) -> "LoginHandleFailures | None":
+        try:
+            return cls.get(*login_handle_key(handle, kind), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
+
+
+class SessionItem(Item):
+    """One signed-in device. Only the hash of its current refresh token is
+    kept; `generation` counts rotations (the token names its generation, so
+    an older one presented again is recognised as reuse). Times are the real
+    clock's: ISO text for people, seconds for conditions and TTL."""
+    Meta = meta("users")
+    id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    last_used_at = UnicodeAttribute()
+    user_agent = UnicodeAttribute(default="")
+    ip = UnicodeAttribute(default="")
+    generation = NumberAttribute(default=0)
+    refresh_hash = UnicodeAttribute()
+    refresh_expires_s = NumberAttribute()
+    ended_at = UnicodeAttribute(null=True)
+    end_reason = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()  # TTL: some days after the refresh token's end
+
+    @classmethod
+    def new(cls, user_id: str, session_id: str, **values) -> "SessionItem":
+        return cls(*session_key(user_id, session_id), id=session_id, user_id=user_id, **values)
+
+    @classmethod
+    def ref(cls, user_id: str, session_id: str) -> "SessionItem":
+        return cls(*session_key(user_id, session_id))
+
+    @classmethod
+    def find(cls, user_id: str, session_id: str) -> "SessionItem | None":
+        try:
+            return cls.get(*session_key(user_id, session_id), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
+
+    @classmethod
+    def find_many(cls, user_id: str, session_ids) -> list["SessionItem"]:
+        """The sessions of those ids that exist (one BatchGetItem per 100)."""
+        return list(cls.batch_get([session_key(user_id, sid) for sid in session_ids], consistent_read=True))
+
+
+class SecurityEventItem(Item):
+    Meta = meta("users")
+    id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    ip = UnicodeAttribute(default="")
+    user_agent = UnicodeAttribute(default="")
+    detail = UnicodeAttribute(default="{}")  # JSON
+    expires_at = NumberAttribute()
+
+    @classmethod
+    def new(cls, user_id: str, event_id: str, at: str, **values) -> "SecurityEventItem":
+        return cls(*security_event_key(user_id, at, event_id), id=event_id, created_at=at, **values)
+
+    @classmethod
+    def page(cls, user_id: str, limit: int, last_key: dict | None):
+        pk, _ = security_event_key(user_id, "", "")
+        return cls.query(pk, cls.sk.startswith("SECEVT#"), scan_index_forward=False, limit=limit,
+                         last_evaluated_key=last_key)
+
+    @staticmethod
+    def partition(user_id: str) -> str:
+        return security_event_key(user_id, "", "")[0]
+
+
+class TotpItem(Item):
+    """status: pending (enrolled, not confirmed) | active. `secret` is an
+    envelope (chalicelib/crypto/envelope.py), never the secret in clear.
+    `last_step` is the last 30 s step whose code was accepted: a code is
+    accepted only for a later step (conditional update), so each is used once."""
+    Meta = meta("users")
+    status = UnicodeAttribute()
+    secret = UnicodeAttribute()
+    last_step = NumberAttribute(default=0)
+    recovery_hashes = UnicodeSetAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+    @classmethod
+    def ref(cls, user_id: str) -> "TotpItem":
+        return cls(*totp_key(user_id))
+
+    @classmethod
+    def find(cls, user_id: str) -> "TotpItem | None":
+        try:
+            return cls.get(*totp_key(user_id), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
+
+
+class MfaChallenge(Item):
+    """A password accepted, the second factor awaited: found by the hash of
+    the `mfa_token`, used once, dead after `expires_s` (real clock)."""
+    Meta = meta("users")
+    user_id = UnicodeAttribute()
+    handle = UnicodeAttribute()
+    ip = UnicodeAttribute(default="")
+    user_agent = UnicodeAttribute(default="")
+    expires_s = NumberAttribute()
+    expires_at = NumberAttribute()  # TTL
+
+    @classmethod
+    def ref(cls, token_hash: str) -> "MfaChallenge":
+        return cls(*mfa_challenge_key(token_hash))
+
+    @classmethod
+    def find(cls, token_hash: str) -> "MfaChallenge | None":
+        try:
+            return cls.get(*mfa_challenge_key(token_hash), consistent_read=True)
+        except cls.DoesNotExist:
+            return None
 AUDIT_PARTITION = "AUDIT"
 
 

@@ -46,6 +46,7 @@ def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
     tx.save("audit", audit.record(actor, "freeze" if frozen else "unfreeze", user.handle, reason))
     if commit(tx):
         raise errors.NotFound("No such user.")  # deleted since it was read
+    admin.after_frozen(user.id, frozen, user.sessions)
     return own_user(UserItem.find(user.id))
 
 

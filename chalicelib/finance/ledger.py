@@ -84,7 +84,7 @@ from datetime import datetime
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, DailyTotals, EntryItem, HoldItem, LegMap,
-                                    TransferItem, account_holds_index_keys, account_holds_partition, entry_key,
+                                    PayeeItem, TransferItem, account_holds_index_keys, account_holds_partition, entry_key,
                                     hold_key, limit_key, pending_hold_due_bound, pending_hold_index_keys,
                                     pending_hold_shard, transfer_key)
 from chalicelib.db.transact import TaggedTransaction, commit
@@ -125,6 +125,10 @@ class Party:
       copy: an exact copy of the account item, for a value-dated movement
         (`Movement.value_at`): the update is conditioned on its `movements`
         (else StaleCopy), and the month openings are set from it.
+      gate: for the debit of a movement the caller starts, the caller's
+        authorisation: `gate(movement)` returns the Extras that must hold in
+        the movement's own transaction (the session still live, a step-up
+        code spent) or raises the refusal (step_up_required). None: none.
     """
     account_id: str
     display: str
@@ -134,6 +138,7 @@ class Party:
     check_funds: bool = True
     actions: tuple = ()
     copy: AccountItem | None = None
+    gate: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -633,12 +638,24 @@ def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
     for i, limit in enumerate(m.limits):
         item, actions, condition = _limit_update(limit, headline, moment)
         tx.update(("limit", i), item, actions, condition=condition)
+    payer, payee, _ = _headline(m, legs)
+    paid = _person_to_person(payer, payee)
+    if paid:
+        tx.update("payee", PayeeItem.ref(payer.user_id, payee.user_id),
+                  [PayeeItem.first_paid_at.set(PayeeItem.first_paid_at | at)])
     for i, extra in enumerate(m.extras):
         _write(tx, ("extra", i), extra)
-    items = 1 + len(accounts) + len(legs) + len(changes) + len(m.credit_holds) + len(m.limits) + len(m.extras)
+    items = 1 + len(accounts) + len(legs) + len(changes) + len(m.credit_holds) + len(m.limits) + len(m.extras) \
+        + int(paid)
     if items > TRANSACTION_ITEMS_MAX:
         raise ValueError(f"a movement of {items} items; at most {TRANSACTION_ITEMS_MAX}")
     return tx, record, accounts
+
+
+def _person_to_person(payer: Party | None, payee: Party | None) -> bool:
+    """Money one person sent another: the payer knows the payee from now on
+    (step-up asks for a code the first time, finance/transfers.authorize)."""
+    return bool(payer and payee and payer.user_id and payee.user_id and payer.user_id != payee.user_id)
 
 
 def _answer(stored: TransferItem, request_hash: str, attempt: str) -> Posted:
@@ -775,6 +792,14 @@ def transfer(m: Movement, hold: HoldItem | None = None) -> Posted:
     if hold is not None:
         return capture_hold(hold.id, m.money.amount_cents, m.credit, m.transfer_id, m.kind, m.request_hash,
                             note=m.note, extras=m.extras)
+    if m.debit is not None and m.debit.gate is not None:
+        try:
+            m = replace(m, extras=m.extras + tuple(m.debit.gate(m)))
+        except errors.StepUpRequired:
+            stored = TransferItem.find(m.transfer_id)
+            if stored is None:
+                raise
+            return _answer(stored, m.request_hash, attempt="")  # a retry of a success needs no new code
     return _move(m)
 
 

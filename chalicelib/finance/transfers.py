@@ -1,15 +1,17 @@
 """Money that people move: deposits, withdrawals, P2P transfers, and the
 public view of a transfer. Each function checks who may move what, builds one
 `ledger.Movement` and hands it to the ledger."""
+import functools
 import json
 
 from chalicelib import errors, ids
 from chalicelib.config import settings
-from chalicelib.db.balances import TransferItem
-from chalicelib.db.users import HandleItem
+from chalicelib.db.balances import PayeeItem, TransferItem
+from chalicelib.db.users import HandleItem, UserItem
 from chalicelib.finance import ledger
 from chalicelib.finance.accounts import customer_account_id, random_system_shard
 from chalicelib.finance.money import Money
+from chalicelib.identity import stepup
 
 
 def public_transfer(item: TransferItem) -> dict:
@@ -51,8 +53,41 @@ def require_money_caller(principal) -> None:
 
 
 def caller_party(principal) -> ledger.Party:
+    """The caller's account as the debit of a movement the caller starts,
+    gated by the caller's authorisation (`authorize`)."""
     return ledger.Party(principal.account_id, display=principal.handle, user_id=principal.user_id,
-                        inactive_refusal=errors.AccountFrozen)
+                        inactive_refusal=errors.AccountFrozen, gate=functools.partial(authorize, principal))
+
+
+def step_up_reason(principal, m: ledger.Movement) -> str | None:
+    """Why money needs a code (API.md): above the threshold, or to a person
+    the caller has never sent money to (payments from before 2FA count)."""
+    if m.money.amount_cents > settings().step_up_cents:
+        return "amount"
+    if m.credit.user_id and m.credit.user_id != principal.user_id \
+            and PayeeItem.find(principal.user_id, m.credit.user_id) is None:
+        return "new_payee"
+    return None
+
+
+def authorize(principal, m: ledger.Movement) -> tuple:
+    """The caller's authorisation, held in the movement's own transaction:
+    the session still live (a ConditionCheck on the user item: an ended
+    session moves nothing, at no extra read) and, with 2FA on and a risky
+    move, the request's one-time code spent (so it moves this money only,
+    and is spent only if the money moves)."""
+    extras = []
+    if principal.session_id:
+        extras.append(ledger.Extra("check", UserItem.ref(principal.user_id),
+                                   condition=UserItem.sessions.contains(principal.session_id),
+                                   refusal=errors.Unauthenticated("The session has ended.")))
+    reason = step_up_reason(principal, m) if principal.mfa else None
+    if reason:
+        use = stepup.code_use(principal, m.kind, risk=reason, amount=m.money.amount_cents,
+                              to=m.credit.display)
+        extras.append(ledger.Extra("update", use.model, actions=use.actions, condition=use.condition,
+                                   refusal=errors.StepUpRequired("That one-time code was already used.")))
+    return tuple(extras)
 
 
 def sent_limit(principal) -> ledger.Limit:

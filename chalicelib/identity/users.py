@@ -1,19 +1,22 @@
 """People: signup, login, logout, profile, password change, and the
 authentication of a bearer token into a Principal."""
+import hashlib
 import re
-import time
+import secrets
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.transact import TaggedTransaction, commit
-from chalicelib.db.users import HandleItem, LoginFailures, UserItem, login_key
-from chalicelib.identity import passwords, tokens
+from chalicelib.db.users import HandleItem, MfaChallenge, TotpItem, UserItem
+from chalicelib.identity import events, passwords, sessions, stepup, throttle, tokens, totp
+from chalicelib.identity.client import NOBODY, Client
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
 SIGNUP_ATTEMPTS_MAX = 3
+MFA_TOKEN_CHARS_MAX = 128
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class Principal:
       account_id: the money account, None until verified.
       celebrity_follows: ids of the celebrity authors this person follows
         (their posts are merged into the timeline at read time).
+      session_id: the session the token belongs to ("" for none).
+      mfa: the person has a confirmed second factor (step-up applies).
+      client: the request's address, user agent and one-time code.
     """
     user_id: str
     handle: str
@@ -35,6 +41,9 @@ class Principal:
     frozen: bool
     account_id: str | None
     celebrity_follows: frozenset = frozenset()
+    session_id: str = ""
+    mfa: bool = False
+    client: Client = NOBODY
 
 
 def public_user(user: UserItem) -> dict:
@@ -53,8 +62,10 @@ def own_user(user: UserItem) -> dict:
     return {**public_user(user), "frozen": bool(user.frozen)}
 
 
-def session(user: UserItem) -> dict:
-    return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version))}
+def session(user: UserItem, client: Client = NOBODY) -> dict:
+    """A new session for `user`: the person, an access token and a refresh token."""
+    issued = sessions.start(user, client)
+    return {"user": own_user(user), "token": issued.token, "refresh_token": issued.refresh_token}
 
 
 def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
@@ -101,67 +112,160 @@ def require(user_id: str) -> UserItem:
     return user
 
 
-def _conditional_failure(exc) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+def _as_client(client: "Client | str") -> Client:
+    return Client(ip=client) if isinstance(client, str) else client
 
 
-def _count_attempt(handle: str, address: str) -> None:
-    """Counts this attempt against (handle, address) before the password is
-    checked, in one conditional write, or refuses it with 429. Counting first
-    means concurrent guesses cannot all pass a read-then-check: at most
-    `login_failures_max` attempts per window reach the password. A success
-    deletes the count (`login`), so only failures accumulate."""
-    s = settings()
-    key = login_key(handle, address)
-    for _ in range(3):
-        now_s = int(time.time())
-        window_open_since = now_s - s.login_window_s
-        try:
-            LoginFailures(*key).update(
-                actions=[LoginFailures.failures.add(1)],
-                condition=(LoginFailures.window_start_s > window_open_since)
-                & (LoginFailures.failures < s.login_failures_max))
-            return
-        except UpdateError as exc:
-            if not _conditional_failure(exc):
-                raise
-        record = LoginFailures.find(handle, address)
-        if record is not None and record.window_start_s > window_open_since:
-            if record.failures >= s.login_failures_max:
-                raise errors.RateLimited(retry_after_s=int(record.window_start_s) + s.login_window_s - now_s)
-            continue  # changed since the update: count again
-        try:  # no window, or an expired one: open a new one with this attempt
-            LoginFailures(*key, failures=1, window_start_s=now_s, expires_at=now_s + s.login_window_s).save(
-                condition=LoginFailures.pk.does_not_exist() | (LoginFailures.window_start_s <= window_open_since))
-            return
-        except PutError as exc:
-            if not _conditional_failure(exc):
-                raise
-    raise errors.RateLimited(retry_after_s=1)  # contended; refusing is the safe side
-
-
-def login(handle: str, password: str, address: str) -> dict:
-    """Throttled per (handle, address), by the real clock: a stranger's wrong
-    guesses elsewhere cannot lock the owner out."""
-    _count_attempt(handle, address)
+def login(handle: str, password: str, client: "Client | str") -> dict:
+    """Throttled (identity/throttle.py) per (handle, address) and per handle,
+    by the real clock. A right password starts a session, or with 2FA on
+    answers an `mfa_token` for `finish_mfa`; the per-address count is
+    cleared only when the sign-in completes."""
+    client = _as_client(client)
+    throttle.count_attempt(handle, client.ip)
     user = find_by_handle(handle)
+    wait_s = throttle.handle_retry_after_s(handle, throttle.PASSWORD)
+    if wait_s is not None and not (user and user.mfa):
+        raise errors.RateLimited(retry_after_s=wait_s)
     ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
     if not (user and ok):
+        throttle.count_handle_failure(handle, throttle.PASSWORD)
+        if user:
+            events.log(user.id, "sign_in_failed", client, reason="wrong_password")
         raise errors.InvalidCredentials()
-    LoginFailures(*login_key(handle, address)).delete()
     if passwords.needs_rehash(user.password_hash):
         user.update(actions=[UserItem.password_hash.set(passwords.hash_password(password))])
-    return session(user)
+    if user.mfa:
+        return _mfa_challenge(user, client)
+    throttle.clear(handle, client.ip)
+    return session(user, client)
 
 
-def logout(user_id: str) -> None:
-    _bump_token_version(user_id)
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _bump_token_version(user_id: str, *extra_actions) -> UserItem:
-    user = UserItem.ref(user_id)
-    user.update(actions=[UserItem.token_version.add(1), *extra_actions], condition=UserItem.pk.exists())
-    return user
+def _mfa_challenge(user: UserItem, client: Client) -> dict:
+    token = secrets.token_urlsafe(32)
+    now_s = int(clock.real_now().timestamp())
+    ttl_s = settings().mfa_token_ttl_s
+    challenge = MfaChallenge.ref(_token_hash(token))
+    challenge.user_id, challenge.handle, challenge.ip, challenge.user_agent = user.id, user.handle, client.ip, \
+        client.user_agent
+    challenge.expires_s, challenge.expires_at = now_s + ttl_s, now_s + ttl_s + 3600
+    challenge.save(condition=MfaChallenge.pk.does_not_exist())
+    return {"mfa_required": True, "mfa_token": token}
+
+
+def finish_mfa(mfa_token: str, code: str, client: Client) -> dict:
+    """The second step of a sign-in with 2FA: a TOTP code or a recovery code,
+    each accepted once. The mfa_token is used up by this call whatever the
+    code (a wrong code means signing in again), and wrong codes count toward
+    the throttle of the address and of the handle."""
+    invalid = errors.InvalidCredentials("The sign-in expired or the code is wrong; sign in again.")
+    if not isinstance(mfa_token, str) or len(mfa_token) > MFA_TOKEN_CHARS_MAX:
+        raise invalid
+    key_hash = _token_hash(mfa_token)
+    challenge = MfaChallenge.find(key_hash)
+    if challenge is None:
+        raise invalid
+    try:  # used once: of two concurrent uses, one deletes it
+        MfaChallenge.ref(key_hash).delete(condition=MfaChallenge.pk.exists())
+    except DeleteError:
+        raise invalid from None
+    if int(challenge.expires_s) <= int(clock.real_now().timestamp()):
+        raise invalid
+    throttle.count_attempt(challenge.handle, client.ip)
+    wait_s = throttle.handle_retry_after_s(challenge.handle, throttle.CODE)
+    if wait_s is not None:
+        raise errors.RateLimited(retry_after_s=wait_s)
+    item = totp.find(challenge.user_id)
+    use = totp.totp_use(item, challenge.user_id, code) or totp.recovery_use(item, challenge.user_id, code)
+    if not totp.spend(use):
+        throttle.count_handle_failure(challenge.handle, throttle.CODE)
+        events.log(challenge.user_id, "sign_in_failed", client, reason="wrong_code")
+        raise invalid
+    throttle.clear(challenge.handle, client.ip)
+    if use.kind == "recovery_code":
+        events.log(challenge.user_id, "recovery_code_used", client,
+                   recovery_codes_left=len((totp.find(challenge.user_id).recovery_hashes or ())))
+    return session(require(challenge.user_id), client)
+
+
+def enrol_totp(principal) -> dict:
+    """A secret to put in an authenticator; not active until confirmed. With
+    2FA already on this is a 2FA change: 409 (disable first, with a code)."""
+    enrolment = totp.enrol(principal.user_id, principal.handle)
+    events.log(principal.user_id, "2fa_enrolled", principal.client)
+    return enrolment
+
+
+def confirm_totp(principal, code: str) -> dict:
+    """Turns 2FA on with a first code; answers the recovery codes, once."""
+    item = totp.find(principal.user_id)
+    if item is None or item.status != "pending":
+        raise errors.InvalidState("There is no enrolment to confirm; start one with POST /v1/me/2fa/totp.")
+    use = totp.totp_use(item, principal.user_id, code, status="pending")
+    if use is None:
+        raise errors.InvalidRequest("The code is not right.", param="code")
+    codes = totp.new_recovery_codes()
+    tx = TaggedTransaction()
+    tx.update("totp", use.model, [*use.actions, TotpItem.status.set("active"),
+                                  TotpItem.recovery_hashes.set({totp.recovery_hash(principal.user_id, c)
+                                                                for c in codes})],
+              condition=use.condition & (TotpItem.secret == item.secret))
+    tx.update("user", UserItem.ref(principal.user_id), [UserItem.mfa.set(True)], condition=UserItem.pk.exists())
+    tx.save("event", events.record(principal.user_id, "2fa_enabled", principal.client))
+    if commit(tx):
+        raise errors.InvalidRequest("The code is not right or was already used.", param="code")
+    return {"recovery_codes": codes}
+
+
+def disable_totp(principal, password: str, code: str) -> None:
+    """Turning 2FA off needs the password and a code (TOTP or recovery);
+    both count as attempts of the address, as a login's do."""
+    user = require(principal.user_id)
+    item = totp.find(principal.user_id)
+    if item is None or item.status != "active":
+        raise errors.InvalidState("Two-factor authentication is not on.")
+    throttle.count_attempt(user.handle, principal.client.ip)
+    if not passwords.verify_password(user.password_hash, password):
+        events.log(user.id, "sign_in_failed", principal.client, reason="wrong_current_password")
+        raise errors.InvalidCredentials("The password is wrong.")
+    use = totp.totp_use(item, user.id, code) or totp.recovery_use(item, user.id, code)
+    if use is None:
+        events.log(user.id, "step_up_refused", principal.client, action="2fa_disable", reason="wrong_code")
+        raise errors.InvalidCredentials("The code is wrong.")
+    tx = TaggedTransaction()
+    tx.delete("totp", TotpItem.ref(user.id), condition=use.condition)
+    tx.update("user", UserItem.ref(user.id), [UserItem.mfa.set(False)], condition=UserItem.pk.exists())
+    tx.save("event", events.record(user.id, "2fa_disabled", principal.client))
+    if commit(tx):
+        raise errors.InvalidCredentials("The code was already used.")
+    throttle.clear(user.handle, principal.client.ip)
+
+
+def refresh(refresh_token: str, client: Client) -> dict:
+    issued = sessions.refresh(refresh_token, client)
+    return {"token": issued.token, "refresh_token": issued.refresh_token}
+
+
+def logout(user_id: str, session_id: str | None = None, client: Client = NOBODY) -> None:
+    """Ends the caller's session; with no session named, every session."""
+    if session_id:
+        sessions.end(user_id, session_id, "logout", client)
+    else:
+        end_every_session(user_id, "logout", client)
+
+
+def end_every_session(user_id: str, reason: str, client: Client) -> None:
+    """Every session and every token of the person stop at once (the live
+    set emptied, the token version bumped), then the records follow."""
+    live = require(user_id).sessions
+    UserItem.ref(user_id).update(actions=[UserItem.token_version.add(1), UserItem.sessions.remove()],
+                                 condition=UserItem.pk.exists())
+    ended = sessions.end_others(user_id, None, reason, live)
+    events.log(user_id, "session_ended", client, reason=reason, sessions=ended)
 
 
 def change_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> tuple[UserItem, str]:
@@ -178,26 +282,41 @@ def change_profile(user_id: str, display_name: str | None = None, bio: str | Non
     return user, old_display_name
 
 
-def change_password(user_id: str, current_password: str, new_password: str, address: str = "unknown") -> dict:
-    """Guesses at the current password count as failed logins from the
-    address: a stolen token is no unthrottled way to learn the password."""
-    user = require(user_id)
-    _count_attempt(user.handle, address)
+def change_password(principal, current_password: str, new_password: str) -> dict:
+    """With 2FA on, a step-up code first (a stolen token and password are not
+    enough). Guesses at the current password count as failed logins from the
+    address: a stolen token is no unthrottled way to learn the password.
+    Every other session ends with the change (in its transaction); the
+    caller's goes on, and gets a fresh access token."""
+    client = principal.client
+    stepup.require(principal, "password_change")
+    user = require(principal.user_id)
+    throttle.count_attempt(user.handle, client.ip)
     if not passwords.verify_password(user.password_hash, current_password):
+        events.log(user.id, "sign_in_failed", client, reason="wrong_current_password")
         raise errors.InvalidCredentials("The current password is wrong.")
-    LoginFailures(*login_key(user.handle, address)).delete()
-    user.update(actions=[UserItem.password_hash.set(passwords.hash_password(new_password)),
-                         UserItem.token_version.add(1)])
-    return session(user)
+    throttle.clear(user.handle, client.ip)
+    session_id = principal.session_id
+    keep = UserItem.sessions.set({session_id}) if session_id else UserItem.sessions.remove()
+    tx = TaggedTransaction()
+    tx.update("user", UserItem.ref(user.id), [UserItem.password_hash.set(passwords.hash_password(new_password)), keep],
+              condition=UserItem.pk.exists())
+    tx.save("event", events.record(user.id, "password_changed", client, session_id=session_id))
+    if commit(tx):
+        raise errors.NotFound()
+    sessions.end_others(user.id, session_id, "password_changed", user.sessions)
+    return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version), session_id)}
 
 
-def authenticate(token: str) -> Principal:
-    """One consistent read: a revoked token (logout, password change,
-    freeze) stops working at once."""
+def authenticate(token: str, client: Client = NOBODY) -> Principal:
+    """One consistent read: a revoked token (its session ended, the person
+    frozen) stops working at once."""
     claims = tokens.verify(token)
     user = UserItem.find(claims.user_id)
-    if user is None or int(user.token_version) != claims.token_version:
+    if user is None or int(user.token_version) != claims.token_version \
+            or claims.session_id not in (user.sessions or ()):
         raise errors.Unauthenticated("The token has been revoked.")
     return Principal(user_id=user.id, handle=user.handle, role=user.role, verified=bool(user.verified),
                      frozen=bool(user.frozen), account_id=user.account_id,
-                     celebrity_follows=frozenset(user.celebrity_follows or ()))
+                     celebrity_follows=frozenset(user.celebrity_follows or ()), session_id=claims.session_id,
+                     mfa=bool(user.mfa), client=client)

@@ -4,6 +4,7 @@ of search; this is the layer above both, as `fanout` is for timelines."""
 from chalicelib import errors
 from chalicelib.db.users import UserItem
 from chalicelib.identity import reserved, users
+from chalicelib.identity.client import NOBODY, Client
 from chalicelib.social import search
 
 
@@ -13,12 +14,13 @@ def create_user(handle: str, password: str, display_name: str | None = None, rol
     return user
 
 
-def signup(handle: str, password: str, display_name: str | None = None) -> dict:
-    """A person's own signup: the names the bank speaks with are not theirs
-    to take (identity/reserved.py); operators are created by `create_user`."""
+def signup(handle: str, password: str, display_name: str | None = None, client: Client = NOBODY) -> dict:
+    """A person's own signup, signed in at once (a first session): the names
+    the bank speaks with are not theirs to take (identity/reserved.py);
+    operators are created by `create_user`."""
     if reserved.is_reserved(handle):
         raise errors.HandleTaken("That handle is reserved.", param="handle")
-    return users.session(create_user(handle, password, display_name))
+    return users.session(create_user(handle, password, display_name), client)
 
 
 def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None) -> dict:

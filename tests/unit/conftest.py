@@ -17,7 +17,7 @@ from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
 
 class Provisioned:
     """What `localstack.provision` leaves in moto, copied once per process:
-    DynamoDB's tables and Secrets Manager's secrets (all it writes)."""
+    DynamoDB's tables, Secrets Manager's secrets and KMS's keys (all it writes)."""
     state = None
 
     @classmethod
@@ -27,7 +27,8 @@ class Provisioned:
         with mock_aws():
             keys.signing_key.cache_clear()
             localstack.provision(ADMIN_PASSWORD)
-            cls.state = (copy.deepcopy(moto_tables()), copy.deepcopy(_secrets_backend().secrets))
+            cls.state = (copy.deepcopy(moto_tables()), copy.deepcopy(_secrets_backend().secrets),
+                         copy.deepcopy(_kms_backend().keys))
         keys.signing_key.cache_clear()
 
     @classmethod
@@ -35,11 +36,12 @@ class Provisioned:
         """Into the moto of the `mock_aws` now active."""
         if cls.state is None:
             raise RuntimeError("Provisioned.take() first (the session fixture `provisioned`)")
-        tables, secrets = cls.state
+        tables, secrets, kms_keys = cls.state
         live = moto_tables()
         live.clear()
         live.update(copy.deepcopy(tables))
         _secrets_backend().secrets = copy.deepcopy(secrets)
+        _kms_backend().keys = copy.deepcopy(kms_keys)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -169,6 +171,14 @@ def moto_tables():
 
     from chalicelib.config import settings
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].tables
+
+
+def _kms_backend():
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.kms.models import kms_backends
+
+    from chalicelib.config import settings
+    return kms_backends[DEFAULT_ACCOUNT_ID][settings().region]
 
 
 def _secrets_backend():

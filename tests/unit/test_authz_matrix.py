@@ -84,6 +84,7 @@ def world(api):
     req = api.call("POST", "/v1/payment-requests", {"from": "carol", "amount": 100, "currency": "USD"},
                    as_="alice").json_body
     transfer = api.deposit("alice", 500)
+    session = api.call("GET", "/v1/me/sessions", as_="alice").json_body["data"][0]
     application = api.money("POST", "/v1/loans/applications", {"amount": 10_000, "term_months": 3}, "alice",
                             str(uuid.uuid4())).json_body
     loan = api.money("POST", f"/v1/loans/applications/{application['id']}/accept", None, "alice",
@@ -92,7 +93,7 @@ def world(api):
     return {"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
-            "application_id": application["id"], "loan_id": loan["id"]}
+            "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}
 
 
 def test_every_parameter_route_is_in_the_matrix():

@@ -265,8 +265,9 @@ def _b64(data: dict) -> str:
 
 def _claims(stack, **changes):
     now = int(time.time())
-    claims = {"sub": stack["victim"]["user"]["id"], "role": "user", "tv": 0, "iat": now, "exp": now + 600,
-              "jti": "hostile"}
+    victim_sid = jwt.decode(stack["victim"]["token"], options={"verify_signature": False})["sid"]
+    claims = {"sub": stack["victim"]["user"]["id"], "role": "user", "tv": 0, "sid": victim_sid, "iat": now,
+              "exp": now + 600, "jti": "hostile"}
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not ...}
 

@@ -79,7 +79,7 @@ def test_signup_answers_201_with_user_and_working_token(api):
     r = api.call("POST", "/v1/auth/signup", {"handle": name, "password": PASSWORD, "display_name": "Alice A."})
     assert r.status_code == 201, r.body
     body = r.json_body
-    assert set(body) == {"user", "token"}
+    assert set(body) == {"user", "token", "refresh_token"}  # a session, as login starts
     user = body["user"]
     for field in ("id", "handle", "display_name", "bio", "verified", "role", "created_at",
                   "follower_count", "following_count"):
@@ -179,7 +179,7 @@ def test_login_ok_with_any_case_of_the_handle(api):
     for handle in (name, name.upper()):
         r = api.login(handle)
         assert r.status_code == 200, r.body
-        assert set(r.json_body) == {"user", "token"}
+        assert set(r.json_body) == {"user", "token", "refresh_token"}
         assert r.json_body["user"]["id"] == user["id"] and r.json_body["user"]["handle"] == name
         assert me(api, r.json_body["token"]).status_code == 200
 
@@ -291,25 +291,25 @@ def test_throttle_state_lives_in_dynamodb_with_a_ttl(api):
 
 def test_throttle_window_ends_by_the_real_clock(api, monkeypatch):
     from chalicelib import errors
-    from chalicelib.identity import users
+    from chalicelib.identity import throttle, users
     name = fresh("iris")
     api.signup(name)
     _fail(name, "10.0.0.1", 5)
     with pytest.raises(errors.RateLimited):
         users.login(name, PASSWORD, "10.0.0.1")
     later = time.time() + 901
-    monkeypatch.setattr(users, "time", types.SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr(throttle, "time", types.SimpleNamespace(time=lambda: later))
     assert users.login(name, PASSWORD, "10.0.0.1")["token"]
 
 
 def test_an_expired_window_starts_a_fresh_count(api, monkeypatch):
     from chalicelib import errors
-    from chalicelib.identity import users
+    from chalicelib.identity import throttle, users
     name = fresh("ivan")
     api.signup(name)
     _fail(name, "10.0.0.1", 4)
     later = time.time() + 901
-    monkeypatch.setattr(users, "time", types.SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr(throttle, "time", types.SimpleNamespace(time=lambda: later))
     _fail(name, "10.0.0.1", 4)  # the old four no longer count
     assert users.login(name, PASSWORD, "10.0.0.1")["token"]
     _fail(name, "10.0.0.1", 5)
@@ -337,7 +337,9 @@ def test_test_clock_logs_no_one_out_and_keeps_the_throttle(api):
 
 # --- logout, password change, freeze ---------------------------------------
 
-def test_logout_revokes_every_token_of_the_caller(api):
+def test_logout_ends_the_callers_session_only(api):
+    """Sessions (API.md, Security of the person): logout ends the session of
+    the token it is called with; the person's other sessions go on."""
     name = fresh("kate")
     api.signup(name)
     first = api.tokens[name]
@@ -348,7 +350,7 @@ def test_logout_revokes_every_token_of_the_caller(api):
     r = api.call("POST", "/v1/auth/logout", token=first)
     assert r.status_code == 204 and not r.body
     error_of(me(api, first), 401, "unauthenticated")
-    error_of(me(api, second), 401, "unauthenticated")
+    assert me(api, second).status_code == 200
     error_of(api.call("POST", "/v1/auth/logout", token=first), 401, "unauthenticated")
     assert me(api, api.tokens[bystander]).status_code == 200  # nobody else is logged out
     assert api.login(name).status_code == 200 and me(api, api.tokens[name]).status_code == 200
@@ -358,15 +360,18 @@ def test_logout_needs_a_token(api):
     error_of(api.call("POST", "/v1/auth/logout"), 401, "unauthenticated")
 
 
-def test_password_change_revokes_old_tokens_and_returns_a_new_one(api):
+def test_password_change_ends_other_sessions_and_returns_a_new_token(api):
     name = fresh("liam")
     api.signup(name)
+    elsewhere = api.tokens[name]
+    assert api.login(name).status_code == 200
     old = api.tokens[name]
     r = api.call("POST", "/v1/me/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, token=old)
     assert r.status_code == 200, r.body
     assert set(r.json_body) == {"user", "token"} and r.json_body["user"]["handle"] == name
     new = r.json_body["token"]
-    error_of(me(api, old), 401, "unauthenticated")
+    error_of(me(api, elsewhere), 401, "unauthenticated")
+    assert me(api, old).status_code == 200  # the caller's session goes on
     assert me(api, new).status_code == 200
     error_of(api.login(name, PASSWORD), 401, "invalid_credentials")
     assert api.login(name, NEW_PASSWORD).status_code == 200

@@ -216,6 +216,20 @@ def test_response_schemas_match_real_answers(api):
     call("POST", "/v1/me/password", {"current_password": "correct horse battery",
                                      "new_password": "another horse battery"}, as_="alice")
     call("DELETE", f"/v1/posts/{post['id']}", as_="bob", status=204)
+    signed_in = call("POST", "/v1/auth/login", {"handle": "bob", "password": "correct horse battery"},
+                     status=200).json_body
+    call("POST", "/v1/auth/refresh", {"refresh_token": signed_in["refresh_token"]}, status=200)
+    others = [s for s in call("GET", "/v1/me/sessions", as_="bob", status=200).json_body["data"] if not s["current"]]
+    call("GET", "/v1/me/security-events", as_="bob", status=200)
+    call("DELETE", f"/v1/me/sessions/{others[0]['id']}", as_="bob", status=204)
+    import pyotp
+    secret = call("POST", "/v1/me/2fa/totp", as_="bob", status=200).json_body["secret"]
+    codes = call("POST", "/v1/me/2fa/totp/confirm", {"code": pyotp.TOTP(secret).now()}, as_="bob",
+                 status=200).json_body["recovery_codes"]
+    mfa_token = call("POST", "/v1/auth/login", {"handle": "bob", "password": "correct horse battery"},
+                     status=200).json_body["mfa_token"]
+    call("POST", "/v1/auth/mfa", {"mfa_token": mfa_token, "code": codes[0]}, status=200)
+    call("DELETE", "/v1/me/2fa", {"password": "correct horse battery", "code": codes[1]}, as_="bob", status=204)
     call("POST", "/v1/auth/logout", as_="bob", status=204)
     call("GET", "/v1/openapi.json", status=200)
     call("GET", "/", status=200)

@@ -12,6 +12,7 @@ from infra import template
 
 SECRET_REF = {"Ref": template.SECRET_ID}
 DATA_KEY = {"Fn::GetAtt": [template.DATA_KEY_ID, "Arn"]}
+ENVELOPE_KEY = {"Fn::GetAtt": [template.ENVELOPE_KEY_ID, "Arn"]}
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +124,14 @@ def test_everything_at_rest_is_encrypted_under_the_data_key(built):
         assert res[function["id"]]["Properties"]["KmsKeyArn"] == DATA_KEY, function["id"]
 
 
+def test_the_envelope_key_is_its_own_rotated_retained_key(built):
+    res = built["Resources"][template.ENVELOPE_KEY_ID]
+    assert res["Type"] == "AWS::KMS::Key" and res["Properties"]["EnableKeyRotation"] is True
+    assert res["DeletionPolicy"] == "Retain"  # a lost key is every sealed secret lost
+    assert built["Resources"][template.ENVELOPE_KEY_ID + "Alias"]["Properties"]["AliasName"] == \
+        "alias/flock-prod-envelope"
+
+
 def test_every_chalice_function_gets_flock_policy_and_prod_env(built, functions):
     assert {"APIHandler", "JobReconcile", "JobExpireHolds"} <= {f["id"] for f in functions}
     for function in functions:
@@ -130,6 +139,7 @@ def test_every_chalice_function_gets_flock_policy_and_prod_env(built, functions)
         env = props["Environment"]["Variables"]
         assert env["FLOCK_TABLE_PREFIX"] == "flock-prod"
         assert env["FLOCK_SIGNING_KEY_SECRET"] == SECRET_REF
+        assert env["FLOCK_KMS_KEY_ID"] == ENVELOPE_KEY
         assert props["FunctionName"].startswith("flock-prod")
         assert _statements(built, function["role_id"])
 
@@ -174,6 +184,8 @@ def test_policy_names_only_flock_resources(built, functions):
             elif service == "secretsmanager":
                 assert st["Action"] == ["secretsmanager:GetSecretValue"]
                 assert resources == [SECRET_REF]
+            elif service == "kms" and resources == [ENVELOPE_KEY]:  # the app's own data keys, directly
+                assert st["Action"] == sorted(template.ENVELOPE_KEY_ACTIONS)
             elif service == "logs":
                 for r in resources:
                     assert f"log-group:/aws/lambda/{function['function_name']}" in r["Fn::Sub"]
@@ -201,6 +213,7 @@ def test_policy_names_only_flock_resources(built, functions):
 
 def test_api_role_uses_the_data_key_only_through_its_services(built):
     by_sid = {st["Sid"]: st for st in _statements(built, "ApiHandlerRole")}
+    assert by_sid.pop("EnvelopeKey")["Resource"] == [ENVELOPE_KEY]  # the app's own envelope key, not the data's
     kms = {sid: st for sid, st in by_sid.items() if st["Action"][0].startswith("kms:")}
     via = {sid: st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"].split(".")[0] for sid, st in kms.items()}
     assert via == {"DataKeyThroughDynamoDB": "dynamodb", "DataKeyThroughSecretsManager": "secretsmanager",

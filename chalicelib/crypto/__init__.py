@@ -1,0 +1,1 @@
+"""Cryptography Flock builds on: envelope encryption under KMS."""
