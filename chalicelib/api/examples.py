@@ -55,6 +55,11 @@ REQUESTS = {
     "TestClockBody": {"advance_days": 1},
     "JobBody": {"as_of": "2026-03-09"},
     "RatesBody": {"apy_bps": 450, "overdraft_apr_bps": 1800, "effective_date": "2026-03-10"},
+    "Refresh": {"refresh_token": "rt_1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"},
+    "Mfa": {"mfa_token": "mfa_9f8e7d6c5b4a39281706f5e4d3c2b1a0", "code": "492039"},
+    "TotpCode": {"code": "492039"},
+    "DisableTwoFactor": {"password": "correct horse battery", "code": "492039"},
+    "ApplicationBody": {"amount": 250000, "term_months": 12},
 }
 
 # Response schema name -> an example answer.

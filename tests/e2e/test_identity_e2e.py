@@ -36,7 +36,7 @@ def test_signup_login_me_verify_logout(http):
     handle = fresh()
     r = http.call("POST", "/v1/auth/signup", {"handle": handle, "password": PASSWORD, "display_name": "E2E"})
     assert r.status_code == 201, r.text
-    assert set(r.json()) == {"user", "token"} and r.json()["user"]["handle"] == handle
+    assert set(r.json()) == {"user", "token", "refresh_token"} and r.json()["user"]["handle"] == handle
     http.tokens[handle] = r.json()["token"]
     refused(http.call("GET", "/v1/wallet", as_=handle), 403, "verification_required")
 
