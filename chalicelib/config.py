@@ -52,6 +52,11 @@ class Settings:
     loan_max_amount: int = 2_500_000
     loan_terms: tuple = tuple(range(3, 37))
     loan_apr_bps_by_grade: tuple = (("A", 599), ("B", 899), ("C", 1299), ("D", 1799), ("E", 2499))
+    hot_post_likes: int = 1_000
+    hot_post_counter_shards: int = 256
+    follower_count_shards: int = 32
+    timeline_ttl_days: int = 30
+    timeline_entries_max: int = 800
     limits: dict = field(default_factory=dict)
 
     @property
@@ -132,5 +137,14 @@ def settings() -> Settings:
         loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),
         loan_min_amount=_int("FLOCK_LOAN_MIN_AMOUNT", 10_000),
         loan_max_amount=_int("FLOCK_LOAN_MAX_AMOUNT", 2_500_000),
+        # Scale (issue 17). A post with this many likes has its counters
+        # widened to `hot_post_counter_shards` shards: 100,000 likes/s at 2
+        # write units each need 200 shards of 1,000 WCU/s.
+        hot_post_likes=_int("FLOCK_HOT_POST_LIKES", 1_000),
+        hot_post_counter_shards=_int("FLOCK_HOT_POST_COUNTER_SHARDS", 256),
+        # A celebrity's follower count: 10,000 follows/s at 2 WCU need 20 shards.
+        follower_count_shards=_int("FLOCK_FOLLOWER_COUNT_SHARDS", 32),
+        timeline_ttl_days=_int("FLOCK_TIMELINE_TTL_DAYS", 30),
+        timeline_entries_max=_int("FLOCK_TIMELINE_ENTRIES_MAX", 800),
         limits={"verified": verified},
     )
