@@ -16,7 +16,7 @@ from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.balances import TransferItem
-from chalicelib.db.posts import CounterShard, PostItem, UnlockItem, counter_key, counter_width, post_key, unlock_key
+from chalicelib.db.posts import CounterShard, PostItem, UnlockItem, counter_key, counter_width, unlock_key
 from chalicelib.db.users import (SubscriptionItem, UserItem, due_by, fan_subscriptions_partition,
                                  subscription_due_sort_key, subscription_key, subscriptions_due_partition)
 from chalicelib.finance import ledger
@@ -27,7 +27,7 @@ from chalicelib.finance.transfers import (caller_party, public_transfer, request
                                           transfer_id_for)
 from chalicelib.finance.wallet import _entries_between, _month_bounds
 from chalicelib.identity.users import require_by_handle
-from chalicelib.social import messages
+from chalicelib.social import messages, posts
 from chalicelib.social.views import subscription_grants_access
 
 SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
@@ -46,12 +46,9 @@ def _creator_party(user_id: str, handle: str) -> ledger.Party:
 
 
 def _live_post(post_id: str) -> PostItem:
-    post = None
-    if post_id.startswith("post_") and len(post_id) <= 64:
-        try:
-            post = PostItem.get(*post_key(post_id), consistent_read=True)
-        except PostItem.DoesNotExist:
-            post = None
+    """The post as read once per warm Lambda (social.posts.cached): that it
+    still exists is the condition on its counter shard in the transaction."""
+    post = posts.cached(post_id)
     if post is None:
         raise errors.NotFound("No such post.")
     return post
@@ -414,7 +411,7 @@ def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempo
     """The message (with `payment`) and the money land in one transaction:
     both exist or neither does."""
     require_money_caller(principal)
-    conv = messages.require_member(principal.user_id, conv_id)
+    conv = messages.require_member(principal.user_id, conv_id, cached=True)
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,

@@ -11,6 +11,7 @@ from chalicelib.db import base
 from chalicelib.db.posts import (CounterShard, LikeItem, PostItem, author_partition, counter_key, counter_width,
                                  like_key, post_key)
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
+from chalicelib.db.warm import Warm
 from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
 from chalicelib.social.views import PREVIEW_CHARS, hydrate
@@ -30,6 +31,17 @@ def _find(post_id: str) -> PostItem | None:
         return PostItem.get(*post_key(post_id), consistent_read=True)
     except PostItem.DoesNotExist:
         return None
+
+
+# A post's author, price and audience never change: money paths (tips,
+# unlocks) read them once per warm Lambda. Whether it still exists is the
+# condition on its counter shard in their transaction; the entries expire
+# long before a deleted post's tombstones do.
+POSTS = Warm(max_items=50_000, ttl_s=60)
+
+
+def cached(post_id: str) -> PostItem | None:
+    return POSTS.get(post_id, _find)
 
 
 def require(post_id: str) -> PostItem:
@@ -117,6 +129,7 @@ def delete(principal, post_id: str) -> None:
     post = require(post_id)
     if post.author_id != principal.user_id:
         raise errors.Forbidden("Only the author can delete a post.")
+    POSTS.forget(post_id)
     parent = _find(post.reply_to) if post.reply_to else None
     indexed = list(post.words or [])
     for _ in range(ATTEMPTS_MAX):

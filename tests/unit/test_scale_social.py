@@ -16,7 +16,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.posts import PostItem, post_key
-from chalicelib.social import people, posts, timeline
+from chalicelib.social import people, timeline
 from tests.conftest import PASSWORD
 
 
