@@ -13,11 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from moto.core.botocore_stubber import BotocoreStubber
 
+from chalicelib import clock, ids
 from chalicelib.config import settings
 from chalicelib.db import base
+from chalicelib.db.users import HandleItem, UserItem
+from chalicelib.identity import tokens
 from chalicelib.db.posts import PostItem, post_key
-from chalicelib.social import people, timeline
-from tests.conftest import PASSWORD
+from chalicelib.social import timeline
 
 
 @pytest.fixture
@@ -58,10 +60,19 @@ def writes():
 
 
 def crowd(api, n, prefix="f"):
-    """`n` signed-up people with tokens (signup through the service the route calls)."""
+    """`n` people with live sessions and tokens, written in a few batch
+    calls: what signup leaves for a person (the person, the handle claim, a
+    session the token names), without n argon2 hashes and 2n transactions —
+    signup has tests of its own; these are about the n requests after it."""
     handles = [f"{prefix}{i:03d}" for i in range(n)]
+    items = []
     for handle in handles:
-        api.tokens[handle] = people.signup(handle, PASSWORD)["token"]
+        user_id, session_id = ids.new_id("usr"), ids.new_id("ses")
+        items += [UserItem.new(id=user_id, handle=handle, password_hash="-", created_at=clock.iso(clock.now()),
+                               sessions={session_id}),
+                  HandleItem.new(handle, user_id)]
+        api.tokens[handle] = tokens.issue(user_id, "user", 0, session_id)
+    base.batch_write("users", puts=items)
     return handles
 
 
