@@ -77,6 +77,16 @@ DESIGN = {
     "p2p": "two customer accounts, their entries and the sender's day counter; the session check is a "
            "ConditionCheck on the sender's own user item; no shared item",
 }
+# What the figures leave out, said beside them.
+NOT_MEASURED = (
+    "reads: a like reads the post item and sums its counter shards, a profile sums a celebrity's follower "
+    "shards; a viral post's reads need a cache in front (DAX, a CDN) like any read-hot item",
+    "partitions: a post's likes, shards and unlocks share its partition key; DynamoDB splits a hot partition "
+    "by sort key, which the per-item figures assume",
+    "tips alone do not widen a post's counters (likes do): a post tipped 5,000/s and seldom liked keeps 4 "
+    "shards at 2,500 WCU/s each",
+    "card authorizations: no card module on this branch",
+)
 # What each kind of item is, by key shape (first match).
 KINDS = [
     (re.compile(r"^posts POST#\S+ / POST$"), "post item"),
@@ -378,6 +388,8 @@ def print_report(report: Report, say=print, top: int = 12) -> list[str]:
                     f"{DESIGN[path]}")
         say(f"   - {line}")
         summary.append(f"hot items, {line}")
+    for line in NOT_MEASURED:
+        say(f"   not measured: {line}")
     hot = report.hot()
     verdict = ("no item above 1,000 WCU/s" if not hot else
                f"{len(hot)} item(s) above 1,000 WCU/s: " + "; ".join(f"{r.kind} {r.wcu_per_s:,.0f}" for r in hot[:5]))
