@@ -52,6 +52,14 @@ class Settings:
     loan_max_amount: int = 2_500_000
     loan_terms: tuple = tuple(range(3, 37))
     loan_apr_bps_by_grade: tuple = (("A", 599), ("B", 899), ("C", 1299), ("D", 1799), ("E", 2499))
+    check_images_bucket: str = "flock-dev-check-images"
+    check_image_bytes_max: int = 2 * 1024 * 1024
+    check_deposit_max_cents: int = 500_000
+    check_deposits_window_max_cents: int = 1_000_000
+    check_deposits_window_count_max: int = 10
+    check_deposits_window_days: int = 30
+    nsf_fee_cents: int = 0
+    return_fee_cents: int = 0
     limits: dict = field(default_factory=dict)
 
     @property
@@ -132,5 +140,19 @@ def settings() -> Settings:
         loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),
         loan_min_amount=_int("FLOCK_LOAN_MIN_AMOUNT", 10_000),
         loan_max_amount=_int("FLOCK_LOAN_MAX_AMOUNT", 2_500_000),
+        # Paper checks (API.md, Checks): images of deposited checks in a
+        # private bucket of their own, keyed by their SHA-256.
+        check_images_bucket=os.environ.get("FLOCK_CHECK_IMAGES_BUCKET", f"flock-{stage}-check-images"),
+        check_image_bytes_max=_int("FLOCK_CHECK_IMAGE_BYTES_MAX", 2 * 1024 * 1024),
+        # Mobile deposit limits: per check, and per rolling window (amount and
+        # count, returned deposits included).
+        check_deposit_max_cents=_int("FLOCK_CHECK_DEPOSIT_MAX_CENTS", 500_000),
+        check_deposits_window_max_cents=_int("FLOCK_CHECK_DEPOSITS_WINDOW_MAX_CENTS", 1_000_000),
+        check_deposits_window_count_max=_int("FLOCK_CHECK_DEPOSITS_WINDOW_COUNT_MAX", 10),
+        check_deposits_window_days=_int("FLOCK_CHECK_DEPOSITS_WINDOW_DAYS", 30),
+        # Charged to the drawer of a check returned for want of funds, and to
+        # the depositor of a returned check (minor units; 0: none).
+        nsf_fee_cents=_int("FLOCK_NSF_FEE", 0),
+        return_fee_cents=_int("FLOCK_RETURN_FEE", 0),
         limits={"verified": verified},
     )

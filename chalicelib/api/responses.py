@@ -29,7 +29,7 @@ def page(item: str) -> dict:
 
 ERROR_CODES = ["invalid_request", "idempotency_key_required", "unsupported_currency", "unauthenticated",
                "invalid_credentials", "forbidden", "verification_required", "account_frozen", "not_found",
-               "already_exists", "idempotency_key_reused", "handle_taken", "invalid_state",
+               "already_exists", "idempotency_key_reused", "handle_taken", "invalid_state", "duplicate_deposit",
                "insufficient_funds", "limit_exceeded", "self_transfer", "card_declined", "not_eligible", "step_up_required",
                "rate_limited"]
 
