@@ -89,6 +89,7 @@ def provision(admin_password: str | None = None, network_secrets: dict | None = 
     from chalicelib.config import NETWORKS, settings
     from chalicelib.crypto import envelope
     from chalicelib.db import spec
+    from chalicelib.finance import check_images
     from chalicelib.finance.accounts import ensure_system_accounts
     from chalicelib.identity import keys
     from chalicelib.identity.users import find_by_handle
@@ -101,6 +102,7 @@ def provision(admin_password: str | None = None, network_secrets: dict | None = 
     secrets_in_force = {network: keys.ensure_network_secret(network, (network_secrets or {}).get(network))
                         for network in NETWORKS}
     envelope.ensure_key()
+    check_images.ensure_bucket()
     ensure_system_accounts()
     generated = None
     if find_by_handle("admin") is None:

@@ -22,12 +22,14 @@ from datetime import date, datetime
 
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
-from chalicelib.db.balances import AccountItem
+from chalicelib.config import settings
+from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
 from chalicelib.db.checks import (CheckItem, CheckRequest, SerialCounter, check_key, check_request_key,
                                   checks_partition, listed_sort_key, serial_key)
 from chalicelib.db.transact import TaggedTransaction, commit
+from chalicelib.finance import ledger, network_events
 from chalicelib.finance.money import Money
-from chalicelib.finance.transfers import request_hash, require_money_caller, require_verified
+from chalicelib.finance.transfers import request_hash, require_money_caller, require_verified, system_party
 
 FIRST_SERIAL = 1001
 STALE_AFTER_DAYS = 180  # stale from day 181 after issue
@@ -108,6 +110,14 @@ def _next_serial(account_id: str) -> int:
     return int(counter.last)
 
 
+def public_check(item: CheckItem) -> dict:
+    return {"id": item.id, "number": int(item.number), "payee": item.payee, "amount": int(item.amount),
+            "currency": item.currency, "memo": item.memo or "", "status": item.status,
+            "micr": {"routing": settings().routing_number, "account": item.account_number,
+                     "serial": str(int(item.number))},
+            "issued_at": item.issued_at, "paid_at": item.paid_at, "return_reason": item.return_reason}
+
+
 def own_check(principal, check_id: str) -> CheckItem:
     """The caller's check; anyone else's, or none, is not found."""
     require_verified(principal)
@@ -148,3 +158,157 @@ def list_checks(principal, limit: int, cursor_key: dict | None) -> tuple[list[Ch
     page = CheckItem.by_owner.query(partition, scan_index_forward=False, limit=limit,
                                     last_evaluated_key=base.key_from_plain(cursor_key))
     return list(page), base.key_to_plain(page.last_evaluated_key)
+
+
+# Presentment (positive pay) ---------------------------------------------------------
+
+class _AccountNotOpen(errors.Forbidden):
+    """The drawer's account is frozen or closed: the check is returned, `account_closed`."""
+
+
+class _CheckChanged(errors.InvalidState):
+    """The check was paid, stopped or returned since it was read."""
+
+
+@dataclass(frozen=True)
+class Presentment:
+    """A check presented by the clearing network (its MICR, amount, payee)."""
+    routing: str
+    account: str
+    serial: str
+    money: Money
+    payee: str | None = None
+
+
+def present(body: dict, presented: Presentment) -> tuple[int, dict]:
+    """Pay or return a presented check: (status, answer). One read (the
+    account-number claim and the check together) and one transaction when
+    it pays; a return reads the account too, so `account_closed` comes first."""
+    event = network_events.begin("check", body)
+    check_id = check_id_for(presented.account, presented.serial) if presented.serial.isdigit() else None
+    claim, check = _read_presented(presented, check_id)
+    reason = _refusal_before_funds(presented, claim, check)
+    if reason is not None:
+        return _decline(event, reason, check)
+    return _pay(event, presented, check)
+
+
+def _read_presented(presented: Presentment, check_id: str | None) -> tuple[AccountNumberClaim | None,
+                                                                           CheckItem | None]:
+    if presented.routing != settings().routing_number:
+        return None, None
+    keys = [account_number_key(presented.account)] + ([check_key(check_id)] if check_id else [])
+    found = {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in base.batch_get("balances", keys, consistent=True)}
+    claim = found.get(account_number_key(presented.account))
+    check = found.get(check_key(check_id)) if check_id else None
+    return (AccountNumberClaim.from_raw_data(claim) if claim else None,
+            CheckItem.from_raw_data(check) if check else None)
+
+
+def _refusal_before_funds(presented: Presentment, claim, check: CheckItem | None) -> str | None:
+    """The first return reason of positive pay short of funds, in API.md's
+    order: the account is read only when the check would not pay (a paying
+    transaction's own condition finds a frozen or closed account)."""
+    if claim is None:
+        return "no_account"
+    reason = "altered_or_fictitious" if check is None else _declined_by(presented, check)
+    if reason is not None and not _account_open(claim.account_id):
+        return "account_closed"
+    return reason
+
+
+def _account_open(account_id: str) -> bool:
+    account = AccountItem.find(account_id)
+    return account is not None and account.kind == "customer" and account.status == "active"
+
+
+def _declined_by(presented: Presentment, check: CheckItem) -> str | None:
+    """What the check itself says against paying it, in order."""
+    if check.status == "stopped":
+        return "stop_payment"
+    if check.status == "paid":
+        return "duplicate_presentment"
+    if check.status not in PAYABLE:
+        return "altered_or_fictitious"
+    if presented.money.amount_cents != int(check.amount) or presented.money.currency != check.currency:
+        return "altered_or_fictitious"
+    if presented.payee is not None and presented.payee.strip().casefold() != check.payee.strip().casefold():
+        return "altered_or_fictitious"
+    if is_stale(check.issued_at, clock.now()):
+        return "stale_dated"
+    return None
+
+
+def _answer(decision: str, reason: str | None, check: CheckItem | None) -> dict:
+    return {"decision": decision, "return_reason": reason, "check_id": check.id if check is not None else None}
+
+
+def _decline(event, reason: str, check: CheckItem | None) -> tuple[int, dict]:
+    """A return that moves no money: the answer recorded against the event."""
+    return event.save(200, _answer("returned", reason, check))
+
+
+def _drawer(check: CheckItem) -> ledger.Party:
+    return ledger.Party(check.account_id, display=check.handle, user_id=check.user_id,
+                        inactive_refusal=_AccountNotOpen)
+
+
+def _mark(check: CheckItem, actions: tuple) -> ledger.Extra:
+    """The check's change, only while it is payable: of two presentments racing, one pays."""
+    return ledger.Extra("update", CheckItem(*check_key(check.id)), actions=actions,
+                        condition=CheckItem.status.is_in(*PAYABLE), refusal=_CheckChanged())
+
+
+def _pay(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
+    answer = _answer("paid", None, check)
+    now = clock.iso(clock.now())
+    transfer_id = ids.derived_id("tr", "check-presentment", event.id)
+    event_extra = event.extra(200, answer)
+    movement = ledger.Movement(
+        transfer_id=transfer_id, kind="check", debit=_drawer(check), credit=system_party("check_clearing"),
+        money=presented.money, request_hash=event.request_hash, note=f"Check {int(check.number)} to {check.payee}",
+        extras=(_mark(check, (CheckItem.status.set("paid"), CheckItem.paid_at.set(now),
+                              CheckItem.paid_by.set(transfer_id), CheckItem.return_reason.remove())),
+                event_extra))
+    try:
+        ledger.transfer(movement)
+    except errors.InsufficientFunds:
+        return _return_unfunded(event, check)
+    except _AccountNotOpen:
+        return _decline(event, "account_closed", check)
+    except _CheckChanged:
+        again = CheckItem.find(check.id)
+        return _decline(event, _declined_by(presented, again) or "duplicate_presentment", again)
+    except errors.ApiError as refused:
+        if refused is event_extra.refusal:
+            raise errors.Replayed(*event.first_answer()) from None
+        raise
+    return 200, answer
+
+
+def _return_unfunded(event, check: CheckItem) -> tuple[int, dict]:
+    """Not enough within the credit line: the check is `returned` (it may
+    be presented again), with the NSF fee when one is set, forced: the fee
+    is owed whatever the balance."""
+    answer = _answer("returned", "not_sufficient_funds", check)
+    mark = _mark(check, (CheckItem.status.set("returned"), CheckItem.return_reason.set("not_sufficient_funds")))
+    fee = settings().nsf_fee_cents
+    if fee <= 0:
+        tx = TaggedTransaction()
+        tx.update("check", mark.model, mark.actions, condition=mark.condition)
+        commit(tx)  # refused: paid or stopped meanwhile; the answer stands for this event
+        return event.save(200, answer)
+    event_extra = event.extra(200, answer)
+    movement = ledger.Movement(
+        transfer_id=ids.derived_id("tr", "check-nsf", event.id), kind="fee", debit=_drawer(check),
+        credit=system_party("fees"), money=Money(fee, check.currency), request_hash=event.request_hash,
+        note=f"Returned check {int(check.number)}: not sufficient funds", forced=True, extras=(mark, event_extra))
+    try:
+        ledger.transfer(movement)
+    except _CheckChanged:
+        return event.save(200, answer)
+    except errors.ApiError as refused:
+        if refused is event_extra.refusal:
+            raise errors.Replayed(*event.first_answer()) from None
+        raise
+    return 200, answer

@@ -18,7 +18,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import creator, interest, ledger, loans, reconcile
+from chalicelib.finance import check_deposits, creator, interest, ledger, loans, reconcile
 
 log = logging.getLogger("flock.jobs")
 
@@ -108,9 +108,15 @@ def _posting_summary(parts: list[dict]) -> dict:
     return {**_sum_counts(parts), "behind": sum(p["behind"] for p in parts)}
 
 
+def run_release_deposit_holds(as_of: date) -> dict:
+    """Check deposits' held funds available on or before `as_of`, released."""
+    return check_deposits.release_due(as_of)
+
+
 JOBS = {
     "expire-holds": run_expire_holds,
     "subscriptions": run_subscriptions,
+    "release-deposit-holds": run_release_deposit_holds,
 }
 SEGMENTED = {
     "accrue-interest": accrue_segment,

@@ -44,6 +44,8 @@ class Provisioned:
         live.update(copy.deepcopy(tables))
         _secrets_backend().secrets = copy.deepcopy(secrets)
         _kms_backend().keys = copy.deepcopy(kms_keys)
+        from chalicelib.finance import check_images
+        check_images.ensure_bucket()  # S3 starts empty in every mock_aws: the empty bucket is made again
 
 
 @pytest.fixture(scope="session", autouse=True)
