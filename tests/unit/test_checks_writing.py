@@ -1,13 +1,12 @@
 """Writing checks: numbers per account from 1001, the MICR line, stop
 payment, replays, and what strangers and bad bodies get."""
-import threading
 import uuid
 
 import pytest
 
 from chalicelib.config import settings
 from chalicelib.finance.accounts import aba_checksum_ok
-from tests.unit.checks_world import account_of, write
+from tests.unit.checks_world import account_of, one_request_at_a_time, race, write  # noqa: F401
 
 
 @pytest.fixture
@@ -51,18 +50,9 @@ def test_a_replay_answers_the_same_check_and_another_body_is_refused(bank):
     assert [c["number"] for c in bank.call("GET", "/v1/checks", as_="alice").json_body["data"]] == [1001]
 
 
-def test_concurrent_checks_get_distinct_numbers(bank):
-    results = []
-
-    def one():
-        results.append(write(bank, "alice", 100).json_body["number"])
-
-    threads = [threading.Thread(target=one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == [1001, 1002, 1003, 1004]
+def test_concurrent_checks_get_distinct_numbers(bank, one_request_at_a_time):
+    numbers = race(*(lambda: write(bank, "alice", 100).json_body["number"] for _ in range(4)))
+    assert sorted(numbers) == [1001, 1002, 1003, 1004]
 
 
 def test_list_and_get_are_the_writers_alone(bank):
