@@ -26,6 +26,17 @@ SUBSCRIPTION = {"id": "sub_01m8ts1n5nkeb5jmtjfvrvew1z", "creator": "lena", "subs
 CONVERSATION = {"id": "conv_01m8ts1mjyqe9d3zy3k0be56g3", "with": "bob", "members": ["alice", "bob"],
                 "created_at": "2026-03-10T15:00:00.000Z", "last_activity_at": "2026-03-10T15:00:00.000Z",
                 "unread_count": 0, "last_message_preview": "my half"}
+CHECK = {"id": "chk_3d9t1qk7m2c8v5x0b4n6e2hw1r", "number": 1001, "payee": "Bob's Bakery", "amount": 2500,
+         "currency": "USD", "memo": "bread for March", "status": "issued",
+         "micr": {"routing": "123456780", "account": "40718823551", "serial": "1001"},
+         "issued_at": "2026-03-10T15:00:00.000Z", "paid_at": None, "return_reason": None}
+CHECK_DEPOSIT = {"id": "dep_5k2w0fq9e1b7c3m8x4h6t2rj0a", "amount": 50000, "currency": "USD", "status": "pending",
+                 "available_now": 0, "holds": [{"amount": 27500, "available_on": "2026-03-11"},
+                                               {"amount": 22500, "available_on": "2026-03-12"}],
+                 "pending_holds": [{"amount": 27500, "available_on": "2026-03-11"},
+                                   {"amount": 22500, "available_on": "2026-03-12"}],
+                 "micr": {"routing": "021000021", "account": "99887766", "serial": "4411"},
+                 "created_at": "2026-03-10T15:00:00.000Z", "returned_at": None, "return_reason": None}
 AUDIT = {"id": "aud_01m8ts1n5nkeb5jmtjfvrvew1z", "at": "2026-03-10T15:00:00.000Z", "actor": "admin",
          "action": "verify", "target": "alice", "reason": "KYC documents checked"}
 
@@ -60,6 +71,16 @@ REQUESTS = {
     "TotpCode": {"code": "492039"},
     "DisableTwoFactor": {"password": "correct horse battery", "code": "492039"},
     "ApplicationBody": {"amount": 250000, "term_months": 12},
+    "CheckBody": {"payee": "Bob's Bakery", "amount": 2500, "currency": "USD", "memo": "bread for March"},
+    "CheckDepositBody": {"amount": 50000, "currency": "USD",
+                         "micr": {"routing": "021000021", "account": "99887766", "serial": "4411"},
+                         "front_image": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+                         "back_image": "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ==",
+                         "endorsed": True},
+    "PresentmentBody": {"id": "evt_ck_8812", "routing": "123456780", "account": "40718823551", "serial": "1001",
+                        "amount": 2500, "currency": "USD", "payee": "Bob's Bakery"},
+    "CheckReturnBody": {"id": "evt_ck_9120", "deposit_id": "dep_5k2w0fq9e1b7c3m8x4h6t2rj0a",
+                        "reason": "not_sufficient_funds"},
 }
 
 # Response schema name -> an example answer.
@@ -99,6 +120,12 @@ RESPONSES = {
     "PaymentRequestPage": _page(REQUEST),
     "Unlocked": {"post_id": POST["id"], "unlocked": True, "charged": True,
                  "transfer": {**TRANSFER, "kind": "unlock", "amount": 499, "note": ""}},
+    "Check": CHECK,
+    "CheckPage": _page(CHECK),
+    "CheckDeposit": CHECK_DEPOSIT,
+    "CheckDepositPage": _page(CHECK_DEPOSIT),
+    "CheckPresentmentDecision": {"decision": "returned", "return_reason": "stop_payment",
+                                 "check_id": CHECK["id"]},
     "Health": {"status": "ok"},
     "Clock": {"now": "2026-03-11T15:00:00.000Z"},
     "JobSummary": {"job": "accrue-interest", "as_of": "2026-03-09", "processed": 120, "changed": 118},

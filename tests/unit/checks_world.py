@@ -2,6 +2,7 @@
 normal availability schedule, images, and the calls a person and the
 clearing network make."""
 import base64
+import json
 import os
 import threading
 import uuid
@@ -51,6 +52,12 @@ def presentment(check: dict, event_id=None, **changes) -> dict:
             "currency": check["currency"]}
     body.update(changes)
     return body
+
+
+def check_signature(body: dict) -> dict:
+    """The header the check network sends with `body` (as the test client encodes it)."""
+    from chalicelib.identity import keys, network_auth
+    return {"Flock-Signature": network_auth.sign(keys.network_secret("check"), json.dumps(body).encode())}
 
 
 def present(api, body):

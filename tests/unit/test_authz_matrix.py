@@ -89,8 +89,12 @@ def world(api):
                             str(uuid.uuid4())).json_body
     loan = api.money("POST", f"/v1/loans/applications/{application['id']}/accept", None, "alice",
                      str(uuid.uuid4())).json_body
+    from tests.unit.checks_world import deposit_body
+    check = api.money("POST", "/v1/checks", {"payee": "Bob", "amount": 100, "currency": "USD"}, "alice",
+                      str(uuid.uuid4())).json_body
+    check_deposit = api.money("POST", "/v1/check-deposits", deposit_body(1_000), "alice", str(uuid.uuid4())).json_body
     from chalicelib import jobs
-    return {"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
+    return {"check_id": check["id"], "deposit_id": check_deposit["id"],"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
             "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}

@@ -40,7 +40,8 @@ def test_every_route_is_documented_with_its_body():
                 assert any(p["in"] == "path" and p["name"] == name for p in op.get("parameters", ())), (path, name)
             if spec.idempotent:
                 assert any(p["name"] == "Idempotency-Key" and p["required"] for p in op["parameters"]), path
-            assert op["security"] == ([{"bearer": []}] if spec.auth else [])
+            assert op["security"] == ([{"bearer": []}] if spec.auth else
+                                      [{f"{spec.network}Network": []}] if spec.network else [])
             assert spec.view_name in responses.SUCCESS, f"no response schema for {spec.view_name}"
             assert {str(s) for s in responses.SUCCESS[spec.view_name]} <= set(op["responses"])
             for status in ("400", "404") + (("401", "403") if spec.auth else ()):
@@ -198,6 +199,24 @@ def test_response_schemas_match_real_answers(api):
     call("POST", f"/v1/loans/{loan['id']}/payments", {"amount": 5_000, "currency": "USD"}, as_="dora",
          headers=key(), status=201)
     call("GET", f"/v1/loans/{loan['id']}/payoff", as_="dora", status=200)
+    # Paper checks: written, stopped, presented by the network, deposited and returned.
+    from tests.unit.checks_world import check_signature, deposit_body, presentment
+    check = call("POST", "/v1/checks", {"payee": "Bob", "amount": 500, "currency": "USD"}, as_="dora",
+                 headers=key(), status=201).json_body
+    call("GET", "/v1/checks", as_="dora", status=200)
+    call("GET", f"/v1/checks/{check['id']}", as_="dora", status=200)
+    body = presentment(check)
+    call("POST", "/v1/network/check-presentments", body, headers=check_signature(body), status=200)
+    stopped = call("POST", "/v1/checks", {"payee": "Bob", "amount": 500, "currency": "USD"}, as_="dora",
+                   headers=key(), status=201).json_body
+    call("POST", f"/v1/checks/{stopped['id']}/stop", as_="dora", status=200)
+    body = presentment(stopped)
+    call("POST", "/v1/network/check-presentments", body, headers=check_signature(body), status=200)
+    dep = call("POST", "/v1/check-deposits", deposit_body(20_000), as_="dora", headers=key(), status=201).json_body
+    call("GET", "/v1/check-deposits", as_="dora", status=200)
+    call("GET", f"/v1/check-deposits/{dep['id']}", as_="dora", status=200)
+    body = {"id": "ret-1", "deposit_id": dep["id"], "reason": "refer_to_maker"}
+    call("POST", "/v1/network/check-returns", body, headers=check_signature(body), status=200)
     api.login("admin", __import__("tests.conftest", fromlist=["ADMIN_PASSWORD"]).ADMIN_PASSWORD)
     call("PUT", "/v1/admin/loan-products", {"min_amount": 10_000, "max_amount": 2_500_000, "terms": [3, 12, 36],
                                             "apr_bps_by_grade": {"A": 500, "B": 800, "C": 1200, "D": 1800,
