@@ -94,6 +94,16 @@ ENVELOPE_KEY_ID = "EnvelopeKey"
 ENVELOPE_KEY_ALIAS = f"alias/{APP_NAME}-{STAGE}-envelope"
 ENVELOPE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
+# Images of deposited checks (chalicelib/finance/check_images.py): a bucket of
+# their own, private (every public access blocked, the owner owns every
+# object), under the data key, TLS only, versioned and retained. The API
+# function may put and get objects in it, nothing else (no list, no delete);
+# its name reaches the code as FLOCK_CHECK_IMAGES_BUCKET.
+CHECK_IMAGES_BUCKET_ID = "CheckImagesBucket"
+CHECK_IMAGES_ACTIONS = ("s3:GetObject", "s3:PutObject")
+S3_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")  # S3 asks for a data key to write and to read
+CHECK_IMAGES_FUNCTIONS = ("APIHandler",)
+
 # Logs: every function's and the API's access log, kept 13 months (a year of
 # history, as PCI DSS 10.5.1 asks of audit logs, and a month's margin),
 # encrypted under the data key, and kept when the stack goes.
@@ -171,6 +181,17 @@ SKIP_DLQ_WORKER = {
                "that keeps failing goes to its queue's own redrive DLQ (<queue>-dlq after 5 receives, "
                "encrypted under the data key).",
 }
+SKIP_BUCKET_ACCESS_LOG = {
+    "id": "CKV_AWS_18",
+    "comment": "No S3 server access log: its records are best-effort and would need a log bucket of their own; "
+               "every object the app writes or reads is one the API function handles for a signed-in person, and "
+               "CloudTrail data events can be turned on for this bucket when an audit asks for reads.",
+}
+SKIP_BUCKET_REPLICATION = {
+    "id": "CKV_AWS_144",
+    "comment": "No cross-region replication: the images back deposits whose money and records live in this "
+               "region's tables (point-in-time recovery); versioning keeps an overwritten or deleted image.",
+}
 SKIP_API_CACHE = {
     "id": "CKV_AWS_120",
     "comment": "No API Gateway cache: every answer is per person (balances, transactions, messages, timelines "
@@ -235,6 +256,33 @@ def secret_resource() -> dict:
             "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
         },
     })
+
+
+def check_images_resources() -> dict:
+    bucket = _retained({
+        "Type": "AWS::S3::Bucket",
+        "Properties": {
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn()},
+                "BucketKeyEnabled": True}]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
+        },
+    })
+    bucket["Metadata"] = checkov_skips(SKIP_BUCKET_ACCESS_LOG, SKIP_BUCKET_REPLICATION)
+    bucket_arn = {"Fn::GetAtt": [CHECK_IMAGES_BUCKET_ID, "Arn"]}
+    policy = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {"Bucket": {"Ref": CHECK_IMAGES_BUCKET_ID}, "PolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                           "Resource": [bucket_arn, {"Fn::Sub": f"${{{CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}],
+                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+    }
+    return {CHECK_IMAGES_BUCKET_ID: bucket, CHECK_IMAGES_BUCKET_ID + "Policy": policy}
 
 
 def kms_key_resources(key_id: str, alias: str, description: str, log_groups=()) -> dict:
@@ -523,6 +571,11 @@ def policy_document(function: dict, queues: list) -> dict:
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": [_arn("logs", log_group), _arn("logs", log_group + ":*")]},
     ]
+    if function["id"] in CHECK_IMAGES_FUNCTIONS:
+        statements.append({"Sid": "CheckImages", "Effect": "Allow", "Action": list(CHECK_IMAGES_ACTIONS),
+                           "Resource": [{"Fn::Sub": f"${{{CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}]})
+        statements.append({"Sid": "DataKeyThroughS3", "Effect": "Allow", "Action": list(S3_KEY_ACTIONS),
+                           "Resource": [key_arn()], "Condition": _via("s3")})
     if queues:
         statements.append({"Sid": "FlockQueuesSend", "Effect": "Allow", "Action": list(QUEUE_SEND_ACTIONS),
                            "Resource": [_queue_arn(q) for q in queues]})
@@ -564,6 +617,7 @@ def environment(queues=()) -> dict:
         # The ARN: exact, and it makes the functions wait for the secret.
         "FLOCK_SIGNING_KEY_SECRET": {"Ref": SECRET_ID},
         "FLOCK_KMS_KEY_ID": key_arn(ENVELOPE_KEY_ID),
+        "FLOCK_CHECK_IMAGES_BUCKET": {"Ref": CHECK_IMAGES_BUCKET_ID},
     }
     for queue in _managed_queues(queues):
         # A queue's Ref is its URL. The Ref also makes every function wait
@@ -662,6 +716,7 @@ def build(app=None) -> dict:
     queues = sorted({e["queue"] for f in functions for e in f["events"] if e["type"] == "SQS"})
     resources = {table_id(t.logical): table_resource(t) for t in spec.TABLES}
     resources[SECRET_ID] = secret_resource()
+    resources.update(check_images_resources())
     timeout = max((f["timeout"] for f in functions), default=30)
     for queue in _managed_queues(queues):
         resources.update(queue_resources(queue, timeout))

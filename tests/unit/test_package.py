@@ -192,10 +192,15 @@ def test_policy_names_only_flock_resources(built, functions):
             elif service == "sqs":
                 for r in resources:
                     assert r["Fn::GetAtt"][0] in built["Resources"]
+            elif service == "s3":  # check images: the API puts and gets objects, nothing more
+                assert function["id"] == "APIHandler"
+                assert st["Action"] == sorted(template.CHECK_IMAGES_ACTIONS)
+                assert resources == [{"Fn::Sub": f"${{{template.CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}]
             elif service == "kms":  # the data key, only through the service that holds the data
                 assert resources == [DATA_KEY]
                 via = st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
-                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com" for s in ("dynamodb", "secretsmanager", "sqs")}
+                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com"
+                               for s in ("dynamodb", "secretsmanager", "sqs", "s3")}
             else:
                 pytest.fail(f"unexpected service {service}")
         dynamo = [st for st in statements if st["Action"][0].startswith("dynamodb:")]
@@ -217,7 +222,8 @@ def test_api_role_uses_the_data_key_only_through_its_services(built):
     kms = {sid: st for sid, st in by_sid.items() if st["Action"][0].startswith("kms:")}
     via = {sid: st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"].split(".")[0] for sid, st in kms.items()}
     assert via == {"DataKeyThroughDynamoDB": "dynamodb", "DataKeyThroughSecretsManager": "secretsmanager",
-                   "DataKeyThroughSqs": "sqs"}
+                   "DataKeyThroughSqs": "sqs", "DataKeyThroughS3": "s3"}
+    assert kms["DataKeyThroughS3"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # it writes and reads images
     assert kms["DataKeyThroughDynamoDB"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert kms["DataKeyThroughSecretsManager"]["Action"] == ["kms:Decrypt"]
     assert kms["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # it sends to queues
@@ -320,8 +326,28 @@ def test_checkov_skips_are_few_and_each_says_why(built, functions):
         "CKV_AWS_117": ids,  # no VPC: nothing private to reach
         "CKV_AWS_116": synchronous,  # no Lambda DLQ where nothing invokes asynchronously
         "CKV_AWS_120": {template.REST_API_ID},  # no cache of per-person answers
+        "CKV_AWS_18": {template.CHECK_IMAGES_BUCKET_ID},  # no S3 access log bucket
+        "CKV_AWS_144": {template.CHECK_IMAGES_BUCKET_ID},  # no cross-region replication
     }
     assert synchronous == {"APIHandler", "FanoutWorker", "JobsWorker"}
+
+
+def test_check_images_bucket_is_private_encrypted_tls_only_and_kept(built, functions):
+    res = built["Resources"]
+    bucket = res[template.CHECK_IMAGES_BUCKET_ID]
+    assert bucket["Type"] == "AWS::S3::Bucket" and bucket["DeletionPolicy"] == "Retain"
+    props = bucket["Properties"]
+    rule, = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": DATA_KEY}
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True} and \
+        len(props["PublicAccessBlockConfiguration"]) == 4
+    statement, = res[template.CHECK_IMAGES_BUCKET_ID + "Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for function in functions:
+        env = res[function["id"]]["Properties"]["Environment"]["Variables"]
+        assert env["FLOCK_CHECK_IMAGES_BUCKET"] == {"Ref": template.CHECK_IMAGES_BUCKET_ID}
+        granted = {a for st in _statements(built, function["role_id"]) for a in st["Action"] if a.startswith("s3:")}
+        assert granted == (set(template.CHECK_IMAGES_ACTIONS) if function["id"] == "APIHandler" else set())
 
 
 def test_gateway_responses_speak_flock_errors(built):
