@@ -182,27 +182,21 @@ class Presentment:
 
 def present(body: dict, presented: Presentment) -> tuple[int, dict]:
     """Pay or return a presented check: (status, answer). One read (the
-    account-number claim and the check together) and one transaction when
-    it pays; a return reads the account too, so `account_closed` comes first."""
-    event = network_events.begin("check", body)
-    check_id = check_id_for(presented.account, presented.serial) if presented.serial.isdigit() else None
-    claim, check = _read_presented(presented, check_id)
+    event's record, the account-number claim and the check together) and
+    one transaction when it pays; a return reads the account too, so
+    `account_closed` comes first."""
+    ours = presented.routing == settings().routing_number
+    check_id = check_id_for(presented.account, presented.serial)
+    keys = [account_number_key(presented.account), check_key(check_id)] if ours else []
+    event, found = network_events.begin_with("check", body, keys)
+    claim = found.get(account_number_key(presented.account)) if ours else None
+    check = found.get(check_key(check_id)) if ours else None
+    claim = AccountNumberClaim.from_raw_data(claim) if claim else None
+    check = CheckItem.from_raw_data(check) if check else None
     reason = _refusal_before_funds(presented, claim, check)
     if reason is not None:
         return _decline(event, reason, check)
     return _pay(event, presented, check)
-
-
-def _read_presented(presented: Presentment, check_id: str | None) -> tuple[AccountNumberClaim | None,
-                                                                           CheckItem | None]:
-    if presented.routing != settings().routing_number:
-        return None, None
-    keys = [account_number_key(presented.account)] + ([check_key(check_id)] if check_id else [])
-    found = {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in base.batch_get("balances", keys, consistent=True)}
-    claim = found.get(account_number_key(presented.account))
-    check = found.get(check_key(check_id)) if check_id else None
-    return (AccountNumberClaim.from_raw_data(claim) if claim else None,
-            CheckItem.from_raw_data(check) if check else None)
 
 
 def _refusal_before_funds(presented: Presentment, claim, check: CheckItem | None) -> str | None:

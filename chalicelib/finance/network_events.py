@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pynamodb.exceptions import PutError
 
 from chalicelib import clock, errors, ids
-from chalicelib.db.network import NetworkEventItem
+from chalicelib.db import base
+from chalicelib.db.network import NetworkEventItem, network_event_key
 from chalicelib.finance.ledger import Extra
 from chalicelib.identity import network_auth
 
@@ -83,13 +84,35 @@ def request_hash(body: dict) -> str:
 def begin(network: str, body: dict) -> Event:
     """The event of a network call: replays of an answered one are raised
     (`Replayed`), a reused id with another body refused (409)."""
+    event = _event(network, body)
+    stored = NetworkEventItem.find(network, event.id)
+    if stored is not None:
+        _answered_before(event, stored)
+    return event
+
+
+def begin_with(network: str, body: dict, keys: list) -> tuple[Event, dict]:
+    """`begin`, reading the event's record together with the balances
+    table's items at `keys` that the call needs, in one request: the
+    event, and {key: raw item} of those found."""
+    event = _event(network, body)
+    own = network_event_key(network, event.id)
+    found = {(raw["pk"]["S"], raw["sk"]["S"]): raw
+             for raw in base.batch_get("balances", [own, *keys], consistent=True)}
+    stored = found.pop(own, None)
+    if stored is not None:
+        _answered_before(event, NetworkEventItem.from_raw_data(stored))
+    return event, found
+
+
+def _event(network: str, body: dict) -> Event:
     event_id = body.get("id")
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= EVENT_ID_CHARS_MAX:
         raise errors.InvalidRequest("id is the network's event id, 1..64 characters.", param="id")
-    event = Event(network, event_id, request_hash(body))
-    stored = NetworkEventItem.find(network, event_id)
-    if stored is not None:
-        if stored.request_hash != event.request_hash:
-            raise errors.IdempotencyKeyReused("This event id was sent before with another body.", param="id")
-        raise Replayed(*stored.answered())
-    return event
+    return Event(network, event_id, request_hash(body))
+
+
+def _answered_before(event: Event, stored: NetworkEventItem):
+    if stored.request_hash != event.request_hash:
+        raise errors.IdempotencyKeyReused("This event id was sent before with another body.", param="id")
+    raise Replayed(*stored.answered())
