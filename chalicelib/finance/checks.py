@@ -267,12 +267,11 @@ def _pay(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
     try:
         ledger.transfer(movement)
     except errors.InsufficientFunds:
-        return _return_unfunded(event, check)
+        return _return_unfunded(event, presented, check)
     except _AccountNotOpen:
         return _decline(event, "account_closed", check)
     except _CheckChanged:
-        again = CheckItem.find(check.id)
-        return _decline(event, _declined_by(presented, again) or "duplicate_presentment", again)
+        return _decided_again(event, presented, check)
     except errors.ApiError as refused:
         if refused is event_extra.refusal:
             raise errors.Replayed(*event.first_answer()) from None
@@ -280,7 +279,14 @@ def _pay(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
     return 200, answer
 
 
-def _return_unfunded(event, check: CheckItem) -> tuple[int, dict]:
+def _decided_again(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
+    """The check changed under this presentment (paid or stopped by another
+    call): what the check says now is the answer."""
+    again = CheckItem.find(check.id)
+    return _decline(event, _declined_by(presented, again) or "duplicate_presentment", again)
+
+
+def _return_unfunded(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
     """Not enough within the credit line: the check is `returned` (it may
     be presented again), with the NSF fee when one is set, forced: the fee
     is owed whatever the balance."""
@@ -290,7 +296,8 @@ def _return_unfunded(event, check: CheckItem) -> tuple[int, dict]:
     if fee <= 0:
         tx = TaggedTransaction()
         tx.update("check", mark.model, mark.actions, condition=mark.condition)
-        commit(tx)  # refused: paid or stopped meanwhile; the answer stands for this event
+        if commit(tx):
+            return _decided_again(event, presented, check)
         return event.save(200, answer)
     event_extra = event.extra(200, answer)
     movement = ledger.Movement(
@@ -300,7 +307,7 @@ def _return_unfunded(event, check: CheckItem) -> tuple[int, dict]:
     try:
         ledger.transfer(movement)
     except _CheckChanged:
-        return event.save(200, answer)
+        return _decided_again(event, presented, check)
     except errors.ApiError as refused:
         if refused is event_extra.refusal:
             raise errors.Replayed(*event.first_answer()) from None
