@@ -48,7 +48,7 @@ SCHEMAS = {
     "User": obj({"id": ID, "handle": {"type": "string"}, "display_name": NULLABLE_STR, "bio": NULLABLE_STR,
                  "verified": {"type": "boolean"}, "role": {"type": "string"}, "created_at": TIME,
                  "follower_count": COUNT, "following_count": COUNT},
-                {"frozen": {"type": "boolean"}}),
+                {"frozen": {"type": "boolean"}, "two_factor": {"type": "boolean"}}),
     "Session": obj({"user": ref("User"), "token": {"type": "string", "minLength": 1}},
                    {"refresh_token": {"type": "string", "minLength": 1}}),
     "SignIn": {"anyOf": [ref("Session"), obj({"mfa_required": {"type": "boolean", "const": True},
