@@ -81,13 +81,13 @@ def point_at(endpoint: str) -> None:
 
 
 def provision(admin_password: str | None = None) -> dict:
-    """Tables from the spec, the signing secret, the KMS data key, system accounts, the admin.
+    """Tables from the spec, the signing secret, the KMS data key, the videos bucket, system accounts, the admin.
     Idempotent: running it against a provisioned stack changes nothing."""
     import boto3
 
     from chalicelib.config import settings
     from chalicelib.crypto import envelope
-    from chalicelib.db import spec
+    from chalicelib.db import spec, video_store
     from chalicelib.finance.accounts import ensure_system_accounts
     from chalicelib.identity import keys
     from chalicelib.identity.users import find_by_handle
@@ -98,6 +98,7 @@ def provision(admin_password: str | None = None) -> dict:
     created = spec.create_all(client, s.table_name)
     keys.ensure_signing_key()
     envelope.ensure_key()
+    video_store.ensure_bucket()
     ensure_system_accounts()
     generated = None
     if find_by_handle("admin") is None:
