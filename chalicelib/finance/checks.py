@@ -7,7 +7,7 @@ is Flock's routing number, the account number and that number. A check's
 id derives from (account number, serial), so a presentment, which carries
 only the MICR, finds it with one read.
 
-Positive pay, in API.md's order (`POSITIVE_PAY`): the routing number is
+Positive pay, in API.md's order (`RETURN_REASONS`): the routing number is
 Flock's and the account exists and is open; the serial was issued; not
 stopped; not paid already; the amount (and payee, when given) as written;
 not stale (day 181 after issue); funds within the credit line. A paid check
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from chalicelib import clock, errors, ids
-from chalicelib.db import base
 from chalicelib.config import settings
+from chalicelib.db import base
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
 from chalicelib.db.checks import (CheckItem, CheckRequest, SerialCounter, check_key, check_request_key,
                                   checks_partition, listed_sort_key, serial_key)
@@ -36,6 +36,9 @@ STALE_AFTER_DAYS = 180  # stale from day 181 after issue
 CHECK_ID_CHARS_MAX = 64
 STATUSES = ("issued", "paid", "stopped", "returned", "void")
 PAYABLE = ("issued", "returned")  # a check returned for want of funds may be presented again
+# A presentment's answers other than paid, in the order positive pay checks them.
+RETURN_REASONS = ("no_account", "account_closed", "altered_or_fictitious", "stop_payment", "duplicate_presentment",
+                  "altered_or_fictitious", "stale_dated", "not_sufficient_funds")
 
 
 @dataclass(frozen=True)
