@@ -8,6 +8,7 @@ nothing (`Event.save`). A repeat with the same body gets the stored answer,
 status and body; a repeat with another body is refused.
 
     event = network_events.begin("card", body)     # raises Replayed / IdempotencyKeyReused
+    event, found = network_events.begin_with("check", body, keys)   # the same, with the call's own reads
     ... ledger.hold(..., extras=(event.extra(200, decision),))
     ... or, having lost the race to an identical event: return event.first_answer()
 
