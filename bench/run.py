@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 
+from checks_time import presentment_time
 from cold_start import cold_start
 from figures import BENCH, ROOT, say, verdict
 from package_start import package_cold_start
@@ -124,7 +125,7 @@ def main():
     lap("1a")
     package = package_cold_start(args.package_runs) if 1 in sections else None
     lap("1b")
-    failures, ratios, money_ok, social_summary = [], {}, True, None
+    failures, ratios, money_ok, social_summary, presentment = [], {}, True, None, None
     if sections & {2, 3}:
         server, seen = start_stack()
         try:
@@ -132,6 +133,7 @@ def main():
             lap("2")
             if 3 in sections:
                 ratios, money_ok = transfer_time(seen, tokens, args.n, args.seed_items)
+                presentment = presentment_time(tokens, args.n)
                 lap("3")
         finally:
             server.stop()
@@ -177,6 +179,10 @@ def main():
         say(f"   request counts: {'all rules hold' if not failures else 'BROKEN: ' + ' | '.join(failures)}")
     for label, (ratio, med, floor_med, p90, floor_p90) in ratios.items():
         say(f"   transfer, {label}: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
+            f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
+    if presentment:
+        ratio, med, floor_med, p90, floor_p90 = presentment
+        say(f"   paid check presentment: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
             f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
     for line in (social_summary or {}).get("summary", []):
         say(f"   social, {line}")
