@@ -10,9 +10,9 @@ import base64
 import binascii
 import hashlib
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws
+from chalicelib import aws, errors
 from chalicelib.config import settings
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -56,8 +56,12 @@ def store(data: bytes) -> str:
     object); returns the hash."""
     digest = sha256_hex(data)
     # The bucket encrypts under its default (the data key on AWS): the call names no key.
-    aws.client("s3").put_object(Bucket=settings().check_images_bucket, Key=digest, Body=data,
-                                ContentType=content_type(data))
+    try:
+        aws.client("s3").put_object(Bucket=settings().check_images_bucket, Key=digest, Body=data,
+                                    ContentType=content_type(data))
+    except (BotoCoreError, ClientError):
+        raise errors.Unavailable("The check images could not be stored; retry with the same Idempotency-Key.") \
+            from None
     return digest
 
 

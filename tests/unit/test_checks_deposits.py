@@ -185,3 +185,19 @@ def test_unverified_frozen_and_no_key(bank):
     r = bank.call("POST", "/v1/check-deposits", deposit_body(100), as_="alice")
     assert code_of(r) == (400, "idempotency_key_required")
     assert bank.call("GET", "/v1/check-deposits/dep_nope", as_="alice").status_code == 404
+
+
+def test_s3_failing_is_a_503_and_moves_nothing(bank, monkeypatch):
+    from chalicelib.finance import check_images
+
+    class Broken:
+        def put_object(self, **kwargs):
+            from botocore.exceptions import EndpointConnectionError
+            raise EndpointConnectionError(endpoint_url="https://s3")
+
+    monkeypatch.setattr(check_images.aws, "client", lambda service: Broken())
+    body, key = deposit_body(5_000), str(uuid.uuid4())
+    assert code_of(deposit(bank, "alice", body, key)) == (503, "unavailable")
+    assert bank.wallet("alice")["balance"] == 0
+    monkeypatch.undo()
+    assert deposit(bank, "alice", body, key).status_code == 201  # the retry under its key goes through
