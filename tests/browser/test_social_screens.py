@@ -193,7 +193,7 @@ def test_keyboard_alone_logs_in_posts_and_likes(api, people):
     page.get_by_role("heading", name="Home").wait_for()
     page.get_by_label("What's happening?").focus()
     page.keyboard.type("typed without a mouse")
-    for _ in range(3):  # price, audience, post
+    for _ in range(4):  # video, price, audience, post
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Post"
     page.keyboard.press("Enter")
