@@ -5,10 +5,14 @@ Built on the first call and cached: `import app` pays nothing for it.
 """
 import copy
 import functools
+import inspect
 import re
 
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
 from chalicelib import http, jobs
-from chalicelib.api import examples, responses
+from chalicelib.api import examples, models, responses
 from chalicelib.api.schemas import MoneyBody
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
@@ -42,16 +46,72 @@ RAW_BODIES = {
 NOT_JSON = {"docs_page": ("text/html",), "web_client": ("text/html",),
             "web_asset": ("text/javascript", "text/css", "image/svg+xml", "text/plain")}
 
+RETRY_STATUSES = (429, 503)
+
 STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Invalid request",
                401: "Not authenticated", 403: "Forbidden", 404: "Not found", 409: "Conflict",
                422: "Refused by a business rule", 429: "Too many attempts", 503: "Busy; retry"}
+
+
+REF = "#/components/schemas/{model}"
+def _is_model(value) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _attributes(description: str) -> tuple[str, dict]:
+    """A Google-style docstring split into its text and its `Attributes:`
+    section (name -> description; a line indented further continues one)."""
+    text, marker, section = description.partition("Attributes:")
+    lines = [line for line in section.splitlines() if line.strip()]
+    if not marker or not lines:
+        return description, {}
+    indent = min(len(line) - len(line.lstrip()) for line in lines)
+    attributes, last = {}, None
+    for line in lines:
+        if len(line) - len(line.lstrip()) == indent and ":" in line:
+            last, _, rest = line.strip().partition(":")
+            attributes[last] = rest.strip()
+        elif last:
+            attributes[last] += " " + line.strip()
+    return text.strip(), attributes
+
+
+def _describe(schema: dict) -> dict:
+    """Property descriptions from the model's `Attributes:`; no titles (the
+    names say it)."""
+    schema.pop("title", None)
+    text, attributes = _attributes(inspect.cleandoc(schema.get("description", "")))
+    if text:
+        schema["description"] = text
+    else:
+        schema.pop("description", None)
+    for name, prop in schema.get("properties", {}).items():
+        prop.pop("title", None)
+        if name in attributes:
+            prop["description"] = attributes[name]
+    return schema
+
+
+def response_schemas(entries: dict) -> dict:
+    """components/schemas from `responses.SCHEMAS`: models are generated
+    (with everything they refer to: enums, nested models), dicts copied."""
+    named = {name: value for name, value in entries.items() if _is_model(value)}
+    for name, model in named.items():
+        if model.__name__ != name:
+            raise RuntimeError(f"SCHEMAS[{name!r}] is {model.__name__}: a model is listed under its own name")
+    _, top = models_json_schema([(m, "serialization") for m in named.values()], by_alias=True, ref_template=REF)
+    out = {name: _describe(schema) for name, schema in top.get("$defs", {}).items()}
+    for name, value in entries.items():
+        if not _is_model(value):
+            out[name] = copy.deepcopy(value)
+    return out
 
 
 class _Schemas:
     """components/schemas, filled as models are met; $defs are hoisted."""
 
     def __init__(self):
-        self.components = copy.deepcopy(responses.SCHEMAS)
+        self.components = response_schemas(responses.SCHEMAS)
 
     def model(self, model) -> dict:
         schema = model.model_json_schema(by_alias=True, mode="validation",
@@ -117,6 +177,8 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
             answer["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
             if name in examples.RESPONSES:
                 answer["content"]["application/json"]["example"] = examples.RESPONSES[name]
+        if spec.idempotent:
+            answer["headers"] = {"Idempotent-Replayed": {"$ref": "#/components/headers/Idempotent-Replayed"}}
         answers[str(status)] = answer
     if spec.view_name in NOT_JSON:
         answers["200"]["content"] = {kind: {"schema": {"type": "string"}} for kind in NOT_JSON[spec.view_name]}
@@ -125,6 +187,8 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
     for status in _error_statuses(spec):
         answers[str(status)] = {"description": STATUS_TEXT[status],
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        if status in RETRY_STATUSES:
+            answers[str(status)]["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
     op["responses"] = answers
     return op
 
@@ -151,6 +215,7 @@ def build(app) -> dict:
         "paths": paths,
         "components": {
             "schemas": schemas.components,
+            "headers": copy.deepcopy(models.HEADERS),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -8,6 +8,7 @@ import uuid
 
 import jsonschema
 import pytest
+from pydantic import BaseModel
 
 import app as app_module
 from chalicelib import http
@@ -116,6 +117,9 @@ class Checked:
         if content and "application/json" in content and r.body:
             schema = {**content["application/json"]["schema"], "components": self.doc["components"]}
             jsonschema.validate(r.json_body, schema, cls=jsonschema.Draft202012Validator)
+            model = responses.SCHEMAS.get(schema.get("$ref", "").rsplit("/", 1)[-1])
+            if isinstance(model, type) and issubclass(model, BaseModel):  # typed: times, enums, currency
+                model.model_validate(r.json_body)
         self.seen.add((method, template))
         return r
 
@@ -252,3 +256,81 @@ def test_a_month_out_of_datetimes_range_is_a_400_not_a_500(api, month):
 def test_a_wrong_password_is_a_documented_401():
     op = _doc()["paths"]["/v1/auth/login"]["post"]
     assert "401" in op["responses"]
+
+
+# Generated response schemas ---------------------------------------------------
+
+def _properties(schemas):
+    for name, schema in schemas.items():
+        for prop, value in schema.get("properties", {}).items():
+            yield name, prop, value
+
+
+def _kinds(value) -> list[dict]:
+    """The shapes a property allows, without its description."""
+    return [{k: v for k, v in kind.items() if k != "description"} for kind in value.get("anyOf", [value])]
+
+
+def test_every_time_is_a_date_time_and_every_day_a_date():
+    schemas = openapi.response_schemas(responses.SCHEMAS)  # the answers, not the request bodies
+    times = [(n, p, v) for n, p, v in _properties(schemas) if p.endswith("_at") or p in ("at", "now")
+             or p.startswith("current_period_")]
+    assert len(times) >= 15
+    for name, prop, value in times:
+        assert {"type": "string", "format": "date-time"} in _kinds(value), (name, prop, value)
+    for name, prop in [("Rates", "effective_date"), ("LoanRow", "due_date"), ("JobSummary", "as_of"),
+                       ("LoanPayoff", "good_through"), ("Loan", "next_due_date")]:
+        assert {"type": "string", "format": "date"} in _kinds(schemas[name]["properties"][prop]), (name, prop)
+
+
+def test_closed_sets_are_enums_and_currency_is_one_schema():
+    schemas = _doc()["components"]["schemas"]
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    assert schemas["Currency"]["enum"] == ["USD"]
+    currencies = [(n, v) for n, p, v in _properties(schemas) if p == "currency"]
+    for name, value in currencies:
+        if name not in ("MoneyBody",) and not name.endswith("Body"):  # request bodies keep their own validators
+            assert ref("Currency") in [{"$ref": k.get("$ref")} for k in _kinds(value) if "$ref" in k], name
+    for name, prop, enum in [("Transfer", "kind", "TransferKind"), ("Entry", "kind", "TransferKind"),
+                             ("Transfer", "status", "TransferStatus"), ("Account", "status", "AccountStatus"),
+                             ("User", "role", "Role"), ("Subscription", "status", "SubscriptionStatus"),
+                             ("PaymentRequest", "status", "PaymentRequestStatus"), ("Post", "audience", "Audience"),
+                             ("Loan", "status", "LoanStatus"), ("JobRun", "status", "JobRunStatus"),
+                             ("JobSummary", "job", "JobName"), ("ErrorDetail", "type", "ErrorType"),
+                             ("ErrorDetail", "code", "ErrorCode")]:
+        assert schemas[name]["properties"][prop]["$ref"] == ref(enum)["$ref"], (name, prop)
+        assert schemas[enum]["type"] == "string" and schemas[enum]["enum"], enum
+    assert set(responses.ERROR_CODES) | {"internal_error", "unavailable"} <= set(schemas["ErrorCode"]["enum"])
+    assert set(schemas["JobName"]["enum"]) == set(__import__("chalicelib.jobs", fromlist=["NAMES"]).NAMES)
+
+
+def test_properties_are_described_from_the_models_attributes():
+    schemas = _doc()["components"]["schemas"]
+    assert schemas["Account"]["properties"]["spendable"]["description"] == "available + credit_limit."
+    assert schemas["Transfer"]["properties"]["from"]["description"] == "the payer's handle, if a person."
+    assert "Attributes:" not in schemas["Account"]["description"]
+    answers = {name: schemas[name] for name in responses.SCHEMAS}
+    assert all("title" not in v for _, _, v in _properties(answers))
+
+
+def test_replay_and_retry_headers_are_declared():
+    doc = _doc()
+    assert set(doc["components"]["headers"]) == {"Idempotent-Replayed", "Retry-After"}
+    for spec in http.REGISTRY:
+        op = doc["paths"][spec.path][spec.method.lower()]
+        for status, answer in op["responses"].items():
+            headers = answer.get("headers", {})
+            if spec.idempotent and status.startswith("2"):
+                assert headers.get("Idempotent-Replayed") == {"$ref": "#/components/headers/Idempotent-Replayed"}
+            if status in ("429", "503"):
+                assert headers.get("Retry-After") == {"$ref": "#/components/headers/Retry-After"}, (spec.path, status)
+
+
+def test_a_dict_schema_still_works_beside_the_models():
+    entries = {"Transfer": responses.SCHEMAS["Transfer"],
+               "Cheque": responses.obj({"id": responses.ID, "amount": responses.INT, "at": responses.TIME})}
+    schemas = openapi.response_schemas(entries)
+    assert schemas["Cheque"]["properties"]["at"] == {"type": "string", "format": "date-time"}
+    assert schemas["Transfer"]["properties"]["kind"] == {"$ref": "#/components/schemas/TransferKind",
+                                                         "description": "what moved the money."}
+    assert "TransferKind" in schemas and "Currency" in schemas
