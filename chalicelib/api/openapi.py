@@ -143,11 +143,30 @@ def _query_parameters(model) -> list[dict]:
     return out
 
 
-def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> dict:
-    op = {"operationId": spec.view_name, "summary": (spec.view.__doc__ or spec.view_name.replace("_", " ")).strip(),
-          "tags": [spec.view.__module__.rsplit(".", 1)[-1]]}
+def _summary_and_description(spec: http.RouteSpec) -> tuple[str, str]:
+    """The view's docstring: its first line is the summary, the rest the
+    description, followed by what the route declared (who may call, the
+    idempotency key)."""
+    # A view without a docstring still gets a document (test_openapi names it).
+    summary, _, rest = inspect.cleandoc(spec.view.__doc__ or f"{spec.method} {spec.path}").partition("\n")
+    notes = [rest.strip()] if rest.strip() else []
     if spec.admin:
-        op["description"] = "Operators only (role admin); others get 403 forbidden."
+        notes.append("Operators only (role admin); others get 403 forbidden.")
+    elif spec.auth:
+        notes.append("Needs a bearer token.")
+    else:
+        notes.append("Public: no token needed.")
+    if spec.idempotent:
+        notes.append("Moves money: send an `Idempotency-Key`. The same key and body again answer the first "
+                     "answer with `Idempotent-Replayed: true`; the same key with another body is 409 "
+                     "`idempotency_key_reused`.")
+    return summary.strip(), "\n\n".join(notes)
+
+
+def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> dict:
+    summary, description = _summary_and_description(spec)
+    op = {"operationId": spec.view_name, "summary": summary, "description": description,
+          "tags": [spec.view.__module__.rsplit(".", 1)[-1]]}
     params = [{"name": name, "in": "path", "required": True, "schema": path_params.get(name, {"type": "string"})}
               for name in PATH_PARAM.findall(spec.path)]
     if spec.query is not None:

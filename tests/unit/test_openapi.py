@@ -334,3 +334,16 @@ def test_a_dict_schema_still_works_beside_the_models():
     assert schemas["Transfer"]["properties"]["kind"] == {"$ref": "#/components/schemas/TransferKind",
                                                          "description": "what moved the money."}
     assert "TransferKind" in schemas and "Currency" in schemas
+
+
+def test_every_route_has_a_summary_and_a_description_of_its_own():
+    doc = _doc()
+    summaries = set()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            words = op["operationId"].replace("_", " ")
+            assert op["summary"] and op["summary"].lower().rstrip(".") != words \
+                and op["summary"] != f"{method.upper()} {path}", f"{method} {path}: give its view a docstring"
+            assert op["description"] and op["description"] != op["summary"], (method, path)
+            summaries.add(op["summary"])
+    assert len(summaries) == sum(len(ops) for ops in doc["paths"].values())  # no two alike
