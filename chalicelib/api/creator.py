@@ -63,6 +63,16 @@ def subscription_price(req):
     return creator.set_subscription_price(req.principal, price)
 
 
+@route("/v1/me/subscription-price", methods=["DELETE"])
+def clear_subscription_price(req):
+    """Clear the caller's subscription price: they take no new subscriptions.
+
+    The same as `PUT` with a `null` body, for clients that cannot send `null`.
+    The caller must be verified; existing subscriptions keep their price.
+    """
+    return creator.set_subscription_price(req.principal, None)
+
+
 @route("/v1/users/{handle}/subscription", methods=["POST"], idempotent=True)
 def subscribe(req, handle):
     """Subscribe to a creator; the first month is charged now.

@@ -201,8 +201,10 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
         answers[str(status)] = answer
     if spec.view_name in NOT_JSON:
         answers["200"]["content"] = {kind: {"schema": {"type": "string"}} for kind in NOT_JSON[spec.view_name]}
-    if spec.view_name == "get_statement":
-        answers["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    if spec.view_name == "get_statement":  # chosen by `Accept: text/csv` (or the older ?format=csv)
+        answers["200"]["content"]["text/csv"] = {"schema": {"type": "string"},
+                                                 "example": "created_at,kind,transfer_id,counterparty,note,"
+                                                            "amount,currency,balance\r\n"}
     for status in _error_statuses(spec):
         answers[str(status)] = {"description": STATUS_TEXT[status],
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -37,6 +37,22 @@ class RequestsQuery(Page):
     role: Literal["incoming", "outgoing"] = "incoming"
 
 
+def wants_csv(accept: str | None) -> bool:
+    """Whether an Accept header prefers text/csv to JSON (its q-values
+    weighed; JSON wins a tie, and an absent or `*/*` header is JSON)."""
+    weights = {}
+    for part in (accept or "").split(","):
+        kind, *params = [p.strip() for p in part.split(";")]
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            weights[kind.lower()] = max(weights.get(kind.lower(), 0.0), float(q))
+        except ValueError:
+            continue
+    csv_q = weights.get("text/csv", 0.0)
+    json_q = max(weights.get("application/json", 0.0), weights.get("*/*", 0.0), weights.get("application/*", 0.0))
+    return csv_q > 0 and csv_q > json_q
+
+
 def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     body, replayed = result
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
@@ -62,7 +78,7 @@ def get_statement(req, month):
     `Accept: text/csv` (or the older `?format=csv`) answers the CSV file.
     """
     data = wallet.statement(req.principal, month)
-    if req.params.format == "csv":
+    if req.params.format == "csv" or wants_csv(req.headers.get("accept")):
         return Response(body=wallet.statement_csv(data), status_code=200,
                         headers={"Content-Type": "text/csv; charset=utf-8",
                                  "Content-Disposition": f'attachment; filename="statement-{month}.csv"'})

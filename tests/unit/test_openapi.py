@@ -171,6 +171,7 @@ def test_response_schemas_match_real_answers(api):
     call("GET", "/v1/search?q=bo&type=users", as_="alice", status=200)
     call("PUT", "/v1/me/subscription-price", {"amount": 300, "currency": "USD"}, as_="bob", status=200)
     call("POST", "/v1/users/bob/subscription", as_="alice", headers=key(), status=201)
+    call("DELETE", "/v1/me/subscription-price", as_="bob", status=200)
     call("GET", "/v1/me/subscriptions", as_="alice", status=200)
     call("DELETE", "/v1/users/bob/subscription", as_="alice", status=200)
     call("GET", f"/v1/me/earnings?month={clock.now():%Y-%m}", as_="bob", status=200)
