@@ -11,7 +11,7 @@ import re
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib import http, jobs
+from chalicelib import http
 from chalicelib.api import examples, models, responses
 from chalicelib.api.schemas import MoneyBody
 
@@ -33,7 +33,7 @@ def _path_params() -> dict:
         "conv_id": _id("conv"),
         "run_id": _id("run"),
         "month": {"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"},
-        "name": {"type": "string", "enum": sorted(jobs.NAMES)},
+        "name": {"$ref": "#/components/schemas/JobName"},
     }
 
 
