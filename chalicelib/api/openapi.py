@@ -43,7 +43,7 @@ RAW_BODIES = {
 }
 
 # Views answering pages and files rather than JSON.
-NOT_JSON = {"docs_page": ("text/html",), "web_client": ("text/html",),
+NOT_JSON = {"docs_page": ("text/html",), "web_client": ("text/html",), "get_statement_csv": ("text/csv",),
             "web_asset": ("text/javascript", "text/css", "image/svg+xml", "text/plain")}
 
 RETRY_STATUSES = (429, 503)

@@ -132,6 +132,7 @@ SUCCESS = {
     "get_wallet": {200: "Account"},
     "list_transactions": {200: "EntryPage"},
     "get_statement": {200: "Statement"},
+    "get_statement_csv": {200: None},
     "deposit": {201: "Transfer"},
     "withdraw": {201: "Transfer"},
     "send": {201: "Transfer"},

@@ -127,3 +127,23 @@ def test_the_document_declares_csv_as_its_own_media_type():
                                                ("x" * 10_000, False)])
 def test_wants_csv(accept, csv_wanted):
     assert wants_csv(accept) is csv_wanted
+
+
+def test_the_csv_path_answers_the_same_file(api):
+    api.verified("alice")
+    api.deposit("alice", 2_500)
+    by_accept = api.call("GET", f"/v1/wallet/statements/{_month()}", as_="alice", headers={"Accept": "text/csv"})
+    by_path = api.call("GET", f"/v1/wallet/statements/{_month()}/csv", as_="alice")
+    assert by_path.status_code == 200 and by_path.headers["Content-Type"].startswith("text/csv")
+    assert by_path.body == by_accept.body and len(_rows(by_path)) == 1
+
+
+def test_the_csv_path_refuses_like_the_statement(api):
+    api.verified("alice")
+    for month in ("2026-13", "0000-01", "x" * 300):
+        r = api.call("GET", f"/v1/wallet/statements/{month}/csv", as_="alice")
+        assert r.status_code == 400 and r.json_body["error"]["code"] == "invalid_request", (month, r.body)
+    assert api.call("GET", f"/v1/wallet/statements/{_month()}/csv").status_code == 401
+    api.signup("carol")  # no account yet
+    r = api.call("GET", f"/v1/wallet/statements/{_month()}/csv", as_="carol")
+    assert r.status_code in (403, 404) and "error" in r.json_body

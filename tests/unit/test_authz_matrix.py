@@ -36,6 +36,7 @@ OTHERS_MAY = {
     "subscribe": "the caller subscribes to the creator",
     "cancel": "the caller's own subscription (404 when there is none)",
     "get_statement": "{month} is a month of the caller's own account, not anyone's thing",
+    "get_statement_csv": "{month} is a month of the caller's own account, not anyone's thing",
     "web_asset": "{file} is a file of the public web client, nobody's thing",
 }
 

@@ -150,6 +150,7 @@ def test_response_schemas_match_real_answers(api):
     call("GET", "/v1/wallet/transactions?limit=2", as_="alice", status=200)
     from chalicelib import clock
     call("GET", f"/v1/wallet/statements/{clock.now():%Y-%m}", as_="alice", status=200)
+    call("GET", f"/v1/wallet/statements/{clock.now():%Y-%m}/csv", as_="alice", status=200)
     rq = call("POST", "/v1/payment-requests", {"from": "bob", "amount": 100, "currency": "USD"}, as_="alice",
               status=201).json_body
     call("GET", "/v1/payment-requests?role=incoming", as_="bob", status=200)
