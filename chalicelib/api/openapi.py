@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib import http
-from chalicelib.api import examples, models, responses
+from chalicelib.api import examples
 from chalicelib.api.schemas import MoneyBody
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
@@ -54,6 +54,15 @@ STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 40
 
 
 REF = "#/components/schemas/{model}"
+def _answers():
+    """api/responses.py and the response models it lists, loaded by the first
+    build rather than by `import app`: some seventy pydantic classes would add
+    tens of milliseconds to every cold start, for a document few Lambdas serve."""
+    import chalicelib.api.models as models
+    import chalicelib.api.responses as responses
+    return models, responses
+
+
 def _is_model(value) -> bool:
     return isinstance(value, type) and issubclass(value, BaseModel)
 
@@ -111,7 +120,7 @@ class _Schemas:
     """components/schemas, filled as models are met; $defs are hoisted."""
 
     def __init__(self):
-        self.components = response_schemas(responses.SCHEMAS)
+        self.components = response_schemas(_answers()[1].SCHEMAS)
 
     def model(self, model) -> dict:
         schema = model.model_json_schema(by_alias=True, mode="validation",
@@ -126,7 +135,7 @@ def _error_statuses(spec: http.RouteSpec) -> list[int]:
     statuses = {400, 404}
     if spec.auth:
         statuses |= {401, 403}
-    statuses |= responses.EXTRA_ERRORS.get(spec.view_name, set())
+    statuses |= _answers()[1].EXTRA_ERRORS.get(spec.view_name, set())
     return sorted(statuses)
 
 
@@ -189,7 +198,7 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
                                                               "example": examples.REQUESTS[spec.view_name]}}}
     op["security"] = [{"bearer": []}] if spec.auth else []
     answers = {}
-    success = responses.SUCCESS.get(spec.view_name, {spec.status: None})
+    success = _answers()[1].SUCCESS.get(spec.view_name, {spec.status: None})
     for status, name in success.items():
         answer = {"description": STATUS_TEXT.get(status, "OK")}
         if name is not None:
@@ -236,7 +245,7 @@ def build(app) -> dict:
         "paths": paths,
         "components": {
             "schemas": schemas.components,
-            "headers": copy.deepcopy(models.HEADERS),
+            "headers": copy.deepcopy(_answers()[0].HEADERS),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
