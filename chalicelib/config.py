@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass, field
 
 MINOR_UNITS_MAX = 10**12
+# The outside systems that call Flock (API.md, Networks).
+NETWORKS = ("card", "check")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Settings:
     dynamodb_endpoint: str | None
     aws_endpoint: str | None
     signing_key_secret_id: str
+    network_secret_ids: dict
     token_ttl_s: int
     refresh_ttl_s: int
     mfa_token_ttl_s: int
@@ -47,6 +50,10 @@ class Settings:
     jobs_queue_url: str | None
     job_segments: int
     overdraft_apr_bps: int
+    videos_bucket: str = "flock-dev-videos"
+    video_max_bytes: int = 500 * 1024 * 1024
+    video_url_ttl_s: int = 300
+    video_upload_ttl_s: int = 900
     loan_late_fee: int = 1500
     loan_min_amount: int = 10_000
     loan_max_amount: int = 2_500_000
@@ -94,6 +101,10 @@ def settings() -> Settings:
         dynamodb_endpoint=os.environ.get("FLOCK_DYNAMODB_ENDPOINT") or None,
         aws_endpoint=os.environ.get("FLOCK_AWS_ENDPOINT") or None,
         signing_key_secret_id=os.environ.get("FLOCK_SIGNING_KEY_SECRET", f"flock/{stage}/token-signing-key"),
+        # The secrets the card and check networks sign their calls with (Secrets Manager ids).
+        network_secret_ids={
+            network: os.environ.get(f"FLOCK_{network.upper()}_NETWORK_SECRET_ID", f"flock/{stage}/{network}-network-secret")
+            for network in NETWORKS},
         # Access tokens are short; a session lives on through single-use,
         # rotating refresh tokens (API.md, Security of the person).
         token_ttl_s=_int("FLOCK_TOKEN_TTL_S", 900),
@@ -127,6 +138,12 @@ def settings() -> Settings:
         jobs_queue_url=os.environ.get("FLOCK_JOBS_QUEUE_URL") or None,
         job_segments=_int("FLOCK_JOB_SEGMENTS", 8),
         overdraft_apr_bps=_int("FLOCK_OVERDRAFT_APR_BPS", 1800),
+        # Videos (API.md, Videos): a private bucket per stage; uploads go
+        # straight to it by presigned POST, playback by short presigned GETs.
+        videos_bucket=os.environ.get("FLOCK_VIDEOS_BUCKET", f"flock-{stage}-videos"),
+        video_max_bytes=_int("FLOCK_VIDEO_MAX_BYTES", 500 * 1024 * 1024),
+        video_url_ttl_s=_int("FLOCK_VIDEO_URL_TTL_S", 300),
+        video_upload_ttl_s=_int("FLOCK_VIDEO_UPLOAD_TTL_S", 900),
         # Lending (API.md, Loans): the late fee in minor units, and the
         # product until an operator sets one (PUT /v1/admin/loan-products).
         loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),

@@ -176,6 +176,7 @@ class User(Answer):
       follower_count: people following them.
       following_count: people they follow.
       frozen: on the person's own profile and to operators: whether they are frozen.
+      two_factor: on the person's own profile: whether two-factor authentication is on.
     """
     id: str = Id
     handle: str
@@ -187,6 +188,7 @@ class User(Answer):
     follower_count: int = Count
     following_count: int = Count
     frozen: bool | None = None
+    two_factor: bool | None = None
 
 
 class Session(Answer):
@@ -484,9 +486,12 @@ class Post(Answer):
       reply_count: replies.
       tip_total: minor units tipped.
       price: what unlocking costs, if it is paid.
-      video_url: the video, if any.
+      video_url: the video, if any (null while locked).
       audience: who may read it.
       locked: whether the caller must pay or subscribe first.
+      video_id: the post's video, if any (null while locked).
+      view_count: plays of the post's video.
+      has_video: whether a video waits behind the lock.
     """
     id: str = Id
     author: str
@@ -500,6 +505,9 @@ class Post(Answer):
     video_url: str | None
     audience: Audience
     locked: bool
+    video_id: str | None
+    view_count: int = Count
+    has_video: bool | None = None
 
 
 class Following(Answer):
@@ -622,6 +630,23 @@ class EarningsOfKind(Answer):
     count: int = Count
 
 
+class PostEarnings(Answer):
+    """Attributes:
+      post_id: the post.
+      view_count: plays of its video.
+      unlocks: paid unlocks.
+      unlock_gross: paid for unlocks.
+      unlock_fees: kept by the platform.
+      unlock_net: received.
+    """
+    post_id: str = Id
+    view_count: int = Count
+    unlocks: int = Count
+    unlock_gross: int = Count
+    unlock_fees: int = Count
+    unlock_net: int = Count
+
+
 class Earnings(Answer):
     """A creator's month.
 
@@ -632,6 +657,7 @@ class Earnings(Answer):
       fees: kept by the platform.
       net: received.
       by_kind: the same per kind (tip, unlock, subscription).
+      posts: per post with a video: its plays and what its unlocks earned.
     """
     month: str = Month
     currency: Currency
@@ -639,6 +665,7 @@ class Earnings(Answer):
     fees: int
     net: int
     by_kind: dict[str, EarningsOfKind]
+    posts: list[PostEarnings] | None = None
 
 
 # Lending ---------------------------------------------------------------------

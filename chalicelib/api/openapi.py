@@ -14,6 +14,7 @@ from pydantic.json_schema import models_json_schema
 from chalicelib import http
 from chalicelib.api import examples
 from chalicelib.api.schemas import MoneyBody
+from chalicelib.config import NETWORKS
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
 
@@ -135,6 +136,8 @@ def _error_statuses(spec: http.RouteSpec) -> list[int]:
     statuses = {400, 404}
     if spec.auth:
         statuses |= {401, 403}
+    if spec.network:
+        statuses.add(401)
     statuses |= _answers()[1].EXTRA_ERRORS.get(spec.view_name, set())
     return sorted(statuses)
 
@@ -196,7 +199,7 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": RAW_BODIES[spec.view_name],
                                                               "example": examples.REQUESTS[spec.view_name]}}}
-    op["security"] = [{"bearer": []}] if spec.auth else []
+    op["security"] = [{"bearer": []}] if spec.auth else [{f"{spec.network}Network": []}] if spec.network else []
     answers = {}
     success = _answers()[1].SUCCESS.get(spec.view_name, {spec.status: None})
     for status, name in success.items():
@@ -246,7 +249,11 @@ def build(app) -> dict:
         "components": {
             "schemas": schemas.components,
             "headers": copy.deepcopy(_answers()[0].HEADERS),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, **{
+                f"{network}Network": {"type": "apiKey", "in": "header", "name": "Flock-Signature",
+                                      "description": f"The {network} network's call: t=<unix seconds>,v1=<hex "
+                                                     "HMAC-SHA256 of '<t>.<raw body>'> under its secret."}
+                for network in NETWORKS}},
         },
     }
 

@@ -37,7 +37,7 @@ ERROR_CODES = ["invalid_request", "idempotency_key_required", "unsupported_curre
                "invalid_credentials", "forbidden", "verification_required", "account_frozen", "not_found",
                "already_exists", "idempotency_key_reused", "handle_taken", "invalid_state",
                "insufficient_funds", "limit_exceeded", "self_transfer", "card_declined", "not_eligible", "step_up_required",
-               "rate_limited"]
+               "rate_limited", "invalid_signature"]
 
 MONEY_OUT = ref("Money")
 
@@ -94,6 +94,15 @@ SCHEMAS = {
     "SubscriptionPage": models.SubscriptionPage,
     "AuditPage": models.AuditPage,
     "SearchPage": models.SearchPage,
+    # A video never carries a URL (closed: nothing may be added that could).
+    "Video": {**obj({"id": ID, "status": {"type": "string", "enum": ["pending", "ready", "rejected"]},
+                     "size_bytes": {"type": "integer", "minimum": 1}, "content_type": {"type": "string"},
+                     "created_at": TIME}, {"post_id": NULLABLE_STR}), "additionalProperties": False},
+    "VideoUpload": obj({"id": ID, "upload": obj({"url": {"type": "string", "minLength": 1},
+                                                 "fields": {"type": "object",
+                                                            "additionalProperties": {"type": "string"}}}),
+                        "expires_at": TIME}),
+    "VideoPlayback": obj({"url": {"type": "string", "minLength": 1}, "expires_at": TIME}),
 }
 
 # view -> {status: schema name or None (no body)}; the route's declared
@@ -167,6 +176,10 @@ SUCCESS = {
     "my_subscriptions": {200: "SubscriptionPage"},
     "pay_in_conversation": {201: "Message"},
     "earnings": {200: "Earnings"},
+    "create_video": {201: "VideoUpload"},
+    "complete_video": {200: "Video"},
+    "get_video": {200: "Video"},
+    "play_video": {200: "VideoPlayback"},
     "apply_for_loan": {201: "LoanApplication"},
     "loan_application": {200: "LoanApplication"},
     "accept_loan_offer": {201: "Loan"},
