@@ -55,13 +55,14 @@ STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 40
 
 
 REF = "#/components/schemas/{model}"
+
+
 def _answers():
     """api/responses.py and the response models it lists, loaded by the first
     build rather than by `import app`: some seventy pydantic classes would add
     tens of milliseconds to every cold start, for a document few Lambdas serve."""
-    import chalicelib.api.models as models
     import chalicelib.api.responses as responses
-    return models, responses
+    return responses
 
 
 def _is_model(value) -> bool:
@@ -121,7 +122,7 @@ class _Schemas:
     """components/schemas, filled as models are met; $defs are hoisted."""
 
     def __init__(self):
-        self.components = response_schemas(_answers()[1].SCHEMAS)
+        self.components = response_schemas(_answers().SCHEMAS)
 
     def model(self, model) -> dict:
         schema = model.model_json_schema(by_alias=True, mode="validation",
@@ -138,7 +139,7 @@ def _error_statuses(spec: http.RouteSpec) -> list[int]:
         statuses |= {401, 403}
     if spec.network:
         statuses.add(401)
-    statuses |= _answers()[1].EXTRA_ERRORS.get(spec.view_name, set())
+    statuses |= _answers().EXTRA_ERRORS.get(spec.view_name, set())
     return sorted(statuses)
 
 
@@ -201,7 +202,7 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
                                                               "example": examples.REQUESTS[spec.view_name]}}}
     op["security"] = [{"bearer": []}] if spec.auth else [{f"{spec.network}Network": []}] if spec.network else []
     answers = {}
-    success = _answers()[1].SUCCESS.get(spec.view_name, {spec.status: None})
+    success = _answers().SUCCESS.get(spec.view_name, {spec.status: None})
     for status, name in success.items():
         answer = {"description": STATUS_TEXT.get(status, "OK")}
         if name is not None:
@@ -248,7 +249,7 @@ def build(app) -> dict:
         "paths": paths,
         "components": {
             "schemas": schemas.components,
-            "headers": copy.deepcopy(_answers()[0].HEADERS),
+            "headers": copy.deepcopy(_answers().HEADERS),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, **{
                 f"{network}Network": {"type": "apiKey", "in": "header", "name": "Flock-Signature",
                                       "description": f"The {network} network's call: t=<unix seconds>,v1=<hex "

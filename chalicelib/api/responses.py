@@ -2,7 +2,7 @@
 checks them against real answers.
 
 `SCHEMAS` becomes `components/schemas`. A value is either a response model
-of `api/models.py` (the way to add one: the schema, its `date-time` formats and
+of `api/models/` (the way to add one: the schema, its `date-time` formats and
 enums are generated from it, and the test validates answers with the model too)
 or a JSON schema dict (OpenAPI 3.1 dialect), which still works beside them; the
 helpers below are for such dicts. Objects list the fields API.md fixes as
@@ -10,7 +10,7 @@ required and stay open (API.md: "add fields freely").
 `SUCCESS` maps each view to the answer of its success status (and the other
 success statuses it may use).
 """
-from chalicelib.api import models
+from chalicelib.api.models import common, creator, identity, loans, money, operations, social
 
 ID = {"type": "string", "minLength": 1}
 TIME = {"type": "string", "format": "date-time"}  # ISO 8601 UTC with Z
@@ -41,59 +41,61 @@ ERROR_CODES = ["invalid_request", "idempotency_key_required", "unsupported_curre
 
 MONEY_OUT = ref("Money")
 
+HEADERS = common.HEADERS  # components/headers
+
 SCHEMAS = {
-    "Error": models.Error,
-    "Money": models.Money,
-    "User": models.User,
-    "Session": models.Session,
-    "SignIn": models.SignIn,
-    "Tokens": models.Tokens,
-    "DeviceSession": models.DeviceSession,
-    "DeviceSessionPage": models.DeviceSessionPage,
-    "SecurityEvent": models.SecurityEvent,
-    "SecurityEventPage": models.SecurityEventPage,
-    "TotpEnrolment": models.TotpEnrolment,
-    "RecoveryCodes": models.RecoveryCodes,
-    "Account": models.Account,
-    "Transfer": models.Transfer,
-    "Entry": models.Entry,
-    "Statement": models.Statement,
-    "Post": models.Post,
-    "Following": models.Following,
-    "Liked": models.Liked,
-    "Conversation": models.Conversation,
-    "Message": models.Message,
-    "PaymentRequest": models.PaymentRequest,
-    "Subscription": models.Subscription,
-    "SubscriptionPrice": models.SubscriptionPrice,
-    "Unlocked": models.Unlocked,
-    "Earnings": models.Earnings,
-    "JobSummary": models.JobSummary,
-    "JobStarted": models.JobStarted,
-    "JobRun": models.JobRun,
-    "LedgerCheck": models.LedgerCheck,
-    "Rates": models.Rates,
-    "Clock": models.Clock,
-    "Health": models.Health,
-    "OpenApiDocument": models.OpenApiDocument,
-    "AuditRecord": models.AuditRecord,
-    "LoanRow": models.LoanRow,
-    "LoanOffer": models.LoanOffer,
-    "LoanApplication": models.LoanApplication,
-    "Loan": models.Loan,
-    "LoanPage": models.LoanPage,
-    "LoanPayment": models.LoanPayment,
-    "LoanPayoff": models.LoanPayoff,
-    "LoanProducts": models.LoanProducts,
-    "UserPage": models.UserPage,
-    "PostPage": models.PostPage,
-    "EntryPage": models.EntryPage,
-    "ConversationPage": models.ConversationPage,
-    "MessagePage": models.MessagePage,
-    "PaymentRequestPage": models.PaymentRequestPage,
-    "SubscriptionPage": models.SubscriptionPage,
-    "AuditPage": models.AuditPage,
-    "SearchPage": models.SearchPage,
+    "Error": common.Error,
+    "Money": common.Money,
+    "User": identity.User,
+    "Session": identity.Session,
+    "SignIn": identity.SignIn,
+    "Tokens": identity.Tokens,
+    "DeviceSession": identity.DeviceSession,
+    "DeviceSessionPage": identity.DeviceSessionPage,
+    "SecurityEvent": identity.SecurityEvent,
+    "SecurityEventPage": identity.SecurityEventPage,
+    "TotpEnrolment": identity.TotpEnrolment,
+    "RecoveryCodes": identity.RecoveryCodes,
+    "Account": money.Account,
+    "Transfer": money.Transfer,
+    "Entry": money.Entry,
+    "Statement": money.Statement,
+    "Post": social.Post,
+    "Following": social.Following,
+    "Liked": social.Liked,
+    "Conversation": social.Conversation,
+    "Message": social.Message,
+    "PaymentRequest": money.PaymentRequest,
+    "Subscription": creator.Subscription,
+    "SubscriptionPrice": creator.SubscriptionPrice,
+    "Unlocked": creator.Unlocked,
+    "Earnings": creator.Earnings,
+    "JobSummary": operations.JobSummary,
+    "JobStarted": operations.JobStarted,
+    "JobRun": operations.JobRun,
+    "LedgerCheck": money.LedgerCheck,
+    "Rates": money.Rates,
+    "Clock": operations.Clock,
+    "Health": operations.Health,
+    "OpenApiDocument": operations.OpenApiDocument,
+    "AuditRecord": identity.AuditRecord,
+    "LoanRow": loans.LoanRow,
+    "LoanOffer": loans.LoanOffer,
+    "LoanApplication": loans.LoanApplication,
+    "Loan": loans.Loan,
+    "LoanPage": loans.LoanPage,
+    "LoanPayment": loans.LoanPayment,
+    "LoanPayoff": loans.LoanPayoff,
+    "LoanProducts": loans.LoanProducts,
+    "UserPage": identity.UserPage,
+    "PostPage": social.PostPage,
+    "EntryPage": money.EntryPage,
+    "ConversationPage": social.ConversationPage,
+    "MessagePage": social.MessagePage,
+    "PaymentRequestPage": money.PaymentRequestPage,
+    "SubscriptionPage": creator.SubscriptionPage,
+    "AuditPage": identity.AuditPage,
+    "SearchPage": social.SearchPage,
     # A video never carries a URL (closed: nothing may be added that could).
     "Video": {**obj({"id": ID, "status": {"type": "string", "enum": ["pending", "ready", "rejected"]},
                      "size_bytes": {"type": "integer", "minimum": 1}, "content_type": {"type": "string"},

@@ -18,7 +18,8 @@ def _price(api, handle, amount):
 
 
 def _subscribe(api, fan, creator):
-    return api.call("POST", f"/v1/users/{creator}/subscription", as_=fan, headers={"Idempotency-Key": str(uuid.uuid4())})
+    return api.call("POST", f"/v1/users/{creator}/subscription", as_=fan,
+                    headers={"Idempotency-Key": str(uuid.uuid4())})
 
 
 def test_delete_clears_the_price_and_no_one_can_subscribe_after(api):

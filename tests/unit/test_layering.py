@@ -21,7 +21,6 @@ LAZY_IMPORTS = {
     ("chalicelib.identity.passwords", "argon2.exceptions"),
     ("chalicelib.identity.tokens", "jwt"),                   # PyJWT pulls in `cryptography` where installed
     # and Flock's own modules only the OpenAPI document needs (some seventy pydantic classes)
-    ("chalicelib.api.openapi", "chalicelib.api.models"),
     ("chalicelib.api.openapi", "chalicelib.api.responses"),
 }
 
