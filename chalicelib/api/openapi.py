@@ -15,6 +15,7 @@ from chalicelib import http
 from chalicelib.api import examples
 from chalicelib.api.schemas import MoneyBody
 from chalicelib.config import NETWORKS
+from chalicelib.finance.money import SUPPORTED_CURRENCIES
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
 
@@ -128,9 +129,22 @@ class _Schemas:
         schema = model.model_json_schema(by_alias=True, mode="validation",
                                          ref_template="#/components/schemas/{model}")
         for name, definition in schema.pop("$defs", {}).items():
-            self.components.setdefault(name, definition)
-        self.components.setdefault(model.__name__, schema)
+            self.components.setdefault(name, _shared_currency(definition))
+        self.components.setdefault(model.__name__, _shared_currency(schema))
         return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+CURRENCY_ENUM = sorted(SUPPORTED_CURRENCIES)
+
+
+def _shared_currency(schema: dict) -> dict:
+    """A body's currency points at the one `Currency` schema the answers use,
+    so a generated client has one currency enum; its own enum stays beside
+    the $ref (both apply in OpenAPI 3.1), so the body reads alone."""
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("enum") == CURRENCY_ENUM and prop.get("type") == "string":
+            schema["properties"][name] = {"$ref": "#/components/schemas/Currency", "enum": CURRENCY_ENUM}
+    return schema
 
 
 def _error_statuses(spec: http.RouteSpec) -> list[int]:

@@ -64,6 +64,8 @@ def test_models_get_typed_datetimes_and_enums(generated):
                  "ErrorCode", "ErrorType", "JobName", "LoanStatus"):
         assert issubclass(getattr(models, name), enum.Enum), name
     assert models.Currency("USD") is models.Currency.USD
+    currencies = [name for name in dir(models) if name.endswith("Currency")]
+    assert currencies == ["Currency"], currencies  # one enum, in answers and bodies alike
     assert models.TransferKind("p2p").value == "p2p"
     transfer = models.Transfer.from_dict({"id": "tr_1", "kind": "tip", "from": "alice", "to": "bob", "amount": 5,
                                           "currency": "USD", "note": "", "status": "posted", "forced": False,
@@ -84,7 +86,7 @@ def test_a_generated_client_reads_the_wallet_and_a_transfer_typed(generated, api
     assert isinstance(wallet, models.Account) and wallet.balance == 5_000
     assert wallet.status is models.AccountStatus.ACTIVE and wallet.currency is models.Currency.USD
     assert isinstance(wallet.opened_at, datetime.datetime) and wallet.opened_at.tzinfo is not None
-    body = models.TransferBody(to="bob", amount=1_200, currency=models.TransferBodyCurrency.USD, note="lunch")
+    body = models.TransferBody(to="bob", amount=1_200, currency=models.Currency.USD, note="lunch")
     sent = _module("api.wallet.send").sync_detailed(client=client, body=body, idempotency_key="k-1")
     assert sent.status_code == 201 and sent.parsed.kind is models.TransferKind.P2P
     again = _module("api.wallet.send").sync_detailed(client=client, body=body, idempotency_key="k-1")
@@ -95,7 +97,7 @@ def test_a_generated_client_clears_a_subscription_price(generated, api):
     api.verified("alice")
     client = _client(generated, api, "alice")
     models = _module("models")
-    price = models.MoneyBody(amount=500, currency=models.MoneyBodyCurrency.USD)
+    price = models.MoneyBody(amount=500, currency=models.Currency.USD)
     set_ = _module("api.creator.subscription_price").sync(client=client, body=price)
     assert set_.subscription_price.amount == 500 and set_.subscription_price.currency is models.Currency.USD
     cleared = _module("api.creator.clear_subscription_price").sync_detailed(client=client)
