@@ -6,6 +6,7 @@ else in the code reads `os.environ`; modules ask `settings()`.
 import functools
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 MINOR_UNITS_MAX = 10**12
 # The outside systems that call Flock (API.md, Networks).
@@ -54,6 +55,7 @@ class Settings:
     video_max_bytes: int = 500 * 1024 * 1024
     video_url_ttl_s: int = 300
     video_upload_ttl_s: int = 900
+    web_origin: str | None = None
     loan_late_fee: int = 1500
     loan_min_amount: int = 10_000
     loan_max_amount: int = 2_500_000
@@ -67,6 +69,18 @@ class Settings:
 
     def table_name(self, logical: str) -> str:
         return f"{self.table_prefix}-{logical}"
+
+    @property
+    def videos_origin(self) -> str:
+        """The origin presigned URLs of the videos bucket point at (the page's
+        CSP names it and nothing else): the local endpoint, where there is
+        one, else the bucket's virtual-hosted S3 origin as botocore signs it
+        (us-east-1 signs for the global endpoint)."""
+        if self.aws_endpoint:
+            endpoint = urlsplit(self.aws_endpoint)
+            return f"{endpoint.scheme}://{endpoint.netloc}"
+        host = "s3" if self.region == "us-east-1" else f"s3.{self.region}"
+        return f"https://{self.videos_bucket}.{host}.amazonaws.com"
 
     def tier_limits(self, tier: str) -> TierLimits:
         return self.limits.get(tier, self.limits["verified"])
@@ -144,6 +158,10 @@ def settings() -> Settings:
         video_max_bytes=_int("FLOCK_VIDEO_MAX_BYTES", 500 * 1024 * 1024),
         video_url_ttl_s=_int("FLOCK_VIDEO_URL_TTL_S", 300),
         video_upload_ttl_s=_int("FLOCK_VIDEO_UPLOAD_TTL_S", 900),
+        # Where the web client is served from: the videos bucket lets that
+        # origin (only) POST uploads from the page. Unset, the dev server
+        # uses its own URL; on AWS the template's WebOrigin parameter.
+        web_origin=os.environ.get("FLOCK_WEB_ORIGIN") or None,
         # Lending (API.md, Loans): the late fee in minor units, and the
         # product until an operator sets one (PUT /v1/admin/loan-products).
         loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),

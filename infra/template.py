@@ -109,6 +109,13 @@ VIDEOS_BUCKET_POLICY_ID = "VideosBucketPolicy"
 VIDEOS_UPLOADS_PREFIX = "uploads/"  # chalicelib.db.videos.UPLOADS_PREFIX
 VIDEOS_READY_PREFIX = "videos/"  # chalicelib.db.videos.READY_PREFIX
 VIDEOS_UPLOADS_EXPIRE_DAYS = 1  # chalicelib.db.video_store.UPLOADS_EXPIRE_DAYS
+# The web client POSTs uploads to the bucket from its page: S3 answers that
+# origin's CORS preflight, and no other's (video_store.upload_cors_rules).
+# The stack cannot name its own API's URL here (the bucket is in the API
+# function's environment, so the API cannot come before the bucket): the
+# operator passes where the page is served.
+WEB_ORIGIN_PARAMETER = "WebOrigin"
+VIDEOS_UPLOAD_PREFLIGHT_MAX_AGE_S = 3000  # chalicelib.db.video_store.UPLOAD_PREFLIGHT_MAX_AGE_S
 VIDEOS_OBJECT_ACTIONS = {
     "s3:PutObject": (VIDEOS_UPLOADS_PREFIX, VIDEOS_READY_PREFIX),
     "s3:GetObject": (VIDEOS_UPLOADS_PREFIX, VIDEOS_READY_PREFIX),
@@ -290,6 +297,9 @@ def videos_bucket_resources() -> dict:
             "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                                "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "CorsConfiguration": {"CorsRules": [{
+                "Id": "web-client-uploads", "AllowedMethods": ["POST"],
+                "AllowedOrigins": [{"Ref": WEB_ORIGIN_PARAMETER}], "MaxAge": VIDEOS_UPLOAD_PREFLIGHT_MAX_AGE_S}]},
             "LifecycleConfiguration": {"Rules": [{
                 "Id": "never-completed-uploads", "Status": "Enabled", "Prefix": VIDEOS_UPLOADS_PREFIX,
                 "ExpirationInDays": VIDEOS_UPLOADS_EXPIRE_DAYS,
@@ -745,6 +755,14 @@ def bootstrap_resource(functions: list[dict]) -> dict | None:
                            "SystemAccounts": list(SYSTEM_ACCOUNTS)}}
 
 
+def web_origin_parameter() -> dict:
+    return {WEB_ORIGIN_PARAMETER: {
+        "Type": "String", "AllowedPattern": "^https://[a-z0-9.-]+(:[0-9]{1,5})?$",
+        "ConstraintDescription": "an https origin: scheme and host (and port), no path",
+        "Description": "The origin the web client is served from (the API's URL or its custom domain): "
+                       "the only origin whose page may upload videos to the bucket."}}
+
+
 def build(app=None) -> dict:
     """The merge template for `chalice package --stage prod`."""
     functions = chalice_functions(app)
@@ -791,7 +809,8 @@ def build(app=None) -> dict:
         "TokenSigningKeySecretArn": {"Value": {"Ref": SECRET_ID}},
         f"{DATA_KEY_ID}Arn": {"Value": key_arn()},
     }
-    return {"Parameters": concurrency_parameters(functions), "Resources": resources, "Outputs": outputs}
+    parameters = {**concurrency_parameters(functions), **web_origin_parameter()}
+    return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}
 
 
 def write(path: str, app=None) -> dict:

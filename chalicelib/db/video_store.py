@@ -16,6 +16,17 @@ MAGIC_BYTES_MAX = 16
 MISSING_CODES = {"404", "NoSuchKey", "NotFound", "403", "AccessDenied"}
 # Never-completed uploads: the template's lifecycle rule and the local stack agree.
 UPLOADS_EXPIRE_DAYS = 1
+# How long a browser may keep the answer to its CORS preflight of an upload.
+UPLOAD_PREFLIGHT_MAX_AGE_S = 3000
+
+
+def upload_cors_rules(web_origins) -> list[dict]:
+    """The web client's page POSTs the upload form straight to the bucket
+    from its own origin: S3 must answer that origin's preflight and POST
+    (and no other origin's, no other method: playback is a plain GET from a
+    <video>, which needs no CORS). The template's rule says the same."""
+    return [{"ID": "web-client-uploads", "AllowedMethods": ["POST"], "AllowedOrigins": list(web_origins),
+             "MaxAgeSeconds": UPLOAD_PREFLIGHT_MAX_AGE_S}]
 
 
 def _s3():
@@ -72,13 +83,22 @@ def playback_url(video_id: str, ttl_s: int) -> str:
                                         ExpiresIn=ttl_s)
 
 
-def ensure_bucket() -> bool:
+def allow_uploads_from(web_origins) -> None:
+    """Replace the bucket's CORS rules: uploads from these origins only."""
+    _s3().put_bucket_cors(Bucket=_bucket(), CORSConfiguration={"CORSRules": upload_cors_rules(web_origins)})
+
+
+def ensure_bucket(web_origins=()) -> bool:
     """Create the bucket if missing (local stacks; on AWS the template does),
-    private and encrypted as there; True if created."""
+    private and encrypted as there, taking uploads from `web_origins` (set
+    even on an existing bucket: a dev server's port is new each start);
+    True if created."""
     s3 = _s3()
     bucket = _bucket()
     try:
         s3.head_bucket(Bucket=bucket)
+        if web_origins:
+            allow_uploads_from(web_origins)
         return False
     except ClientError:
         pass
@@ -93,4 +113,6 @@ def ensure_bucket() -> bool:
         "ID": "never-completed-uploads", "Status": "Enabled", "Filter": {"Prefix": UPLOADS_PREFIX},
         "Expiration": {"Days": UPLOADS_EXPIRE_DAYS},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": UPLOADS_EXPIRE_DAYS}}]})
+    if web_origins:
+        allow_uploads_from(web_origins)
     return True

@@ -1,12 +1,13 @@
 """The merge template of the deployable package (infra/template.py), checked
 without packaging: `make package lint` builds and lints the real thing."""
 import json
+import re
 
 import pytest
 from chalice import Chalice, Rate
 from moto import mock_aws
 
-from chalicelib.db import spec
+from chalicelib.db import spec, video_store
 from chalicelib.finance.accounts import SYSTEM_ACCOUNTS
 from infra import template
 
@@ -287,6 +288,7 @@ def test_every_function_has_reserved_concurrency_sized_by_a_parameter_or_one(bui
         scheduled = any(e["type"] == "Schedule" for e in function["events"])
         if scheduled or function["function_name"] == "flock-prod-bootstrap":
             assert res[function["id"]]["Properties"]["ReservedConcurrentExecutions"] == 1, function["id"]
+    params = {name: p for name, p in params.items() if name != template.WEB_ORIGIN_PARAMETER}
     assert set(params) == {"APIHandlerConcurrency", "FanoutWorkerConcurrency", "JobsWorkerConcurrency"}
     for p in params.values():
         assert p["Type"] == "Number" and p["MinValue"] <= int(p["Default"]) <= p["MaxValue"]
@@ -441,3 +443,19 @@ def test_the_videos_bucket_is_private_encrypted_tls_only_and_cleans_abandoned_up
         assert s3 == ({"s3:PutObject", "s3:GetObject", "s3:DeleteObject"} if function["id"] == "APIHandler" else set())
         env = built["Resources"][function["id"]]["Properties"]["Environment"]["Variables"]
         assert env["FLOCK_VIDEOS_BUCKET"] == {"Ref": template.VIDEOS_BUCKET_ID}
+
+
+def test_the_videos_bucket_takes_upload_posts_from_the_web_clients_origin_only(built):
+    (rule,) = built["Resources"][template.VIDEOS_BUCKET_ID]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedOrigins"] == [{"Ref": template.WEB_ORIGIN_PARAMETER}]
+    assert "AllowedHeaders" not in rule and "ExposedHeaders" not in rule
+    assert rule["MaxAge"] == video_store.UPLOAD_PREFLIGHT_MAX_AGE_S
+    (local,) = video_store.upload_cors_rules(["https://flock.example"])
+    assert (local["AllowedMethods"], local["MaxAgeSeconds"]) == (rule["AllowedMethods"], rule["MaxAge"])
+    parameter = built["Parameters"][template.WEB_ORIGIN_PARAMETER]
+    assert "Default" not in parameter  # a deploy says where its page is
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.match("https://abc123.execute-api.eu-west-1.amazonaws.com")
+    for wrong in ("*", "http://flock.example", "https://flock.example/app", "https://*.example", ""):
+        assert not pattern.match(wrong), wrong
