@@ -322,6 +322,16 @@ def test_properties_are_described_from_the_models_attributes():
     assert "Attributes:" not in schemas["Account"]["description"]
     answers = {name: schemas[name] for name in responses.SCHEMAS}
     assert all("title" not in v for _, _, v in _properties(answers))
+    modelled = {name: schemas[name] for name, value in responses.SCHEMAS.items()
+                if isinstance(value, type) and issubclass(value, BaseModel)}
+    undescribed = [(name, prop) for name, prop, value in _properties(modelled) if not value.get("description")]
+    assert undescribed == [], "name them in the model's Attributes: section"
+
+
+def test_answer_models_are_frozen():
+    for name, value in responses.SCHEMAS.items():
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            assert value.model_config.get("frozen") is True, name
 
 
 def test_replay_and_retry_headers_are_declared():
