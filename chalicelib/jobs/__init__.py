@@ -1,5 +1,6 @@
 """Scheduled work: one function per job, each taking an as-of date and
-returning a summary. The same function runs from `@app.schedule`, from
+returning a summary, declared once below (`registry.declare`, see
+registry.py). The same function runs from `@app.schedule`, from
 `POST /v1/admin/jobs/{name}` and from the CLI.
 
 Every job is idempotent for its date: running it twice changes nothing.
