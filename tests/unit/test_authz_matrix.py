@@ -18,7 +18,7 @@ import pytest
 import app  # noqa: F401  (declaring the routes fills the registry)
 from chalicelib import clock, http
 from tests.conftest import TEST_NOW
-from tests.conftest import PASSWORD  # noqa: F401  (the users' password)
+from tests.conftest import PASSWORD
 
 # view -> why a stranger may call it on the first user's thing.
 OTHERS_MAY = {
@@ -48,6 +48,8 @@ BODIES = {
     "AdminReason": {"reason": "matrix"},
     "CreditLimit": {"credit_limit": 100, "reason": "matrix"},
     "JobBody": {},
+    "RevealBody": {"password": PASSWORD},
+    "LimitsBody": {"daily": 100},
 }
 
 
@@ -89,8 +91,9 @@ def world(api):
                             str(uuid.uuid4())).json_body
     loan = api.money("POST", f"/v1/loans/applications/{application['id']}/accept", None, "alice",
                      str(uuid.uuid4())).json_body
+    card = api.money("POST", "/v1/cards", {"label": "alice's"}, "alice", str(uuid.uuid4())).json_body
     from chalicelib import jobs
-    return {"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
+    return {"card_id": card["id"], "handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
             "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}
