@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass, field
 
 MINOR_UNITS_MAX = 10**12
+# The outside systems that call Flock (API.md, Networks).
+NETWORKS = ("card", "check")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Settings:
     dynamodb_endpoint: str | None
     aws_endpoint: str | None
     signing_key_secret_id: str
+    network_secret_ids: dict
     token_ttl_s: int
     refresh_ttl_s: int
     mfa_token_ttl_s: int
@@ -100,6 +103,10 @@ def settings() -> Settings:
         dynamodb_endpoint=os.environ.get("FLOCK_DYNAMODB_ENDPOINT") or None,
         aws_endpoint=os.environ.get("FLOCK_AWS_ENDPOINT") or None,
         signing_key_secret_id=os.environ.get("FLOCK_SIGNING_KEY_SECRET", f"flock/{stage}/token-signing-key"),
+        # The secrets the card and check networks sign their calls with (Secrets Manager ids).
+        network_secret_ids={
+            network: os.environ.get(f"FLOCK_{network.upper()}_NETWORK_SECRET_ID", f"flock/{stage}/{network}-network-secret")
+            for network in NETWORKS},
         # Access tokens are short; a session lives on through single-use,
         # rotating refresh tokens (API.md, Security of the person).
         token_ttl_s=_int("FLOCK_TOKEN_TTL_S", 900),

@@ -80,12 +80,13 @@ def point_at(endpoint: str) -> None:
     os.environ["FLOCK_AWS_ENDPOINT"] = endpoint
 
 
-def provision(admin_password: str | None = None) -> dict:
-    """Tables from the spec, the signing secret, the KMS data key, system accounts, the admin.
-    Idempotent: running it against a provisioned stack changes nothing."""
+def provision(admin_password: str | None = None, network_secrets: dict | None = None) -> dict:
+    """Tables from the spec, the signing secret, the networks' secrets (from
+    `network_secrets`, else random), the KMS data key, system accounts, the
+    admin. Idempotent: running it against a provisioned stack changes nothing."""
     import boto3
 
-    from chalicelib.config import settings
+    from chalicelib.config import NETWORKS, settings
     from chalicelib.crypto import envelope
     from chalicelib.db import spec
     from chalicelib.finance.accounts import ensure_system_accounts
@@ -97,6 +98,8 @@ def provision(admin_password: str | None = None) -> dict:
     client = boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint)
     created = spec.create_all(client, s.table_name)
     keys.ensure_signing_key()
+    secrets_in_force = {network: keys.ensure_network_secret(network, (network_secrets or {}).get(network))
+                        for network in NETWORKS}
     envelope.ensure_key()
     ensure_system_accounts()
     generated = None
@@ -104,4 +107,5 @@ def provision(admin_password: str | None = None) -> dict:
         if not admin_password:
             admin_password = generated = secrets.token_urlsafe(18)
         create_user("admin", admin_password, "Flock operator", role="admin")
-    return {"tables_created": created, "admin_password": generated or admin_password}
+    return {"tables_created": created, "admin_password": generated or admin_password,
+            "network_secrets": secrets_in_force}

@@ -10,6 +10,7 @@ import re
 from chalicelib import http, jobs
 from chalicelib.api import examples, responses
 from chalicelib.api.schemas import MoneyBody
+from chalicelib.config import NETWORKS
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
 
@@ -66,6 +67,8 @@ def _error_statuses(spec: http.RouteSpec) -> list[int]:
     statuses = {400, 404}
     if spec.auth:
         statuses |= {401, 403}
+    if spec.network:
+        statuses.add(401)
     statuses |= responses.EXTRA_ERRORS.get(spec.view_name, set())
     return sorted(statuses)
 
@@ -108,7 +111,7 @@ def _operation(spec: http.RouteSpec, schemas: _Schemas, path_params: dict) -> di
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": RAW_BODIES[spec.view_name],
                                                               "example": examples.REQUESTS[spec.view_name]}}}
-    op["security"] = [{"bearer": []}] if spec.auth else []
+    op["security"] = [{"bearer": []}] if spec.auth else [{f"{spec.network}Network": []}] if spec.network else []
     answers = {}
     success = responses.SUCCESS.get(spec.view_name, {spec.status: None})
     for status, name in success.items():
@@ -151,7 +154,11 @@ def build(app) -> dict:
         "paths": paths,
         "components": {
             "schemas": schemas.components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, **{
+                f"{network}Network": {"type": "apiKey", "in": "header", "name": "Flock-Signature",
+                                      "description": f"The {network} network's call: t=<unix seconds>,v1=<hex "
+                                                     "HMAC-SHA256 of '<t>.<raw body>'> under its secret."}
+                for network in NETWORKS}},
         },
     }
 

@@ -31,7 +31,7 @@ ERROR_CODES = ["invalid_request", "idempotency_key_required", "unsupported_curre
                "invalid_credentials", "forbidden", "verification_required", "account_frozen", "not_found",
                "already_exists", "idempotency_key_reused", "handle_taken", "invalid_state",
                "insufficient_funds", "limit_exceeded", "self_transfer", "card_declined", "not_eligible", "step_up_required",
-               "rate_limited"]
+               "rate_limited", "invalid_signature"]
 
 MONEY_OUT = obj({"amount": INT, "currency": {"type": "string"}})
 

@@ -26,10 +26,12 @@ class Provisioned:
         from chalicelib.identity import keys
         with mock_aws():
             keys.signing_key.cache_clear()
+            keys.network_secret.cache_clear()
             localstack.provision(ADMIN_PASSWORD)
             cls.state = (copy.deepcopy(moto_tables()), copy.deepcopy(_secrets_backend().secrets),
                          copy.deepcopy(_kms_backend().keys))
         keys.signing_key.cache_clear()
+        keys.network_secret.cache_clear()
 
     @classmethod
     def restore(cls):
@@ -60,6 +62,7 @@ def aws():
         from chalicelib.finance import interest
 
         keys.signing_key.cache_clear()
+        keys.network_secret.cache_clear()
         clock.pin(TEST_NOW)
         Provisioned.restore()
         interest._cache.clear()
@@ -131,6 +134,16 @@ class Api:
         assert r.status_code == 201, r.body
         return r.json_body
 
+    def network(self, network, path, body, t=None, secret=None, signature=None):
+        """A call from the card or check network, signed as that network
+        signs (with its secret from the stack, at time `t`), unless
+        `signature` gives the header to send instead."""
+        from chalicelib.identity import keys, network_auth
+        raw = json.dumps(body).encode()
+        if signature is None:
+            signature = network_auth.sign(secret or keys.network_secret(network), raw, t)
+        return self.call("POST", path, raw=raw, headers={"Flock-Signature": signature})
+
     def wallet(self, handle):
         r = self.call("GET", "/v1/wallet", as_=handle)
         assert r.status_code == 200, r.body
@@ -149,6 +162,13 @@ def api():
     with Client(app) as client:
         client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
         yield Api(client)
+
+
+@pytest.fixture
+def network_call(api):
+    """`network_call(network, path, body)`: a correctly signed network call
+    through the in-process app (more: `api.network`)."""
+    return lambda network, path, body, **kw: api.network(network, path, body, **kw)
 
 
 def take_all(sqs, url) -> list[str]:
@@ -211,6 +231,7 @@ def module_stack(build):
         from chalicelib.identity import keys
         with mock_aws():
             keys.signing_key.cache_clear()
+            keys.network_secret.cache_clear()
             clock.pin(TEST_NOW)
             Provisioned.restore()
             with Client(app) as client:
