@@ -1,7 +1,11 @@
 """What the card tests share: a verified person with money and a card, and
 the card network spoken as it speaks."""
 import itertools
+import threading
 import uuid
+
+import pytest
+from moto.core.botocore_stubber import BotocoreStubber
 
 AUTH = "/v1/network/card-authorizations"
 CLEAR = "/v1/network/card-clearings"
@@ -76,3 +80,25 @@ def assert_books_clean():
     from chalicelib.finance import reconcile
     result = reconcile.reconcile()
     assert result["balanced"] and not result.get("mismatches"), result
+
+
+@pytest.fixture
+def one_request_at_a_time(monkeypatch):
+    """moto is not thread-safe: as the local stack does, let one request
+    reach it at a time (threads still interleave between requests)."""
+    lock = threading.Lock()
+    real = BotocoreStubber.__call__
+
+    def serialized(self, *args, **kwargs):
+        with lock:
+            return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
+
+
+def run_threads(target, n: int) -> None:
+    threads = [threading.Thread(target=target) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
