@@ -49,8 +49,8 @@ DECLINE_REASONS = ("unknown_card", "card_frozen", "card_closed", "card_expired",
                    "insufficient_funds", "limit_exceeded", "blocked_merchant", "blocked_country")
 HOLD_DAYS = 7
 LONG_HOLD_DAYS = 31
-# Lodging (hotels 3501-3999 are in the airline/car/hotel range too) and car rental hold longer.
-LONG_HOLD_MCCS = frozenset({str(mcc) for mcc in range(3351, 3442)} | {"7512"})
+# Car rental (3351-3441, 7512) and lodging (7011) hold longer: the stay or the rental ends later.
+LONG_HOLD_MCCS = frozenset({str(mcc) for mcc in range(3351, 3442)} | {"7512", "7011"})
 # How far a clearing may pass the held amount, in basis points of it: restaurants and bars 20%, lodging 15%.
 TOLERANCE_BPS_BY_MCC = {"5812": 2000, "5813": 2000, "5814": 2000, "7011": 1500}
 COUNTER_TTL_S = 40 * 86400
