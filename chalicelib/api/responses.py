@@ -160,7 +160,9 @@ SCHEMAS = {
                             "forced": {"type": "boolean"}, "amount_held": COUNT, "amount_posted": COUNT,
                             "currency": {"type": "string"},
                             "merchant": {"anyOf": [ref("Merchant"), {"type": "null"}]},
-                            "decline_reason": NULLABLE_STR, "cashback": COUNT, "created_at": TIME}),
+                            "decline_reason": NULLABLE_STR, "created_at": TIME,
+                            # paid (> 0), or taken back by a refund (< 0)
+                            "cashback": INT}, {"amount_refunded": COUNT}),
     "CardTransactionPage": page("CardTransaction"),
     "CardDecision": obj({"id": {"type": "string"}, "authorization_id": NULLABLE_STR,
                          "approved": {"type": "boolean"}, "amount_approved": COUNT,

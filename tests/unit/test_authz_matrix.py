@@ -37,6 +37,7 @@ OTHERS_MAY = {
     "cancel": "the caller's own subscription (404 when there is none)",
     "get_statement": "{month} is a month of the caller's own account, not anyone's thing",
     "web_asset": "{file} is a file of the public web client, nobody's thing",
+    "card_increment": "the card network's call: signed, no person's token (a bearer gets 401 invalid_signature)",
 }
 
 # A valid body for each model a path-parameter route takes, so that a
@@ -50,6 +51,7 @@ BODIES = {
     "JobBody": {},
     "RevealBody": {"password": PASSWORD},
     "LimitsBody": {"daily": 100},
+    "IncrementBody": {"id": "matrix", "amount": 100},
 }
 
 
@@ -92,8 +94,12 @@ def world(api):
     loan = api.money("POST", f"/v1/loans/applications/{application['id']}/accept", None, "alice",
                      str(uuid.uuid4())).json_body
     card = api.money("POST", "/v1/cards", {"label": "alice's"}, "alice", str(uuid.uuid4())).json_body
+    auth = api.network("card", "/v1/network/card-authorizations", {
+        "id": "matrix-auth", "card_number": card["number"], "exp_month": card["exp_month"],
+        "exp_year": card["exp_year"], "amount": 100, "currency": "USD",
+        "merchant": {"name": "Shop", "mcc": "5411", "city": "Portland", "country": "US"}}).json_body
     from chalicelib import jobs
-    return {"card_id": card["id"], "handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
+    return {"card_id": card["id"], "auth_id": auth["authorization_id"], "handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
             "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}
