@@ -323,5 +323,5 @@ EXTRA_ERRORS = {
     "card_increment": {401, 409, 503},
     "card_clearing": {401, 409, 503},
     "card_reversal": {401, 409, 503},
-    "card_refund": {401, 409, 503},
+    "card_refund": {401, 409, 422, 503},
 }

@@ -190,7 +190,8 @@ def test_a_replayed_decline_is_the_same_decline_even_when_it_would_now_pass(net)
     assert net.api.wallet("alice")["held"] == 0
 
 
-def test_identical_events_racing_hold_once(net, one_request_at_a_time):
+@pytest.mark.usefixtures("one_request_at_a_time")
+def test_identical_events_racing_hold_once(net):
     from chalicelib.finance import card_network
     from chalicelib.finance.money import Money
     from tests.unit.cards_world import SHOP as shop
@@ -215,7 +216,8 @@ def test_identical_events_racing_hold_once(net, one_request_at_a_time):
     assert_books_clean()
 
 
-def test_twenty_concurrent_authorizations_on_money_for_seven(api, one_request_at_a_time):
+@pytest.mark.usefixtures("one_request_at_a_time")
+def test_twenty_concurrent_authorizations_on_money_for_seven(api):
     from chalicelib import errors
     from chalicelib.finance import card_network
     from chalicelib.finance.money import Money
