@@ -272,10 +272,10 @@ def authorize(body: dict, number: str, exp_month: int, exp_year: int, cvc: str |
     amount = money.amount_cents
 
     def decline(reason: str) -> tuple[int, dict]:
-        answer = _decision(event.id, None, False, amount, reason, ctx_id if card is not None else None)
-        if card is None:
-            return event.save(200, answer)
-        declined = _new_transaction(ctx_id, card, "declined", money.currency, merchant, authorization_id=None,
+        if card is None:  # nothing to record it against but the event
+            return event.save(200, _decision(event.id, None, False, amount, reason, None))
+        answer = _decision(event.id, auth_id, False, amount, reason, ctx_id)
+        declined = _new_transaction(ctx_id, card, "declined", money.currency, merchant, authorization_id=auth_id,
                                     decline_reason=reason)
         return _save_with_event(event, 200, answer, (declined, CardTransactionItem.pk.does_not_exist()))
 
@@ -304,24 +304,26 @@ def authorize(body: dict, number: str, exp_month: int, exp_year: int, cvc: str |
 
 # Increments ------------------------------------------------------------------------
 
-def _read_authorization(body: dict, auth_id: str) -> tuple[network_events.Event, CardTransactionItem, HoldItem]:
+def _read_authorization(body: dict, auth_id: str) -> tuple[network_events.Event, CardTransactionItem, HoldItem | None]:
     """The event (replays raised), the authorization's card transaction and
-    its hold: one BatchGetItem. An unknown authorization is 404."""
+    its hold (None for a declined one): one BatchGetItem. An unknown
+    authorization is 404."""
     ctx_key = card_transaction_key(ctx_id_of(auth_id))
     hold_key_ = hold_key(hold_id_of(auth_id))
     event_key = network_events.event_key(NETWORK, body)
     raws = {(raw["pk"]["S"], raw["sk"]["S"]): raw
             for raw in base.batch_get("balances", [event_key, ctx_key, hold_key_], consistent=True)}
     event = network_events.begin_read(NETWORK, body, raws.get(event_key))
-    if ctx_key not in raws or hold_key_ not in raws:
+    if ctx_key not in raws:
         raise errors.NotFound("No such authorization.")
-    return event, CardTransactionItem.from_raw_data(raws[ctx_key]), HoldItem.from_raw_data(raws[hold_key_])
+    hold = HoldItem.from_raw_data(raws[hold_key_]) if hold_key_ in raws else None
+    return event, CardTransactionItem.from_raw_data(raws[ctx_key]), hold
 
 
 def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
     """Raise an approved authorization's hold; declined, it stays as it was."""
     event, ctx, hold = _read_authorization(body, auth_id)
-    if hold.status != "pending":
+    if hold is None or hold.status != "pending":
         raise errors.InvalidState(f"The authorization is {ctx.status}.")
     card = CardItem.from_raw_data(base.batch_get("balances", [card_key(ctx.fingerprint)], consistent=True)[0])
     money = Money(amount_cents, hold.currency)
@@ -372,6 +374,9 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
         raise errors.InvalidRequest("The clearing is in another currency than its authorization.", param="currency")
     merchant_name = merchant.name if merchant else ctx.merchant.name if ctx.merchant else "card"
     mcc = merchant.mcc if merchant else ctx.merchant.mcc if ctx.merchant else None
+    if hold is None:  # a declined authorization cleared anyway: the network's word stands, forced
+        card = CardItem.from_raw_data(base.batch_get("balances", [card_key(ctx.fingerprint)], consistent=True)[0])
+        return _post_forced(event, ctx, money, merchant_name, _holder(card), authorization_id=auth_id)
     holder = ledger.Party(hold.account_id, display=hold.owner_display or "", user_id=hold.owner_id,
                           inactive_refusal=errors.AccountFrozen)
     if hold.status != "pending":
@@ -462,7 +467,7 @@ def _forced_clearing(body: dict, number: str | None, money: Money, merchant: Mer
 def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, dict]:
     """Release all (None) or part of an authorization's hold."""
     event, ctx, hold = _read_authorization(body, auth_id)
-    if hold.status != "pending":
+    if hold is None or hold.status != "pending":
         raise errors.InvalidState(f"The authorization is {ctx.status}.")
     released = hold.holding if amount_cents is None else amount_cents
     if released > hold.holding:

@@ -175,3 +175,16 @@ def test_holds_expire_after_their_days_and_a_later_clearing_is_forced(net, merch
     assert (late["status"], late["forced"], late["amount_posted"]) == ("posted", True, 1_000)
     assert net.api.wallet("alice")["balance"] == 10_000 - 1_000 + 10
     assert_books_clean()
+
+
+def test_a_declined_authorization_cleared_anyway_is_a_forced_post(net):
+    declined = _ok(net.authorize(12_000))
+    assert declined["decline_reason"] == "insufficient_funds" and declined["authorization_id"].startswith("auth_")
+    auth = declined["authorization_id"]
+    r = net.increment(auth, 100)
+    assert r.status_code == 409 and r.json_body["error"]["code"] == "invalid_state"
+    assert net.reverse(auth).status_code == 409
+    posted = _ok(net.clear(12_000, auth))
+    assert (posted["status"], posted["forced"], posted["amount_posted"]) == ("posted", True, 12_000)
+    assert net.api.wallet("alice")["balance"] == 10_000 - 12_000 + 120
+    assert_books_clean()
