@@ -33,7 +33,7 @@ from chalicelib.db.cards import (CardCounter, CardItem, CardLimits, CardPointer,
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import UserItem
 from chalicelib.finance.transfers import request_hash, require_money_caller, require_verified
-from chalicelib.identity import audit, events, keys, passwords, stepup
+from chalicelib.identity import audit, events, keys, passwords, stepup, throttle
 
 NUMBER_DIGITS = 16
 CVC_DIGITS = 3
@@ -273,14 +273,21 @@ def _seconds_to_midnight(now: datetime) -> int:
 
 
 def reveal(principal, card_id: str, password: str) -> Revealed:
-    """Step-up (with 2FA), then the password, then one of the day's reveals,
+    """Step-up (with 2FA, as a password change), then the password (throttled
+    like logins), then one of the day's reveals,
     counted in one transaction with the security event and the audit record."""
     card = own_card(principal, card_id)
     stepup.require(principal, "card_reveal", card_id=card.id)
     user = UserItem.find(principal.user_id)
-    if user is None or not passwords.verify_password(user.password_hash, password):
+    if user is None:
+        raise errors.NotFound("No such card.")
+    # Guesses count as failed logins from the address, as a password change's do:
+    # a stolen token is no unthrottled way to learn the password.
+    throttle.count_attempt(user.handle, principal.client.ip)
+    if not passwords.verify_password(user.password_hash, password):
         events.log(principal.user_id, "sign_in_failed", principal.client, reason="wrong_password_card_reveal")
         raise errors.InvalidCredentials("The password is wrong.")
+    throttle.clear(user.handle, principal.client.ip)
     if card.status == "closed":
         raise errors.InvalidState("The card is closed.")
     now = clock.real_now()  # a rate limit is security time

@@ -141,3 +141,11 @@ def test_another_persons_card_is_not_found(alice):
     r = alice.call("POST", f"/v1/cards/{card['id']}/reveal", {"password": PASSWORD}, as_="mallory")
     assert r.status_code == 404
     assert alice.call("GET", "/v1/cards", as_="mallory").json_body["data"] == []
+
+
+def test_password_guesses_at_reveal_are_throttled_like_logins(alice):
+    card = _create(alice, "alice").json_body
+    path = f"/v1/cards/{card['id']}/reveal"
+    codes = [alice.call("POST", path, {"password": f"guess number {i}"}, as_="alice").status_code for i in range(6)]
+    assert codes == [401] * 5 + [429]
+    assert alice.call("POST", path, {"password": PASSWORD}, as_="alice").status_code == 429
