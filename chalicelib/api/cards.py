@@ -6,20 +6,20 @@ from chalice import Blueprint
 from pydantic import Field, StrictInt, StrictStr
 
 from chalicelib import http
-from chalicelib.api.schemas import AmountCents, Body, MoneyBody, Page, text_schema
+from chalicelib.api.schemas import NO_CONTROL_CHARS, AmountCents, Body, MoneyBody, Page
 from chalicelib.finance import card_network, cards
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
 route = http.routes(bp, authenticate)
 
-Label = Annotated[StrictStr, Field(max_length=40, pattern=r"^[^\u0000-\u001f\u007f-\u009f]*$"), text_schema(0, 40)]
+Label = Annotated[StrictStr, Field(max_length=40, pattern=NO_CONTROL_CHARS)]
 Mcc = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}$")]
 Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$")]
 EventId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 CardNumber = Annotated[StrictStr, Field(pattern=r"^[0-9]{12,19}$")]
 AuthorizationId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-MerchantText = Annotated[StrictStr, Field(max_length=100, pattern=r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+MerchantText = Annotated[StrictStr, Field(max_length=100, pattern=NO_CONTROL_CHARS)]
 
 
 class CreateCardBody(Body):
