@@ -22,7 +22,8 @@ prints the summary and sets the exit status from what they return.
 5.  Interest accrual (bench/accrual.py, in its own process): the
     accrue-interest job over 1,000 and 10,000 accounts.
 6.  Loan servicing (bench/loans.py, in its own process): the loan-servicing
-    job over 1,000 and 10,000 open loans with nothing due.
+    job over 1,000 and 10,000 open loans with nothing due (`--loan-sizes`,
+    `make bench LOAN_SIZES=1000` for a short run).
 7.  Card authorization (bench/cards.py, in its own process): one
     authorization through the service layer vs the same BatchGetItem and
     TransactWriteItems sent with boto3, and the requests it makes.
@@ -74,12 +75,12 @@ def social(json_path):
     return summary
 
 
-def accrual(number="5", title="Interest accrual", module="accrual.py"):
+def accrual(number="5", title="Interest accrual", module="accrual.py", args=()):
     """Section 5 (or 6, the same way): bench/accrual.py in its own process,
     its lines shown as they come; returns (summary lines, its rule
     failures), or None if it did not finish."""
     say(f"{number}. {title} (bench/{module}, in its own process)")
-    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, module)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, module), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:
@@ -106,6 +107,9 @@ def main():
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
     parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run (default 1,2,3,4,5,6,7)")
+    parser.add_argument("--loan-sizes", default="1000,10000",
+                        help="section 6's open-loan counts, ascending (default 1000,10000; one size skips the "
+                             "linearity check and most of the section's time)")
     args = parser.parse_args()
     sections = {int(x) for x in args.sections.split(",") if x.strip()}
     started = time.perf_counter()
@@ -151,7 +155,7 @@ def main():
         accrual_result = accrual()
         lap("5")
     if 6 in sections:
-        loans_result = accrual("6", "Loan servicing", "loans.py")
+        loans_result = accrual("6", "Loan servicing", "loans.py", ["--sizes", args.loan_sizes])
         lap("6")
     if 7 in sections:
         cards_result = accrual("7", "Card authorization", "cards.py")

@@ -50,6 +50,10 @@ class Settings:
     jobs_queue_url: str | None
     job_segments: int
     overdraft_apr_bps: int
+    videos_bucket: str = "flock-dev-videos"
+    video_max_bytes: int = 500 * 1024 * 1024
+    video_url_ttl_s: int = 300
+    video_upload_ttl_s: int = 900
     loan_late_fee: int = 1500
     loan_min_amount: int = 10_000
     loan_max_amount: int = 2_500_000
@@ -140,6 +144,12 @@ def settings() -> Settings:
         jobs_queue_url=os.environ.get("FLOCK_JOBS_QUEUE_URL") or None,
         job_segments=_int("FLOCK_JOB_SEGMENTS", 8),
         overdraft_apr_bps=_int("FLOCK_OVERDRAFT_APR_BPS", 1800),
+        # Videos (API.md, Videos): a private bucket per stage; uploads go
+        # straight to it by presigned POST, playback by short presigned GETs.
+        videos_bucket=os.environ.get("FLOCK_VIDEOS_BUCKET", f"flock-{stage}-videos"),
+        video_max_bytes=_int("FLOCK_VIDEO_MAX_BYTES", 500 * 1024 * 1024),
+        video_url_ttl_s=_int("FLOCK_VIDEO_URL_TTL_S", 300),
+        video_upload_ttl_s=_int("FLOCK_VIDEO_UPLOAD_TTL_S", 900),
         # Lending (API.md, Loans): the late fee in minor units, and the
         # product until an operator sets one (PUT /v1/admin/loan-products).
         loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),

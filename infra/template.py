@@ -13,6 +13,10 @@ deep-merges into the SAM template Chalice generates:
   (with `autogen_policy: false` Chalice makes one role per function, so the
   roles are read from Chalice's own application graph of `app.py`, not
   guessed), plus the environment each function needs in prod;
+- the private videos bucket (API.md, Videos): encrypted under the data key,
+  all public access blocked, TLS only, no versioning, never-completed
+  uploads expired by a lifecycle rule; only the API function reaches it,
+  for exactly the object actions it uses;
 - API Gateway gateway responses that answer with Flock's error object;
 - a custom resource that runs the `bootstrap` function once the tables
   exist, so a new stack has its system accounts (chalicelib/bootstrap.py).
@@ -93,6 +97,44 @@ QUEUE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")  # a receiver needs D
 ENVELOPE_KEY_ID = "EnvelopeKey"
 ENVELOPE_KEY_ALIAS = f"alias/{APP_NAME}-{STAGE}-envelope"
 ENVELOPE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+# The videos bucket (chalicelib/db/video_store.py). Its name is per account
+# and region (bucket names are global); the functions read it from
+# FLOCK_VIDEOS_BUCKET. The API function signs presigned POSTs (PutObject on
+# uploads/), reads an upload's head and first bytes and copies it to videos/
+# (GetObject on uploads/, PutObject on videos/), deletes uploads, and signs
+# presigned GETs of videos/ (GetObject). Nothing lists the bucket.
+VIDEOS_BUCKET_ID = "VideosBucket"
+VIDEOS_BUCKET_POLICY_ID = "VideosBucketPolicy"
+VIDEOS_UPLOADS_PREFIX = "uploads/"  # chalicelib.db.videos.UPLOADS_PREFIX
+VIDEOS_READY_PREFIX = "videos/"  # chalicelib.db.videos.READY_PREFIX
+VIDEOS_UPLOADS_EXPIRE_DAYS = 1  # chalicelib.db.video_store.UPLOADS_EXPIRE_DAYS
+VIDEOS_OBJECT_ACTIONS = {
+    "s3:PutObject": (VIDEOS_UPLOADS_PREFIX, VIDEOS_READY_PREFIX),
+    "s3:GetObject": (VIDEOS_UPLOADS_PREFIX, VIDEOS_READY_PREFIX),
+    "s3:DeleteObject": (VIDEOS_UPLOADS_PREFIX,),
+}
+# S3 asks the data key for a data key (uploads, copies) and to open one (reads).
+S3_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+SKIP_VIDEOS_VERSIONING = {
+    "id": "CKV_AWS_21",
+    "comment": "Versioning off on purpose: a rejected or abandoned upload must be gone, not kept as a "
+               "noncurrent version; a video's record of truth is its item in the posts table.",
+}
+SKIP_VIDEOS_REPLICATION = {
+    "id": "CKV_AWS_144",
+    "comment": "Cross-region replication needs versioning, which media keeps off (see CKV_AWS_21).",
+}
+SKIP_VIDEOS_ACCESS_LOGS = {
+    "id": "CKV_AWS_18",
+    "comment": "No server access logs: every object is reached by presigned requests the API signs with its "
+               "own role, after its own authorization; CloudTrail data events are the audit trail if wanted.",
+}
+SKIP_VIDEOS_NOTIFICATIONS = {
+    "id": "CKV2_AWS_62",
+    "comment": "No event notifications: `complete` is called by the client after its upload and reads the "
+               "object itself.",
+}
 
 # Logs: every function's and the API's access log, kept 13 months (a year of
 # history, as PCI DSS 10.5.1 asks of audit logs, and a month's margin),
@@ -235,6 +277,47 @@ def secret_resource() -> dict:
             "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
         },
     })
+
+
+def videos_bucket_resources() -> dict:
+    bucket = {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {
+            "BucketName": {"Fn::Sub": f"{TABLE_PREFIX}-videos-${{AWS::AccountId}}-${{AWS::Region}}"},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn()},
+                "BucketKeyEnabled": True}]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {"Rules": [{
+                "Id": "never-completed-uploads", "Status": "Enabled", "Prefix": VIDEOS_UPLOADS_PREFIX,
+                "ExpirationInDays": VIDEOS_UPLOADS_EXPIRE_DAYS,
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": VIDEOS_UPLOADS_EXPIRE_DAYS}}]},
+            "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
+        },
+        "Metadata": checkov_skips(SKIP_VIDEOS_VERSIONING, SKIP_VIDEOS_REPLICATION, SKIP_VIDEOS_ACCESS_LOGS,
+                                  SKIP_VIDEOS_NOTIFICATIONS),
+    }
+    arn = {"Fn::GetAtt": [VIDEOS_BUCKET_ID, "Arn"]}
+    policy = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {"Bucket": {"Ref": VIDEOS_BUCKET_ID}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [arn, {"Fn::Sub": f"${{{VIDEOS_BUCKET_ID}.Arn}}/*"}],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+    }
+    return {VIDEOS_BUCKET_ID: _retained(bucket), VIDEOS_BUCKET_POLICY_ID: policy}
+
+
+def videos_statements() -> list[dict]:
+    """The API function's access to the videos bucket: each action on the prefixes it needs it for."""
+    statements = [{"Sid": "Videos" + action.split(":")[1], "Effect": "Allow", "Action": [action],
+                   "Resource": [{"Fn::Sub": f"${{{VIDEOS_BUCKET_ID}.Arn}}/{prefix}*"} for prefix in prefixes]}
+                  for action, prefixes in VIDEOS_OBJECT_ACTIONS.items()]
+    statements.append({"Sid": "DataKeyThroughS3", "Effect": "Allow", "Action": list(S3_KEY_ACTIONS),
+                       "Resource": [key_arn()], "Condition": _via("s3")})
+    return statements
 
 
 def kms_key_resources(key_id: str, alias: str, description: str, log_groups=()) -> dict:
@@ -535,6 +618,8 @@ def policy_document(function: dict, queues: list) -> dict:
                            "Resource": [{"Fn::GetAtt": [ASYNC_DLQ_ID, "Arn"]}]})
     statements += data_key_statements(
         queues_on_key=bool(_managed_queues(queues)) or invoked_asynchronously(function))
+    if function["id"] == "APIHandler":
+        statements += videos_statements()
     statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -564,6 +649,7 @@ def environment(queues=()) -> dict:
         # The ARN: exact, and it makes the functions wait for the secret.
         "FLOCK_SIGNING_KEY_SECRET": {"Ref": SECRET_ID},
         "FLOCK_KMS_KEY_ID": key_arn(ENVELOPE_KEY_ID),
+        "FLOCK_VIDEOS_BUCKET": {"Ref": VIDEOS_BUCKET_ID},
     }
     for queue in _managed_queues(queues):
         # A queue's Ref is its URL. The Ref also makes every function wait
@@ -662,6 +748,7 @@ def build(app=None) -> dict:
     queues = sorted({e["queue"] for f in functions for e in f["events"] if e["type"] == "SQS"})
     resources = {table_id(t.logical): table_resource(t) for t in spec.TABLES}
     resources[SECRET_ID] = secret_resource()
+    resources.update(videos_bucket_resources())
     timeout = max((f["timeout"] for f in functions), default=30)
     for queue in _managed_queues(queues):
         resources.update(queue_resources(queue, timeout))

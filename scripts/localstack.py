@@ -82,13 +82,14 @@ def point_at(endpoint: str) -> None:
 
 def provision(admin_password: str | None = None, network_secrets: dict | None = None) -> dict:
     """Tables from the spec, the signing secret, the networks' secrets (from
-    `network_secrets`, else random), the KMS data key, system accounts, the
-    admin. Idempotent: running it against a provisioned stack changes nothing."""
+    `network_secrets`, else random), the KMS data key, the videos bucket,
+    system accounts, the admin. Idempotent: running it against a provisioned
+    stack changes nothing."""
     import boto3
 
     from chalicelib.config import NETWORKS, settings
     from chalicelib.crypto import envelope
-    from chalicelib.db import spec
+    from chalicelib.db import spec, video_store
     from chalicelib.finance.accounts import ensure_system_accounts
     from chalicelib.identity import keys
     from chalicelib.identity.users import find_by_handle
@@ -101,6 +102,7 @@ def provision(admin_password: str | None = None, network_secrets: dict | None = 
     secrets_in_force = {network: keys.ensure_network_secret(network, (network_secrets or {}).get(network))
                         for network in NETWORKS}
     envelope.ensure_key()
+    video_store.ensure_bucket()
     ensure_system_accounts()
     generated = None
     if find_by_handle("admin") is None:

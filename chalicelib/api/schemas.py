@@ -15,7 +15,7 @@ PAGE_SIZE_DEFAULT = 20
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 def _no_control_chars(value: str) -> str:

@@ -24,6 +24,7 @@ class PostBody(Body):
     reply_to: Annotated[StrictStr, Field(max_length=64)] | None = None
     price: MoneyBody | None = None
     video_url: VideoUrl | None = None
+    video_id: Annotated[StrictStr, Field(max_length=64)] | None = None
     audience: Literal["public", "subscribers"] = "public"
 
 
@@ -70,7 +71,7 @@ def following(req, handle):
 def create_post(req):
     d = req.data
     return posts.create(req.principal, d.text, d.reply_to, d.price.money() if d.price else None,
-                        d.video_url, d.audience)
+                        d.video_url, d.audience, d.video_id)
 
 
 @route("/v1/posts/{post_id}")

@@ -19,6 +19,7 @@ import app  # noqa: F401  (declaring the routes fills the registry)
 from chalicelib import clock, http
 from tests.conftest import TEST_NOW
 from tests.conftest import PASSWORD
+from tests.unit.videos_helpers import ready_video
 
 # view -> why a stranger may call it on the first user's thing.
 OTHERS_MAY = {
@@ -81,8 +82,9 @@ def world(api):
     api.verified("mallory")
     api.deposit("alice", 10_000)
     api.deposit("mallory", 10_000)
-    post = api.call("POST", "/v1/posts", {"text": "alice's post", "price": {"amount": 100, "currency": "USD"}},
-                    as_="alice").json_body
+    video_id = ready_video(api, "alice")
+    post = api.call("POST", "/v1/posts", {"text": "alice's post", "price": {"amount": 100, "currency": "USD"},
+                                          "video_id": video_id}, as_="alice").json_body
     conv = api.call("POST", "/v1/conversations", {"with": "carol"}, as_="alice").json_body
     api.call("POST", f"/v1/conversations/{conv['id']}/messages", {"text": "hi carol"}, as_="alice")
     req = api.call("POST", "/v1/payment-requests", {"from": "carol", "amount": 100, "currency": "USD"},
@@ -99,7 +101,8 @@ def world(api):
         "exp_year": card["exp_year"], "amount": 100, "currency": "USD",
         "merchant": {"name": "Shop", "mcc": "5411", "city": "Portland", "country": "US"}}).json_body
     from chalicelib import jobs
-    return {"card_id": card["id"], "auth_id": auth["authorization_id"], "handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
+    return {"card_id": card["id"], "auth_id": auth["authorization_id"], "handle": "alice", "post_id": post["id"],
+            "video_id": video_id, "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
             "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}

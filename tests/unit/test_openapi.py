@@ -13,6 +13,7 @@ import app as app_module
 from chalicelib import http
 from chalicelib.api import openapi, responses
 from tests.conftest import ROOT
+from tests.unit.videos_helpers import MP4, send
 
 
 def _doc():
@@ -170,6 +171,13 @@ def test_response_schemas_match_real_answers(api):
     call("POST", "/v1/users/bob/subscription", as_="alice", headers=key(), status=201)
     call("GET", "/v1/me/subscriptions", as_="alice", status=200)
     call("DELETE", "/v1/users/bob/subscription", as_="alice", status=200)
+    offered = call("POST", "/v1/videos", {"content_type": "video/mp4", "size_bytes": len(MP4)}, as_="bob",
+                   status=201).json_body
+    send(offered, MP4)
+    call("POST", f"/v1/videos/{offered['id']}/complete", as_="bob", status=200)
+    call("GET", f"/v1/videos/{offered['id']}", as_="bob", status=200)
+    film = call("POST", "/v1/posts", {"text": "a film", "video_id": offered["id"]}, as_="bob", status=201).json_body
+    call("GET", f"/v1/posts/{film['id']}/video", as_="alice", status=200)
     call("GET", f"/v1/me/earnings?month={clock.now():%Y-%m}", as_="bob", status=200)
     conv = call("POST", "/v1/conversations", {"with": "bob"}, as_="alice", status=201).json_body
     call("POST", "/v1/conversations", {"with": "bob"}, as_="alice", status=200)

@@ -195,7 +195,13 @@ def test_policy_names_only_flock_resources(built, functions):
             elif service == "kms":  # the data key, only through the service that holds the data
                 assert resources == [DATA_KEY]
                 via = st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
-                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com" for s in ("dynamodb", "secretsmanager", "sqs")}
+                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com"
+                               for s in ("dynamodb", "secretsmanager", "sqs", "s3")}
+            elif service == "s3":  # the API's object actions on the videos bucket, by prefix
+                assert function["id"] == "APIHandler"
+                (action,) = st["Action"]
+                assert [r["Fn::Sub"] for r in resources] == [
+                    f"${{{template.VIDEOS_BUCKET_ID}.Arn}}/{prefix}*" for prefix in template.VIDEOS_OBJECT_ACTIONS[action]]
             else:
                 pytest.fail(f"unexpected service {service}")
         dynamo = [st for st in statements if st["Action"][0].startswith("dynamodb:")]
@@ -217,7 +223,8 @@ def test_api_role_uses_the_data_key_only_through_its_services(built):
     kms = {sid: st for sid, st in by_sid.items() if st["Action"][0].startswith("kms:")}
     via = {sid: st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"].split(".")[0] for sid, st in kms.items()}
     assert via == {"DataKeyThroughDynamoDB": "dynamodb", "DataKeyThroughSecretsManager": "secretsmanager",
-                   "DataKeyThroughSqs": "sqs"}
+                   "DataKeyThroughSqs": "sqs", "DataKeyThroughS3": "s3"}
+    assert kms["DataKeyThroughS3"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # uploads, copies, reads
     assert kms["DataKeyThroughDynamoDB"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert kms["DataKeyThroughSecretsManager"]["Action"] == ["kms:Decrypt"]
     assert kms["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # it sends to queues
@@ -320,6 +327,9 @@ def test_checkov_skips_are_few_and_each_says_why(built, functions):
         "CKV_AWS_117": ids,  # no VPC: nothing private to reach
         "CKV_AWS_116": synchronous,  # no Lambda DLQ where nothing invokes asynchronously
         "CKV_AWS_120": {template.REST_API_ID},  # no cache of per-person answers
+        # Media: no versions, so no replication; presigned access only; no notifications.
+        "CKV_AWS_21": {template.VIDEOS_BUCKET_ID}, "CKV_AWS_144": {template.VIDEOS_BUCKET_ID},
+        "CKV_AWS_18": {template.VIDEOS_BUCKET_ID}, "CKV2_AWS_62": {template.VIDEOS_BUCKET_ID},
     }
     assert synchronous == {"APIHandler", "FanoutWorker", "JobsWorker"}
 
@@ -401,3 +411,21 @@ def test_the_stack_creates_its_system_accounts_after_its_tables(built, functions
     assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [bootstrap["id"], "Arn"]}
     assert set(resource["DependsOn"]) == {template.table_id(t.logical) for t in spec.TABLES}
     assert resource["Properties"]["SystemAccounts"] == list(SYSTEM_ACCOUNTS)
+
+
+def test_the_videos_bucket_is_private_encrypted_tls_only_and_cleans_abandoned_uploads(built, functions):
+    bucket = built["Resources"][template.VIDEOS_BUCKET_ID]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain" and "VersioningConfiguration" not in props
+    (sse,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": DATA_KEY}
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == "uploads/" and rule["ExpirationInDays"] == 1 and rule["Status"] == "Enabled"
+    (deny,) = built["Resources"][template.VIDEOS_BUCKET_POLICY_ID]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for function in functions:
+        s3 = {a for st in _statements(built, function["role_id"]) for a in st["Action"] if a.startswith("s3:")}
+        assert s3 == ({"s3:PutObject", "s3:GetObject", "s3:DeleteObject"} if function["id"] == "APIHandler" else set())
+        env = built["Resources"][function["id"]]["Properties"]["Environment"]["Variables"]
+        assert env["FLOCK_VIDEOS_BUCKET"] == {"Ref": template.VIDEOS_BUCKET_ID}
