@@ -199,6 +199,15 @@ def _lost_race(event: network_events.Event):
     return errors.Replayed(*event.first_answer())
 
 
+def _answered(event: network_events.Event, outcome, answer: dict) -> tuple[int, dict]:
+    """This call's answer, or, when the ledger found the change made by an
+    identical event that raced this one, that event's stored answer (its
+    card transaction was stamped at its own time)."""
+    if outcome.replayed:
+        raise _lost_race(event)
+    return 200, answer
+
+
 # Authorization ------------------------------------------------------------------
 
 def _card_decline(card: CardItem | None, exp_month: int, exp_year: int, cvc: str | None) -> str | None:
@@ -337,7 +346,8 @@ def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
                      condition=CardTransactionItem.status == "pending"),
         event.extra(200, answer))
     try:
-        ledger.increment_hold(hold.id, transfer_id_of(event.id), money, limits=(_sent_limit(card),), extras=extras)
+        outcome = ledger.increment_hold(hold.id, transfer_id_of(event.id), money, limits=(_sent_limit(card),),
+                                        extras=extras)
     except errors.InvalidState:
         if network_events.NetworkEventItem.find(NETWORK, event.id) is not None:
             raise _lost_race(event) from None
@@ -345,7 +355,7 @@ def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
     except (errors.Forbidden, errors.Unprocessable) as refusal:
         reason = _refusal_reason(refusal, card, amount_cents)
         return event.save(200, _decision(event.id, auth_id, False, amount_cents, reason, ctx.id))
-    return 200, answer
+    return _answered(event, outcome, answer)
 
 
 # Clearings -----------------------------------------------------------------------
@@ -393,7 +403,7 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=actions,
                            condition=CardTransactionItem.pk.exists()), event.extra(200, answer))
     try:
-        ledger.capture_hold(hold.id, posted, _settlement(merchant_name), transfer_id_of(event.id), "card",
+        outcome = ledger.capture_hold(hold.id, posted, _settlement(merchant_name), transfer_id_of(event.id), "card",
                             event.request_hash, note=merchant_name, final=True, over_cents_max=max(0, posted - held),
                             legs=_cashback_legs(holder, cashback, money.currency, +1), extras=extras)
     except errors.InvalidState:
@@ -403,7 +413,7 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
         return _post_forced(event, CardTransactionItem.find(ctx.id), money, merchant_name, holder, auth_id)
     except errors.IdempotencyKeyReused:
         raise _lost_race(event) from None
-    return 200, answer
+    return _answered(event, outcome, answer)
 
 
 def _money_decline_for(account_id: str, cents: int) -> bool:
@@ -428,10 +438,10 @@ def _post_forced(event, ctx: CardTransactionItem, money: Money, merchant_name: s
                                note=merchant_name, legs=_cashback_legs(holder, cashback, money.currency, +1),
                                forced=True, extras=(record, event.extra(200, answer)))
     try:
-        ledger.transfer(movement)
+        outcome = ledger.transfer(movement)
     except (errors.InvalidState, errors.IdempotencyKeyReused):
         raise _lost_race(event) from None
-    return 200, answer
+    return _answered(event, outcome, answer)
 
 
 def ctx_with(ctx: CardTransactionItem, answer: dict) -> CardTransactionItem:
@@ -478,12 +488,12 @@ def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, di
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=actions,
                            condition=CardTransactionItem.status == "pending"), event.extra(200, answer))
     try:
-        ledger.reverse_hold(hold.id, transfer_id_of(event.id), released, extras=extras)
+        outcome = ledger.reverse_hold(hold.id, transfer_id_of(event.id), released, extras=extras)
     except errors.InvalidState:
         if network_events.NetworkEventItem.find(NETWORK, event.id) is not None:
             raise _lost_race(event) from None
         raise
-    return 200, answer
+    return _answered(event, outcome, answer)
 
 
 def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: str | None) -> tuple[int, dict]:
@@ -509,12 +519,12 @@ def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: s
                                legs=_cashback_legs(holder, taken_back, money.currency, -1),
                                extras=tuple(extras) + (event.extra(200, answer),))
     try:
-        ledger.transfer(movement)
+        outcome = ledger.transfer(movement)
     except errors.IdempotencyKeyReused:
         raise _lost_race(event) from None
     except errors.InvalidState:
         raise _lost_race(event) from None
-    return 200, answer
+    return _answered(event, outcome, answer)
 
 
 # Expiry --------------------------------------------------------------------------------

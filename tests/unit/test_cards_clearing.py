@@ -7,8 +7,8 @@ import pytest
 
 from chalicelib import clock
 from tests.conftest import TEST_NOW
-from tests.unit.cards_world import (CAR_RENTAL, DINER, HOTEL, SHOP, assert_books_clean, event_id,
-                                    person_with_card)
+from tests.unit.cards_world import (CAR_RENTAL, DINER, HOTEL, SHOP, assert_books_clean, event_id,  # noqa: F401
+                                    one_request_at_a_time, person_with_card, run_threads)
 
 
 @pytest.fixture
@@ -187,4 +187,41 @@ def test_a_declined_authorization_cleared_anyway_is_a_forced_post(net):
     posted = _ok(net.clear(12_000, auth))
     assert (posted["status"], posted["forced"], posted["amount_posted"]) == ("posted", True, 12_000)
     assert net.api.wallet("alice")["balance"] == 10_000 - 12_000 + 120
+    assert_books_clean()
+
+
+@pytest.mark.usefixtures("one_request_at_a_time")
+@pytest.mark.parametrize("kind", ["clearing", "forced", "refund", "reversal"])
+def test_identical_events_racing_move_money_once(net, kind):
+    from chalicelib import errors
+    from chalicelib.finance import card_network
+    from chalicelib.finance.money import Money
+    auth = net.approve(2_000)
+    event = event_id()
+    shop = card_network.Merchant(**SHOP)
+    calls = {
+        "clearing": lambda: card_network.clear({"id": event, "authorization_id": auth, "amount": 1_500},
+                                               auth, None, Money(1_500, "USD"), None),
+        "forced": lambda: card_network.clear({"id": event, "card_number": net.card["number"], "amount": 700},
+                                             None, net.card["number"], Money(700, "USD"), shop),
+        "refund": lambda: card_network.refund({"id": event, "card_number": net.card["number"], "amount": 900},
+                                              net.card["number"], Money(900, "USD"), shop, None),
+        "reversal": lambda: card_network.reverse({"id": event, "authorization_id": auth, "amount": 500}, auth, 500),
+    }
+    answers, failures = [], []
+
+    def call():
+        try:
+            answers.append(calls[kind]())
+        except errors.Replayed as first:
+            answers.append((first.status, first.answer))
+        except Exception as exc:
+            failures.append(exc)
+    run_threads(call, 5)
+    assert not failures, failures
+    assert len(answers) == 5 and all(a == answers[0] for a in answers)
+    wallet = net.api.wallet("alice")
+    expected = {"clearing": (10_000 - 1_500 + 15, 0), "forced": (10_000 - 700 + 7, 2_000),
+                "refund": (10_000 + 900 - 9, 2_000), "reversal": (10_000, 1_500)}[kind]
+    assert (wallet["balance"], wallet["held"]) == expected
     assert_books_clean()
