@@ -13,7 +13,8 @@ ENTRY = {"id": "ent_01m8ts1n5nkeb5jmtjfvrvew1z", "transfer_id": TRANSFER["id"], 
          "currency": "USD", "counterparty": "bob", "created_at": "2026-03-10T15:00:00.000Z", "note": "lunch"}
 POST = {"id": "post_01m8ts1n5nkeb5jmtjfvrvew1z", "author": "alice", "text": "سلام! First post on Flock.",
         "created_at": "2026-03-10T15:00:00.000Z", "reply_to": None, "like_count": 3, "reply_count": 1,
-        "tip_total": 500, "price": None, "video_url": None, "audience": "public", "locked": False}
+        "tip_total": 500, "price": None, "video_url": None, "video_id": None, "has_video": False,
+        "view_count": 0, "audience": "public", "locked": False}
 MESSAGE = {"id": "msg_01m8ts1n5nkeb5jmtjfvrvew1z", "conversation_id": "conv_01m8ts1mjyqe9d3zy3k0be56g3",
            "sender": "alice", "text": "my half", "created_at": "2026-03-10T15:00:00.000Z",
            "payment": {**TRANSFER, "kind": "message_payment", "amount": 1500, "note": "my half"}}
