@@ -13,8 +13,8 @@ ENTRY = {"id": "ent_01m8ts1n5nkeb5jmtjfvrvew1z", "transfer_id": TRANSFER["id"], 
          "currency": "USD", "counterparty": "bob", "created_at": "2026-03-10T15:00:00.000Z", "note": "lunch"}
 POST = {"id": "post_01m8ts1n5nkeb5jmtjfvrvew1z", "author": "alice", "text": "سلام! First post on Flock.",
         "created_at": "2026-03-10T15:00:00.000Z", "reply_to": None, "like_count": 3, "reply_count": 1,
-        "tip_total": 500, "price": None, "video_url": None, "audience": "public", "locked": False,
-        "video_id": None, "view_count": 0, "has_video": False}
+        "tip_total": 500, "price": None, "video_url": None, "video_id": None, "has_video": False,
+        "view_count": 0, "audience": "public", "locked": False}
 MESSAGE = {"id": "msg_01m8ts1n5nkeb5jmtjfvrvew1z", "conversation_id": "conv_01m8ts1mjyqe9d3zy3k0be56g3",
            "sender": "alice", "text": "my half", "created_at": "2026-03-10T15:00:00.000Z",
            "payment": {**TRANSFER, "kind": "message_payment", "amount": 1500, "note": "my half"}}
@@ -29,6 +29,18 @@ CONVERSATION = {"id": "conv_01m8ts1mjyqe9d3zy3k0be56g3", "with": "bob", "members
                 "unread_count": 0, "last_message_preview": "my half"}
 AUDIT = {"id": "aud_01m8ts1n5nkeb5jmtjfvrvew1z", "at": "2026-03-10T15:00:00.000Z", "actor": "admin",
          "action": "verify", "target": "alice", "reason": "KYC documents checked"}
+CARD = {"id": "card_2y3e11sgqnchz6wcdt28prnfz5", "brand": "visa", "last4": "4242", "exp_month": 3,
+        "exp_year": 2030, "label": "groceries", "status": "active",
+        "limits": {"per_transaction": None, "daily": 50000, "monthly": None, "blocked_mccs": ["7995"],
+                   "allowed_countries": []}, "created_at": "2026-03-10T15:00:00.000Z"}
+MERCHANT = {"name": "Corner Shop", "mcc": "5411", "city": "Portland", "country": "US"}
+CARD_TRANSACTION = {"id": "ctx_4ayarx8nfd9j5jv5hw92s5ycjw", "card_id": CARD["id"],
+                    "authorization_id": "auth_0b1vq9f0x3m2qz8r7k6w5e4d3c", "status": "posted", "forced": False,
+                    "amount_held": 2500, "amount_posted": 2300, "amount_refunded": 0, "currency": "USD",
+                    "merchant": MERCHANT, "decline_reason": None, "cashback": 23,
+                    "created_at": "2026-03-10T15:00:00.000Z"}
+# The well-known Visa test number (Luhn-valid, not on Flock's BIN).
+CARD_NUMBER = "4111111111111111"
 
 
 def _page(item) -> dict:
@@ -61,6 +73,16 @@ REQUESTS = {
     "TotpCode": {"code": "492039"},
     "DisableTwoFactor": {"password": "correct horse battery", "code": "492039"},
     "ApplicationBody": {"amount": 250000, "term_months": 12},
+    "CreateCardBody": {"label": "groceries"},
+    "RevealBody": {"password": "correct horse battery"},
+    "LimitsBody": {"daily": 50000, "blocked_mccs": ["7995"], "allowed_countries": ["US", "CA"]},
+    "AuthorizationBody": {"id": "evt_1", "card_number": CARD_NUMBER, "exp_month": 3, "exp_year": 2030, "cvc": "123",
+                          "amount": 2500, "currency": "USD", "merchant": MERCHANT},
+    "IncrementBody": {"id": "evt_2", "amount": 500},
+    "ClearingBody": {"id": "evt_3", "authorization_id": "auth_0b1vq9f0x3m2qz8r7k6w5e4d3c", "amount": 2300,
+                     "currency": "USD"},
+    "ReversalBody": {"id": "evt_4", "authorization_id": "auth_0b1vq9f0x3m2qz8r7k6w5e4d3c", "amount": 200},
+    "RefundBody": {"id": "evt_5", "card_number": CARD_NUMBER, "amount": 1000, "currency": "USD", "merchant": MERCHANT},
 }
 
 # Response schema name -> an example answer.
@@ -102,6 +124,15 @@ RESPONSES = {
     "PaymentRequestPage": _page(REQUEST),
     "Unlocked": {"post_id": POST["id"], "unlocked": True, "charged": True,
                  "transfer": {**TRANSFER, "kind": "unlock", "amount": 499, "note": ""}},
+    "Card": CARD,
+    "NewCard": {**CARD, "number": CARD_NUMBER, "cvc": "123"},
+    "CardPage": _page(CARD),
+    "CardSecrets": {"number": CARD_NUMBER, "cvc": "123", "exp_month": 3, "exp_year": 2030},
+    "CardTransaction": CARD_TRANSACTION,
+    "CardTransactionPage": _page(CARD_TRANSACTION),
+    "CardDecision": {"id": "evt_1", "authorization_id": "auth_0b1vq9f0x3m2qz8r7k6w5e4d3c", "approved": True,
+                     "amount_approved": 2500, "decline_reason": None,
+                     "card_transaction_id": "ctx_4ayarx8nfd9j5jv5hw92s5ycjw"},
     "Health": {"status": "ok"},
     "Clock": {"now": "2026-03-11T15:00:00.000Z"},
     "JobSummary": {"job": "accrue-interest", "as_of": "2026-03-09", "processed": 120, "changed": 118},

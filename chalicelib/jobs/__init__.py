@@ -19,7 +19,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import creator, interest, ledger, loans, reconcile
+from chalicelib.finance import card_network, creator, interest, ledger, loans, reconcile
 from chalicelib.jobs import registry
 
 log = logging.getLogger("flock.jobs")
@@ -36,17 +36,17 @@ def run_expire_holds(as_of: date) -> dict:
     """Expire every pending hold whose expiry has passed by the end of
     `as_of` (and not after business now). Only pending holds are in the
     index, sorted by expiry: the work is the holds that expire, not the
-    table. The index may lag: a hold released a moment ago is refused by the
+    table. A card's hold takes its card transaction with it (`expired`). The index may lag: a hold released a moment ago is refused by the
     release's condition, one placed a moment ago expires on a later run."""
     cutoff = clock.iso(min(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc), clock.now()))
     processed = changed = 0
     for shard in range(PENDING_HOLD_SHARDS):
         # "<expiry>#<id>" < cutoff + "$" ("$" follows "#"): every expiry up to and at the cutoff.
         for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < cutoff + "$",
-                                                     attributes_to_get=["id"]):
+                                                     attributes_to_get=["id", "description"]):
             processed += 1
             try:
-                ledger.expire_hold(hold.id)
+                ledger.expire_hold(hold.id, extras=card_network.expiry_extras(hold.description))
                 changed += 1
             except errors.InvalidState:
                 pass  # posted or voided meanwhile

@@ -42,7 +42,8 @@ def test_every_route_is_documented_with_its_body():
                 assert any(p["in"] == "path" and p["name"] == name for p in op.get("parameters", ())), (path, name)
             if spec.idempotent:
                 assert any(p["name"] == "Idempotency-Key" and p["required"] for p in op["parameters"]), path
-            assert op["security"] == ([{"bearer": []}] if spec.auth else [])
+            assert op["security"] == ([{"bearer": []}] if spec.auth else
+                                      [{f"{spec.network}Network": []}] if spec.network else [])
             assert spec.view_name in responses.SUCCESS, f"no response schema for {spec.view_name}"
             assert {str(s) for s in responses.SUCCESS[spec.view_name]} <= set(op["responses"])
             for status in ("400", "404") + (("401", "403") if spec.auth else ()):
@@ -213,6 +214,34 @@ def test_response_schemas_match_real_answers(api):
     call("POST", f"/v1/loans/{loan['id']}/payments", {"amount": 5_000, "currency": "USD"}, as_="dora",
          headers=key(), status=201)
     call("GET", f"/v1/loans/{loan['id']}/payoff", as_="dora", status=200)
+    # Cards, and the card network's signed calls.
+    import json as json_
+    from chalicelib.identity import keys as keys_, network_auth
+    card = call("POST", "/v1/cards", {"label": "daily"}, as_="dora", headers=key(), status=201).json_body
+    call("GET", "/v1/cards", as_="dora", status=200)
+    call("GET", f"/v1/cards/{card['id']}", as_="dora", status=200)
+    call("POST", f"/v1/cards/{card['id']}/reveal", {"password": "correct horse battery"}, as_="dora", status=200)
+    call("POST", f"/v1/cards/{card['id']}/freeze", as_="dora", status=200)
+    call("POST", f"/v1/cards/{card['id']}/unfreeze", as_="dora", status=200)
+    call("PUT", f"/v1/cards/{card['id']}/limits", {"daily": 100_000, "blocked_mccs": ["7995"]}, as_="dora", status=200)
+
+    def network(path, body, status=200):
+        signed = {"Flock-Signature": network_auth.sign(keys_.network_secret("card"), json_.dumps(body).encode())}
+        return call("POST", path, body, headers=signed, status=status).json_body
+    shop = {"name": "Shop", "mcc": "5411", "city": "Portland", "country": "US"}
+    card_body = {"card_number": card["number"], "exp_month": card["exp_month"], "exp_year": card["exp_year"],
+                 "cvc": card["cvc"], "currency": "USD", "merchant": shop}
+    auth = network("/v1/network/card-authorizations", {"id": "e1", "amount": 1_000, **card_body})
+    declined = network("/v1/network/card-authorizations", {"id": "e2", "amount": 10**9, **card_body})
+    assert declined["decline_reason"] == "insufficient_funds"
+    network(f"/v1/network/card-authorizations/{auth['authorization_id']}/increments", {"id": "e3", "amount": 100})
+    network("/v1/network/card-reversals", {"id": "e4", "authorization_id": auth["authorization_id"], "amount": 100})
+    network("/v1/network/card-clearings", {"id": "e5", "authorization_id": auth["authorization_id"], "amount": 900,
+                                           "currency": "USD"})
+    network("/v1/network/card-refunds", {"id": "e6", "card_number": card["number"], "amount": 500,
+                                         "currency": "USD", "merchant": shop})
+    call("GET", f"/v1/cards/{card['id']}/transactions", as_="dora", status=200)
+    call("DELETE", f"/v1/cards/{card['id']}", as_="dora", status=200)
     api.login("admin", __import__("tests.conftest", fromlist=["ADMIN_PASSWORD"]).ADMIN_PASSWORD)
     call("PUT", "/v1/admin/loan-products", {"min_amount": 10_000, "max_amount": 2_500_000, "terms": [3, 12, 36],
                                             "apr_bps_by_grade": {"A": 500, "B": 800, "C": 1200, "D": 1800,

@@ -10,7 +10,7 @@ from chalicelib.api.models.common import Answer, Count, Currency, Id, Month, Pag
 # A new kind of money movement (cards, checks, ...) adds its name here.
 TRANSFER_KINDS = ("deposit", "withdrawal", "p2p", "request_payment", "tip", "unlock", "subscription",
                   "message_payment", "interest", "overdraft_interest", "loan_disbursement", "loan_payment",
-                  "loan_charge_off")
+                  "loan_charge_off", "card", "cashback")
 
 
 TransferKind = Enum("TransferKind", {k: k for k in TRANSFER_KINDS}, type=str)
