@@ -10,7 +10,7 @@ required and stay open (API.md: "add fields freely").
 `SUCCESS` maps each view to the answer of its success status (and the other
 success statuses it may use).
 """
-from chalicelib.api.models import common, creator, identity, loans, money, operations, social
+from chalicelib.api.models import cards, common, creator, identity, loans, money, operations, social
 
 ID = {"type": "string", "minLength": 1}
 TIME = {"type": "string", "format": "date-time"}  # ISO 8601 UTC with Z
@@ -105,40 +105,15 @@ SCHEMAS = {
                                                             "additionalProperties": {"type": "string"}}}),
                         "expires_at": TIME}),
     "VideoPlayback": obj({"url": {"type": "string", "minLength": 1}, "expires_at": TIME}),
-    "CardLimits": obj({"per_transaction": {"type": ["integer", "null"]}, "daily": {"type": ["integer", "null"]},
-                       "monthly": {"type": ["integer", "null"]},
-                       "blocked_mccs": {"type": "array", "items": {"type": "string"}},
-                       "allowed_countries": {"type": "array", "items": {"type": "string"}}}),
-    "Card": obj({"id": ID, "brand": {"type": "string", "const": "visa"}, "last4": {"type": "string"},
-                 "exp_month": {"type": "integer", "minimum": 1, "maximum": 12}, "exp_year": COUNT,
-                 "label": NULLABLE_STR, "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
-                 "limits": ref("CardLimits"), "created_at": TIME}),
-    # A card as created: with its number and CVC (absent on a replay).
-    "NewCard": {"allOf": [ref("Card")], "properties": {"number": {"type": "string", "pattern": "^[0-9]{16}$"},
-                                                        "cvc": {"type": "string", "pattern": "^[0-9]{3}$"}}},
-    "CardPage": page("Card"),
-    "CardSecrets": obj({"number": {"type": "string", "pattern": "^[0-9]{16}$"},
-                        "cvc": {"type": "string", "pattern": "^[0-9]{3}$"},
-                        "exp_month": {"type": "integer"}, "exp_year": {"type": "integer"}}),
-    "Merchant": obj({"name": {"type": "string"}, "mcc": {"type": "string"}, "city": {"type": "string"},
-                     "country": {"type": "string"}}),
-    "CardTransaction": obj({"id": ID, "card_id": ID, "authorization_id": NULLABLE_STR,
-                            "status": {"type": "string", "enum": ["pending", "posted", "partially_captured",
-                                                                  "reversed", "expired", "declined", "refunded"]},
-                            "forced": {"type": "boolean"}, "amount_held": COUNT, "amount_posted": COUNT,
-                            "currency": {"type": "string"},
-                            "merchant": {"anyOf": [ref("Merchant"), {"type": "null"}]},
-                            "decline_reason": NULLABLE_STR, "created_at": TIME,
-                            # paid (> 0), or taken back by a refund (< 0)
-                            "cashback": INT}, {"amount_refunded": COUNT}),
-    "CardTransactionPage": page("CardTransaction"),
-    "CardDecision": obj({"id": {"type": "string"}, "authorization_id": NULLABLE_STR,
-                         "approved": {"type": "boolean"}, "amount_approved": COUNT,
-                         "decline_reason": {"type": ["string", "null"],
-                                            "enum": ["unknown_card", "card_frozen", "card_closed", "card_expired",
-                                                     "invalid_cvc", "account_frozen", "insufficient_funds",
-                                                     "limit_exceeded", "blocked_merchant", "blocked_country",
-                                                     None]}}),
+    "CardLimits": cards.CardLimits,
+    "Card": cards.Card,
+    "NewCard": cards.NewCard,
+    "CardPage": cards.CardPage,
+    "CardSecrets": cards.CardSecrets,
+    "Merchant": cards.Merchant,
+    "CardTransaction": cards.CardTransaction,
+    "CardTransactionPage": cards.CardTransactionPage,
+    "CardDecision": cards.CardDecision,
 }
 
 # view -> {status: schema name or None (no body)}; the route's declared
