@@ -61,6 +61,12 @@ class Settings:
     loan_max_amount: int = 2_500_000
     loan_terms: tuple = tuple(range(3, 37))
     loan_apr_bps_by_grade: tuple = (("A", 599), ("B", 899), ("C", 1299), ("D", 1799), ("E", 2499))
+    # Cards (API.md, Cards): Flock's BIN, open cards a person may hold,
+    # cashback on posted purchases (basis points, rounded down), reveals a day.
+    card_bin: str = "453275"
+    cards_open_max: int = 5
+    card_cashback_bps: int = 100
+    card_reveals_per_day: int = 5
     check_images_bucket: str = "flock-dev-check-images"
     check_image_bytes_max: int = 2 * 1024 * 1024
     check_deposit_max_cents: int = 500_000
@@ -175,6 +181,10 @@ def settings() -> Settings:
         loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),
         loan_min_amount=_int("FLOCK_LOAN_MIN_AMOUNT", 10_000),
         loan_max_amount=_int("FLOCK_LOAN_MAX_AMOUNT", 2_500_000),
+        card_bin=os.environ.get("FLOCK_CARD_BIN", "453275"),
+        cards_open_max=_int("FLOCK_CARDS_OPEN_MAX", 5),
+        card_cashback_bps=_int("FLOCK_CARD_CASHBACK_BPS", 100),
+        card_reveals_per_day=_int("FLOCK_CARD_REVEALS_PER_DAY", 5),
         # Paper checks (API.md, Checks): images of deposited checks in a
         # private bucket of their own, keyed by their SHA-256.
         check_images_bucket=os.environ.get("FLOCK_CHECK_IMAGES_BUCKET", f"flock-{stage}-check-images"),

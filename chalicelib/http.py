@@ -155,6 +155,11 @@ class Request:
         return self._request.raw_body or b""
 
     @property
+    def headers(self):
+        """The request headers, looked up case-insensitively."""
+        return self._request.headers or {}
+
+    @property
     def source_address(self) -> str:
         return source_address(self._request)
 

@@ -604,6 +604,8 @@ def chalice_functions(app=None, stage: str = STAGE) -> list[dict]:
     from chalice.deploy.appgraph import ApplicationGraphBuilder
     from chalice.utils import to_cfn_resource_name
 
+    from chalicelib.api import function_timeouts
+    timeouts = function_timeouts()  # the jobs' (chalicelib/jobs/registry.py); others are .chalice/config.json's
     config = chalice_config(app, stage)
     if not config.manage_iam_role:
         raise RuntimeError("the template puts Flock's policy on the roles Chalice manages; keep manage_iam_role")
@@ -617,7 +619,8 @@ def chalice_functions(app=None, stage: str = STAGE) -> list[dict]:
         key = fn_id(fn)
         if key not in functions:
             functions[key] = {"id": key, "role_id": to_cfn_resource_name(fn.role.resource_name),
-                              "function_name": fn.function_name, "timeout": fn.timeout, "events": []}
+                              "function_name": fn.function_name,
+                              "timeout": timeouts.get(fn.resource_name, fn.timeout), "events": []}
         return functions[key]
 
     def walk(model):
@@ -833,6 +836,7 @@ def build(app=None) -> dict:
             "PolicyDocument": policy_document(function, queues),
         }]}}
         resources[function["id"]] = {"Properties": {"FunctionName": function["function_name"],
+                                                    "Timeout": function["timeout"],
                                                     "Environment": {"Variables": environment(queues)}}}
     if any(f["id"] == "APIHandler" for f in functions):
         resources[REST_API_ID] = {"Properties": {"GatewayResponses": gateway_responses()}}

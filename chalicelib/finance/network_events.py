@@ -86,10 +86,20 @@ def begin(network: str, body: dict) -> Event:
     """The event of a network call: replays of an answered one are raised
     (`Replayed`), a reused id with another body refused (409)."""
     event = _event(network, body)
-    stored = NetworkEventItem.find(network, event.id)
-    if stored is not None:
-        _answered_before(event, stored)
-    return event
+    return _checked(event, NetworkEventItem.find(network, event.id))
+
+
+def event_key(network: str, body: dict) -> tuple[str, str]:
+    """The key of the event's record, for a caller that reads it in one batch
+    with what else it needs (a card authorization: the event and the card in
+    one BatchGetItem), then calls `begin_read`."""
+    return network_event_key(network, _event(network, body).id)
+
+
+def begin_read(network: str, body: dict, stored_raw: dict | None) -> Event:
+    """`begin`, with the event's record already read (raw, None if absent)."""
+    event = _event(network, body)
+    return _checked(event, NetworkEventItem.from_raw_data(stored_raw) if stored_raw else None)
 
 
 def begin_with(network: str, body: dict, keys: list) -> tuple[Event, dict]:
@@ -101,9 +111,7 @@ def begin_with(network: str, body: dict, keys: list) -> tuple[Event, dict]:
     found = {(raw["pk"]["S"], raw["sk"]["S"]): raw
              for raw in base.batch_get("balances", [own, *keys], consistent=True)}
     stored = found.pop(own, None)
-    if stored is not None:
-        _answered_before(event, NetworkEventItem.from_raw_data(stored))
-    return event, found
+    return _checked(event, NetworkEventItem.from_raw_data(stored) if stored else None), found
 
 
 def _event(network: str, body: dict) -> Event:
@@ -113,7 +121,9 @@ def _event(network: str, body: dict) -> Event:
     return Event(network, event_id, request_hash(body))
 
 
-def _answered_before(event: Event, stored: NetworkEventItem):
-    if stored.request_hash != event.request_hash:
-        raise errors.IdempotencyKeyReused("This event id was sent before with another body.", param="id")
-    raise Replayed(*stored.answered())
+def _checked(event: Event, stored: NetworkEventItem | None) -> Event:
+    if stored is not None:
+        if stored.request_hash != event.request_hash:
+            raise errors.IdempotencyKeyReused("This event id was sent before with another body.", param="id")
+        raise Replayed(*stored.answered())
+    return event

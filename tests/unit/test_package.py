@@ -443,6 +443,18 @@ def test_the_stack_creates_its_system_accounts_after_its_tables(built, functions
     assert resource["Properties"]["SystemAccounts"] == list(SYSTEM_ACCOUNTS)
 
 
+def test_job_functions_get_the_timeouts_their_declarations_give(built, functions):
+    from chalicelib.api import function_timeouts
+    expected = function_timeouts()
+    by_name = {f["function_name"].removeprefix(f"{template.TABLE_PREFIX}-"): f for f in functions}
+    for name, timeout in expected.items():
+        function = by_name[name]
+        assert function["timeout"] == timeout, name
+        assert built["Resources"][function["id"]]["Properties"]["Timeout"] == timeout, name
+    assert built["Resources"]["JobSubscriptions"]["Properties"]["Timeout"] == 900
+    assert built["Resources"]["JobsWorker"]["Properties"]["Timeout"] == 900
+
+
 def test_the_videos_bucket_is_private_encrypted_tls_only_and_cleans_abandoned_uploads(built, functions):
     bucket = built["Resources"][template.VIDEOS_BUCKET_ID]
     props = bucket["Properties"]
