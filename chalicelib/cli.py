@@ -3,6 +3,7 @@
     python -m chalicelib.cli job reconcile [--as-of 2026-12-31]
     python -m chalicelib.cli bootstrap            # system accounts (idempotent)
     python -m chalicelib.cli create-admin HANDLE  # password read from stdin
+    python -m chalicelib.cli network card /v1/network/card-authorizations '{"id": "evt_1", ...}'
 
 The stage, tables and endpoints come from the environment, as for the app;
 with none set, a running `make run` is found (chalicelib/devstack.py) and
@@ -19,11 +20,16 @@ if __name__ == "__main__":
 import argparse  # noqa: E402
 import getpass  # noqa: E402
 import json  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
 from datetime import date  # noqa: E402
 
-from chalicelib import errors, jobs  # noqa: E402
+from chalicelib import devstack, errors, jobs  # noqa: E402
+from chalicelib.config import NETWORKS  # noqa: E402
+from chalicelib.identity import keys, network_auth  # noqa: E402
 from chalicelib.config import SettingError  # noqa: E402
 from chalicelib.finance import accounts  # noqa: E402
+from chalicelib.jobs import registry  # noqa: E402
 from chalicelib.social import people  # noqa: E402
 
 
@@ -64,6 +70,32 @@ def _create_admin(args) -> int:
     return 0
 
 
+def _network(args) -> int:
+    """Plays the network: signs the body exactly as the card or check network
+    does and posts it; prints the status and the answer."""
+    raw = args.body.encode()
+    try:
+        json.loads(raw)
+    except ValueError:
+        print("The body must be JSON.", file=sys.stderr)
+        return 2
+    secret = keys.network_secret(args.network)  # where the stack keeps it: Secrets Manager (moto locally)
+    url = args.url or (devstack.running() or {}).get("url")
+    if not url:
+        print("No running `make run` found: give --url.", file=sys.stderr)
+        return 2
+    request = urllib.request.Request(url.rstrip("/") + args.path, data=raw, method="POST", headers={
+        "Content-Type": "application/json", "Flock-Signature": network_auth.sign(secret, raw)})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status, body = answer.status, answer.read()
+    except urllib.error.HTTPError as refused:
+        status, body = refused.code, refused.read()
+    print(status)
+    print(body.decode("utf-8", "replace"))
+    return 0 if status < 400 else 1
+
+
 def main(argv=None) -> int:
     try:
         return _main(argv)
@@ -78,7 +110,9 @@ def _main(argv) -> int:
                                      epilog=f"Jobs: {names}. With no AWS endpoint or stage in the environment, "
                                             "a running `make run` is used.")
     commands = parser.add_subparsers(dest="command", required=True)
-    job = commands.add_parser("job", help=f"run one job for an as-of date: {names}")
+    listing = "\n".join(f"  {j.name:16} {j.description}" for j in registry.JOBS.values())
+    job = commands.add_parser("job", help=f"run one job for an as-of date: {names}",
+                              epilog=f"jobs:\n{listing}", formatter_class=argparse.RawDescriptionHelpFormatter)
     job.add_argument("name", help=f"one of: {names}")
     job.add_argument("--as-of", default=None, help="YYYY-MM-DD; default yesterday by the business clock")
     job.set_defaults(run=_job)
@@ -86,6 +120,12 @@ def _main(argv) -> int:
     admin = commands.add_parser("create-admin", help="create an operator; the password comes from stdin")
     admin.add_argument("handle")
     admin.set_defaults(run=_create_admin)
+    network = commands.add_parser("network", help="play the card or check network: a signed POST")
+    network.add_argument("network", choices=NETWORKS)
+    network.add_argument("path", help="e.g. /v1/network/card-authorizations")
+    network.add_argument("body", help="the JSON body, with the event id")
+    network.add_argument("--url", default=None, help="the API; default: the running `make run`")
+    network.set_defaults(run=_network)
     args = parser.parse_args(argv)
     return args.run(args)
 

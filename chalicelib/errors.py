@@ -25,6 +25,15 @@ class ApiError(Exception):
         return body
 
 
+class Replayed(Exception):
+    """Not a refusal: the request was answered before (a network event id
+    seen again with the same body), and that answer goes out again."""
+
+    def __init__(self, status: int, answer: dict):
+        super().__init__(f"replayed: {status}")
+        self.status, self.answer = status, answer
+
+
 def error_body(type_: str, code: str, message: str, param: str | None = None) -> dict:
     return {"error": {"type": type_, "code": code, "message": message, "param": param}}
 
@@ -53,6 +62,11 @@ class Unauthenticated(ApiError):
 class InvalidCredentials(Unauthenticated):
     code = "invalid_credentials"
     default_message = "The handle or password is wrong."
+
+
+class InvalidSignature(Unauthenticated):
+    code = "invalid_signature"
+    default_message = "The Flock-Signature header is missing, wrong or too old."
 
 
 class Forbidden(ApiError):
@@ -105,6 +119,11 @@ class HandleTaken(Conflict):
 class InvalidState(Conflict):
     code = "invalid_state"
     default_message = "It is not in a state that allows this."
+
+
+class DuplicateDeposit(Conflict):
+    code = "duplicate_deposit"
+    default_message = "This check was deposited before."
 
 
 class Unprocessable(ApiError):

@@ -156,7 +156,8 @@ def make_server(app, host: str, port: int):
     return LocalDevServer(app, config, host, port, handler_cls=FlockRequestHandler, server_cls=FlockHTTPServer)
 
 
-def banner(url: str, password: str, from_env: bool, business_time: str = "", aws: str = "") -> str:
+def banner(url: str, password: str, from_env: bool, business_time: str = "", aws: str = "",
+           network_secrets: dict | None = None) -> str:
     """What `make run` prints: where things are, and money moving in three steps."""
     shown = "(FLOCK_ADMIN_PASSWORD)" if from_env else password
     login = ('"{\\"handle\\": \\"admin\\", \\"password\\": \\"$FLOCK_ADMIN_PASSWORD\\"}"' if from_env
@@ -168,7 +169,7 @@ Flock is running.
   Admin login   handle "admin", password {shown}
   Business time {business_time or "now"}   (move it with POST /v1/admin/test-clock)
   Local AWS     moto at {aws or "an in-process server"}
-  Local data lives in memory: Ctrl-C stops the server and forgets everything.
+{_network_lines(network_secrets or {})}  Local data lives in memory: Ctrl-C stops the server and forgets everything.
 
 Money in three steps (paste into a shell; needs curl and python3):
   URL={url}; J='Content-Type: application/json'
@@ -189,6 +190,19 @@ Ctrl-C stops the server and the local AWS.
 """
 
 
+def _network_lines(network_secrets: dict) -> str:
+    """The networks' signing secrets, unless they came from the environment
+    (then the operator has them already and they stay out of the terminal)."""
+    lines = []
+    for network, secret in sorted(network_secrets.items()):
+        from_env = os.environ.get(f"FLOCK_{network.upper()}_NETWORK_SECRET")
+        shown = f"(FLOCK_{network.upper()}_NETWORK_SECRET)" if from_env else secret
+        lines.append(f"  {network.capitalize()} network  secret {shown}\n")
+    if lines:
+        lines.append("                (play a network: python -m chalicelib.cli network card|check PATH 'JSON')\n")
+    return "".join(lines)
+
+
 def seed_in_background(url: str, admin_password: str) -> None:
     """`make demo`: seeds through the API once the server answers."""
     import threading
@@ -204,6 +218,16 @@ def seed_in_background(url: str, admin_password: str) -> None:
             print(f"Demo data failed: {failure}", file=sys.stderr, flush=True)
 
     threading.Thread(target=run, daemon=True).start()
+
+
+def web_origins(url: str) -> list[str]:
+    """Where the page uploads videos from: FLOCK_WEB_ORIGIN, else this
+    server, by either name a person may type for it (the port is only known
+    once bound, so the bucket's CORS rule is set after)."""
+    from chalicelib.config import settings
+    if settings().web_origin:
+        return [settings().web_origin]
+    return [url, url.replace("//127.0.0.1:", "//localhost:")]
 
 
 def clock_start(text: str | None):
@@ -246,19 +270,21 @@ def main() -> None:
         from chalicelib import clock
         clock.pin(start)
 
-    state = localstack.provision(os.environ.get("FLOCK_ADMIN_PASSWORD"))
     from app import app
     server = make_server(app, "127.0.0.1", args.port)
+    url = f"http://127.0.0.1:{server.server.server_address[1]}"
+    state = localstack.provision(os.environ.get("FLOCK_ADMIN_PASSWORD"), network_secrets={
+        network: os.environ.get(f"FLOCK_{network.upper()}_NETWORK_SECRET") for network in ("card", "check")},
+        web_origins=web_origins(url))
 
     def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    url = f"http://127.0.0.1:{server.server.server_address[1]}"
     if not args.quiet:
         from chalicelib import clock
         print(banner(url, state["admin_password"], bool(os.environ.get("FLOCK_ADMIN_PASSWORD")),
-                     clock.iso(clock.now()), args.dynamodb_endpoint), flush=True)
+                     clock.iso(clock.now()), args.dynamodb_endpoint, state["network_secrets"]), flush=True)
     if moto_server and not args.quiet:
         from chalicelib import devstack  # the operator CLI finds this stack by it
         stack_file = devstack.write(url, args.dynamodb_endpoint)

@@ -2,8 +2,8 @@
 
 Item kinds (pk / sk):
   POST#<post_id>        POST              a post; gsi1 AUTHOR#<author_id> / <post_id> lists an author's posts
-  POST#<post_id>        CNT#<shard>       one shard of the post's like, tip and reply counters (sum on read);
-                                          made by the first write to it; `gone` once the post is deleted
+  POST#<post_id>        CNT#<shard>       one shard of the post's like, tip, reply and video-view counters (sum on
+                                          read); made by the first write to it; `gone` once the post is deleted
                                           (a tombstone that refuses later writes, expiring by TTL)
   POST#<post_id>        UNLOCK#<user_id>  one person's unlock of a paid post
   POST#<post_id>        LIKE#<user_id>    one person's like (existence is the like)
@@ -100,6 +100,7 @@ class PostItem(Item):
     price_amount = NumberAttribute(null=True)
     price_currency = UnicodeAttribute(null=True)
     video_url = UnicodeAttribute(null=True)
+    video_id = UnicodeAttribute(null=True)  # an uploaded video (db/videos.py), played by presigned GET
     audience = UnicodeAttribute(default="public")
     words = ListAttribute(default=list)
     gsi1_pk = UnicodeAttribute(null=True)
@@ -122,6 +123,7 @@ class CounterShard(Item):
     Meta = meta("posts")
     likes = NumberAttribute(default=0)
     tips = NumberAttribute(default=0)  # USD minor units
+    views = NumberAttribute(default=0)  # answers of GET /v1/posts/{id}/video
     replies = NumberAttribute(default=0)
     gone = BooleanAttribute(null=True)
     expires_at = NumberAttribute(null=True)

@@ -78,8 +78,9 @@ def public_user(user: UserItem) -> dict:
 
 def own_user(user: UserItem) -> dict:
     """The person as they themselves and operators see them: also whether
-    the account is frozen, which is nobody else's business."""
-    return {**public_user(user), "frozen": bool(user.frozen)}
+    the account is frozen and whether two-step verification is on, which is
+    nobody else's business."""
+    return {**public_user(user), "frozen": bool(user.frozen), "two_factor": bool(user.mfa)}
 
 
 def session(user: UserItem, client: Client = NOBODY) -> dict:

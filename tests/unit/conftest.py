@@ -17,7 +17,8 @@ from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
 
 class Provisioned:
     """What `localstack.provision` leaves in moto, copied once per process:
-    DynamoDB's tables, Secrets Manager's secrets and KMS's keys (all it writes)."""
+    DynamoDB's tables, Secrets Manager's secrets, KMS's keys and S3's
+    buckets (all it writes)."""
     state = None
 
     @classmethod
@@ -26,20 +27,25 @@ class Provisioned:
         from chalicelib.identity import keys
         with mock_aws():
             keys.signing_key.cache_clear()
+            keys.network_secret.cache_clear()
             localstack.provision(ADMIN_PASSWORD)
             cls.state = (copy.deepcopy(moto_tables()), copy.deepcopy(_secrets_backend().secrets),
-                         copy.deepcopy(_kms_backend().keys))
+                         copy.deepcopy(_kms_backend().keys), copy.deepcopy(moto_buckets()))
         keys.signing_key.cache_clear()
+        keys.network_secret.cache_clear()
 
     @classmethod
     def restore(cls):
         """Into the moto of the `mock_aws` now active."""
         if cls.state is None:
             raise RuntimeError("Provisioned.take() first (the session fixture `provisioned`)")
-        tables, secrets, kms_keys = cls.state
+        tables, secrets, kms_keys, buckets = cls.state
         live = moto_tables()
         live.clear()
         live.update(copy.deepcopy(tables))
+        live_buckets = moto_buckets()
+        live_buckets.clear()
+        live_buckets.update(copy.deepcopy(buckets))
         _secrets_backend().secrets = copy.deepcopy(secrets)
         _kms_backend().keys = copy.deepcopy(kms_keys)
 
@@ -61,6 +67,7 @@ def aws():
         from chalicelib.finance import interest
 
         keys.signing_key.cache_clear()
+        keys.network_secret.cache_clear()
         clock.pin(TEST_NOW)
         Provisioned.restore()
         interest._cache.clear()
@@ -133,6 +140,16 @@ class Api:
         assert r.status_code == 201, r.body
         return r.json_body
 
+    def network(self, network, path, body, t=None, secret=None, signature=None):
+        """A call from the card or check network, signed as that network
+        signs (with its secret from the stack, at time `t`), unless
+        `signature` gives the header to send instead."""
+        from chalicelib.identity import keys, network_auth
+        raw = json.dumps(body).encode()
+        if signature is None:
+            signature = network_auth.sign(secret or keys.network_secret(network), raw, t)
+        return self.call("POST", path, raw=raw, headers={"Flock-Signature": signature})
+
     def wallet(self, handle):
         r = self.call("GET", "/v1/wallet", as_=handle)
         assert r.status_code == 200, r.body
@@ -151,6 +168,13 @@ def api():
     with Client(app) as client:
         client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
         yield Api(client)
+
+
+@pytest.fixture
+def network_call(api):
+    """`network_call(network, path, body)`: a correctly signed network call
+    through the in-process app (more: `api.network`)."""
+    return lambda network, path, body, **kw: api.network(network, path, body, **kw)
 
 
 def take_all(sqs, url) -> list[str]:
@@ -173,6 +197,13 @@ def moto_tables():
 
     from chalicelib.config import settings
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].tables
+
+
+def moto_buckets():
+    """moto's S3 buckets in this process (S3's backend is global, not per region)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+    return s3_backends[DEFAULT_ACCOUNT_ID]["global"].buckets
 
 
 def _kms_backend():
@@ -213,6 +244,7 @@ def module_stack(build):
         from chalicelib.identity import keys
         with mock_aws():
             keys.signing_key.cache_clear()
+            keys.network_secret.cache_clear()
             clock.pin(TEST_NOW)
             Provisioned.restore()
             with Client(app) as client:
