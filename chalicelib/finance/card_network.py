@@ -500,6 +500,7 @@ def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: s
     """Credit the account from card_settlement and take back the cashback
     the refunded amount earned, in one transfer."""
     event, card = _card_by_number(body, number)
+    linked_condition = _refundable_condition(card, auth_id, money) if auth_id is not None else None
     holder = _holder(card)
     taken_back = cashback_of(money.amount_cents)
     ctx = _new_transaction(ctx_id_of(event.id), card, "refunded", money.currency, merchant,
@@ -511,9 +512,7 @@ def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: s
         extras.append(ledger.Extra("update", linked,
                                    actions=(CardTransactionItem.amount_refunded.set(
                                        (CardTransactionItem.amount_refunded | 0) + money.amount_cents),),
-                                   condition=(CardTransactionItem.pk.exists()
-                                              & (CardTransactionItem.card_id == card.id)),
-                                   refusal=errors.NotFound("No such authorization of this card.")))
+                                   condition=linked_condition, refusal=_RefundRaced()))
     movement = ledger.Movement(transfer_id=transfer_id_of(event.id), kind="card", debit=_settlement(merchant.name),
                                credit=holder, money=money, request_hash=event.request_hash, note=merchant.name,
                                legs=_cashback_legs(holder, taken_back, money.currency, -1),
@@ -522,9 +521,35 @@ def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: s
         outcome = ledger.transfer(movement)
     except errors.IdempotencyKeyReused:
         raise _lost_race(event) from None
+    except _RefundRaced:
+        if network_events.NetworkEventItem.find(NETWORK, event.id) is not None:
+            raise _lost_race(event) from None
+        raise errors.InvalidState("Another refund of this authorization landed first; try again.") from None
     except errors.InvalidState:
         raise _lost_race(event) from None
     return _answered(event, outcome, answer)
+
+
+class _RefundRaced(errors.InvalidState):
+    """The linked card transaction changed between the read and the refund."""
+
+
+def _refundable_condition(card: CardItem, auth_id: str, money: Money):
+    """A linked refund gives back at most what the authorization posted and
+    earlier refunds have not given back (else the network would create
+    money); the condition holds the transaction to the figures read."""
+    linked = CardTransactionItem.find(ctx_id_of(auth_id))
+    if linked is None or linked.card_id != card.id:
+        raise errors.NotFound("No such authorization of this card.")
+    if money.currency != linked.currency:
+        raise errors.InvalidRequest("The refund is in another currency than its authorization.", param="currency")
+    posted, refunded = int(linked.amount_posted or 0), int(linked.amount_refunded or 0)
+    if money.amount_cents > posted - refunded:
+        raise errors.InvalidState(f"The authorization has {max(0, posted - refunded)} cents left to refund.")
+    unchanged = CardTransactionItem.amount_refunded == refunded
+    if refunded == 0:
+        unchanged = unchanged | CardTransactionItem.amount_refunded.does_not_exist()
+    return CardTransactionItem.pk.exists() & (CardTransactionItem.amount_posted == posted) & unchanged
 
 
 # Expiry --------------------------------------------------------------------------------
