@@ -35,7 +35,7 @@ from datetime import timedelta
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db import base
-from chalicelib.db.balances import AccountItem, HoldItem, hold_key
+from chalicelib.db.balances import AccountItem, DailyTotals, HoldItem, hold_key, limit_key
 from chalicelib.db.cards import (CardCounter, CardItem, CardTransactionItem, MerchantMap, card_day_key, card_key,
                                  card_month_key, card_transaction_key, card_transactions_partition,
                                  created_sort_key)
@@ -249,6 +249,26 @@ def _money_decline(card: CardItem, amount_cents: int) -> str | None:
     return None
 
 
+def _over_limits(card: CardItem, amount_cents: int) -> bool:
+    """Whether the card's day or month, or the account's day of money sent,
+    would pass its limit (one read, declines for a card rule only: those
+    limits rank before the rules)."""
+    now = clock.now()
+    day, month = card_day_key(card.fingerprint, now.date().isoformat()), card_month_key(card.fingerprint,
+                                                                                         now.strftime("%Y-%m"))
+    sent = limit_key(card.account_id, now.date().isoformat())
+    raws = {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in base.batch_get("balances", [day, month, sent],
+                                                                            consistent=True)}
+
+    def spent(key, model, name) -> int:
+        return int(getattr(model.from_raw_data(raws[key]), name) or 0) if key in raws else 0
+    limits = card.limits
+    for key, limit in ((day, getattr(limits, "daily", None)), (month, getattr(limits, "monthly", None))):
+        if limit is not None and spent(key, CardCounter, "total") + amount_cents > int(limit):
+            return True
+    return spent(sent, DailyTotals, "sent") + amount_cents > _sent_limit(card).max_cents
+
+
 def _refusal_reason(refusal: errors.ApiError, card: CardItem, amount_cents: int) -> str:
     if isinstance(refusal, (errors.AccountFrozen, errors.NotEligible)):
         return "account_frozen"
@@ -293,7 +313,7 @@ def authorize(body: dict, number: str, exp_month: int, exp_year: int, cvc: str |
         return decline(reason)
     rule = _rule_decline(card, amount, merchant)
     if rule:
-        return decline(_money_decline(card, amount) or rule)
+        return decline(_money_decline(card, amount) or ("limit_exceeded" if _over_limits(card, amount) else rule))
     answer = _decision(event.id, auth_id, True, amount, None, ctx_id)
     hold_id = hold_id_of(auth_id)
     pending = _new_transaction(ctx_id, card, "pending", money.currency, merchant, authorization_id=auth_id,

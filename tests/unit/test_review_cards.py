@@ -67,3 +67,84 @@ def test_a_refused_refund_answers_the_same_when_replayed_and_moves_nothing(net):
     ok = _ok(net.refund(1_000, auth_id=auth))
     assert ok["amount_refunded"] == 1_000 and ok["cashback"] == -10
     assert_books_clean()
+
+
+# Decline order ------------------------------------------------------------------------
+
+def test_a_daily_limit_ranks_before_a_blocked_merchant(net):
+    r = net.api.call("PUT", f"/v1/cards/{net.card['id']}/limits", {"daily": 500, "blocked_mccs": ["5411"]},
+                     as_="alice")
+    assert r.status_code == 200, r.body
+    d = _ok(net.authorize(1_000))
+    assert (d["approved"], d["decline_reason"]) == (False, "limit_exceeded")
+
+
+def test_a_monthly_limit_ranks_before_a_blocked_country(net):
+    r = net.api.call("PUT", f"/v1/cards/{net.card['id']}/limits", {"monthly": 1_500, "allowed_countries": ["PT"]},
+                     as_="alice")
+    assert r.status_code == 200, r.body
+    _ok(net.api.call("PUT", f"/v1/cards/{net.card['id']}/limits", {"allowed_countries": None}, as_="alice"))
+    net.approve(1_000)
+    _ok(net.api.call("PUT", f"/v1/cards/{net.card['id']}/limits", {"allowed_countries": ["PT"]}, as_="alice"))
+    d = _ok(net.authorize(1_000))
+    assert (d["approved"], d["decline_reason"]) == (False, "limit_exceeded")
+
+
+# Who may call -------------------------------------------------------------------------
+
+def test_a_person_with_a_bearer_token_cannot_call_the_network(net):
+    body = {"id": event_id(), "card_number": net.card["number"], "exp_month": net.card["exp_month"],
+            "exp_year": net.card["exp_year"], "amount": 100, "currency": "USD", "merchant": SHOP}
+    r = net.api.call("POST", AUTH, body, as_="alice")
+    assert _code(r) == (401, "invalid_signature")
+    assert net.api.wallet("alice")["held"] == 0
+
+
+def test_the_check_networks_signature_does_not_open_the_card_routes(net):
+    from chalicelib.identity import keys
+    r = net.api.network("card", AUTH, {"id": event_id(), "card_number": net.card["number"],
+                                       "exp_month": net.card["exp_month"], "exp_year": net.card["exp_year"],
+                                       "amount": 100, "currency": "USD", "merchant": SHOP},
+                        secret=keys.network_secret("check"))
+    assert _code(r) == (401, "invalid_signature")
+    assert net.api.wallet("alice")["held"] == 0
+
+
+@pytest.mark.parametrize("path, method", [
+    ("", "GET"), ("/transactions", "GET"), ("/freeze", "POST"), ("/unfreeze", "POST"), ("", "DELETE")])
+def test_another_persons_card_is_not_found_on_every_route(net, path, method):
+    net.api.verified("mallory")
+    r = net.api.call(method, f"/v1/cards/{net.card['id']}{path}", as_="mallory")
+    assert _code(r) == (404, "not_found")
+    r = net.api.call("PUT", f"/v1/cards/{net.card['id']}/limits", {"daily": 1}, as_="mallory")
+    assert _code(r) == (404, "not_found")
+    r = net.api.call("POST", f"/v1/cards/{net.card['id']}/reveal", {"password": "x" * 12}, as_="mallory")
+    assert _code(r) == (404, "not_found")
+    assert net.api.call("GET", f"/v1/cards/{net.card['id']}", as_="alice").json_body["status"] == "active"
+
+
+# Races --------------------------------------------------------------------------------
+
+def test_two_clearings_of_one_authorization_racing_post_once_from_the_hold(net, one_request_at_a_time):
+    auth = net.approve(1_000)
+    answers = []
+    run_threads(lambda: answers.append(net.clear(1_000, auth)), 2)
+    assert [r.status_code for r in answers] == [200, 200]
+    assert_books_clean()
+    assert net.api.wallet("alice")["held"] == 0
+
+
+# Hostile input ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("amount", [0, -1, 10**12 + 1, 12.5, "100", True, [], {}])
+def test_bad_amounts_on_every_network_route_are_400_and_move_nothing(net, amount):
+    auth = net.approve(100)
+    before = net.api.wallet("alice")
+    event = event_id()
+    for r in (net.authorize(amount, event=event), net.increment(auth, amount, event=event),
+              net.clear(amount, auth, event=event), net.reverse(auth, amount, event=event),
+              net.refund(amount, event=event)):
+        assert _code(r) == (400, "invalid_request"), r.body
+        assert r.json_body["error"]["param"] == "amount"
+    assert net.api.wallet("alice") == before
+    assert_books_clean()
