@@ -173,6 +173,21 @@ def _counter_extras(card: CardItem, amount_cents: int) -> tuple:
     return tuple(extras)
 
 
+class _CardNotActive(errors.Forbidden):
+    """The card was frozen or closed after it was read."""
+
+
+def _card_still_active(card: CardItem) -> ledger.Extra:
+    """Holds the approval to the card as read: one frozen or closed while
+    the authorization was in flight is declined, not approved."""
+    return ledger.Extra("check", CardItem.ref(card.fingerprint), condition=CardItem.status == "active",
+                        refusal=_CardNotActive())
+
+
+def _card_again(card: CardItem) -> CardItem:
+    return CardItem.from_raw_data(base.batch_get("balances", [card_key(card.fingerprint)], consistent=True)[0])
+
+
 def _sent_limit(card: CardItem) -> ledger.Limit:
     """Card spending counts toward the day's money sent, when authorized."""
     return ledger.Limit(card.account_id, "sent", settings().tier_limits("verified").sent_per_day_max_cents)
@@ -320,14 +335,15 @@ def authorize(body: dict, number: str, exp_month: int, exp_year: int, cvc: str |
                                hold_id=hold_id, amount_held=amount)
     extras = _counter_extras(card, amount) + (
         ledger.Extra("save", pending, condition=CardTransactionItem.pk.does_not_exist()),
-        event.extra(200, answer))
+        _card_still_active(card), event.extra(200, answer))
     try:
         ledger.hold(hold_id, _holder(card), money, clock.now() + timedelta(days=_hold_days(merchant.mcc)),
                     description=HOLD_DESCRIPTION_PREFIX + auth_id, limits=(_sent_limit(card),), extras=extras)
     except errors.InvalidState:
         raise _lost_race(event) from None
     except (errors.Forbidden, errors.Unprocessable) as refusal:
-        return decline(_refusal_reason(refusal, card, amount))
+        changed = isinstance(refusal, _CardNotActive) and _card_decline(_card_again(card), exp_month, exp_year, cvc)
+        return decline(changed or _refusal_reason(refusal, card, amount))
     return 200, answer
 
 
@@ -364,7 +380,7 @@ def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
         ledger.Extra("update", CardTransactionItem.ref(ctx.id),
                      actions=(CardTransactionItem.amount_held.add(amount_cents),),
                      condition=CardTransactionItem.status == "pending"),
-        event.extra(200, answer))
+        _card_still_active(card), event.extra(200, answer))
     try:
         outcome = ledger.increment_hold(hold.id, transfer_id_of(event.id), money, limits=(_sent_limit(card),),
                                         extras=extras)
@@ -373,7 +389,9 @@ def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
             raise _lost_race(event) from None
         raise
     except (errors.Forbidden, errors.Unprocessable) as refusal:
-        reason = _refusal_reason(refusal, card, amount_cents)
+        changed = isinstance(refusal, _CardNotActive) and _card_decline(
+            _card_again(card), int(card.exp_month), int(card.exp_year), None)
+        reason = changed or _refusal_reason(refusal, card, amount_cents)
         return event.save(200, _decision(event.id, auth_id, False, amount_cents, reason, ctx.id))
     return _answered(event, outcome, answer)
 

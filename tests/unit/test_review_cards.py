@@ -148,3 +148,38 @@ def test_bad_amounts_on_every_network_route_are_400_and_move_nothing(net, amount
         assert r.json_body["error"]["param"] == "amount"
     assert net.api.wallet("alice") == before
     assert_books_clean()
+
+
+# A card frozen or closed while an authorization is in flight ---------------------------
+
+@pytest.mark.parametrize("action, method, reason", [("/freeze", "POST", "card_frozen"), ("", "DELETE", "card_closed")])
+def test_a_card_frozen_or_closed_between_the_read_and_the_hold_is_declined(net, monkeypatch, action, method, reason):
+    from chalicelib.finance import ledger
+    real_hold = ledger.hold
+
+    def freeze_first(*args, **kwargs):
+        r = net.api.call(method, f"/v1/cards/{net.card['id']}{action}", as_="alice")
+        assert r.status_code == 200, r.body
+        return real_hold(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "hold", freeze_first)
+    d = _ok(net.authorize(1_000))
+    assert (d["approved"], d["decline_reason"]) == (False, reason)
+    assert net.api.wallet("alice")["held"] == 0
+    assert_books_clean()
+
+
+def test_a_card_frozen_between_the_read_and_an_increment_declines_it(net, monkeypatch):
+    from chalicelib.finance import ledger
+    auth = net.approve(1_000)
+    real = ledger.increment_hold
+
+    def freeze_first(*args, **kwargs):
+        assert net.api.call("POST", f"/v1/cards/{net.card['id']}/freeze", as_="alice").status_code == 200
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "increment_hold", freeze_first)
+    d = _ok(net.increment(auth, 500))
+    assert (d["approved"], d["decline_reason"]) == (False, "card_frozen")
+    assert net.api.wallet("alice")["held"] == 1_000
+    assert_books_clean()
