@@ -183,3 +183,15 @@ def test_a_card_frozen_between_the_read_and_an_increment_declines_it(net, monkey
     assert (d["approved"], d["decline_reason"]) == (False, "card_frozen")
     assert net.api.wallet("alice")["held"] == 1_000
     assert_books_clean()
+
+
+# The network's word stands on a frozen account ------------------------------------------
+
+def test_clearings_still_land_on_a_frozen_account(net):
+    auth = net.approve(1_000)
+    assert net.api.admin("POST", "/v1/admin/users/alice/freeze", {"reason": "review"}).status_code == 200
+    declined = _ok(net.authorize(100))
+    assert (declined["approved"], declined["decline_reason"]) == (False, "account_frozen")
+    assert _ok(net.clear(1_000, auth))["status"] == "posted"
+    assert _ok(net.clear(500))["forced"] is True
+    assert_books_clean()
