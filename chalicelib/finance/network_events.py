@@ -16,17 +16,20 @@ Routes declared with `http.routes(..., network="card")` check the signature
 (identity/network_auth.py) before anything else and answer a `Replayed`
 raised here with the stored status and body.
 """
+import base64
+import hashlib
+import hmac
 import json
 import time
 from dataclasses import dataclass
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors
 from chalicelib.db import base
 from chalicelib.db.network import NetworkEventItem, network_event_key
 from chalicelib.finance.ledger import Extra
-from chalicelib.identity import network_auth
+from chalicelib.identity import keys, network_auth
 
 EVENT_ID_CHARS_MAX = 64
 # Far past any network's retry window; then the record goes (TTL).
@@ -79,7 +82,12 @@ class Event:
 
 
 def request_hash(body: dict) -> str:
-    return ids.fingerprint(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    """Keyed: a card call's body holds the number and CVC, and everything
+    else in it is stored beside the hash (the answer, the card's BIN, last4
+    and expiry), so an unkeyed hash gives the number back to 10^6 guesses."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    mac = hmac.new(keys.derived_key("network-event-request"), canonical, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 def begin(network: str, body: dict) -> Event:

@@ -3,7 +3,7 @@ network could create or lose, decisions out of API.md's order, and holes
 in who may call what."""
 import pytest
 
-from tests.unit.cards_world import (AUTH, DINER, SHOP, assert_books_clean, event_id,  # noqa: F401
+from tests.unit.cards_world import (AUTH, SHOP, assert_books_clean, event_id,  # noqa: F401
                                     one_request_at_a_time, person_with_card, run_threads)
 
 
@@ -195,3 +195,28 @@ def test_clearings_still_land_on_a_frozen_account(net):
     assert _ok(net.clear(1_000, auth))["status"] == "posted"
     assert _ok(net.clear(500))["forced"] is True
     assert_books_clean()
+
+
+# The number in a network event's fingerprint ------------------------------------------
+
+def test_a_network_events_stored_fingerprint_cannot_be_recomputed_from_a_guessed_number(net):
+    """The event record and the card transfer keep a hash of the call, whose
+    body holds the card number (and the CVC). Unkeyed, anyone with a copy of
+    the table rebuilds the body from the stored answer and the card item
+    (BIN, last4, expiry and merchant are all there) and tries the 10^6
+    numbers left: the number is out in a second. The hash must be keyed."""
+    import json
+
+    from chalicelib import ids
+    from chalicelib.db.network import NetworkEventItem
+    event = event_id()
+    body = {"id": event, "card_number": net.card["number"], "amount": 700, "currency": "USD", "merchant": SHOP}
+    _ok(net.api.network("card", "/v1/network/card-refunds", body))
+    stored = NetworkEventItem.find("card", event)
+    canonical = {**body, "authorization_id": None}
+    guess = ids.fingerprint(json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    assert stored.request_hash != guess
+    # Still a fingerprint of the call: the same body replays, another is refused.
+    assert _ok(net.api.network("card", "/v1/network/card-refunds", body))["id"]
+    r = net.api.network("card", "/v1/network/card-refunds", {**body, "amount": 701})
+    assert _code(r) == (409, "idempotency_key_reused")
