@@ -3,7 +3,7 @@ network could create or lose, decisions out of API.md's order, and holes
 in who may call what."""
 import pytest
 
-from tests.unit.cards_world import (AUTH, SHOP, assert_books_clean, event_id,  # noqa: F401
+from tests.unit.cards_world import (AUTH, DINER, SHOP, assert_books_clean, event_id,  # noqa: F401
                                     one_request_at_a_time, person_with_card, run_threads)
 
 
@@ -220,3 +220,41 @@ def test_a_network_events_stored_fingerprint_cannot_be_recomputed_from_a_guessed
     assert _ok(net.api.network("card", "/v1/network/card-refunds", body))["id"]
     r = net.api.network("card", "/v1/network/card-refunds", {**body, "amount": 701})
     assert _code(r) == (409, "idempotency_key_reused")
+
+
+def test_partial_reversals_racing_release_at_most_what_is_held(net, one_request_at_a_time):
+    auth = net.approve(1_000)
+    answers = []
+    run_threads(lambda: answers.append(net.reverse(auth, 600)), 3)
+    assert sorted(r.status_code for r in answers)[0] == 200
+    assert sum(r.status_code == 200 for r in answers) == 1, [r.body for r in answers]
+    assert all(r.status_code in (200, 400, 409) for r in answers), [r.body for r in answers]
+    assert net.api.wallet("alice")["held"] == 400
+    assert_books_clean()
+
+
+def test_a_clearing_after_a_full_reversal_posts_the_purchase_once(net):
+    auth = net.approve(1_000)
+    _ok(net.reverse(auth))
+    _ok(net.clear(1_000, auth))
+    wallet = net.api.wallet("alice")
+    assert wallet["held"] == 0
+    # Reversed first: the clearing is a forced post of the purchase, paid once.
+    assert wallet["balance"] == 10_000 - 1_000 + 10
+    assert_books_clean()
+
+
+@pytest.mark.parametrize("auth_id", ["auth_" + "x" * 5000, "\u00e9\u2028", "AUTH#x", "%00"])
+def test_odd_authorization_ids_in_the_increment_path_are_not_found(net, auth_id):
+    r = net.increment(auth_id, 100)
+    assert _code(r) == (404, "not_found"), r.body
+
+
+def test_an_over_capture_within_tolerance_posts_even_past_the_funds(api):
+    net = person_with_card(api, deposit=1_000)
+    auth = net.approve(1_000, DINER)
+    ctx = _ok(net.clear(1_200, auth))
+    assert (ctx["status"], ctx["amount_posted"], ctx["forced"], ctx["cashback"]) == ("posted", 1_200, True, 12)
+    wallet = api.wallet("alice")
+    assert (wallet["balance"], wallet["held"]) == (1_000 - 1_200 + 12, 0)
+    assert_books_clean()
