@@ -436,9 +436,9 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
     status = "posted" if posted == amount else "partially_captured"
     forced = posted > held and _money_decline_for(ctx.account_id, posted - held)
     cashback = cashback_of(posted)
-    answer, actions = _posted_answer(ctx, status=status, amount_posted=int(ctx.amount_posted) + posted,
-                                     cashback=int(ctx.cashback) + cashback, forced=bool(ctx.forced) or forced)
-    extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=actions,
+    answer, _ = _posted_answer(ctx, status=status, amount_posted=int(ctx.amount_posted) + posted,
+                               cashback=int(ctx.cashback) + cashback, forced=bool(ctx.forced) or forced)
+    extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=_posting(status, posted, cashback, forced),
                            condition=CardTransactionItem.pk.exists()), event.extra(200, answer))
     try:
         outcome = ledger.capture_hold(hold.id, posted, _settlement(merchant_name), transfer_id_of(event.id), "card",
@@ -454,6 +454,16 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
     return _answered(event, outcome, answer)
 
 
+def _posting(status: str, posted_cents: int, cashback_cents: int, forced: bool) -> tuple:
+    """The authorization's card transaction after a clearing: the amounts
+    added, not set from a read, so clearings racing on it all count."""
+    actions = [CardTransactionItem.status.set(status), CardTransactionItem.amount_posted.add(posted_cents),
+               CardTransactionItem.cashback.add(cashback_cents)]
+    if forced:
+        actions.append(CardTransactionItem.forced.set(True))
+    return tuple(actions)
+
+
 def _money_decline_for(account_id: str, cents: int) -> bool:
     """Whether the part above the hold will post forced (not enough spendable)."""
     account = AccountItem.find(account_id)
@@ -464,10 +474,11 @@ def _post_forced(event, ctx: CardTransactionItem, money: Money, merchant_name: s
                  authorization_id: str | None) -> tuple[int, dict]:
     """A purchase with no live hold: posted whatever the funds (`forced`)."""
     cashback = cashback_of(money.amount_cents)
-    answer, actions = _posted_answer(ctx, status="posted", amount_posted=int(ctx.amount_posted) + money.amount_cents,
-                                     cashback=int(ctx.cashback) + cashback, forced=True)
+    answer, _ = _posted_answer(ctx, status="posted", amount_posted=int(ctx.amount_posted) + money.amount_cents,
+                               cashback=int(ctx.cashback) + cashback, forced=True)
     if authorization_id:
-        record = ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=actions,
+        record = ledger.Extra("update", CardTransactionItem.ref(ctx.id),
+                              actions=_posting("posted", money.amount_cents, cashback, True),
                               condition=CardTransactionItem.pk.exists())
     else:
         record = ledger.Extra("save", ctx_with(ctx, answer), condition=CardTransactionItem.pk.does_not_exist())

@@ -258,3 +258,25 @@ def test_an_over_capture_within_tolerance_posts_even_past_the_funds(api):
     wallet = api.wallet("alice")
     assert (wallet["balance"], wallet["held"]) == (1_000 - 1_200 + 12, 0)
     assert_books_clean()
+
+
+def test_two_forced_clearings_of_one_expired_authorization_both_count_on_its_card_transaction(net, monkeypatch):
+    from chalicelib.finance import ledger
+    auth = net.approve(1_000)
+    _ok(net.reverse(auth))  # no live hold: every clearing is a forced post
+    real = ledger.transfer
+    interleaved = []
+
+    def other_clearing_first(*args, **kwargs):
+        if not interleaved:
+            interleaved.append("started")
+            _ok(net.clear(400, auth))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "transfer", other_clearing_first)
+    _ok(net.clear(1_000, auth))
+    ctx = next(t for t in net.api.call("GET", f"/v1/cards/{net.card['id']}/transactions", as_="alice").json_body["data"]
+               if t["authorization_id"] == auth)
+    assert (ctx["amount_posted"], ctx["cashback"]) == (1_400, 14)
+    assert net.api.wallet("alice")["balance"] == 10_000 - 1_400 + 14
+    assert_books_clean()
