@@ -3,8 +3,16 @@ network could create or lose, decisions out of API.md's order, and holes
 in who may call what."""
 import pytest
 
-from tests.unit.cards_world import (AUTH, DINER, SHOP, assert_books_clean, event_id,  # noqa: F401
-                                    one_request_at_a_time, person_with_card, run_threads)
+from tests.unit.cards_world import (  # noqa: F401
+    AUTH,
+    DINER,
+    SHOP,
+    assert_books_clean,
+    event_id,
+    one_request_at_a_time,
+    person_with_card,
+    run_threads,
+)
 
 
 @pytest.fixture
@@ -125,7 +133,8 @@ def test_another_persons_card_is_not_found_on_every_route(net, path, method):
 
 # Races --------------------------------------------------------------------------------
 
-def test_two_clearings_of_one_authorization_racing_post_once_from_the_hold(net, one_request_at_a_time):
+@pytest.mark.usefixtures("one_request_at_a_time")
+def test_two_clearings_of_one_authorization_racing_post_once_from_the_hold(net):
     auth = net.approve(1_000)
     answers = []
     run_threads(lambda: answers.append(net.clear(1_000, auth)), 2)
@@ -222,11 +231,11 @@ def test_a_network_events_stored_fingerprint_cannot_be_recomputed_from_a_guessed
     assert _code(r) == (409, "idempotency_key_reused")
 
 
-def test_partial_reversals_racing_release_at_most_what_is_held(net, one_request_at_a_time):
+@pytest.mark.usefixtures("one_request_at_a_time")
+def test_partial_reversals_racing_release_at_most_what_is_held(net):
     auth = net.approve(1_000)
     answers = []
     run_threads(lambda: answers.append(net.reverse(auth, 600)), 3)
-    assert sorted(r.status_code for r in answers)[0] == 200
     assert sum(r.status_code == 200 for r in answers) == 1, [r.body for r in answers]
     assert all(r.status_code in (200, 400, 409) for r in answers), [r.body for r in answers]
     assert net.api.wallet("alice")["held"] == 400

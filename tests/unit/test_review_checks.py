@@ -3,8 +3,15 @@ ids, frozen accounts on the network's side, and the books after each."""
 import pytest
 
 from chalicelib.finance import reconcile
-from tests.unit.checks_world import (deposit, deposit_body, present, presentment, people, return_deposit,  # noqa: F401
-                                     write)
+from tests.unit.checks_world import (
+    deposit,
+    deposit_body,
+    people,
+    present,
+    presentment,
+    return_deposit,
+    write,
+)
 
 
 @pytest.fixture
