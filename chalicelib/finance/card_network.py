@@ -359,10 +359,12 @@ def _read_authorization(body: dict, auth_id: str) -> tuple[network_events.Event,
     raws = {(raw["pk"]["S"], raw["sk"]["S"]): raw
             for raw in base.batch_get("balances", [event_key, ctx_key, hold_key_], consistent=True)}
     event = network_events.begin_read(NETWORK, body, raws.get(event_key))
-    if ctx_key not in raws:
+    ctx = CardTransactionItem.from_raw_data(raws[ctx_key]) if ctx_key in raws else None
+    # A refund's or forced clearing's card transaction is keyed by its event id: no authorization.
+    if ctx is None or ctx.authorization_id != auth_id:
         raise errors.NotFound("No such authorization.")
     hold = HoldItem.from_raw_data(raws[hold_key_]) if hold_key_ in raws else None
-    return event, CardTransactionItem.from_raw_data(raws[ctx_key]), hold
+    return event, ctx, hold
 
 
 def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
@@ -588,7 +590,7 @@ def _refundable_condition(card: CardItem, auth_id: str, money: Money):
     earlier refunds have not given back (else the network would create
     money); the condition holds the transaction to the figures read."""
     linked = CardTransactionItem.find(ctx_id_of(auth_id))
-    if linked is None or linked.card_id != card.id:
+    if linked is None or linked.card_id != card.id or linked.authorization_id != auth_id:
         raise errors.NotFound("No such authorization of this card.")
     if money.currency != linked.currency:
         raise errors.InvalidRequest("The refund is in another currency than its authorization.", param="currency")

@@ -289,3 +289,20 @@ def test_two_forced_clearings_of_one_expired_authorization_both_count_on_its_car
     assert (ctx["amount_posted"], ctx["cashback"]) == (1_400, 14)
     assert net.api.wallet("alice")["balance"] == 10_000 - 1_400 + 14
     assert_books_clean()
+
+
+def test_another_events_id_is_no_authorization_id(net):
+    """A refund's or a forced clearing's event id names their card
+    transaction, but no authorization: as an authorization_id it is 404."""
+    refund_event, clearing_event = event_id(), event_id()
+    _ok(net.refund(500, event=refund_event))
+    _ok(net.clear(300, event=clearing_event))
+    before = net.api.wallet("alice")
+    for other in (refund_event, clearing_event):
+        for r in (net.clear(700, other), net.increment(other, 100), net.reverse(other),
+                  net.refund(300, auth_id=other)):
+            assert _code(r) == (404, "not_found"), r.body
+    assert net.api.wallet("alice") == before
+    txs = net.api.call("GET", f"/v1/cards/{net.card['id']}/transactions", as_="alice").json_body["data"]
+    assert sorted(t["status"] for t in txs) == ["posted", "refunded"]
+    assert_books_clean()
