@@ -46,16 +46,26 @@ def upload_form(video_id: str, content_type: str, size_bytes: int, expires_s: in
                                          Conditions=conditions, ExpiresIn=expires_s)
 
 
-def uploaded_size(video_id: str) -> int | None:
-    """The size of what was uploaded, or None if nothing was. The API role
-    may not list the bucket, so S3 answers a missing key with 403, not 404."""
+def _size(key: str) -> int | None:
+    """The object's size, or None if there is none. The API role may not
+    list the bucket, so S3 answers a missing key with 403, not 404."""
     try:
-        head = _s3().head_object(Bucket=_bucket(), Key=upload_object_key(video_id))
+        head = _s3().head_object(Bucket=_bucket(), Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
             return None
         raise
     return int(head["ContentLength"])
+
+
+def uploaded_size(video_id: str) -> int | None:
+    """The size of what was uploaded, or None if nothing was."""
+    return _size(upload_object_key(video_id))
+
+
+def kept_size(video_id: str) -> int | None:
+    """The size of the verified copy under videos/, or None if there is none."""
+    return _size(ready_object_key(video_id))
 
 
 def uploaded_start(video_id: str) -> bytes:
@@ -67,9 +77,14 @@ def uploaded_start(video_id: str) -> bytes:
 def keep(video_id: str, content_type: str) -> None:
     """Move a verified upload out of reach of the never-completed rule: a
     server-side copy (no bytes through Lambda), then the upload goes."""
-    _s3().copy_object(Bucket=_bucket(), Key=ready_object_key(video_id), ContentType=content_type,
-                      MetadataDirective="REPLACE",
-                      CopySource={"Bucket": _bucket(), "Key": upload_object_key(video_id)})
+    try:
+        _s3().copy_object(Bucket=_bucket(), Key=ready_object_key(video_id), ContentType=content_type,
+                          MetadataDirective="REPLACE",
+                          CopySource={"Bucket": _bucket(), "Key": upload_object_key(video_id)})
+    except ClientError as exc:
+        # A concurrent `complete` of the same upload moved it first: kept all the same.
+        if exc.response.get("Error", {}).get("Code") not in MISSING_CODES or kept_size(video_id) is None:
+            raise
     discard(video_id)
 
 

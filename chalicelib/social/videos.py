@@ -71,8 +71,13 @@ def looks_like_video(start: bytes) -> bool:
     return start[4:8] == MP4_BRAND_BOX or start[:4] == WEBM_EBML
 
 
+KEPT = "kept"  # verified and moved by a concurrent `complete`: ready, nothing left to move
+
+
 def _verdict(video: VideoItem) -> str:
     size = video_store.uploaded_size(video.id)
+    if size is None and video_store.kept_size(video.id) == int(video.size_bytes):
+        return KEPT  # only a `ready` verdict puts an object under videos/
     if size is None or size != int(video.size_bytes):
         return "rejected"
     return "ready" if looks_like_video(video_store.uploaded_start(video.id)) else "rejected"
@@ -83,7 +88,9 @@ def complete(principal, video_id: str) -> dict:
     if video.status != "pending":
         return public_video(video)
     status = _verdict(video)
-    if status == "ready":
+    if status == KEPT:
+        status = "ready"
+    elif status == "ready":
         video_store.keep(video.id, video.content_type)
     else:
         video_store.discard(video.id)

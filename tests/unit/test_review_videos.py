@@ -71,3 +71,35 @@ def test_a_video_url_is_in_no_post_answer(api):
     for r in (post, api.call("GET", f"/v1/posts/{post.json_body['id']}", as_="alice"),
               api.call("GET", f"/v1/videos/{video_id}", as_="alice")):
         assert "X-Amz-Signature" not in r.body.decode() and "Signature=" not in r.body.decode()
+
+
+@pytest.mark.parametrize("when", ["after_the_move", "before_the_move"])
+def test_a_second_complete_interleaved_with_the_first_still_answers_ready(api, monkeypatch, when):
+    """The first `complete` moves the upload to videos/ and only then records
+    `ready`; a second one arriving between finds no upload (after the move)
+    or copies an upload already gone (before it). Neither may reject a good
+    video nor answer 500."""
+    from chalicelib.db import video_store
+    api.verified("alice")
+    offered = offer(api, "alice")
+    send(offered, MP4)
+    real_keep = video_store.keep
+    second = []
+
+    def interleaved(video_id, content_type):
+        if when == "before_the_move" and not second:
+            second.append("started")  # both decided ready; the second moves the upload first
+            second.append(api.call("POST", f"/v1/videos/{video_id}/complete", as_="alice"))
+            real_keep(video_id, content_type)
+            return
+        real_keep(video_id, content_type)
+        if not second:
+            second.append("started")
+            second.append(api.call("POST", f"/v1/videos/{video_id}/complete", as_="alice"))
+
+    monkeypatch.setattr(video_store, "keep", interleaved)
+    first = api.call("POST", f"/v1/videos/{offered['id']}/complete", as_="alice")
+    assert first.status_code == 200 and second[1].status_code == 200, (first.body, second[1].body)
+    assert (first.json_body["status"], second[1].json_body["status"]) == ("ready", "ready")
+    post = api.call("POST", "/v1/posts", {"text": "film", "video_id": offered["id"]}, as_="alice").json_body
+    assert api.call("GET", f"/v1/posts/{post['id']}/video", as_="alice").status_code == 200
