@@ -60,7 +60,7 @@ export function entryRow(e) {
     h("span", { class: "muted small" }, time(e.created_at)));
 }
 
-/** Whether this Flock has the API yet (cards, loans: a screen appears with its API). */
+/** Whether this Flock has the API yet (cards, checks, loans: a screen appears with its API). */
 async function offered(path) {
   try {
     await get(path);
@@ -77,6 +77,7 @@ export async function walletScreen(view, { go }) {
   const refresh = () => go("#/wallet");
   const links = h("p", {}, h("a", { href: "#/statements", text: "Statements" }));
   if (await offered("/v1/loans")) links.prepend(h("a", { href: "#/loans", text: "Loans" }), " · ");
+  if (await offered("/v1/checks?limit=1")) links.prepend(h("a", { href: "#/checks", text: "Checks" }), " · ");
   if (await offered("/v1/cards?limit=1")) links.prepend(h("a", { href: "#/cards", text: "Cards" }), " · ");
   view.append(links, summary(a),
     h("div", { class: "grid2" },
