@@ -19,7 +19,7 @@ const CHECK_STATUS = {
   void: "Void",
 };
 const DEPOSIT_STATUS = {
-  pending: "Part of it is on hold",
+  pending: "Not all available yet",
   available: "All of it is available",
   returned: "Returned by the paying bank",
   rejected: "Rejected",
@@ -182,13 +182,20 @@ function readImage(input, param) {
   });
 }
 
+/** "2026-03-19" -> "Mar 19, 2026" in the person's language: a business day, no time zone. */
+function day(iso) {
+  const when = new Date(`${iso}T00:00:00Z`);
+  if (Number.isNaN(when.getTime())) return iso;
+  return when.toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
+}
+
 function availability(deposit) {
   const parts = [];
   if (deposit.available_now) parts.push(h("li", { text: `${money({ amount: deposit.available_now, currency: deposit.currency })} available now` }));
   for (const hold of deposit.holds || []) {
     const stillHeld = !deposit.pending_holds || deposit.pending_holds.some((p) => p.available_on === hold.available_on && p.amount === hold.amount);
     parts.push(h("li", {}, `${money({ amount: hold.amount, currency: deposit.currency })} available on `,
-      h("time", { datetime: hold.available_on, text: hold.available_on }), stillHeld ? "" : " (released)"));
+      h("time", { datetime: hold.available_on, text: day(hold.available_on) }), stillHeld ? "" : " (released)"));
   }
   return h("ul", { class: "holds", "aria-label": "When the money is available" }, parts);
 }
