@@ -288,3 +288,34 @@ def test_a_check_is_deposited_with_its_holds_and_refusals_in_plain_words(api, pa
     expect(deposits.first).to_contain_text(f"check number {serial}")
     screenshot(a, "checks-list")
     assert a.console_errors == [] and a.foreign_requests() == []
+
+
+def test_refusals_on_the_cards_screen_are_said_in_words(api, pair):
+    (alice, a), _ = pair
+    for _ in range(5):  # the most open cards a person may hold
+        assert api.money("/v1/cards", {}, as_=alice).status_code == 201
+    a.go("#/cards")
+    a.page.get_by_role("button", name="Issue a card").click()
+    form = a.page.get_by_role("form", name="New card")
+    expect(form.locator(".form-error")).to_have_text(
+        "You have as many open cards as Flock allows. Close one to issue another.")
+    card = cards_list(a).get_by_role("listitem").first
+    card.get_by_text("Limits", exact=True).click()
+    card.get_by_label("Per payment (USD)").fill("0")
+    card.get_by_role("button", name="Save limits").click()
+    expect(card.locator("[data-param=per_transaction] .field-error")).to_contain_text("above zero")
+    card.get_by_label("Per payment (USD)").fill("")
+    card.get_by_label(re.compile("Blocked merchant categories")).fill("7995, casino")
+    card.get_by_role("button", name="Save limits").click()
+    expect(card.locator("[data-param=blocked_mccs] .field-error")).to_contain_text("“CASINO” is not a four-digit")
+    no_axe_violations(a, "cards (refusals)")
+
+
+def test_an_unverified_person_is_told_why_there_are_no_cards_or_checks(api, people):
+    who = api.signup(handle("unv"))
+    person = people()
+    person.use_session(api.call("POST", "/v1/auth/login", {"handle": who, "password": PASSWORD}).json())
+    for screen in ("cards", "checks"):
+        person.go(f"#/{screen}")
+        expect(person.page.get_by_role("note")).to_contain_text("once Flock has verified you")
+        no_axe_violations(person, f"{screen} (unverified)")
