@@ -80,7 +80,7 @@ def issue_card(person, label):
 
 
 def test_a_card_is_issued_shown_once_and_hidden(api, pair):
-    (alice, a), _ = pair
+    (_, a), _ = pair
     a.go("#/cards")
     no_axe_violations(a, "cards (none yet)")
     number, cvc, box = issue_card(a, "groceries")
@@ -117,7 +117,7 @@ def test_a_card_is_issued_shown_once_and_hidden(api, pair):
 def test_a_purchase_shows_with_its_cashback_and_a_decline_in_plain_words(api, pair, card_network):
     (alice, a), _ = pair
     api.money("/v1/wallet/deposits", {"amount": 10_000, "currency": "USD"}, as_=alice)
-    number, cvc, box = issue_card(a, "everyday")
+    number, cvc, _ = issue_card(a, "everyday")
     card_id = cards_list(a).get_by_role("listitem").first.get_attribute("data-card-id")
     exp = api.call("GET", f"/v1/cards/{card_id}", as_=alice).json()
     on_card = {"card_number": number, "exp_month": exp["exp_month"], "exp_year": exp["exp_year"], "cvc": cvc}
@@ -319,3 +319,14 @@ def test_an_unverified_person_is_told_why_there_are_no_cards_or_checks(api, peop
         person.go(f"#/{screen}")
         expect(person.page.get_by_role("note")).to_contain_text("once Flock has verified you")
         no_axe_violations(person, f"{screen} (unverified)")
+
+
+def test_the_money_screens_fit_a_phone(api, people):
+    """390 px wide: nothing scrolls sideways, the MICR fields wrap."""
+    who = api.verified(handle("ph"))
+    person = people(width=390, height=844)
+    person.use_session(api.call("POST", "/v1/auth/login", {"handle": who, "password": PASSWORD}).json())
+    for screen in ("cards", "checks"):
+        person.go(f"#/{screen}")
+        assert person.page.evaluate("() => document.documentElement.scrollWidth") <= 390, screen
+        screenshot(person, f"{screen}-phone")
