@@ -1,5 +1,5 @@
 // Flock's web client: a hash router, the shell, and sign-in. The screens
-// live in social.js and wallet.js.
+// live in modules of their own (social.js, wallet.js, cards.js, checks.js, loans.js, ...).
 import { api, ApiError, session, whenSignedOut } from "./api.js";
 import { announce, clear, field, h, showError } from "./dom.js";
 import * as cards from "./cards.js";
