@@ -24,6 +24,9 @@ prints the summary and sets the exit status from what they return.
 6.  Loan servicing (bench/loans.py, in its own process): the loan-servicing
     job over 1,000 and 10,000 open loans with nothing due (`--loan-sizes`,
     `make bench LOAN_SIZES=1000` for a short run).
+7.  Card authorization (bench/cards.py, in its own process): one
+    authorization through the service layer vs the same BatchGetItem and
+    TransactWriteItems sent with boto3, and the requests it makes.
 
 The machine is small and noisy: the figures that matter are the ratios.
 Exit status 1 if a request-count rule is broken (those are exact, not noisy)
@@ -40,6 +43,7 @@ import sys
 import tempfile
 import time
 
+from checks_time import presentment_time
 from cold_start import cold_start
 from figures import BENCH, ROOT, say, verdict
 from package_start import package_cold_start
@@ -103,7 +107,7 @@ def main():
                         help="fresh processes per subject and bytecode mode from the package (default 5)")
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
-    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run (default 1,2,3,4,5,6)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run (default 1,2,3,4,5,6,7)")
     parser.add_argument("--loan-sizes", default="1000,10000",
                         help="section 6's open-loan counts, ascending (default 1000,10000; one size skips the "
                              "linearity check and most of the section's time)")
@@ -124,7 +128,7 @@ def main():
     lap("1a")
     package = package_cold_start(args.package_runs) if 1 in sections else None
     lap("1b")
-    failures, ratios, money_ok, social_summary = [], {}, True, None
+    failures, ratios, money_ok, social_summary, presentment = [], {}, True, None, None
     if sections & {2, 3}:
         server, seen = start_stack()
         try:
@@ -132,6 +136,7 @@ def main():
             lap("2")
             if 3 in sections:
                 ratios, money_ok = transfer_time(seen, tokens, args.n, args.seed_items)
+                presentment = presentment_time(tokens, args.n)
                 lap("3")
         finally:
             server.stop()
@@ -147,13 +152,16 @@ def main():
         social_broken = social_summary is None
         if social_summary:
             failures += [f"social: {p}" for p in social_summary["failures"]]
-    accrual_result = loans_result = None
+    accrual_result = loans_result = cards_result = None
     if 5 in sections:
         accrual_result = accrual()
         lap("5")
     if 6 in sections:
         loans_result = accrual("6", "Loan servicing", "loans.py", ["--sizes", args.loan_sizes])
         lap("6")
+    if 7 in sections:
+        cards_result = accrual("7", "Card authorization", "cards.py")
+        lap("7")
     warnings = []
     say("Summary")
     if cold:
@@ -183,6 +191,10 @@ def main():
     for label, (ratio, med, floor_med, p90, floor_p90) in ratios.items():
         say(f"   transfer, {label}: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
             f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
+    if presentment:
+        ratio, med, floor_med, p90, floor_p90 = presentment
+        say(f"   paid check presentment: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
+            f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
     for line in (social_summary or {}).get("summary", []):
         say(f"   social, {line}")
     if accrual_result:
@@ -197,6 +209,12 @@ def main():
         failures += [f"loans: {line}" for line in loans_result[1]]
     elif 6 in sections:
         warnings.append("bench/loans.py did not finish (its output is above)")
+    if cards_result:
+        for line in cards_result[0]:
+            say(f"   {line}")
+        failures += [f"cards: {line}" for line in cards_result[1]]
+    elif 7 in sections:
+        warnings.append("bench/cards.py did not finish (its output is above)")
     if not money_ok:
         warnings.append("money check: alice's balance did not fall by what the transfers moved")
     if social_broken:
@@ -207,7 +225,8 @@ def main():
         ", ".join(f"{name}: {seconds:.0f} s" for name, seconds in took.items() if seconds >= 0.5) + ")")
     # Exit status 1 means a request-count rule is broken, and nothing else does (2: a part of the bench failed).
     return 1 if failures else (2 if social_broken or (5 in sections and not accrual_result)
-                                         or (6 in sections and not loans_result) else 0)
+                                         or (6 in sections and not loans_result)
+                                         or (7 in sections and not cards_result) else 0)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from chalicelib.config import NETWORKS  # noqa: E402
 from chalicelib.identity import keys, network_auth  # noqa: E402
 from chalicelib.config import SettingError  # noqa: E402
 from chalicelib.finance import accounts  # noqa: E402
+from chalicelib.jobs import registry  # noqa: E402
 from chalicelib.social import people  # noqa: E402
 
 
@@ -109,7 +110,9 @@ def _main(argv) -> int:
                                      epilog=f"Jobs: {names}. With no AWS endpoint or stage in the environment, "
                                             "a running `make run` is used.")
     commands = parser.add_subparsers(dest="command", required=True)
-    job = commands.add_parser("job", help=f"run one job for an as-of date: {names}")
+    listing = "\n".join(f"  {j.name:16} {j.description}" for j in registry.JOBS.values())
+    job = commands.add_parser("job", help=f"run one job for an as-of date: {names}",
+                              epilog=f"jobs:\n{listing}", formatter_class=argparse.RawDescriptionHelpFormatter)
     job.add_argument("name", help=f"one of: {names}")
     job.add_argument("--as-of", default=None, help="YYYY-MM-DD; default yesterday by the business clock")
     job.set_defaults(run=_job)

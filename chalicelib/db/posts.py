@@ -2,7 +2,7 @@
 
 Item kinds (pk / sk):
   POST#<post_id>        POST              a post; gsi1 AUTHOR#<author_id> / <post_id> lists an author's posts
-  POST#<post_id>        CNT#<shard>       one shard of the post's like and tip counters (sum on read)
+  POST#<post_id>        CNT#<shard>       one shard of the post's like, tip and video-view counters (sum on read)
   POST#<post_id>        UNLOCK#<user_id>  one person's unlock of a paid post
   POST#<post_id>        LIKE#<user_id>    one person's like (existence is the like)
   TL#<user_id>          <post_id>         a home-timeline entry; gsi1 TLA#<user>#<author> / <post_id>
@@ -97,6 +97,7 @@ class PostItem(Item):
     price_amount = NumberAttribute(null=True)
     price_currency = UnicodeAttribute(null=True)
     video_url = UnicodeAttribute(null=True)
+    video_id = UnicodeAttribute(null=True)  # an uploaded video (db/videos.py), played by presigned GET
     audience = UnicodeAttribute(default="public")
     words = ListAttribute(default=list)
     gsi1_pk = UnicodeAttribute(null=True)
@@ -119,6 +120,7 @@ class CounterShard(Item):
     Meta = meta("posts")
     likes = NumberAttribute(default=0)
     tips = NumberAttribute(default=0)  # USD minor units
+    views = NumberAttribute(default=0)  # answers of GET /v1/posts/{id}/video
 
 
 class UnlockItem(Item):

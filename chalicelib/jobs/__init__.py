@@ -1,5 +1,6 @@
 """Scheduled work: one function per job, each taking an as-of date and
-returning a summary. The same function runs from `@app.schedule`, from
+returning a summary, declared once below (`registry.declare`, see
+registry.py). The same function runs from `@app.schedule`, from
 `POST /v1/admin/jobs/{name}` and from the CLI.
 
 Every job is idempotent for its date: running it twice changes nothing.
@@ -18,7 +19,8 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import creator, interest, ledger, loans, reconcile
+from chalicelib.finance import card_network, check_deposits, creator, interest, ledger, loans, reconcile
+from chalicelib.jobs import registry
 
 log = logging.getLogger("flock.jobs")
 
@@ -34,17 +36,17 @@ def run_expire_holds(as_of: date) -> dict:
     """Expire every pending hold whose expiry has passed by the end of
     `as_of` (and not after business now). Only pending holds are in the
     index, sorted by expiry: the work is the holds that expire, not the
-    table. The index may lag: a hold released a moment ago is refused by the
+    table. A card's hold takes its card transaction with it (`expired`). The index may lag: a hold released a moment ago is refused by the
     release's condition, one placed a moment ago expires on a later run."""
     cutoff = clock.iso(min(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc), clock.now()))
     processed = changed = 0
     for shard in range(PENDING_HOLD_SHARDS):
         # "<expiry>#<id>" < cutoff + "$" ("$" follows "#"): every expiry up to and at the cutoff.
         for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < cutoff + "$",
-                                                     attributes_to_get=["id"]):
+                                                     attributes_to_get=["id", "description"]):
             processed += 1
             try:
-                ledger.expire_hold(hold.id)
+                ledger.expire_hold(hold.id, extras=card_network.expiry_extras(hold.description))
                 changed += 1
             except errors.InvalidState:
                 pass  # posted or voided meanwhile
@@ -108,54 +110,81 @@ def _posting_summary(parts: list[dict]) -> dict:
     return {**_sum_counts(parts), "behind": sum(p["behind"] for p in parts)}
 
 
-JOBS = {
-    "expire-holds": run_expire_holds,
-    "subscriptions": run_subscriptions,
-}
-SEGMENTED = {
-    "accrue-interest": accrue_segment,
-    "post-interest": post_segment,
-    "reconcile": reconcile_segment,
-    "loan-servicing": loan_servicing_segment,
-}
-RATED = ("accrue-interest", "post-interest")  # the jobs that read the rate history
-# How a run's summary is made from its segments' (default: the counts added up).
-COMBINE = {"reconcile": _reconcile_summary, "post-interest": _posting_summary}
-NAMES = tuple(JOBS) + tuple(SEGMENTED)
+def run_release_deposit_holds(as_of: date) -> dict:
+    """Check deposits' held funds available on or before `as_of`, released."""
+    return check_deposits.release_due(as_of)
 
 
-def _require(name: str) -> None:
-    if name not in NAMES:
+# The declarations (chalicelib/jobs/registry.py): everything else about a job
+# follows from these. A scheduled run of a segmented job only fans out; its
+# timeout is the jobs worker's, per segment. A hold expires at its own time,
+# so the hourly run looks up to today; loans are serviced for today, so
+# autopay takes an installment on its due date.
+registry.declare(registry.Job(
+    "reconcile", reconcile_segment, "Prove the ledger balances: every balance sums to zero and matches its entries.",
+    segmented=True, timeout_s=900, combine=_reconcile_summary))
+registry.declare(registry.Job(
+    "expire-holds", run_expire_holds, "Release pending holds whose expiry has passed.",
+    schedule="rate(1 hour)", as_of="today", timeout_s=300))
+registry.declare(registry.Job(
+    "subscriptions", run_subscriptions, "Charge the subscriptions whose period ended; end those unpaid too long.",
+    timeout_s=900))
+registry.declare(registry.Job(
+    "accrue-interest", accrue_segment, "Accrue each account's daily interest up to the as-of day.",
+    segmented=True, timeout_s=900, rated=True))
+registry.declare(registry.Job(
+    "post-interest", post_segment, "Post each finished month's accrued interest as whole cents.",
+    segmented=True, timeout_s=900, combine=_posting_summary, rated=True))
+registry.declare(registry.Job(
+    "loan-servicing", loan_servicing_segment, "Bring every open loan up to the as-of day: autopay, late fees, "
+    "charge-offs.", segmented=True, as_of="today", timeout_s=900))
+# Deposit holds come due at the start of their day: today's run frees them that day.
+registry.declare(registry.Job(
+    "release-deposit-holds", run_release_deposit_holds, "Make check deposits' held funds available when due.",
+    as_of="today", timeout_s=900))
+
+NAMES = registry.names()
+
+
+def _require(name: str) -> registry.Job:
+    job = registry.get(name)
+    if job is None:
         raise errors.NotFound(f"No job {name!r}.")
+    return job
 
 
 def run(name: str, as_of: date | None = None, progress=None) -> dict:
     """Run a job to the end in this process; `progress(done, total, summary)`
     hears after each segment."""
-    _require(name)
+    job = _require(name)
     as_of = as_of or default_as_of()
-    if name in JOBS:
-        summary = JOBS[name](as_of)
+    if not job.segmented:
+        summary = job.run(as_of)
     else:
         total = settings().job_segments
-        combine = COMBINE.get(name, _sum_counts)
-        history = interest.rate_history() if name in RATED else None  # once for every segment of the run
+        combine = job.combine or _sum_counts
+        history = interest.rate_history() if job.rated else None  # once for every segment of the run
         parts = []
         for segment in range(total):
-            parts.append(SEGMENTED[name](as_of, segment, total, history=history))
+            parts.append(job.run(as_of, segment, total, history=history))
             if progress:
                 progress(segment + 1, total, _sum_counts(parts))
         summary = {**combine(parts), "segments": total}
     return {"job": name, "as_of": as_of.isoformat(), **summary}
 
 
+def scheduled_as_of(job: registry.Job) -> date | None:
+    """The as-of day of a scheduled run (None: the default, yesterday)."""
+    return clock.now().date() if job.as_of == "today" else None
+
+
 def start(name: str, as_of: date | None = None) -> tuple[int, dict]:
     """(status, body): on AWS a segmented job is fanned out over SQS and
     answers 202 with its run id (API Gateway allows 29 s); otherwise the job
     runs here and answers 200 with its summary."""
-    _require(name)
+    job = _require(name)
     queue_url = settings().jobs_queue_url
-    if name not in SEGMENTED or not queue_url:
+    if not job.segmented or not queue_url:
         return 200, run(name, as_of)
     as_of = as_of or default_as_of()
     total = settings().job_segments
@@ -176,9 +205,10 @@ def run_segment_message(message: dict) -> dict:
     delivers at least once; the segment's work is idempotent and the
     count is conditional on the segment not being counted yet."""
     name, segment, total = message["job"], int(message["segment"]), int(message["total"])
-    if name not in SEGMENTED or not 0 <= segment < total:
+    job = registry.get(name)
+    if job is None or not job.segmented or not 0 <= segment < total:
         raise ValueError(f"bad job message {message!r}")
-    part = SEGMENTED[name](date.fromisoformat(message["as_of"]), segment, total)
+    part = job.run(date.fromisoformat(message["as_of"]), segment, total)
     if part.get("mismatches"):
         log.warning("job %s run %s segment %d: %s", name, message["run_id"], segment, json.dumps(part["mismatches"]))
     run = JobRunItem(*job_run_key(message["run_id"]))

@@ -8,6 +8,7 @@ from chalicelib.db import base
 from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, LikeItem, PostItem, author_partition, like_key,
                                  counter_key, post_key)
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
+from chalicelib.db.videos import VideoItem
 from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
 from chalicelib.social.views import PREVIEW_CHARS, hydrate
@@ -43,17 +44,24 @@ def _searchable_words(text: str, paywalled: bool) -> list[str]:
     return [w for w in words(text[:PREVIEW_CHARS]) if w in whole]
 
 
+def _bad_video() -> errors.InvalidRequest:
+    return errors.InvalidRequest("video_id must be one of your own ready videos, not yet on a post.",
+                                 param="video_id")
+
+
 def create(principal, text: str, reply_to: str | None = None, price=None, video_url: str | None = None,
-           audience: str = "public") -> dict:
-    """The post, the author's own timeline entry and the parent's reply
-    count in one transaction; then the search index and the fan-out to
-    followers' timelines."""
+           audience: str = "public", video_id: str | None = None) -> dict:
+    """The post, the author's own timeline entry, the parent's reply count
+    and the claim on the video in one transaction; then the search index and
+    the fan-out to followers' timelines."""
     if not 1 <= len(unicodedata.normalize("NFC", text)) <= TEXT_CHARS_MAX:
         raise errors.InvalidRequest("text is 1..280 characters.", param="text")
+    if video_id is not None and (video_url is not None or VideoItem.find(video_id) is None):
+        raise _bad_video()
     post_id = ids.new_id("post")
     post = PostItem(*post_key(post_id), id=post_id, author_id=principal.user_id, author_handle=principal.handle,
                     text=text, created_at=clock.iso(clock.now()), reply_to=reply_to, audience=audience,
-                    video_url=video_url, words=_searchable_words(text, price is not None or audience == "subscribers"),
+                    video_url=video_url, video_id=video_id, words=_searchable_words(text, price is not None or audience == "subscribers"),
                     gsi1_pk=author_partition(principal.user_id), gsi1_sk=post_id)
     if price is not None:
         post.price_amount, post.price_currency = price.amount_cents, price.currency
@@ -66,11 +74,18 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
         if _find(reply_to) is None:
             raise errors.NotFound("The post replied to does not exist.", param="reply_to")
         tx.update("parent", PostItem.ref(reply_to), [PostItem.reply_count.add(1)], condition=PostItem.pk.exists())
+    if video_id is not None:
+        # One post per video, the poster's own, verified: all three in the condition.
+        tx.update("video", VideoItem.ref(video_id), [VideoItem.post_id.set(post_id)],
+                  condition=(VideoItem.owner_id == principal.user_id) & (VideoItem.status == "ready")
+                  & VideoItem.post_id.does_not_exist())
     failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     # A failed "post" condition on a new id is this transaction's own write (a lost answer).
     if "parent" in failed and "post" not in failed:
         raise errors.NotFound("The post replied to does not exist.", param="reply_to")
-    _unexpected(failed, {"post", "parent"})
+    if "video" in failed and "post" not in failed:
+        raise _bad_video()
+    _unexpected(failed, {"post", "parent", "video"})
     search.index_post(post_id, post.words)
     fanout.dispatch("post_created", post_id=post_id, author_id=principal.user_id)
     return hydrate([post_id], principal.user_id)[0]
