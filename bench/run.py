@@ -27,6 +27,9 @@ prints the summary and sets the exit status from what they return.
 7.  Card authorization (bench/cards.py, in its own process): one
     authorization through the service layer vs the same BatchGetItem and
     TransactWriteItems sent with boto3, and the requests it makes.
+8.  Hot items (bench/hotspots.py, in its own process): a synthetic Zipf
+    workload through the service layer, write units per item, scaled to the
+    target peak rates; the hottest items and the design choice per path.
 
 The machine is small and noisy: the figures that matter are the ratios.
 Exit status 1 if a request-count rule is broken (those are exact, not noisy)
@@ -76,6 +79,25 @@ def social(json_path):
     return summary
 
 
+def hotspots(json_path):
+    """Section 8: bench/hotspots.py in its own process; returns its summary lines, or None."""
+    say("8. Hot items (bench/hotspots.py, in its own process)")
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "hotspots.py"), "--json", json_path], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout.splitlines():
+        say("   " + line.rstrip())
+    try:
+        with open(json_path) as f:
+            summary = json.load(f)["summary"]
+    except (OSError, ValueError, KeyError):
+        summary = None
+    if proc.returncode != 0 or summary is None:
+        say(f"   bench/hotspots.py FAILED (exit {proc.returncode})")
+        return None
+    say()
+    return summary
+
+
 def accrual(number="5", title="Interest accrual", module="accrual.py", args=()):
     """Section 5 (or 6, the same way): bench/accrual.py in its own process,
     its lines shown as they come; returns (summary lines, its rule
@@ -107,7 +129,7 @@ def main():
                         help="fresh processes per subject and bytecode mode from the package (default 5)")
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run (default 1,2,3,4,5,6,7)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="which sections to run (default 1,2,3,4,5,6,7,8)")
     parser.add_argument("--loan-sizes", default="1000,10000",
                         help="section 6's open-loan counts, ascending (default 1000,10000; one size skips the "
                              "linearity check and most of the section's time)")
@@ -161,6 +183,14 @@ def main():
         lap("6")
     if 7 in sections:
         cards_result = accrual("7", "Card authorization", "cards.py")
+    hot_lines = None
+    if 8 in sections:
+        fd, hot_json = tempfile.mkstemp(prefix="flock-bench-hot-", suffix=".json")
+        os.close(fd)
+        try:
+            hot_lines = hotspots(hot_json)
+        finally:
+            os.remove(hot_json)
         lap("7")
     warnings = []
     say("Summary")
@@ -215,6 +245,10 @@ def main():
         failures += [f"cards: {line}" for line in cards_result[1]]
     elif 7 in sections:
         warnings.append("bench/cards.py did not finish (its output is above)")
+    for line in hot_lines or []:
+        say(f"   {line}")
+    if 8 in sections and hot_lines is None:
+        warnings.append("bench/hotspots.py did not finish (its output is above)")
     if not money_ok:
         warnings.append("money check: alice's balance did not fall by what the transfers moved")
     if social_broken:
@@ -226,7 +260,8 @@ def main():
     # Exit status 1 means a request-count rule is broken, and nothing else does (2: a part of the bench failed).
     return 1 if failures else (2 if social_broken or (5 in sections and not accrual_result)
                                          or (6 in sections and not loans_result)
-                                         or (7 in sections and not cards_result) else 0)
+                                         or (7 in sections and not cards_result)
+                                         or (8 in sections and hot_lines is None) else 0)
 
 
 if __name__ == "__main__":

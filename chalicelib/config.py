@@ -75,6 +75,11 @@ class Settings:
     check_deposits_window_days: int = 30
     nsf_fee_cents: int = 0
     return_fee_cents: int = 0
+    hot_post_likes: int = 1_000
+    hot_post_counter_shards: int = 256
+    follower_count_shards: int = 32
+    timeline_ttl_days: int = 30
+    timeline_entries_max: int = 800
     limits: dict = field(default_factory=dict)
 
     @property
@@ -199,5 +204,14 @@ def settings() -> Settings:
         # the depositor of a returned check (minor units; 0: none).
         nsf_fee_cents=_int("FLOCK_NSF_FEE", 0),
         return_fee_cents=_int("FLOCK_RETURN_FEE", 0),
+        # Scale (issue 17). A post with this many likes has its counters
+        # widened to `hot_post_counter_shards` shards: 100,000 likes/s at 2
+        # write units each need 200 shards of 1,000 WCU/s.
+        hot_post_likes=_int("FLOCK_HOT_POST_LIKES", 1_000),
+        hot_post_counter_shards=_int("FLOCK_HOT_POST_COUNTER_SHARDS", 256),
+        # A celebrity's follower count: 10,000 follows/s at 2 WCU need 20 shards.
+        follower_count_shards=_int("FLOCK_FOLLOWER_COUNT_SHARDS", 32),
+        timeline_ttl_days=_int("FLOCK_TIMELINE_TTL_DAYS", 30),
+        timeline_entries_max=_int("FLOCK_TIMELINE_ENTRIES_MAX", 800),
         limits={"verified": verified},
     )

@@ -10,7 +10,6 @@ from chalicelib import clock, errors, http, jobs
 from chalicelib.api.schemas import Body, Page, Reason
 from chalicelib.config import settings
 from chalicelib.finance import rates
-from chalicelib.finance.reconcile import reconcile
 from chalicelib.identity import audit
 from chalicelib.identity.users import authenticate
 
@@ -105,7 +104,7 @@ def set_rates(req):
 @route("/v1/admin/ledger/check", admin=True)
 def ledger_check(req):
     """Check the books: every balance sums to zero and matches its entries."""
-    return reconcile(check_entries=True)
+    return jobs.ledger_check()
 
 
 @route("/v1/admin/audit", admin=True, query=Page)

@@ -16,8 +16,7 @@ from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.balances import TransferItem
-from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, PostItem, UnlockItem, counter_key, post_key,
-                                 unlock_key)
+from chalicelib.db.posts import CounterShard, PostItem, UnlockItem, counter_key, counter_width, unlock_key
 from chalicelib.db.videos import VideoItem, owner_partition
 from chalicelib.db.users import (SubscriptionItem, UserItem, due_by, fan_subscriptions_partition,
                                  subscription_due_sort_key, subscription_key, subscriptions_due_partition)
@@ -29,7 +28,7 @@ from chalicelib.finance.transfers import (caller_party, public_transfer, request
                                           transfer_id_for)
 from chalicelib.finance.wallet import _entries_between, _month_bounds
 from chalicelib.identity.users import require_by_handle
-from chalicelib.social import messages
+from chalicelib.social import messages, posts
 from chalicelib.social.views import hydrate, subscription_grants_access
 
 SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
@@ -48,19 +47,23 @@ def _creator_party(user_id: str, handle: str) -> ledger.Party:
 
 
 def _live_post(post_id: str) -> PostItem:
-    post = None
-    if post_id.startswith("post_") and len(post_id) <= 64:
-        try:
-            post = PostItem.get(*post_key(post_id), consistent_read=True)
-        except PostItem.DoesNotExist:
-            post = None
+    """The post as read once per warm Lambda (social.posts.cached): that it
+    still exists is the condition on its counter shard in the transaction."""
+    post = posts.cached(post_id)
     if post is None:
         raise errors.NotFound("No such post.")
     return post
 
 
-def _post_exists(post_id: str) -> ledger.Extra:
-    return ledger.Extra("check", PostItem.ref(post_id), condition=PostItem.pk.exists(),
+def _post_shard(post: PostItem) -> CounterShard:
+    """One of the post's counter shards, at random: a tip or an unlock
+    conditions on it, not on the post item, so a viral post is no hot item
+    (its delete tombstones every shard: social/posts.py `delete`)."""
+    return CounterShard(*counter_key(post.id, secrets.randbelow(counter_width(post))))
+
+
+def _post_exists(post: PostItem) -> ledger.Extra:
+    return ledger.Extra("check", _post_shard(post), condition=CounterShard.live(),
                         refusal=errors.NotFound("No such post."))
 
 
@@ -81,14 +84,14 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str) -> tuple[di
         return public_transfer(stored), True
     if post.author_id == principal.user_id:
         raise errors.SelfTransfer("You cannot tip your own post.")
-    shard = CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS)))
+    shard = _post_shard(post)
     movement = ledger.Movement(
         transfer_id=transfer_id, kind="tip",
         debit=caller_party(principal), credit=_creator_party(post.author_id, post.author_handle), money=money,
         request_hash=request,
         note=f"tip for {post_id}", limits=(sent_limit(principal),),
-        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),)),
-                _post_exists(post_id)))
+        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),),
+                             condition=CounterShard.live(), refusal=errors.NotFound("No such post.")),))
     posted = ledger.transfer(movement)
     return public_transfer(posted.transfer), posted.replayed
 
@@ -146,7 +149,7 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
         limits=(sent_limit(principal),),
         extras=(ledger.Extra("save", record, condition=UnlockItem.pk.does_not_exist(),
                              refusal=errors.InvalidState("Already unlocked.")),
-                _post_exists(post_id)))
+                _post_exists(post)))
     # No read of the unlock record first: its condition in the transaction
     # says it exists, and a replay of this key is answered by the ledger.
     try:
@@ -442,7 +445,7 @@ def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempo
     """The message (with `payment`) and the money land in one transaction:
     both exist or neither does."""
     require_money_caller(principal)
-    conv = messages.require_member(principal.user_id, conv_id)
+    conv = messages.require_member(principal.user_id, conv_id, cached=True)
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,

@@ -13,12 +13,12 @@ import json
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
-                                    pending_hold_shard)
+from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, LatestRunItem,
+                                    job_run_key, latest_run_key, pending_hold_shard)
 from chalicelib.finance import card_network, check_deposits, creator, interest, ledger, loans, reconcile
 from chalicelib.jobs import registry
 
@@ -153,10 +153,29 @@ def _require(name: str) -> registry.Job:
     return job
 
 
+# Jobs whose latest finished run is kept (`LatestRunItem`) for a route to answer from.
+REMEMBERED = ("reconcile",)
+
+
+def _remember(name: str, as_of: str, started_at: str, run_id: str | None = None, summary: dict | None = None) -> None:
+    """Record a finished run as the latest, unless one started later is recorded already."""
+    if name not in REMEMBERED:
+        return
+    latest = LatestRunItem(*latest_run_key(name), job=name, run_id=run_id, as_of=as_of, started_at=started_at,
+                           finished_at=clock.iso(clock.real_now()),
+                           summary=json.dumps(summary) if summary is not None else None)
+    try:
+        latest.save(condition=LatestRunItem.pk.does_not_exist() | (LatestRunItem.started_at <= started_at))
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
 def run(name: str, as_of: date | None = None, progress=None) -> dict:
     """Run a job to the end in this process; `progress(done, total, summary)`
     hears after each segment."""
     job = _require(name)
+    started_at = clock.iso(clock.real_now())
     as_of = as_of or default_as_of()
     if not job.segmented:
         summary = job.run(as_of)
@@ -170,7 +189,9 @@ def run(name: str, as_of: date | None = None, progress=None) -> dict:
             if progress:
                 progress(segment + 1, total, _sum_counts(parts))
         summary = {**combine(parts), "segments": total}
-    return {"job": name, "as_of": as_of.isoformat(), **summary}
+    summary = {"job": name, "as_of": as_of.isoformat(), **summary}
+    _remember(name, as_of.isoformat(), started_at, summary=summary)
+    return summary
 
 
 def scheduled_as_of(job: registry.Job) -> date | None:
@@ -216,11 +237,16 @@ def run_segment_message(message: dict) -> dict:
                JobRunItem.segments_done.add({segment})]
     if "total" in part:
         actions += [JobRunItem.balance_total.add(part["total"]), JobRunItem.mismatch_count.add(part["mismatch_count"])]
+        if part["mismatches"]:  # for the ledger check to show (a set: a redelivery adds nothing new)
+            actions.append(JobRunItem.mismatches.add({json.dumps(m, sort_keys=True) for m in part["mismatches"]}))
     try:
         run.update(actions=actions, condition=JobRunItem.pk.exists() & ~JobRunItem.segments_done.contains(segment))
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return part  # counted already: a redelivery
+    if len(run.segments_done or ()) >= int(run.segments_total):  # this segment finished the run
+        _remember(name, run.as_of, run.started_at, run_id=run.id)
     return part
 
 
@@ -232,19 +258,51 @@ def handle_sqs_event(event) -> int:
     return count
 
 
-def get_run(name: str, run_id: str) -> dict:
-    _require(name)
+def ledger_check() -> dict:
+    """GET /v1/admin/ledger/check: the latest `reconcile` run, not a scan of
+    the balances table inside an API request (API Gateway stops at 29 s).
+
+    With the jobs queue (AWS) it answers from the latest finished run, and
+    runs one first only if there has never been one. Without it (locally,
+    where the job runs in-process anyway) it runs the job and answers with
+    what it found, so the check is of the books as they are now."""
+    if not settings().jobs_queue_url:
+        return run("reconcile")
+    latest = LatestRunItem.find("reconcile")
+    if latest is None:
+        run("reconcile")
+        latest = LatestRunItem.find("reconcile")
+    if latest.summary:
+        return {**json.loads(latest.summary), "finished_at": latest.finished_at}
+    stored = _find_run("reconcile", latest.run_id)
+    progress = _progress(stored)
+    mismatches = sorted((json.loads(m) for m in stored.mismatches or ()), key=lambda m: json.dumps(m, sort_keys=True))
+    return {"balanced": progress["balanced"], "total": progress["total"], "accounts": progress["processed"],
+            "mismatch_count": progress["mismatch_count"], "mismatches": mismatches[:reconcile.MISMATCHES_REPORTED_MAX],
+            "as_of": progress["as_of"], "run_id": latest.run_id, "finished_at": latest.finished_at}
+
+
+def _find_run(name: str, run_id: str) -> JobRunItem:
     try:
         run = JobRunItem.get(*job_run_key(run_id), consistent_read=True) if run_id.startswith("run_") else None
     except JobRunItem.DoesNotExist:
         run = None
     if run is None or run.job != name:
         raise errors.NotFound("No such run.")
+    return run
+
+
+def get_run(name: str, run_id: str) -> dict:
+    _require(name)
+    return _progress(_find_run(name, run_id))
+
+
+def _progress(run: JobRunItem) -> dict:
     done = len(run.segments_done or ())
     progress = {"run_id": run.id, "job": run.job, "as_of": run.as_of, "segments": int(run.segments_total),
                 "segments_done": done, "status": "done" if done >= int(run.segments_total) else "running",
                 "processed": int(run.processed), "changed": int(run.changed), "started_at": run.started_at}
-    if run.job == "reconcile":  # the mismatches themselves are in the workers' logs
+    if run.job == "reconcile":  # the mismatches themselves: the ledger check shows them
         progress.update(total=int(run.balance_total), mismatch_count=int(run.mismatch_count),
                         balanced=progress["status"] == "done" and not run.balance_total and not run.mismatch_count)
     return progress
