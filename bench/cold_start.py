@@ -98,9 +98,10 @@ def import_costs(app_text, floor_text, top=8):
 
 def instructions(s):
     """Instructions one fresh `import s.module` executes (callgrind's
-    "Collected"), the interpreter's start included, nothing else: no probe
-    around it. Run after `measure`, whose warm-up wrote the bytecode."""
-    code = f"import sys; sys.path[:0] = {list(s.dirs)!r}; import {s.module}"
+    "Collected"): the interpreter's start and the import, nothing else: no
+    probe around it, and no interpreter shutdown (`os._exit`), which a cold
+    start never pays. Run after `measure`, whose warm-up wrote the bytecode."""
+    code = f"import sys; sys.path[:0] = {list(s.dirs)!r}; import {s.module}; import os; os._exit(0)"
     cmd = [shutil.which("valgrind"), "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
            *s.pyflags, "-c", code]
     done = subprocess.run(cmd, cwd=ROOT, env=s.env, capture_output=True, text=True, timeout=900)
