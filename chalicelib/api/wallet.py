@@ -29,7 +29,7 @@ class CreditLineBody(Body):
 
 
 class StatementQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     format: Literal["json", "csv"] = "json"
 
 

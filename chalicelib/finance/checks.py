@@ -113,9 +113,16 @@ def _next_serial(account_id: str) -> int:
     return int(counter.last)
 
 
+def status_of(item: CheckItem) -> str:
+    """An issued check no one presented for 180 days is `void`: no longer
+    payable (its presentment is returned `stale_dated`) nor stoppable. Read
+    from the date, so nothing has to run for it to become so."""
+    return "void" if item.status == "issued" and is_stale(item.issued_at, clock.now()) else item.status
+
+
 def public_check(item: CheckItem) -> dict:
     return {"id": item.id, "number": int(item.number), "payee": item.payee, "amount": int(item.amount),
-            "currency": item.currency, "memo": item.memo or "", "status": item.status,
+            "currency": item.currency, "memo": item.memo or "", "status": status_of(item),
             "micr": {"routing": settings().routing_number, "account": item.account_number,
                      "serial": str(int(item.number))},
             "issued_at": item.issued_at, "paid_at": item.paid_at, "return_reason": item.return_reason}
@@ -135,8 +142,8 @@ def stop(principal, check_id: str) -> CheckItem:
     """Stop payment: only an `issued` check (else InvalidState), conditioned
     on that, so a stop racing a presentment either stops it or finds it paid."""
     item = own_check(principal, check_id)
-    if item.status != "issued":
-        raise errors.InvalidState(f"The check is {item.status}.")
+    if status_of(item) != "issued":
+        raise errors.InvalidState(f"The check is {status_of(item)}.")
     tx = TaggedTransaction()
     tx.update("check", CheckItem(*check_key(check_id)), [CheckItem.status.set("stopped")],
               condition=CheckItem.status == "issued")
