@@ -72,8 +72,8 @@ DESIGN = {
               "the celebrity flag is never unset, so a follow of a celebrity checks nothing on the user item",
     "like": "like item per person; like/tip/reply counters on CNT# shards, a hot post widened to many; "
             "'post still exists' is a condition on the shard (deleted posts leave tombstoned shards)",
-    "tip": "tip counter on the post's CNT# shards; the money credits the creator's one account item "
-           "(credit shards for hot receivers: issue 17 part 6)",
+    "tip": "tip counter on the post's CNT# shards; the money credits one of the creator's CS# credit shards "
+           "(FLOCK_CREDIT_SHARDS, ledger rule 8), swept into the account item by a job",
     "p2p": "two customer accounts, their entries and the sender's day counter; the session check is a "
            "ConditionCheck on the sender's own user item; no shared item",
 }
@@ -98,11 +98,12 @@ KINDS = [
     (re.compile(r"^users USER#\S+ / FOLLOWS#"), "follow edge"),
     (re.compile(r"^balances ACCT#acct_sys_"), "system account shard"),
     (re.compile(r"^balances ACCT#\S+ / ACCT$"), "money account"),
+    (re.compile(r"^balances ACCT#\S+ / CS#"), "credit shard"),
     (re.compile(r"^balances ACCT#\S+ / E#"), "ledger entry"),
     (re.compile(r"^balances ACCT#\S+ / LIM#"), "day's limit counter"),
     (re.compile(r"^balances TR#"), "transfer"),
 ]
-_SHARD = re.compile(r"^(.* / (?:CNT|FCNT)#)\d+$|^(.*acct_sys_[a-z_]+?_)\d+( / .*)$")
+_SHARD = re.compile(r"^(.* / (?:CNT|FCNT|CS)#)\d+$|^(.*acct_sys_[a-z_]+?_)\d+( / .*)$")
 _POST_FAMILY = re.compile(r"^posts POST#(\S+) / CNT#\*$")
 _IDS = re.compile(r"\b(?:usr|acct|post)_[0-9a-z]+\b")
 
@@ -222,7 +223,7 @@ def simulate(workload: Workload, say=print) -> Report:
     from chalicelib.config import settings
     from chalicelib.db import base
     from chalicelib.db.posts import counter_width
-    from chalicelib.finance import creator, customers, transfers
+    from chalicelib.finance import creator, credit_shards, customers, transfers
     from chalicelib.finance.money import Money
     from chalicelib.identity import users
     from chalicelib.social import graph, people, posts, timeline
@@ -253,6 +254,8 @@ def simulate(workload: Workload, say=print) -> Report:
         if h not in stars:
             crowd_ids |= {principals[h].user_id, principals[h].account_id, *post_ids[h]}
     timeline.promote_celebrity(principals[celebrity].user_id)  # has tens of millions of followers in the story
+    for h in stars:  # the operator's flag on hot receivers: Zipf tips give the next ranks thousands a second too
+        credit_shards.enable(principals[h].account_id)
     for h in handles:
         transfers.deposit(principals[h], Money(1_000_000, "USD"), str(uuid.uuid4()))
     say(f"   {workload.people} people signed up, verified, funded; {sum(map(len, post_ids.values()))} posts")
@@ -328,6 +331,8 @@ def simulate(workload: Workload, say=print) -> Report:
             return counter_width(posts.require(post.group(1)))
         if "/ FCNT#" in family:
             return settings().follower_count_shards
+        if "/ CS#" in family:
+            return settings().credit_shards
         return settings().system_account_shards
     rates = collections.defaultdict(float)
     paths_of = collections.defaultdict(set)

@@ -78,6 +78,7 @@ class Settings:
     hot_post_likes: int = 1_000
     hot_post_counter_shards: int = 256
     follower_count_shards: int = 32
+    credit_shards: int = 16
     timeline_ttl_days: int = 30
     timeline_entries_max: int = 800
     limits: dict = field(default_factory=dict)
@@ -211,6 +212,9 @@ def settings() -> Settings:
         hot_post_counter_shards=_int("FLOCK_HOT_POST_COUNTER_SHARDS", 256),
         # A celebrity's follower count: 10,000 follows/s at 2 WCU need 20 shards.
         follower_count_shards=_int("FLOCK_FOLLOWER_COUNT_SHARDS", 32),
+        # A hot receiving account's credit shards (ledger rule 8): 5,000 tips/s
+        # at 2 WCU need 10 of 1,000 WCU/s; at most 20 (one sweep transaction).
+        credit_shards=_int("FLOCK_CREDIT_SHARDS", 16),
         timeline_ttl_days=_int("FLOCK_TIMELINE_TTL_DAYS", 30),
         timeline_entries_max=_int("FLOCK_TIMELINE_ENTRIES_MAX", 800),
         limits={"verified": verified},

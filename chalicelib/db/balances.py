@@ -4,6 +4,8 @@ Item kinds (pk / sk):
   ACCT#<account_id>     ACCT               an account (customer, or one shard of a system account)
   ACCT#<account_id>     E#<at>#<tr_id>     an immutable ledger entry of that account (signed amount)
   ACCT#<account_id>     LIM#<YYYY-MM-DD>   the day's running totals that limits are checked against (TTL)
+  ACCT#<account_id>     CS#<nnn>           a credit shard of a hot receiving account: part of its balance
+                                           (the account's balance is its item's plus its shards')
   ACCTNUM#<number>      ACCTNUM            the unique claim on an account number
   TR#<transfer_id>      TR                 a transfer; its id derives from (caller, idempotency key)
   HOLD#<hold_id>        HOLD               a hold: debit (pending -> posted | voided | expired) or
@@ -14,6 +16,7 @@ Item kinds (pk / sk):
   JOBLATEST#<job>       JOBLATEST          the latest finished run of a job (the ledger check answers from it)
   PAYEE#<payer user>    <payee user>       the payer has sent money to that person (step-up: a new payee)
   GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
+  gsi1 (sparse) of an account with credit shards: CSHARDED#<shard> / <account_id>, for the sweep job
   gsi3 (sparse) of an account: ACCT#<account_id> / <kind>: the account items alone, for jobs to scan
   gsi1 (sparse) of a pending hold: HOLDS#<shard> / <expires_at>#<hold_id> (a debit hold, by expiry) or
        CHOLDS#<shard> / <available_on>#<hold_id> (a credit hold, by availability); removed when it leaves pending
@@ -58,6 +61,27 @@ ENTRY_PREFIX = "E#"
 def entry_time_bound(at: str) -> str:
     """The sort key before every entry made at or after `at` (ISO time)."""
     return f"{ENTRY_PREFIX}{at}"
+
+
+CREDIT_SHARD_PREFIX = "CS#"
+CREDIT_SHARDED_INDEX_SHARDS = 8
+
+
+def credit_shard_key(account_id: str, shard: int) -> tuple[str, str]:
+    """A credit shard lives in its account's partition: reconcile's scan
+    segment sees it with the account item and the entries it must match."""
+    return account_partition(account_id), f"{CREDIT_SHARD_PREFIX}{shard:03d}"
+
+
+def credit_sharded_partition(shard: int) -> str:
+    return f"CSHARDED#{shard}"
+
+
+def credit_sharded_index_keys(account_id: str) -> tuple[str, str]:
+    """gsi1 of an account with credit shards: the sweep job queries these
+    few partitions instead of scanning every account."""
+    shard = int(hashlib.sha256(account_id.encode()).hexdigest(), 16) % CREDIT_SHARDED_INDEX_SHARDS
+    return credit_sharded_partition(shard), account_id
 
 
 def limit_key(account_id: str, day: str) -> tuple[str, str]:
@@ -193,6 +217,12 @@ class AccountItem(Item):
     # accrual (which reads every close anyway) for underwriting (finance/loans.py).
     below_zero = MapAttribute(null=True)
     movements = NumberAttribute(default=0)
+    # How many credit shards (CS#<n>) may hold part of the balance; only
+    # ever grows, so a reader that knows N finds every shard. None: none.
+    credit_shards = NumberAttribute(null=True)
+    gsi1_pk = UnicodeAttribute(null=True)
+    gsi1_sk = UnicodeAttribute(null=True)
+    credit_sharded = Gsi1()
     gsi3_pk = UnicodeAttribute(null=True)
     gsi3_sk = UnicodeAttribute(null=True)
     listed = Gsi3()
@@ -215,6 +245,29 @@ class AccountItem(Item):
             return cls.get(*account_key(account_id), consistent_read=True)
         except cls.DoesNotExist:
             return None
+
+
+class CreditShardItem(Item):
+    """One credit shard of a hot receiving account: credits land here (the
+    ledger picks a shard at random), the sweep moves them to the account
+    item. It keeps what the account item keeps for its own balance history,
+    under the same attribute names: `opens` (m<YYYYMM>, d<YYYYMMDD>: its
+    balance at its first movement of that month or day), `inflow`, and
+    `movements`; `status` copies the account's (credits need `active`).
+    Never debited by a customer: its balance is >= 0."""
+    Meta = meta("balances")
+    account_id = UnicodeAttribute()
+    shard = NumberAttribute()
+    balance = NumberAttribute(default=0)
+    spendable = NumberAttribute(default=0)  # = balance: the ledger's balance update moves both
+    status = UnicodeAttribute(default="active")
+    opens = MapAttribute(default=dict)
+    inflow = MapAttribute(default=dict)
+    movements = NumberAttribute(default=0)
+
+    @classmethod
+    def ref(cls, account_id: str, shard: int) -> "CreditShardItem":
+        return cls(*credit_shard_key(account_id, shard))
 
 
 class AccountNumberClaim(Item):

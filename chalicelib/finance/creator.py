@@ -20,7 +20,7 @@ from chalicelib.db.posts import CounterShard, PostItem, UnlockItem, counter_key,
 from chalicelib.db.videos import VideoItem, owner_partition
 from chalicelib.db.users import (SubscriptionItem, UserItem, due_by, fan_subscriptions_partition,
                                  subscription_due_sort_key, subscription_key, subscriptions_due_partition)
-from chalicelib.finance import ledger
+from chalicelib.finance import credit_shards, ledger
 from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
@@ -43,7 +43,8 @@ def platform_fee(amount_cents: int) -> int:
 
 
 def _creator_party(user_id: str, handle: str) -> ledger.Party:
-    return ledger.Party(customer_account_id(user_id), display=handle, user_id=user_id)
+    account_id = customer_account_id(user_id)
+    return ledger.Party(account_id, display=handle, user_id=user_id, credit_shards=credit_shards.count_of(account_id))
 
 
 def _live_post(post_id: str) -> PostItem:

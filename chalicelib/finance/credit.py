@@ -20,7 +20,7 @@ busy the account is, where 90 days of entries could be a million reads.
 from datetime import date, datetime
 
 from chalicelib import clock, errors
-from chalicelib.finance import ledger
+from chalicelib.finance import credit_shards, ledger
 from chalicelib.finance.accounts import public_account, require_account
 from chalicelib.finance.transfers import require_verified
 
@@ -51,7 +51,7 @@ def inflow(account, today: date) -> int:
 
 def request_credit_line(principal, requested_cents: int) -> dict:
     require_verified(principal)
-    account = require_account(principal.account_id)
+    account = credit_shards.with_shards(require_account(principal.account_id))  # balance and inflow: item + shards
     current = int(account.credit_limit)
     if requested_cents <= current:
         return public_account(ledger.set_credit_limit(account.id, requested_cents))

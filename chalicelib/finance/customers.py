@@ -7,7 +7,7 @@ from chalicelib import errors
 from chalicelib.db.balances import AccountItem, AccountNumberClaim
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import UserItem
-from chalicelib.finance import accounts, ledger
+from chalicelib.finance import accounts, credit_shards, ledger
 from chalicelib.identity import admin, audit
 from chalicelib.identity.users import own_user, require_by_handle
 
@@ -41,8 +41,12 @@ def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
     tx = TaggedTransaction()
     admin.add_frozen(tx, user.id, frozen)
     if user.account_id:
-        tx.update("account", AccountItem.ref(user.account_id),
-                  [AccountItem.status.set("frozen" if frozen else "active")], condition=AccountItem.pk.exists())
+        status = "frozen" if frozen else "active"
+        condition = AccountItem.pk.exists()
+        account = AccountItem.find(user.account_id)
+        if account is not None:  # its credit shards follow it
+            condition = condition & credit_shards.status_updates(tx, account, status)
+        tx.update("account", AccountItem.ref(user.account_id), [AccountItem.status.set(status)], condition=condition)
     tx.save("audit", audit.record(actor, "freeze" if frozen else "unfreeze", user.handle, reason))
     if commit(tx):
         raise errors.NotFound("No such user.")  # deleted since it was read

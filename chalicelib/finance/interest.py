@@ -38,7 +38,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, ids
 from chalicelib.db.balances import AccountItem
-from chalicelib.finance import credit, ledger
+from chalicelib.finance import credit, credit_shards, ledger
 from chalicelib.finance.money import Money
 # `_cache` too: the test stacks clear it here (tests/unit/conftest.py).
 from chalicelib.finance.rates import Rates, _cache, displayed_rates, rate_history, rate_on  # noqa: F401
@@ -216,7 +216,9 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
     month_totals, charged_totals = {}, {}
     below_zero: dict[str, int] = {}
     held = dict(end_of_day_held_credit(account, start, last))
-    for day, balance_close in end_of_day_balances(account, start, last):
+    sharded = credit_shards.closes(account, start, last)  # a hot receiver's credit shards: part of its close
+    for day, item_close in end_of_day_balances(account, start, last):
+        balance_close = item_close + sharded[day]
         close = balance_close - held[day]  # money not yet available earns nothing
         if balance_close < 0:
             below_zero[ledger.month_key(day)] = below_zero.get(ledger.month_key(day), 0) + 1

@@ -38,6 +38,24 @@ It reads like the money rules of DESIGN.md:
    released, and earns no interest while held — accrual reads the daily
    closes of `balance - held_credit` (the ledger records `held_credit`'s
    openings, `h<YYYYMMDD>`, beside the balance's).
+8. Credit shards (a hot receiving account: a creator tipped thousands of
+   times a second). An account with `credit_shards` = N has N sub-items
+   (`CS#<n>` in its partition); a credit to it (`Party.credit_shards`, a
+   plain credit: no hold, no value date) lands on one at random, with the
+   same balance update (balance, openings, inflow, movements) and the same
+   condition (the shard copies the account's status), and its entry under
+   the account as always. The account's balance is its item's plus its
+   shards' (entries match that sum; statements, accrual, the wallet and the
+   credit line read it so: finance/credit_shards.py). Shards are only ever
+   credited, and emptied into the item by `sweep_credit_shards` (a job, and
+   on demand), one transaction moving each shard's balance to the item with
+   no entry: the account's balance does not change. Debits stay on the
+   item, whose `spendable` excludes the shards: a debit refused for funds
+   on an account with shards sweeps them and is tried once more — a new
+   attempt of the same transfer, after a refusal that wrote nothing, so
+   nothing is spent twice, and `spendable >= amount` stays one condition
+   on one item. Taking debits from shards would need a condition per shard
+   (DynamoDB conditions cannot add), so it is not done.
 9. A cancelled transaction changed nothing; its reasons map to one refusal,
    ranked in API order. Conflicts and throttling are retried with capped
    backoff (safe by rule 5): `db.transact.commit`, the one commit path, here
@@ -84,9 +102,9 @@ from datetime import datetime
 from chalicelib import clock, errors, ids
 from chalicelib.db import base
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, DailyTotals, EntryItem, HoldItem, LegMap,
-                                    PayeeItem, TransferItem, account_holds_index_keys, account_holds_partition, entry_key,
-                                    hold_key, limit_key, pending_hold_due_bound, pending_hold_index_keys,
-                                    pending_hold_shard, transfer_key)
+                                    PayeeItem, TransferItem, account_holds_index_keys, account_holds_partition,
+                                    credit_shard_key, entry_key, hold_key, limit_key, pending_hold_due_bound,
+                                    pending_hold_index_keys, pending_hold_shard, transfer_key)
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.finance.money import Money
 
@@ -129,6 +147,9 @@ class Party:
         authorisation: `gate(movement)` returns the Extras that must hold in
         the movement's own transaction (the session still live, a step-up
         code spent) or raises the refusal (step_up_required). None: none.
+      credit_shards: the account's credit shards as its caller knows them
+        (0: none, or unknown): a plain credit lands on one of them (rule 8).
+        A count read a while ago is safe: shards are never removed.
     """
     account_id: str
     display: str
@@ -139,6 +160,7 @@ class Party:
     actions: tuple = ()
     copy: AccountItem | None = None
     gate: Callable | None = None
+    credit_shards: int = 0
 
 
 @dataclass(frozen=True)
@@ -620,7 +642,7 @@ def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
     tx = TaggedTransaction()
     tx.save("transfer", record, condition=TransferItem.pk.does_not_exist(), return_values="ALL_OLD")
     for account_id, account in accounts.items():
-        tx.update(("account", account_id), AccountItem.ref(account_id), _account_actions(account, moment, m.value_at),
+        tx.update(("account", account_id), _credited_item(account, m), _account_actions(account, moment, m.value_at),
                   condition=_account_condition(account, forced), return_values="ALL_OLD")
     entry_at = clock.iso(m.value_at) if m.value_at else at
     for i, leg in enumerate(legs):
@@ -650,6 +672,19 @@ def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
     if items > TRANSACTION_ITEMS_MAX:
         raise ValueError(f"a movement of {items} items; at most {TRANSACTION_ITEMS_MAX}")
     return tx, record, accounts
+
+
+def _credited_item(account: _Account, m: Movement) -> AccountItem:
+    """The item a movement's update of this account goes to: one of its
+    credit shards, at random, for a plain credit (rule 8); else the account
+    item. A shard takes the account item's own update (same attribute
+    names), so it keeps its own openings and inflow."""
+    party = account.party
+    plain = (account.delta > 0 and not account.held and not account.held_credit and not account.settles
+             and not account.actions and party.copy is None and m.value_at is None)
+    if party.credit_shards > 0 and plain:
+        return AccountItem(*credit_shard_key(party.account_id, secrets.randbelow(party.credit_shards)))
+    return AccountItem.ref(party.account_id)
 
 
 def _person_to_person(payer: Party | None, payee: Party | None) -> bool:
@@ -749,10 +784,12 @@ def _lost_race(reads: dict) -> Callable[[dict], bool]:
     return stale
 
 
-def _move(m: Movement, plan: Callable[[], tuple] | None = None, forced: bool | None = None) -> Posted:
+def _move(m: Movement, plan: Callable[[], tuple] | None = None, forced: bool | None = None,
+          swept: bool = False) -> Posted:
     """Send one movement. `plan`, called afresh for every attempt, reads the
     holds it changes and returns (movement, hold changes); it raises
-    `_Applied` when it finds the change made already."""
+    `_Applied` when it finds the change made already. Refused for funds on
+    an account with credit shards, it sweeps them and tries once more."""
     attempt = secrets.token_hex(8)
     built = []  # each attempt stamps its own time: the last one built is the one that committed
 
@@ -782,7 +819,10 @@ def _move(m: Movement, plan: Callable[[], tuple] | None = None, forced: bool | N
     movement, record, accounts, changes = built[-1]
     if not refusals:
         return Posted(record, replayed=False)
-    raise _refusal(refusals, accounts, movement, changes)
+    refusal = _refusal(refusals, accounts, movement, changes)
+    if isinstance(refusal, errors.InsufficientFunds) and not swept and _sweep_refused(refusals, accounts):
+        return _move(m, plan, forced, swept=True)
+    raise refusal
 
 
 def transfer(m: Movement, hold: HoldItem | None = None) -> Posted:
@@ -828,7 +868,7 @@ def _holder(pending: HoldItem, refusal: type = errors.NotEligible) -> Party:
 
 
 def hold(hold_id: str, party: Party, money: Money, expires_at: datetime, description: str = "",
-         limits: tuple = (), extras: tuple = ()) -> HoldItem:
+         limits: tuple = (), extras: tuple = (), swept: bool = False) -> HoldItem:
     """Set money aside on a customer account: `held` grows and `spendable`
     falls at once; the balance is unchanged until the hold is captured.
     `limits` are bumped by the amount and `extras` written in the same
@@ -865,7 +905,11 @@ def hold(hold_id: str, party: Party, money: Money, expires_at: datetime, descrip
     if "hold" in failed:
         raw = failed["hold"].raw_item
         return HoldItem.from_raw_data(raw) if raw else HoldItem.find(hold_id)
-    raise _refusal(failed, {party.account_id: account}, Movement("", "hold", limits=limits, extras=extras))
+    refusal = _refusal(failed, {party.account_id: account}, Movement("", "hold", limits=limits, extras=extras))
+    if isinstance(refusal, errors.InsufficientFunds) and not swept and \
+            _sweep_refused(failed, {party.account_id: account}):
+        return hold(hold_id, party, money, expires_at, description, limits, extras, swept=True)
+    raise refusal
 
 
 def increment_hold(hold_id: str, increment_id: str, money: Money, limits: tuple = (), extras: tuple = (),
@@ -1133,6 +1177,93 @@ def holds_due(kind: str, through: datetime) -> Iterator[str]:
         for item in HoldItem.pending_by_expiry.query(pending_hold_shard(shard, kind), HoldItem.gsi1_sk < bound,
                                                      attributes_to_get=["id"]):
             yield item.id
+
+
+# Credit shards (rule 8) --------------------------------------------------------
+
+SWEEP_SHARDS_PER_TRANSACTION = 20
+
+
+def _sweep_refused(failed: dict, accounts: dict) -> bool:
+    """After a refusal for funds: sweep the credit shards of each account
+    refused whose item (as the refusal handed it back) has shards; whether
+    any money moved to an item."""
+    moved = False
+    for account_id, account in accounts.items():
+        reason = failed.get(("account", account_id))
+        old = (reason.raw_item or {}) if reason is not None else {}
+        if account.spendable_drop() > 0 and int(old.get("credit_shards", {}).get("N", "0")):
+            moved = sweep_credit_shards(account_id) > 0 or moved
+    return moved
+
+
+def credit_shard_items(account_id: str, shards: int) -> list:
+    """The account's credit shards that exist, read consistently, as raw items."""
+    if not shards:
+        return []
+    return base.batch_get("balances", [credit_shard_key(account_id, n) for n in range(shards)], consistent=True)
+
+
+def sweep_credit_shards(account_id: str, keep_days_after: str | None = None) -> int:
+    """Move every credit shard's balance to the account item: the account's
+    balance (item + shards) is unchanged, so no entry is written; each shard
+    and the item record their openings of the month and day like any
+    movement, so statements and accrual read the same closes before and
+    after. One transaction per SWEEP_SHARDS_PER_TRANSACTION shards, each
+    conditioned on the shard still holding what was read (only credits,
+    which commute, and sweeps change it: a lost race is read again).
+    `keep_days_after` (YYYY-MM-DD, the account's `accrued_through`): daily
+    openings of a shard up to it have been used by accrual and are removed.
+    Returns the amount moved."""
+    account = AccountItem.find(account_id)
+    if account is None or not account.credit_shards:
+        return 0
+    watermark = keep_days_after or account.accrued_through
+    moved = 0
+    shards = list(range(int(account.credit_shards)))
+    for start in range(0, len(shards), SWEEP_SHARDS_PER_TRANSACTION):
+        chunk = shards[start:start + SWEEP_SHARDS_PER_TRANSACTION]
+        done = []
+
+        def build() -> TaggedTransaction:
+            done.clear()
+            raws = base.batch_get("balances", [credit_shard_key(account_id, n) for n in chunk], consistent=True)
+            tx = TaggedTransaction()
+            moment = clock.now()
+            total = 0
+            for raw in raws:
+                item = AccountItem.from_raw_data(raw)
+                amount = int(item.balance)
+                stale = _used_days(item, watermark)
+                if amount <= 0 and not stale:
+                    continue
+                actions = [AccountItem.opens[k].remove() for k in stale]
+                condition = AccountItem.pk.exists()
+                if amount > 0:
+                    actions += _balance_actions(-amount, moment, days=True)
+                    condition = condition & (AccountItem.balance >= amount)
+                tx.update(("shard", item.sk), AccountItem(item.pk, item.sk), actions, condition=condition)
+                total += amount
+            if total:
+                tx.update("account", AccountItem.ref(account_id),
+                          _balance_actions(total, moment, days=account.kind == "customer"),
+                          condition=AccountItem.pk.exists())
+            else:  # nothing to move (another sweep emptied them): a write that changes nothing
+                tx.check("account", AccountItem.ref(account_id), AccountItem.pk.exists())
+            done.append(total)
+            return tx
+
+        commit(build, ATTEMPTS_MAX, stale=tuple(("shard", credit_shard_key(account_id, n)[1]) for n in chunk))
+        moved += done[-1] if done else 0
+    return moved
+
+
+def _used_days(item: AccountItem, watermark: str | None) -> list[str]:
+    """A shard's daily openings accrual has used (days up to its watermark)."""
+    if not watermark:
+        return []
+    bound = "d" + watermark.replace("-", "")
+    return [k for k in item.opens.as_dict() if k.startswith("d") and k <= bound]
 
 
 # Credit line ----------------------------------------------------------------

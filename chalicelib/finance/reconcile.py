@@ -34,8 +34,8 @@ of the loan per loan account, reported as `loan_principal` if not.
 """
 from chalicelib.config import settings
 from chalicelib.db import base
-from chalicelib.db.balances import (ACCOUNT_SORT_KEY, ENTRY_PREFIX, HOLD_SORT_KEY, AccountItem, EntryItem,
-                                    account_id_of, account_partition)
+from chalicelib.db.balances import (ACCOUNT_SORT_KEY, CREDIT_SHARD_PREFIX, ENTRY_PREFIX, HOLD_SORT_KEY, AccountItem,
+                                    EntryItem, account_id_of, account_partition)
 from chalicelib.finance import ledger, loans
 
 MISMATCHES_REPORTED_MAX = 100
@@ -44,8 +44,9 @@ _FIELDS = ("pk", "sk", "amount", "balance", "held", "held_credit", "credit_limit
 
 
 def _scan(segment: int, total: int, check_entries: bool):
-    values = {":acct": {"S": ACCOUNT_SORT_KEY}, ":hold": {"S": HOLD_SORT_KEY}, ":pending": {"S": "pending"}}
-    condition = "#sk = :acct OR (#sk = :hold AND #status = :pending)"
+    values = {":acct": {"S": ACCOUNT_SORT_KEY}, ":hold": {"S": HOLD_SORT_KEY}, ":pending": {"S": "pending"},
+              ":cs": {"S": CREDIT_SHARD_PREFIX}}
+    condition = "#sk = :acct OR (#sk = :hold AND #status = :pending) OR begins_with(#sk, :cs)"
     if check_entries:
         values[":entry"] = {"S": ENTRY_PREFIX}
         condition += " OR begins_with(#sk, :entry)"
@@ -66,13 +67,20 @@ def _entries_sum(account_id: str) -> int:
                                                       consistent_read=True, attributes_to_get=["amount"]))
 
 
-def _problems(balance: int, held: int, credit_limit: int, spendable: int, entries: int | None) -> list[dict]:
+def _problems(balance: int, held: int, credit_limit: int, spendable: int, entries: int | None,
+              sharded: int = 0) -> list[dict]:
+    """`balance` and `spendable` are the item's; `sharded` what its credit
+    shards hold, which the entries include (ledger rule 8)."""
     found = []
     if spendable != balance - held + credit_limit:
         found.append({"problem": "spendable", "spendable": spendable, "expected": balance - held + credit_limit})
-    if entries is not None and entries != balance:
-        found.append({"problem": "entries", "balance": balance, "entries_sum": entries})
+    if entries is not None and entries != balance + sharded:
+        found.append({"problem": "entries", "balance": balance + sharded, "entries_sum": entries})
     return found
+
+
+def _shards_sum(account_id: str, shards: int) -> int:
+    return sum(int(raw.get("balance", {}).get("N", "0")) for raw in ledger.credit_shard_items(account_id, shards))
 
 
 def _recheck(account_id: str, check_entries: bool) -> tuple[int, list[dict]]:
@@ -81,8 +89,9 @@ def _recheck(account_id: str, check_entries: bool) -> tuple[int, list[dict]]:
     entries = _entries_sum(account_id) if check_entries else None
     if item is None:  # gone since the scan read it: accounts are closed, never deleted
         return 0, [{"problem": "missing", "balance": 0, "entries_sum": entries}]
-    balance = int(item.balance)
-    return balance, _problems(balance, int(item.held), int(item.credit_limit), int(item.spendable), entries)
+    balance, sharded = int(item.balance), _shards_sum(account_id, int(item.credit_shards or 0))
+    return balance + sharded, _problems(balance, int(item.held), int(item.credit_limit), int(item.spendable), entries,
+                                        sharded)
 
 
 def _held_problems(account_id: str, held: int, held_credit: int, consistent: bool = False) -> list[dict]:
@@ -132,12 +141,15 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
     accounts: dict[str, dict] = {}
     entries: dict[str, int] = {}
     holds_here: dict[str, set] = {}
+    sharded: dict[str, int] = {}  # what each account's credit shards hold
     for item in _scan(segment, total, check_entries):
         if item["sk"]["S"] == HOLD_SORT_KEY:
             holds_here.setdefault(item["account_id"]["S"], set()).add(item["id"]["S"])
             continue
         account_id = account_id_of(item["pk"]["S"])
-        if item["sk"]["S"] == ACCOUNT_SORT_KEY:
+        if item["sk"]["S"].startswith(CREDIT_SHARD_PREFIX):
+            sharded[account_id] = sharded.get(account_id, 0) + _number(item, "balance")
+        elif item["sk"]["S"] == ACCOUNT_SORT_KEY:
             accounts[account_id] = item
         else:
             entries[account_id] = entries.get(account_id, 0) + _number(item, "amount")
@@ -152,9 +164,10 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
                 mismatches.append({"account_id": account_id, "problem": "entries", "balance": 0,
                                    "entries_sum": _entries_sum(account_id)})
             continue
-        balance = _number(item, "balance")
-        found = _problems(balance, _number(item, "held"), _number(item, "credit_limit"), _number(item, "spendable"),
-                          entries.get(account_id, 0) if check_entries else None)
+        balance = _number(item, "balance") + sharded.get(account_id, 0)
+        found = _problems(_number(item, "balance"), _number(item, "held"), _number(item, "credit_limit"),
+                          _number(item, "spendable"), entries.get(account_id, 0) if check_entries else None,
+                          sharded.get(account_id, 0))
         if found:
             balance, found = _recheck(account_id, check_entries)
         owner = item.get("owner_id", {}).get("S")

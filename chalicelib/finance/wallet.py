@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from chalicelib import clock, errors
 from chalicelib.db import base
 from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem, account_partition, entry_time_bound
+from chalicelib.finance import credit_shards
 from chalicelib.finance.accounts import public_account, require_account
 from chalicelib.finance.transfers import require_verified
 
@@ -23,7 +24,7 @@ def public_entry(item: EntryItem) -> dict:
 
 def wallet(principal) -> dict:
     require_verified(principal)
-    return public_account(require_account(principal.account_id))
+    return public_account(credit_shards.with_shards(require_account(principal.account_id)))
 
 
 def transactions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
@@ -90,7 +91,9 @@ def statement(principal, month: str) -> dict:
         raise errors.InvalidRequest("That month has not begun.", param="month")
     account = require_account(principal.account_id)
     entries = _entries_between(account.id, start, min(end, now))
-    opening = _opening_balance(account, start)
+    # With credit shards, entries of the month mix the item's and the shards' movements:
+    # each item's recorded opening is summed instead.
+    opening = credit_shards.month_opening(account, start) if account.credit_shards else _opening_balance(account, start)
     total_in = sum(int(e.amount) for e in entries if int(e.amount) > 0)
     total_out = -sum(int(e.amount) for e in entries if int(e.amount) < 0)
     return {

@@ -19,7 +19,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, LatestRunItem,
                                     job_run_key, latest_run_key, pending_hold_shard)
-from chalicelib.finance import card_network, check_deposits, creator, interest, ledger, loans, reconcile
+from chalicelib.finance import card_network, check_deposits, creator, credit_shards, interest, ledger, loans, reconcile
 from chalicelib.jobs import registry
 
 log = logging.getLogger("flock.jobs")
@@ -126,6 +126,9 @@ registry.declare(registry.Job(
 registry.declare(registry.Job(
     "expire-holds", run_expire_holds, "Release pending holds whose expiry has passed.",
     schedule="rate(1 hour)", as_of="today", timeout_s=300))
+registry.declare(registry.Job(
+    "sweep-credit-shards", credit_shards.run_sweep, "Move what hot receiving accounts' credit shards hold to the "
+    "accounts.", schedule="rate(5 minutes)", as_of="today", timeout_s=300))
 registry.declare(registry.Job(
     "subscriptions", run_subscriptions, "Charge the subscriptions whose period ended; end those unpaid too long.",
     timeout_s=900))
