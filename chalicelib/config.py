@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 MINOR_UNITS_MAX = 10**12
 # The outside systems that call Flock (API.md, Networks).
 NETWORKS = ("card", "check")
+# ISO 4217 minor-unit exponents of the currencies Flock holds (API.md, Money
+# in other currencies); FLOCK_CURRENCIES ("USD:2,EUR:2,JPY:0") replaces the list.
+CURRENCY_EXPONENTS_DEFAULT = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CAD": 2, "AUD": 2, "CHF": 2, "MXN": 2,
+                              "INR": 2, "TRY": 2, "AED": 2}
+HOME_CURRENCY = "USD"  # the currency of the main account, the credit line and the limits
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ class Settings:
     loan_terms: tuple = tuple(range(3, 37))
     loan_apr_bps_by_grade: tuple = (("A", 599), ("B", 899), ("C", 1299), ("D", 1799), ("E", 2499))
     limits: dict = field(default_factory=dict)
+    currencies: dict = field(default_factory=lambda: dict(CURRENCY_EXPONENTS_DEFAULT))  # code -> exponent
+    fx_spread_bps: int = 50
+    fx_fee_bps: int = 30
+    fx_quote_ttl_s: int = 30
+    fx_rates_cache_s: int = 60
+    pocket_apy_bps: dict = field(default_factory=dict)  # currency -> APY of its pockets; absent: 0
 
     @property
     def is_prod(self) -> bool:
@@ -70,6 +81,20 @@ class Settings:
 
 class SettingError(ValueError):
     """A setting in the environment that cannot be read; says which."""
+
+
+def _currency_map(name: str, default: dict) -> dict:
+    """"USD:2,EUR:2" -> {"USD": 2, "EUR": 2}."""
+    text = os.environ.get(name)
+    if text is None:
+        return dict(default)
+    found = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        code, _, number = part.partition(":")
+        if len(code) != 3 or not code.isalpha() or not code.isupper() or not number.isdigit():
+            raise SettingError(f"{name} is a list like USD:2,EUR:2, not {text[:40]!r}")
+        found[code] = int(number)
+    return found
 
 
 def _int(name: str, default: int) -> int:
@@ -140,4 +165,12 @@ def settings() -> Settings:
         loan_min_amount=_int("FLOCK_LOAN_MIN_AMOUNT", 10_000),
         loan_max_amount=_int("FLOCK_LOAN_MAX_AMOUNT", 2_500_000),
         limits={"verified": verified},
+        currencies=_currency_map("FLOCK_CURRENCIES", CURRENCY_EXPONENTS_DEFAULT),
+        # A quote's rate is the mid-market rate less the spread; the fee (in
+        # the sell currency) is taken from what is sold (API.md).
+        fx_spread_bps=_int("FLOCK_FX_SPREAD_BPS", 50),
+        fx_fee_bps=_int("FLOCK_FX_FEE_BPS", 30),
+        fx_quote_ttl_s=_int("FLOCK_FX_QUOTE_TTL_S", 30),
+        fx_rates_cache_s=_int("FLOCK_FX_RATES_CACHE_S", 60),
+        pocket_apy_bps=_currency_map("FLOCK_POCKET_APY_BPS", {}),
     )

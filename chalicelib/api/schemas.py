@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from chalicelib import errors
-from chalicelib.config import MINOR_UNITS_MAX
+from chalicelib.config import HOME_CURRENCY, MINOR_UNITS_MAX
 from chalicelib.finance.money import SUPPORTED_CURRENCIES, Money
 
 PAGE_SIZE_MAX = 100
@@ -87,8 +87,10 @@ class MoneyBody(Body):
     amount: AmountCents
     currency: Currency
 
-    def money(self) -> Money:
-        if self.currency not in SUPPORTED_CURRENCIES:
+    def money(self, currencies: tuple = (HOME_CURRENCY,)) -> Money:
+        """The amount, in one of `currencies`: a route that moves other
+        currencies than the home one says so (pockets, API.md)."""
+        if self.currency not in currencies or self.currency not in SUPPORTED_CURRENCIES:
             raise errors.UnsupportedCurrency(param="currency")
         return Money(self.amount, self.currency)
 
