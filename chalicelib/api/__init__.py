@@ -5,14 +5,14 @@ from chalice import Chalice, Rate
 
 from chalicelib import bootstrap as stack_setup  # `bootstrap` names the Lambda function below
 from chalicelib import clock, http, jobs
-from chalicelib.api import creator, docs, identity, loans, social, system, wallet, web
+from chalicelib.api import creator, docs, fx, identity, loans, social, system, wallet, web
 from chalicelib.config import settings
 from chalicelib.social import fanout
 
 
 def register(app: Chalice) -> None:
     app.log.setLevel(logging.INFO)
-    for blueprint in (system.bp, identity.bp, wallet.bp, loans.bp, social.bp, creator.bp, docs.bp, web.bp):
+    for blueprint in (system.bp, identity.bp, wallet.bp, fx.bp, loans.bp, social.bp, creator.bp, docs.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)

@@ -3,11 +3,13 @@ deposits, withdrawals, transfers, payment requests."""
 from typing import Annotated, Literal
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from chalicelib import http
-from chalicelib.api.schemas import Body, Handle, MoneyBody, Note, Page
-from chalicelib.finance import credit, requests, transfers, wallet
+from chalicelib.api.schemas import Body, Currency, Handle, MoneyBody, Note, Page
+from chalicelib.config import HOME_CURRENCY
+from chalicelib.finance import credit, fx, requests, transfers, wallet
+from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
@@ -17,6 +19,21 @@ route = http.routes(bp, authenticate)
 class TransferBody(MoneyBody):
     to: Handle
     note: Note = ""
+    deliver_currency: Currency | None = None
+
+
+class WithdrawalBody(MoneyBody):
+    iban: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+
+
+class PocketQuery(BaseModel):
+    """`?currency=`: the pocket (the home currency's, the account, by default)."""
+    model_config = ConfigDict(extra="ignore")
+    currency: str = Field(default=HOME_CURRENCY, max_length=16)
+
+
+class PocketPage(Page):
+    currency: str = Field(default=HOME_CURRENCY, max_length=16)
 
 
 class RequestBody(MoneyBody):
@@ -31,6 +48,7 @@ class CreditLineBody(Body):
 class StatementQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     format: Literal["json", "csv"] = "json"
+    currency: str = Field(default=HOME_CURRENCY, max_length=16)
 
 
 class RequestsQuery(Page):
@@ -42,20 +60,21 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/wallet")
+@route("/v1/wallet", query=PocketQuery)
 def get_wallet(req):
-    return wallet.wallet(req.principal)
+    return wallet.wallet(req.principal, req.params.currency)
 
 
-@route("/v1/wallet/transactions", query=Page)
+@route("/v1/wallet/transactions", query=PocketPage)
 def list_transactions(req):
-    items, key = wallet.transactions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
+    items, key = wallet.transactions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor),
+                                     req.params.currency)
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
 @route("/v1/wallet/statements/{month}", query=StatementQuery)
 def get_statement(req, month):
-    data = wallet.statement(req.principal, month)
+    data = wallet.statement(req.principal, month, req.params.currency)
     if req.params.format == "csv":
         return Response(body=wallet.statement_csv(data), status_code=200,
                         headers={"Content-Type": "text/csv; charset=utf-8",
@@ -65,17 +84,28 @@ def get_statement(req, month):
 
 @route("/v1/wallet/deposits", methods=["POST"], body=MoneyBody, idempotent=True)
 def deposit(req):
-    return _moved(transfers.deposit(req.principal, req.data.money(), req.idempotency_key))
+    money = req.data.money(SUPPORTED_CURRENCIES)
+    if money.currency != HOME_CURRENCY:
+        return _moved(fx.deposit(req.principal, money, req.idempotency_key))
+    return _moved(transfers.deposit(req.principal, money, req.idempotency_key))
 
 
-@route("/v1/wallet/withdrawals", methods=["POST"], body=MoneyBody, idempotent=True)
+@route("/v1/wallet/withdrawals", methods=["POST"], body=WithdrawalBody, idempotent=True)
 def withdraw(req):
-    return _moved(transfers.withdraw(req.principal, req.data.money(), req.idempotency_key))
+    money = req.data.money(SUPPORTED_CURRENCIES)
+    if money.currency != HOME_CURRENCY or req.data.iban is not None:
+        return _moved(fx.withdraw(req.principal, money, req.idempotency_key, req.data.iban))
+    return _moved(transfers.withdraw(req.principal, money, req.idempotency_key))
 
 
 @route("/v1/transfers", methods=["POST"], body=TransferBody, idempotent=True)
 def send(req):
-    return _moved(transfers.send(req.principal, req.data.to, req.data.money(), req.data.note, req.idempotency_key))
+    d = req.data
+    money = d.money(SUPPORTED_CURRENCIES)
+    if money.currency != HOME_CURRENCY or d.deliver_currency not in (None, HOME_CURRENCY):
+        deliver = d.deliver_currency or money.currency
+        return _moved(fx.send(req.principal, d.to, money, deliver, d.note, req.idempotency_key))
+    return _moved(transfers.send(req.principal, d.to, money, d.note, req.idempotency_key))
 
 
 @route("/v1/transfers/{transfer_id}")
