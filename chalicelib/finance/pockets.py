@@ -15,7 +15,7 @@ transaction.
 """
 from collections.abc import Callable
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib import clock, errors
 from chalicelib.config import HOME_CURRENCY, settings
@@ -112,14 +112,25 @@ def into_pockets(move: Callable[[], ledger.Posted], receiving: list[tuple[str, s
         if not missing:
             raise (errors.AccountFrozen() if isinstance(refused, OwnPocketRefused) else errors.NotEligible()) \
                 from None
-        for user_id, currency in missing:
-            open_pocket(user_id, currency)
+        opened = [open_pocket(user_id, currency) for user_id, currency in missing]
     try:
         return move()
-    except OwnPocketRefused:
-        raise errors.AccountFrozen() from None
-    except PocketRefused:
-        raise errors.NotEligible() from None
+    except errors.ApiError as refused:
+        for item in opened:  # a refused request leaves nothing behind, not even a pocket
+            _close_unused(item)
+        if isinstance(refused, OwnPocketRefused):
+            raise errors.AccountFrozen() from None
+        if isinstance(refused, PocketRefused):
+            raise errors.NotEligible() from None
+        raise
+
+
+def _close_unused(item: AccountItem) -> None:
+    """Remove a pocket this request opened, if nothing has moved it since."""
+    try:
+        item.delete(condition=(AccountItem.movements == 0) & (AccountItem.kind == "pocket"))
+    except DeleteError:
+        pass  # another movement reached it meanwhile: it stays, as that one's
 
 
 def list_pockets(user_id: str) -> list[dict]:
