@@ -67,6 +67,7 @@ class Settings:
     fx_quote_ttl_s: int = 30
     fx_rates_cache_s: int = 60
     pocket_apy_bps: dict = field(default_factory=dict)  # currency -> APY of its pockets; absent: 0
+    fx_rates_file: str | None = None  # an ECB daily reference-rate file the fx-rates job loads
 
     @property
     def is_prod(self) -> bool:
@@ -173,4 +174,5 @@ def settings() -> Settings:
         fx_quote_ttl_s=_int("FLOCK_FX_QUOTE_TTL_S", 30),
         fx_rates_cache_s=_int("FLOCK_FX_RATES_CACHE_S", 60),
         pocket_apy_bps=_currency_map("FLOCK_POCKET_APY_BPS", {}),
+        fx_rates_file=os.environ.get("FLOCK_FX_RATES_FILE") or None,
     )

@@ -143,13 +143,15 @@ def _posted(posted: ledger.Posted) -> tuple[dict, bool]:
     return transfers.public_transfer(posted.transfer), posted.replayed
 
 
-def _fx_legs(payer: str, sell: str, buy: str, net_cents: int, buy_cents: int, receiver: ledger.Party) -> tuple:
+def _fx_legs(payer: str, sell: str, buy: str, net_cents: int, buy_cents: int, receiver: ledger.Party,
+             shown: str | None = None) -> tuple:
     """The conversion inside a movement: the sold amount net of the fee
-    into fx_<SELL>, the bought amount out of fx_<BUY> to `receiver`."""
+    into fx_<SELL>, the bought amount out of fx_<BUY> to `receiver`, whose
+    entry shows `shown` (the payer of a transfer; None: fx_<BUY>)."""
     fx_sell, fx_buy = pockets.system_party_in("fx", sell), pockets.system_party_in("fx", buy)
     return (ledger.Leg(fx_sell, Money(net_cents, sell), counterparty=payer),
             ledger.Leg(fx_buy, Money(-buy_cents, buy), counterparty=receiver.display),
-            ledger.Leg(receiver, Money(buy_cents, buy), counterparty=fx_buy.display))
+            ledger.Leg(receiver, Money(buy_cents, buy), counterparty=shown or fx_buy.display))
 
 
 def convert(principal, quote_id: str, idempotency_key: str) -> tuple[dict, bool]:
@@ -219,7 +221,7 @@ def send(principal, to_handle: str, money: Money, deliver: str, note: str, idemp
     else:
         p = price(money.currency, deliver, sell_cents=money.amount_cents)
         fx_sell, fx_buy, into = _fx_legs(principal.handle, money.currency, deliver, p.sell_cents - p.fee_cents,
-                                         p.buy_cents, receiver)
+                                         p.buy_cents, receiver, shown=principal.handle)
         legs = (ledger.Leg(sender, -money, counterparty=receiver.display), into, fx_sell, fx_buy)
         if p.fee_cents:
             legs += (ledger.Leg(pockets.system_party_in("fees", money.currency), Money(p.fee_cents, money.currency),

@@ -164,3 +164,19 @@ def home_equivalent(money: Money) -> int:
         ctx.prec = PRECISION_DIGITS
         scale = Decimal(10) ** (exponent(HOME_CURRENCY) - exponent(money.currency))
         return int((Decimal(money.amount_cents) * mid * scale).to_integral_value(ROUND_UP))
+
+
+def rates_file() -> str | None:
+    """Where the fx-rates job finds the day's ECB file (FLOCK_FX_RATES_FILE)."""
+    return settings().fx_rates_file
+
+
+def run_job() -> dict:
+    """The `fx-rates` job: load the configured ECB file; idempotent per day of rates."""
+    path = rates_file()
+    if not path:
+        return {"processed": 0, "changed": 0, "source": None}
+    with open(path, "rb") as f:
+        text = f.read(ECB_FILE_BYTES_MAX + 1)
+    report = load_ecb(text)
+    return {"processed": 1, "changed": report["changed"], "rates_as_of": report["as_of"]}

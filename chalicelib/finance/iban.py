@@ -47,7 +47,7 @@ def validate(text: str) -> str:
     if length is None:
         raise errors.InvalidRequest(f"IBANs of country {iban[:2]} are not known.", param="iban")
     if len(iban) != length:
-        raise errors.InvalidRequest(f"An IBAN of {iban[:2]} has {length} characters.", param="iban")
+        raise errors.InvalidRequest(f"The length is wrong: an IBAN of {iban[:2]} has {length} characters.", param="iban")
     if not checksum_ok(iban):
         raise errors.InvalidRequest("The IBAN's check digits are wrong.", param="iban")
     return iban

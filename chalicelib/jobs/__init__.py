@@ -18,7 +18,7 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
                                     pending_hold_shard)
-from chalicelib.finance import creator, interest, ledger, loans, reconcile
+from chalicelib.finance import creator, fx_rates, interest, ledger, loans, reconcile
 
 log = logging.getLogger("flock.jobs")
 
@@ -108,9 +108,15 @@ def _posting_summary(parts: list[dict]) -> dict:
     return {**_sum_counts(parts), "behind": sum(p["behind"] for p in parts)}
 
 
+def run_fx_rates(as_of: date) -> dict:
+    """Mid-market rates from the configured ECB file (finance/fx_rates.py)."""
+    return fx_rates.run_job()
+
+
 JOBS = {
     "expire-holds": run_expire_holds,
     "subscriptions": run_subscriptions,
+    "fx-rates": run_fx_rates,
 }
 SEGMENTED = {
     "accrue-interest": accrue_segment,
