@@ -6,7 +6,7 @@ from chalice import Blueprint
 from pydantic import Field, StrictStr
 
 from chalicelib import http
-from chalicelib.api.schemas import AmountCents, Body, Currency, Reason
+from chalicelib.api.schemas import AmountCents, AnyCurrency, Body, Reason
 from chalicelib.finance import fx, fx_rates, pockets
 from chalicelib.finance.transfers import require_verified
 from chalicelib.identity.users import authenticate
@@ -18,8 +18,8 @@ RATES_MAX = 64
 
 
 class QuoteBody(Body):
-    sell_currency: Currency
-    buy_currency: Currency
+    sell_currency: AnyCurrency
+    buy_currency: AnyCurrency
     sell_amount: AmountCents | None = None
     buy_amount: AmountCents | None = None
 
@@ -29,7 +29,7 @@ class ConversionBody(Body):
 
 
 class FxRatesBody(Body):
-    base: Currency
+    base: AnyCurrency
     # Decimal strings, checked by the service (a JSON number would be a float).
     rates: Annotated[dict[Annotated[StrictStr, Field(max_length=16)], Annotated[StrictStr, Field(max_length=32)]],
                      Field(min_length=1, max_length=RATES_MAX)]

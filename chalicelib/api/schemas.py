@@ -80,7 +80,10 @@ HttpsUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https://[^\s]+
 AmountCents = Annotated[StrictInt, Field(ge=1, le=MINOR_UNITS_MAX)]
 # Any other currency is a 400 unsupported_currency (not invalid_request), so
 # the model takes any short string; the document tells the one accepted.
-Currency = Annotated[StrictStr, Field(min_length=1, max_length=16, json_schema_extra={"enum": sorted(SUPPORTED_CURRENCIES)})]
+Currency = Annotated[StrictStr, Field(min_length=1, max_length=16, json_schema_extra={"enum": [HOME_CURRENCY]})]
+# Where pockets of every currency are meant (API.md, Money in other currencies).
+AnyCurrency = Annotated[StrictStr, Field(min_length=1, max_length=16,
+                                         json_schema_extra={"enum": sorted(SUPPORTED_CURRENCIES)})]
 
 
 class MoneyBody(Body):
@@ -93,6 +96,11 @@ class MoneyBody(Body):
         if self.currency not in currencies or self.currency not in SUPPORTED_CURRENCIES:
             raise errors.UnsupportedCurrency(param="currency")
         return Money(self.amount, self.currency)
+
+
+class PocketMoneyBody(MoneyBody):
+    """An amount of any configured currency: a pocket's."""
+    currency: AnyCurrency
 
 
 class Page(BaseModel):

@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from chalicelib import http
-from chalicelib.api.schemas import Body, Currency, Handle, MoneyBody, Note, Page
+from chalicelib.api.schemas import AnyCurrency, Body, Handle, MoneyBody, Note, Page, PocketMoneyBody
 from chalicelib.config import HOME_CURRENCY
 from chalicelib.finance import credit, fx, requests, transfers, wallet
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
@@ -16,13 +16,13 @@ bp = Blueprint(__name__)
 route = http.routes(bp, authenticate)
 
 
-class TransferBody(MoneyBody):
+class TransferBody(PocketMoneyBody):
     to: Handle
     note: Note = ""
-    deliver_currency: Currency | None = None
+    deliver_currency: AnyCurrency | None = None
 
 
-class WithdrawalBody(MoneyBody):
+class WithdrawalBody(PocketMoneyBody):
     iban: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
 
 
@@ -82,7 +82,7 @@ def get_statement(req, month):
     return data
 
 
-@route("/v1/wallet/deposits", methods=["POST"], body=MoneyBody, idempotent=True)
+@route("/v1/wallet/deposits", methods=["POST"], body=PocketMoneyBody, idempotent=True)
 def deposit(req):
     money = req.data.money(SUPPORTED_CURRENCIES)
     if money.currency != HOME_CURRENCY:
