@@ -86,7 +86,7 @@ def currency_system_name(name: str, currency: str) -> str:
     return name if currency == HOME_CURRENCY else f"{name}_{currency}"
 
 
-def _system_accounts() -> list[tuple[str, str]]:
+def system_accounts() -> list[tuple[str, str]]:
     """(name, currency) of every system account."""
     names = [(name, HOME_CURRENCY) for name in SYSTEM_ACCOUNTS]
     for currency in settings().currencies:
@@ -98,7 +98,7 @@ def _system_accounts() -> list[tuple[str, str]]:
 def ensure_system_accounts() -> int:
     """Create every shard of every system account; returns how many were new."""
     created = 0
-    for name, currency in _system_accounts():
+    for name, currency in system_accounts():
         for shard in range(settings().system_account_shards):
             account_id = system_shard_id(name, shard)
             item = AccountItem.new(account_id, "system")
