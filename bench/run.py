@@ -23,6 +23,9 @@ prints the summary and sets the exit status from what they return.
     accrue-interest job over 1,000 and 10,000 accounts.
 6.  Loan servicing (bench/loans.py, in its own process): the loan-servicing
     job over 1,000 and 10,000 open loans with nothing due.
+7.  Cross-currency transfer (bench/fx.py, on the stack of sections 2 and 3):
+    DynamoDB requests per transfer with `deliver_currency`, and its time
+    against the same TransactWriteItems sent with plain boto3.
 
 The machine is small and noisy: the figures that matter are the ratios.
 Exit status 1 if a request-count rule is broken (those are exact, not noisy)
@@ -41,6 +44,7 @@ import time
 
 from cold_start import cold_start
 from figures import BENCH, ROOT, say, verdict
+from fx import fx_transfer
 from package_start import package_cold_start
 from request_counts import request_counts
 from stack import start_stack
@@ -102,7 +106,7 @@ def main():
                         help="fresh processes per subject and bytecode mode from the package (default 5)")
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
-    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run (default 1,2,3,4,5,6)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run (default 1,2,3,4,5,6,7)")
     args = parser.parse_args()
     sections = {int(x) for x in args.sections.split(",") if x.strip()}
     started = time.perf_counter()
@@ -120,8 +124,8 @@ def main():
     lap("1a")
     package = package_cold_start(args.package_runs) if 1 in sections else None
     lap("1b")
-    failures, ratios, money_ok, social_summary = [], {}, True, None
-    if sections & {2, 3}:
+    failures, ratios, money_ok, social_summary, fx_ratio = [], {}, True, None, None
+    if sections & {2, 3, 7}:
         server, seen = start_stack()
         try:
             tokens, failures = request_counts(seen)
@@ -129,6 +133,10 @@ def main():
             if 3 in sections:
                 ratios, money_ok = transfer_time(seen, tokens, args.n, args.seed_items)
                 lap("3")
+            if 7 in sections:
+                fx_ratio, fx_failures = fx_transfer(tokens, args.n)
+                failures += fx_failures
+                lap("7")
         finally:
             server.stop()
     social_broken = False
@@ -174,6 +182,8 @@ def main():
     for label, (ratio, med, floor_med, p90, floor_p90) in ratios.items():
         say(f"   transfer, {label}: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
             f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
+    if fx_ratio is not None:
+        say(f"   cross-currency transfer: {fx_ratio:.2f}x its transaction floor ({verdict(fx_ratio)})")
     for line in (social_summary or {}).get("summary", []):
         say(f"   social, {line}")
     if accrual_result:
