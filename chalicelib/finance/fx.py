@@ -19,7 +19,7 @@ from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
 
 from chalicelib import clock, errors, ids
-from chalicelib.config import HOME_CURRENCY, MINOR_UNITS_MAX, settings
+from chalicelib.config import MINOR_UNITS_MAX, settings
 from chalicelib.db.balances import TransferItem
 from chalicelib.db.fx import QuoteItem, quote_key
 from chalicelib.finance import fx_rates, iban, ledger, pockets, transfers
@@ -217,7 +217,7 @@ def send(principal, to_handle: str, money: Money, deliver: str, note: str, idemp
                            note=note, request_hash=request, limits=(_sent_limit(principal, money),), extras=extras)
     if deliver == money.currency:
         movement = replace(base, debit=replace(sender, gate=_gate(principal)), credit=receiver, money=money)
-        move = lambda: ledger.transfer(movement)  # noqa: E731
+        move = lambda: ledger.transfer(movement)
     else:
         p = price(money.currency, deliver, sell_cents=money.amount_cents)
         fx_sell, fx_buy, into = _fx_legs(principal.handle, money.currency, deliver, p.sell_cents - p.fee_cents,

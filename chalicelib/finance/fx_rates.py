@@ -7,9 +7,9 @@ Rates are `Decimal`, parsed from decimal strings; a float never appears.
 itself is 1. Any pair's mid rate follows: sell -> buy = rates[buy] / rates[sell].
 """
 import time
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal, InvalidOperation, localcontext
+from xml.etree import ElementTree
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import HOME_CURRENCY, settings

@@ -22,8 +22,7 @@ from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db import base
 from chalicelib.db.balances import AccountItem, account_key
 from chalicelib.finance import ledger
-from chalicelib.finance.accounts import (currency_system_name, customer_account_id, public_account,
-                                         random_system_shard)
+from chalicelib.finance.accounts import currency_system_name, customer_account_id, public_account, random_system_shard
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
 
 POCKET_KINDS = ("customer", "pocket")

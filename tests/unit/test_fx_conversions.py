@@ -5,9 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib import clock
+from chalicelib import clock, errors
 from chalicelib.finance import fx, reconcile
-from tests.unit.fxkit import convert, deposit, key, one_request_at_a_time, pocket, quote, rates  # noqa: F401
+from tests.unit import fxkit
+from tests.unit.fxkit import convert, deposit, key, pocket, quote
+
+one_request_at_a_time = fxkit.one_request_at_a_time  # the fixture, for this module
+rates = fxkit.rates  # the fixture, for this module
 
 
 def test_a_quote_shows_rate_fee_and_what_is_bought(api, rates):
@@ -18,7 +22,7 @@ def test_a_quote_shows_rate_fee_and_what_is_bought(api, rates):
     assert q["id"].startswith("fxq_")
     assert Decimal(q["rate"]) == Decimal("0.80") * Decimal("0.995")  # mid less the 0.50% spread
     assert q["fee"] == 30  # 0.30% of $100.00
-    assert q["buy_amount"] == int((Decimal(10_000 - 30) * Decimal(q["rate"])))  # rounded down
+    assert q["buy_amount"] == int(Decimal(10_000 - 30) * Decimal(q["rate"]))  # rounded down
     assert q["expires_at"] > clock.iso(clock.real_now())
 
 
@@ -146,7 +150,7 @@ def test_rounding_never_creates_money(rates, sell, buy, amount):
     and a round trip comes back with no more than it started."""
     try:
         there = fx.price(sell, buy, sell_cents=amount)
-    except Exception:
+    except errors.InvalidRequest:
         return  # too small to buy a unit: refused, nothing moves
     exact = Decimal(amount - there.fee_cents) * there.rate * Decimal(10) ** (
         fx.exponent(buy) - fx.exponent(sell))
@@ -154,6 +158,6 @@ def test_rounding_never_creates_money(rates, sell, buy, amount):
     assert there.fee_cents * 10_000 >= amount * 30
     try:
         back = fx.price(buy, sell, sell_cents=there.buy_cents)
-    except Exception:
+    except errors.InvalidRequest:
         return
     assert back.buy_cents <= amount

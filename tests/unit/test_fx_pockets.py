@@ -1,6 +1,9 @@
 """Pockets: one per person per currency, opened on first use, in minor units."""
 from chalicelib.finance import reconcile
-from tests.unit.fxkit import convert, deposit, key, pocket, quote, rates  # noqa: F401  (fixture)
+from tests.unit import fxkit
+from tests.unit.fxkit import convert, deposit, key, pocket, quote
+
+rates = fxkit.rates  # the fixture, for this module
 
 
 def test_a_pocket_does_not_exist_before_first_use(api, rates):

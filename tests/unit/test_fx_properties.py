@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from chalicelib import errors
-from chalicelib.db.balances import ACCOUNT_SORT_KEY, AccountItem
 from chalicelib.db import base
+from chalicelib.db.balances import ACCOUNT_SORT_KEY, AccountItem
 from chalicelib.finance import customers, fx, fx_rates, reconcile, transfers
 from chalicelib.finance.money import Money
 from chalicelib.identity import users
@@ -107,9 +107,9 @@ class FxMachine(RuleBasedStateMachine):
     def transfer(self, i, j, currency, deliver, amount):
         payer, payee, key = Books.principals[i], Books.principals[j], self._key()
         if currency == deliver == "USD":
-            call = lambda: transfers.send(payer, payee.handle, Money(amount), "", key)  # noqa: E731
+            call = lambda: transfers.send(payer, payee.handle, Money(amount), "", key)
         else:
-            call = lambda: fx.send(payer, payee.handle, Money(amount, currency), deliver, "", key)  # noqa: E731
+            call = lambda: fx.send(payer, payee.handle, Money(amount, currency), deliver, "", key)
         try:
             self._try(call)
         except errors.SelfTransfer:

@@ -3,8 +3,12 @@ at most two reads (the token's, the receiver's handle); the rates come
 from the process's cache, the receiver's pocket is not read."""
 import uuid
 
-from tests.unit.fxkit import deposit, rates  # noqa: F401  (fixture)
-from tests.unit.test_request_counts import _assert_hook_saw_everything, calls  # noqa: F401  (fixture)
+from tests.unit import fxkit, test_request_counts
+from tests.unit.fxkit import deposit
+from tests.unit.test_request_counts import _assert_hook_saw_everything
+
+rates = fxkit.rates  # the fixtures, for this module
+calls = test_request_counts.calls
 
 
 def test_a_cross_currency_transfer_is_one_transaction_and_at_most_two_reads(api, rates, calls):

@@ -2,7 +2,10 @@
 import pytest
 
 from chalicelib.finance import iban, reconcile
-from tests.unit.fxkit import deposit, key, pocket, rates  # noqa: F401  (fixture)
+from tests.unit import fxkit
+from tests.unit.fxkit import deposit, key, pocket
+
+rates = fxkit.rates  # the fixture, for this module
 
 
 def send(api, sender, body, headers=None):
