@@ -23,6 +23,7 @@ from chalicelib.config import MINOR_UNITS_MAX, settings
 from chalicelib.db.balances import TransferItem
 from chalicelib.db.fx import QuoteItem, quote_key
 from chalicelib.finance import fx_rates, iban, ledger, pockets, transfers
+from chalicelib.finance.fx_rates import decimal_text
 from chalicelib.finance.money import SUPPORTED_CURRENCIES, Money, exponent
 
 BPS = 10_000
@@ -116,11 +117,14 @@ def create_quote(principal, sell: str, buy: str, sell_cents: int | None, buy_cen
     expires = now + timedelta(seconds=settings().fx_quote_ttl_s)
     valid_until_s = int(expires.timestamp())
     quote_id = ids.new_id("fxq")
+    with localcontext() as ctx:
+        ctx.prec = fx_rates.PRECISION_DIGITS
+        mid_shown = p.mid.quantize(RATE_QUANTUM, rounding=ROUND_DOWN)  # shown only; the rate is what prices
     item = QuoteItem(*quote_key(quote_id), id=quote_id, user_id=principal.user_id, sell_currency=sell,
-                     buy_currency=buy, rate=str(p.rate), mid_rate=str(p.mid.normalize()), sell_amount=p.sell_cents,
-                     buy_amount=p.buy_cents, fee=p.fee_cents, created_at=clock.iso(now),
-                     expires_at_iso=clock.iso(expires),
-                     valid_until_s=valid_until_s, expires_at=valid_until_s + QUOTE_KEEP_S)
+                     buy_currency=buy, rate=decimal_text(p.rate), mid_rate=decimal_text(mid_shown),
+                     sell_amount=p.sell_cents, buy_amount=p.buy_cents, fee=p.fee_cents, created_at=clock.iso(now),
+                     expires_at_iso=clock.iso(expires), valid_until_s=valid_until_s,
+                     expires_at=valid_until_s + QUOTE_KEEP_S)
     item.save(condition=QuoteItem.pk.does_not_exist())
     return public_quote(item)
 
@@ -165,9 +169,10 @@ def convert(principal, quote_id: str, idempotency_key: str) -> tuple[dict, bool]
     sell, buy = quote.sell_currency, quote.buy_currency
     sell_cents, fee_cents, buy_cents = int(quote.sell_amount), int(quote.fee), int(quote.buy_amount)
     transfer_id = transfers.transfer_id_for(principal.user_id, idempotency_key)
+    alive = QuoteItem.valid_until_s >= int(clock.real_now().timestamp())  # real time: a test clock cannot revive it
     use = ledger.Extra("update", QuoteItem.ref(quote.id),
                        actions=(QuoteItem.status.set("used"), QuoteItem.transfer_id.set(transfer_id)),
-                       condition=(QuoteItem.status == "open") & (QuoteItem.valid_until_s >= int(clock.real_now().timestamp())),
+                       condition=(QuoteItem.status == "open") & alive,
                        refusal=errors.InvalidState("The quote has expired or was used."))
     receiver = pockets.pocket_party(principal.user_id, principal.handle, buy)
     fx_sell, fx_buy, into = _fx_legs(principal.handle, sell, buy, sell_cents - fee_cents, buy_cents, receiver)
@@ -175,8 +180,7 @@ def convert(principal, quote_id: str, idempotency_key: str) -> tuple[dict, bool]
     movement = ledger.Movement(
         transfer_id=transfer_id, kind="conversion", debit=_own(principal, sell), credit=fx_sell.party,
         money=Money(sell_cents, sell), fee=pockets.system_party_in("fees", sell) if fee_cents else None,
-        fee_cents=fee_cents,
-        legs=(fx_buy, into), extras=(use,), request_hash=transfers.request_hash("conversion", quote_id=quote.id),
+        fee_cents=fee_cents, legs=(fx_buy, into), extras=(use,), request_hash=transfers.request_hash("conversion", quote_id=quote.id),
         note=f"{sell} to {buy} at {quote.rate}")
     return _posted(pockets.into_pockets(lambda: ledger.transfer(movement), receiving=[(principal.user_id, buy)],
                                         own=[(principal.user_id, sell)]))
@@ -191,7 +195,7 @@ def _sent_limit(principal, money: Money) -> ledger.Limit:
 def _gated(principal, m: ledger.Movement, payee: ledger.Party) -> ledger.Movement:
     """A movement of legs alone has no debit for the ledger to gate: the
     caller's authorisation is added here, judged as a payment to `payee`."""
-    worth = Money(min(fx_rates.home_equivalent(m.legs[0].money.__neg__()), MINOR_UNITS_MAX))
+    worth = Money(min(fx_rates.home_equivalent(-m.legs[0].money), MINOR_UNITS_MAX))
     probe = ledger.Movement(m.transfer_id, m.kind, debit=m.legs[0].party, credit=payee, money=worth,
                             request_hash=m.request_hash)
     return replace(m, extras=m.extras + tuple(transfers.authorize(principal, probe)))

@@ -136,8 +136,13 @@ def _from_item(item: FxRatesItem) -> FxRates:
     return FxRates(item.base, rates, item.as_of, item.source)
 
 
+def decimal_text(value: Decimal) -> str:
+    """Plain digits, never an exponent ("150", not "1.5E+2")."""
+    return format(value, "f")
+
+
 def public_rates(rates: FxRates) -> dict:
-    return {"base": rates.base, "rates": {code: str(value) for code, value in sorted(rates.rates.items())},
+    return {"base": rates.base, "rates": {code: decimal_text(value) for code, value in sorted(rates.rates.items())},
             "as_of": rates.as_of, "source": rates.source}
 
 

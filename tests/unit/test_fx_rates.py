@@ -1,4 +1,5 @@
 """Exchange rates: set by operators (audited, decimal strings) or loaded from an ECB file."""
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,3 +75,12 @@ def test_the_fx_rates_job_loads_the_configured_file(api, monkeypatch):
 def test_a_bad_file_is_refused(text):
     with pytest.raises(errors.InvalidRequest):
         fx_rates.load_ecb(text)
+
+
+def test_rates_and_quotes_are_plain_decimal_strings(api):
+    api.verified("alice")
+    r = api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": {"JPY": "1.5E+2", "EUR": "8e-1"}})
+    assert r.status_code == 200 and r.json_body["rates"]["JPY"] == "150" and r.json_body["rates"]["EUR"] == "0.8"
+    q = quote(api, "alice", sell_currency="JPY", buy_currency="EUR", sell_amount=100_000).json_body
+    for text in (q["rate"], q["mid_rate"]):
+        assert re.fullmatch(r"[0-9]+\.[0-9]+", text), text
