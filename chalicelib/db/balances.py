@@ -422,5 +422,7 @@ class JobRunItem(Item):
     # reconcile: the sum of the balances seen, and the mismatches found
     balance_total = NumberAttribute(default=0)
     mismatch_count = NumberAttribute(default=0)
+    # reconcile: the sum per currency (each must be zero); every configured currency starts at 0
+    currency_totals = MapAttribute(null=True)
     started_at = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)

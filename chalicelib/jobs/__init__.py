@@ -167,7 +167,9 @@ def start(name: str, as_of: date | None = None) -> tuple[int, dict]:
     total = settings().job_segments
     run_id = ids.new_id("run")
     JobRunItem(*job_run_key(run_id), id=run_id, job=name, as_of=as_of.isoformat(), segments_total=total,
-               started_at=clock.iso(clock.real_now()), expires_at=int(clock.real_now().timestamp()) + RUN_TTL_S).save()
+               started_at=clock.iso(clock.real_now()), expires_at=int(clock.real_now().timestamp()) + RUN_TTL_S,
+               # Each currency's key exists from the start, so a worker adds to it in place.
+               currency_totals={c: 0 for c in settings().currencies} if name == "reconcile" else None).save()
     sqs = aws.client("sqs")
     for first in range(0, total, 10):
         sqs.send_message_batch(QueueUrl=queue_url, Entries=[
@@ -192,6 +194,8 @@ def run_segment_message(message: dict) -> dict:
                JobRunItem.segments_done.add({segment})]
     if "total" in part:
         actions += [JobRunItem.balance_total.add(part["total"]), JobRunItem.mismatch_count.add(part["mismatch_count"])]
+        actions += [JobRunItem.currency_totals[c].set(JobRunItem.currency_totals[c] + amount)
+                    for c, amount in part.get("totals", {}).items() if amount and c in settings().currencies]
     try:
         run.update(actions=actions, condition=JobRunItem.pk.exists() & ~JobRunItem.segments_done.contains(segment))
     except UpdateError as exc:
@@ -221,6 +225,8 @@ def get_run(name: str, run_id: str) -> dict:
                 "segments_done": done, "status": "done" if done >= int(run.segments_total) else "running",
                 "processed": int(run.processed), "changed": int(run.changed), "started_at": run.started_at}
     if run.job == "reconcile":  # the mismatches themselves are in the workers' logs
-        progress.update(total=int(run.balance_total), mismatch_count=int(run.mismatch_count),
-                        balanced=progress["status"] == "done" and not run.balance_total and not run.mismatch_count)
+        totals = {c: int(v) for c, v in (run.currency_totals.as_dict() if run.currency_totals else {}).items()}
+        progress.update(total=int(run.balance_total), mismatch_count=int(run.mismatch_count), totals=totals,
+                        balanced=progress["status"] == "done" and not run.balance_total and not run.mismatch_count
+                        and not any(totals.values()))
     return progress

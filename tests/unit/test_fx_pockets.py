@@ -94,3 +94,29 @@ def test_the_ledger_check_balances_per_currency(api, rates):
     assert report["fx_position"]["JPY"] == -q["buy_amount"]
     check = api.admin("GET", "/v1/admin/ledger/check").json_body
     assert check["balanced"] and check["totals"]["EUR"] == 0
+
+
+def test_a_fanned_out_reconcile_run_balances_per_currency(api, rates, monkeypatch):
+    """On AWS the segments run as SQS messages: the run adds each currency's sum."""
+    import dataclasses
+
+    from chalicelib import aws, jobs
+    from chalicelib.api import queue_name
+    from chalicelib.config import settings
+    from tests.unit.conftest import take_all
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=queue_name("jobs"))["QueueUrl"]
+    monkeypatch.setattr(jobs, "settings", lambda: dataclasses.replace(settings(), jobs_queue_url=url))
+    api.verified("alice")
+    deposit(api, "alice", 10_000, "EUR")
+    deposit(api, "alice", 700, "JPY")
+    r = api.admin("POST", "/v1/admin/jobs/reconcile", {})
+    assert r.status_code == 202, r.body
+    for body in take_all(sqs, url):
+        event = api.client.events.generate_sqs_event(message_bodies=[body], queue_name=queue_name("jobs"))
+        answer = api.client.lambda_.invoke("jobs_worker", event).payload
+        assert "errorMessage" not in str(answer), answer
+    total = settings().job_segments
+    assert any(reconcile.reconcile_segment(s, total)["totals"].get("EUR") for s in range(total))  # parts not all 0
+    run = api.admin("GET", f"/v1/admin/jobs/reconcile/runs/{r.json_body['run_id']}").json_body
+    assert run["balanced"] is True and run["totals"]["EUR"] == 0 and run["totals"]["JPY"] == 0, run
