@@ -73,7 +73,8 @@ def bought(sell: str, buy: str, rate: Decimal, sell_cents: int) -> int:
         return int((Decimal(sell_cents - fee_for(sell_cents)) * rate * scale).to_integral_value(ROUND_DOWN))
 
 
-def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | None = None) -> Price:
+def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | None = None,
+          param: str = "sell_amount") -> Price:
     """The price of selling `sell_cents`, or of buying at least `buy_cents`
     (the least sell amount that buys it: bisection, exact, since what is
     bought never falls as what is sold grows)."""
@@ -96,7 +97,9 @@ def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | N
         sell_cents = low
     got = bought(sell, buy, rate, sell_cents)
     if got <= 0:
-        raise errors.InvalidRequest("That amount is too small to convert.", param="sell_amount")
+        raise errors.InvalidRequest("That amount is too small to convert.", param=param)
+    if got > MINOR_UNITS_MAX:  # an amount is at most 10^12 minor units in every currency
+        raise errors.InvalidRequest("That amount is too large to convert.", param=param)
     return Price(rate, mid, sell_cents, fee_for(sell_cents), got)
 
 
@@ -223,7 +226,7 @@ def send(principal, to_handle: str, money: Money, deliver: str, note: str, idemp
         movement = replace(base, debit=replace(sender, gate=_gate(principal)), credit=receiver, money=money)
         move = lambda: ledger.transfer(movement)
     else:
-        p = price(money.currency, deliver, sell_cents=money.amount_cents)
+        p = price(money.currency, deliver, sell_cents=money.amount_cents, param="amount")
         fx_sell, fx_buy, into = _fx_legs(principal.handle, money.currency, deliver, p.sell_cents - p.fee_cents,
                                          p.buy_cents, receiver, shown=principal.handle)
         legs = (ledger.Leg(sender, -money, counterparty=receiver.display), into, fx_sell, fx_buy)

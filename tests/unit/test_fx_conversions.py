@@ -57,6 +57,7 @@ def test_buy_amount_quotes_the_least_sell_amount(api, rates):
     {"sell_currency": "USD", "buy_currency": "EUR", "sell_amount": "100"},
     {"sell_currency": "USD", "buy_currency": "EUR", "buy_amount": 10**12},
     {"sell_currency": "JPY", "buy_currency": "USD", "sell_amount": 1},  # buys less than a cent
+    {"sell_currency": "EUR", "buy_currency": "USD", "sell_amount": 10**12},  # buys more than 10^12 cents
 ])
 def test_bad_quotes_are_400s(api, rates, body):
     api.verified("alice")

@@ -61,6 +61,8 @@ def test_a_same_currency_pocket_transfer(api, rates):
     ({"to": "alice", "amount": 100, "currency": "USD", "deliver_currency": "EUR"}, 422, "self_transfer"),
     ({"to": "bob", "amount": 1_000_000, "currency": "USD", "deliver_currency": "EUR"}, 422, "insufficient_funds"),
     ({"to": "bob", "amount": 100, "currency": "USD", "deliver_currency": "AED"}, 409, "invalid_state"),
+    ({"to": "bob", "amount": 10**12, "currency": "EUR", "deliver_currency": "USD"}, 400, "invalid_request"),
+    ({"to": "bob", "amount": 1, "currency": "JPY", "deliver_currency": "USD"}, 400, "invalid_request"),
 ])
 def test_refusals_leave_nothing_behind(api, rates, body, status, code):
     api.verified("alice")
