@@ -32,20 +32,15 @@ it should not grow from 1,000 to 10,000 (a linear total). Exit status 1 if a
 rule is broken.
 """
 import argparse
-import collections
 import os
 import sys
 import time
 from datetime import timedelta
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from figures import ROOT, Clock, Counter, alternating, batch_put, counting, floor_client, median, use_in_process_moto
+
 sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
-os.environ.update({"FLOCK_STAGE": "dev", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                   "AWS_EC2_METADATA_DISABLED": "true", "FLOCK_ARGON2_MEMORY_KIB": "8192",
-                   "FLOCK_ARGON2_TIME_COST": "1", "FLOCK_SYSTEM_ACCOUNT_SHARDS": "2", "FLOCK_JOB_SEGMENTS": "8"})
-for _name in ("FLOCK_DYNAMODB_ENDPOINT", "FLOCK_AWS_ENDPOINT", "FLOCK_JOBS_QUEUE_URL"):
-    os.environ.pop(_name, None)
+use_in_process_moto()
 
 TARGET = 1.5
 GROWTH_TARGET = 1.5  # CPU time per account at the largest size / at the smallest
@@ -57,29 +52,6 @@ FLOOR_SAMPLE = (0, 3, 6)
 
 def say(text=""):
     print(text, flush=True)
-
-
-class Counter:
-    def __init__(self):
-        self.calls = collections.Counter()
-
-    def __call__(self, model=None, **kwargs):
-        self.calls[model.name] += 1
-        # None: a before-call handler's return value would replace the request.
-
-
-class Clock:
-    """CPU and wall seconds of a block, added up."""
-
-    def __init__(self):
-        self.cpu = self.wall = 0.0
-
-    def __enter__(self):
-        self._cpu, self._wall = time.process_time(), time.perf_counter()
-
-    def __exit__(self, *exc):
-        self.cpu += time.process_time() - self._cpu
-        self.wall += time.perf_counter() - self._wall
 
 
 def seed(raw, table, start, count, opened_at, accrued_through):
@@ -100,10 +72,7 @@ def seed(raw, table, start, count, opened_at, accrued_through):
             "movements": {"N": str(i % 50)}, "gsi3_pk": {"S": f"ACCT#{account_id}"}, "gsi3_sk": {"S": "customer"},
             "floor_micros": {"N": "0"}, "floor_through": {"S": accrued_through},
         })
-    for i in range(0, len(items), 25):
-        pending = {table: [{"PutRequest": {"Item": item}} for item in items[i:i + 25]]}
-        while pending:
-            pending = raw.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    batch_put(raw, table, items)
 
 
 def floor_segment(raw, table, segment, day_iso):
@@ -130,7 +99,6 @@ def floor_segment(raw, table, segment, day_iso):
 def measure(size, runs, raw, table, counter):
     """Rounds of one business day each; flock and floor alternate by segment."""
     from chalicelib import clock, jobs
-    from chalicelib.db import base
     from chalicelib.finance import interest
 
     floor_segments = FLOOR_SAMPLE if size >= SAMPLED_FROM else tuple(range(SEGMENTS))
@@ -141,21 +109,13 @@ def measure(size, runs, raw, table, counter):
         flock, floor = Clock(), Clock()
         processed = changed = floor_accounts = 0
         counter.calls.clear()
-        base.register_hook("before-call.dynamodb", counter)
-        try:
-            with flock:
-                history = interest.rate_history()  # as jobs.run reads it: once per run
-        finally:
-            base.unregister_hook("before-call.dynamodb", counter)
+        with counting(counter), flock:
+            history = interest.rate_history()  # as jobs.run reads it: once per run
         for segment in range(SEGMENTS):
             def run_flock():
                 nonlocal processed, changed
-                base.register_hook("before-call.dynamodb", counter)
-                try:
-                    with flock:
-                        part = jobs.accrue_segment(yesterday, segment, SEGMENTS, history=history)
-                finally:
-                    base.unregister_hook("before-call.dynamodb", counter)
+                with counting(counter), flock:
+                    part = jobs.accrue_segment(yesterday, segment, SEGMENTS, history=history)
                 processed += part["processed"]
                 changed += part["changed"]
 
@@ -165,7 +125,7 @@ def measure(size, runs, raw, table, counter):
                     with floor:
                         floor_accounts += floor_segment(raw, table, segment, yesterday.isoformat())
 
-            for step in ((run_flock, run_floor) if (segment + round_number) % 2 == 0 else (run_floor, run_flock)):
+            for step in alternating(segment, round_number, run_flock, run_floor):
                 step()
         if (processed, changed) != (size, size):
             raise RuntimeError(f"accrual processed {processed}, changed {changed} of {size}")
@@ -182,12 +142,6 @@ def check_books():
                if a.accrued_through != yesterday)
 
 
-def median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="account counts, ascending (default 1000,10000)")
@@ -198,18 +152,13 @@ def main():
 
     from moto import mock_aws
     with mock_aws():
-        import boto3
-        from botocore.config import Config
-
         import localstack
         from chalicelib import clock
         from chalicelib.config import settings
         localstack.provision("bench-operator-password")
         s = settings()
         table = s.table_name("balances")
-        # The floor client is configured as PynamoDB configures its own.
-        raw = boto3.client("dynamodb", region_name=s.region,
-                           config=Config(parameter_validation=False, retries={"mode": "standard", "total_max_attempts": 4}))
+        raw = floor_client(s.region)
         counter = Counter()
         opened_at = clock.iso(clock.now() - timedelta(days=40))
         accrued_through = (clock.now().date() - timedelta(days=1)).isoformat()

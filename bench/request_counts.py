@@ -8,6 +8,11 @@ its floor, the P2P transfer: 1 TransactWriteItems + at most 2 reads, the
 token read being one. A broken rule is a failure (exit status 1): counts
 are exact, not noisy.
 """
+import base64
+import json
+import os
+import uuid
+
 from dynamo_calls import explain
 from figures import say
 from stack import ADMIN_PASSWORD, App
@@ -27,6 +32,26 @@ def _check(seen, exact, reads_max=None, total_max=None):
     if total_max is not None and seen.total() > total_max:
         problems.append(f"requests {seen.total()} > {total_max}")
     return problems
+
+
+def present_check(api, check: dict):
+    """The check network presents `check`, signed as it signs, and it pays."""
+    from chalicelib.identity import keys, network_auth
+    body = {"id": str(uuid.uuid4()), "routing": check["micr"]["routing"], "account": check["micr"]["account"],
+            "serial": check["micr"]["serial"], "amount": check["amount"], "currency": check["currency"]}
+    signature = network_auth.sign(keys.network_secret("check"), json.dumps(body).encode())
+    r = api.call("POST", "/v1/network/check-presentments", body, headers={"Flock-Signature": signature}, expect=200)
+    if r.json_body["decision"] != "paid":
+        raise RuntimeError(f"bench check not paid: {r.json_body}")
+    return r
+
+
+def check_deposit_body() -> dict:
+    """A fresh check (its MICR and images never deposited before)."""
+    image = lambda magic: base64.b64encode(magic + os.urandom(4096)).decode()  # noqa: E731
+    return {"amount": 1_000, "currency": "USD",
+            "micr": {"routing": "021000021", "account": "99887766", "serial": str(uuid.uuid4().int % 10**9)},
+            "front_image": image(b"\x89PNG\r\n\x1a\n"), "back_image": image(b"\xff\xd8\xff"), "endorsed": True}
 
 
 def request_counts(seen):
@@ -61,6 +86,10 @@ def request_counts(seen):
         api.money(f"/v1/posts/{post}/tips", {"amount": 100, "currency": "USD"}, "alice")
         api.money(f"/v1/posts/{priced[0]}/unlock", None, "alice")
         api.money(f"/v1/conversations/{conv}/payments", {"amount": 100, "currency": "USD", "note": "warm"}, "alice")
+        checks = [api.money("/v1/checks", {"payee": "bench", "amount": 100, "currency": "USD"}, "alice").json_body
+                  for _ in range(2)]
+        present_check(api, checks[0])  # warm
+        api.money("/v1/check-deposits", check_deposit_body(), "alice")
         base.register_hook("before-call.dynamodb", seen)
         money_rule = ({"TransactWriteItems": 1}, 2, 3)  # exactly one TWI, reads <= 2, nothing else
         try:
@@ -79,6 +108,11 @@ def request_counts(seen):
                  lambda: api.money(f"/v1/conversations/{conv}/payments",
                                    {"amount": 100, "currency": "USD", "note": "bench"}, "alice"),
                  money_rule, "as P2P: TWI = 1, reads <= 2"),
+                # Paper checks (issue 14): 1 TWI and at most one read besides authentication (S3 aside).
+                ("POST /v1/network/check-presentments", lambda: present_check(api, checks[1]),
+                 ({"TransactWriteItems": 1}, 1, 2), "TWI = 1, reads <= 1 (no token: signed)"),
+                ("POST /v1/check-deposits", lambda: api.money("/v1/check-deposits", check_deposit_body(), "alice"),
+                 ({"TransactWriteItems": 1}, 2, 3), "TWI = 1, reads <= 2 (auth read + 1)"),
                 # The first wallet read of a process also reads the interest rates (cached for a minute).
                 ("GET /v1/wallet (first of the process)", lambda: api.call("GET", "/v1/wallet", as_="alice",
                                                                             expect=200), ({}, None, None),

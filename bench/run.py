@@ -22,8 +22,15 @@ prints the summary and sets the exit status from what they return.
 5.  Interest accrual (bench/accrual.py, in its own process): the
     accrue-interest job over 1,000 and 10,000 accounts.
 6.  Loan servicing (bench/loans.py, in its own process): the loan-servicing
-    job over 1,000 and 10,000 open loans with nothing due.
-7.  Cross-currency transfer (bench/fx.py, on the stack of sections 2 and 3):
+    job over 1,000 and 10,000 open loans with nothing due (`--loan-sizes`,
+    `make bench LOAN_SIZES=1000` for a short run).
+7.  Card authorization (bench/cards.py, in its own process): one
+    authorization through the service layer vs the same BatchGetItem and
+    TransactWriteItems sent with boto3, and the requests it makes.
+8.  Hot items (bench/hotspots.py, in its own process): a synthetic Zipf
+    workload through the service layer, write units per item, scaled to the
+    target peak rates; the hottest items and the design choice per path.
+9.  Cross-currency transfer (bench/fx.py, on the stack of sections 2 and 3):
     DynamoDB requests per transfer with `deliver_currency`, and its time
     against the same TransactWriteItems sent with plain boto3.
 
@@ -42,6 +49,7 @@ import sys
 import tempfile
 import time
 
+from checks_time import presentment_time
 from cold_start import cold_start
 from figures import BENCH, ROOT, say, verdict
 from fx import fx_transfer
@@ -75,12 +83,31 @@ def social(json_path):
     return summary
 
 
-def accrual(number="5", title="Interest accrual", module="accrual.py"):
+def hotspots(json_path):
+    """Section 8: bench/hotspots.py in its own process; returns its summary lines, or None."""
+    say("8. Hot items (bench/hotspots.py, in its own process)")
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "hotspots.py"), "--json", json_path], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout.splitlines():
+        say("   " + line.rstrip())
+    try:
+        with open(json_path) as f:
+            summary = json.load(f)["summary"]
+    except (OSError, ValueError, KeyError):
+        summary = None
+    if proc.returncode != 0 or summary is None:
+        say(f"   bench/hotspots.py FAILED (exit {proc.returncode})")
+        return None
+    say()
+    return summary
+
+
+def accrual(number="5", title="Interest accrual", module="accrual.py", args=()):
     """Section 5 (or 6, the same way): bench/accrual.py in its own process,
     its lines shown as they come; returns (summary lines, its rule
     failures), or None if it did not finish."""
     say(f"{number}. {title} (bench/{module}, in its own process)")
-    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, module)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, module), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:
@@ -106,7 +133,10 @@ def main():
                         help="fresh processes per subject and bytecode mode from the package (default 5)")
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run (default 1,2,3,4,5,6,7)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9", help="which sections to run (default 1,2,3,4,5,6,7,8,9)")
+    parser.add_argument("--loan-sizes", default="1000,10000",
+                        help="section 6's open-loan counts, ascending (default 1000,10000; one size skips the "
+                             "linearity check and most of the section's time)")
     args = parser.parse_args()
     sections = {int(x) for x in args.sections.split(",") if x.strip()}
     started = time.perf_counter()
@@ -124,19 +154,20 @@ def main():
     lap("1a")
     package = package_cold_start(args.package_runs) if 1 in sections else None
     lap("1b")
-    failures, ratios, money_ok, social_summary, fx_ratio = [], {}, True, None, None
-    if sections & {2, 3, 7}:
+    failures, ratios, money_ok, social_summary, presentment, fx_ratio = [], {}, True, None, None, None
+    if sections & {2, 3, 9}:
         server, seen = start_stack()
         try:
             tokens, failures = request_counts(seen)
             lap("2")
             if 3 in sections:
                 ratios, money_ok = transfer_time(seen, tokens, args.n, args.seed_items)
+                presentment = presentment_time(tokens, args.n)
                 lap("3")
-            if 7 in sections:
+            if 9 in sections:
                 fx_ratio, fx_failures = fx_transfer(tokens, args.n)
                 failures += fx_failures
-                lap("7")
+                lap("9")
         finally:
             server.stop()
     social_broken = False
@@ -151,13 +182,24 @@ def main():
         social_broken = social_summary is None
         if social_summary:
             failures += [f"social: {p}" for p in social_summary["failures"]]
-    accrual_result = loans_result = None
+    accrual_result = loans_result = cards_result = None
     if 5 in sections:
         accrual_result = accrual()
         lap("5")
     if 6 in sections:
-        loans_result = accrual("6", "Loan servicing", "loans.py")
+        loans_result = accrual("6", "Loan servicing", "loans.py", ["--sizes", args.loan_sizes])
         lap("6")
+    if 7 in sections:
+        cards_result = accrual("7", "Card authorization", "cards.py")
+    hot_lines = None
+    if 8 in sections:
+        fd, hot_json = tempfile.mkstemp(prefix="flock-bench-hot-", suffix=".json")
+        os.close(fd)
+        try:
+            hot_lines = hotspots(hot_json)
+        finally:
+            os.remove(hot_json)
+        lap("7")
     warnings = []
     say("Summary")
     if cold:
@@ -182,6 +224,10 @@ def main():
     for label, (ratio, med, floor_med, p90, floor_p90) in ratios.items():
         say(f"   transfer, {label}: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
             f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
+    if presentment:
+        ratio, med, floor_med, p90, floor_p90 = presentment
+        say(f"   paid check presentment: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
+            f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
     if fx_ratio is not None:
         say(f"   cross-currency transfer: {fx_ratio:.2f}x its transaction floor ({verdict(fx_ratio)})")
     for line in (social_summary or {}).get("summary", []):
@@ -198,6 +244,16 @@ def main():
         failures += [f"loans: {line}" for line in loans_result[1]]
     elif 6 in sections:
         warnings.append("bench/loans.py did not finish (its output is above)")
+    if cards_result:
+        for line in cards_result[0]:
+            say(f"   {line}")
+        failures += [f"cards: {line}" for line in cards_result[1]]
+    elif 7 in sections:
+        warnings.append("bench/cards.py did not finish (its output is above)")
+    for line in hot_lines or []:
+        say(f"   {line}")
+    if 8 in sections and hot_lines is None:
+        warnings.append("bench/hotspots.py did not finish (its output is above)")
     if not money_ok:
         warnings.append("money check: alice's balance did not fall by what the transfers moved")
     if social_broken:
@@ -208,7 +264,9 @@ def main():
         ", ".join(f"{name}: {seconds:.0f} s" for name, seconds in took.items() if seconds >= 0.5) + ")")
     # Exit status 1 means a request-count rule is broken, and nothing else does (2: a part of the bench failed).
     return 1 if failures else (2 if social_broken or (5 in sections and not accrual_result)
-                                         or (6 in sections and not loans_result) else 0)
+                                         or (6 in sections and not loans_result)
+                                         or (7 in sections and not cards_result)
+                                         or (8 in sections and hot_lines is None) else 0)
 
 
 if __name__ == "__main__":

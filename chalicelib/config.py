@@ -6,6 +6,7 @@ else in the code reads `os.environ`; modules ask `settings()`.
 import functools
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 MINOR_UNITS_MAX = 10**12
 # The outside systems that call Flock (API.md, Networks).
@@ -55,11 +56,35 @@ class Settings:
     jobs_queue_url: str | None
     job_segments: int
     overdraft_apr_bps: int
+    videos_bucket: str = "flock-dev-videos"
+    video_max_bytes: int = 500 * 1024 * 1024
+    video_url_ttl_s: int = 300
+    video_upload_ttl_s: int = 900
+    web_origin: str | None = None
     loan_late_fee: int = 1500
     loan_min_amount: int = 10_000
     loan_max_amount: int = 2_500_000
     loan_terms: tuple = tuple(range(3, 37))
     loan_apr_bps_by_grade: tuple = (("A", 599), ("B", 899), ("C", 1299), ("D", 1799), ("E", 2499))
+    # Cards (API.md, Cards): Flock's BIN, open cards a person may hold,
+    # cashback on posted purchases (basis points, rounded down), reveals a day.
+    card_bin: str = "453275"
+    cards_open_max: int = 5
+    card_cashback_bps: int = 100
+    card_reveals_per_day: int = 5
+    check_images_bucket: str = "flock-dev-check-images"
+    check_image_bytes_max: int = 2 * 1024 * 1024
+    check_deposit_max_cents: int = 500_000
+    check_deposits_window_max_cents: int = 1_000_000
+    check_deposits_window_count_max: int = 10
+    check_deposits_window_days: int = 30
+    nsf_fee_cents: int = 0
+    return_fee_cents: int = 0
+    hot_post_likes: int = 1_000
+    hot_post_counter_shards: int = 256
+    follower_count_shards: int = 32
+    timeline_ttl_days: int = 30
+    timeline_entries_max: int = 800
     limits: dict = field(default_factory=dict)
     currencies: dict = field(default_factory=lambda: dict(CURRENCY_EXPONENTS_DEFAULT))  # code -> exponent
     fx_spread_bps: int = 50
@@ -75,6 +100,18 @@ class Settings:
 
     def table_name(self, logical: str) -> str:
         return f"{self.table_prefix}-{logical}"
+
+    @property
+    def videos_origin(self) -> str:
+        """The origin presigned URLs of the videos bucket point at (the page's
+        CSP names it and nothing else): the local endpoint, where there is
+        one, else the bucket's virtual-hosted S3 origin as botocore signs it
+        (us-east-1 signs for the global endpoint)."""
+        if self.aws_endpoint:
+            endpoint = urlsplit(self.aws_endpoint)
+            return f"{endpoint.scheme}://{endpoint.netloc}"
+        host = "s3" if self.region == "us-east-1" else f"s3.{self.region}"
+        return f"https://{self.videos_bucket}.{host}.amazonaws.com"
 
     def tier_limits(self, tier: str) -> TierLimits:
         return self.limits.get(tier, self.limits["verified"])
@@ -160,11 +197,48 @@ def settings() -> Settings:
         jobs_queue_url=os.environ.get("FLOCK_JOBS_QUEUE_URL") or None,
         job_segments=_int("FLOCK_JOB_SEGMENTS", 8),
         overdraft_apr_bps=_int("FLOCK_OVERDRAFT_APR_BPS", 1800),
+        # Videos (API.md, Videos): a private bucket per stage; uploads go
+        # straight to it by presigned POST, playback by short presigned GETs.
+        videos_bucket=os.environ.get("FLOCK_VIDEOS_BUCKET", f"flock-{stage}-videos"),
+        video_max_bytes=_int("FLOCK_VIDEO_MAX_BYTES", 500 * 1024 * 1024),
+        video_url_ttl_s=_int("FLOCK_VIDEO_URL_TTL_S", 300),
+        video_upload_ttl_s=_int("FLOCK_VIDEO_UPLOAD_TTL_S", 900),
+        # Where the web client is served from: the videos bucket lets that
+        # origin (only) POST uploads from the page. Unset, the dev server
+        # uses its own URL; on AWS the template's WebOrigin parameter.
+        web_origin=os.environ.get("FLOCK_WEB_ORIGIN") or None,
         # Lending (API.md, Loans): the late fee in minor units, and the
         # product until an operator sets one (PUT /v1/admin/loan-products).
         loan_late_fee=_int("FLOCK_LOAN_LATE_FEE", 1500),
         loan_min_amount=_int("FLOCK_LOAN_MIN_AMOUNT", 10_000),
         loan_max_amount=_int("FLOCK_LOAN_MAX_AMOUNT", 2_500_000),
+        card_bin=os.environ.get("FLOCK_CARD_BIN", "453275"),
+        cards_open_max=_int("FLOCK_CARDS_OPEN_MAX", 5),
+        card_cashback_bps=_int("FLOCK_CARD_CASHBACK_BPS", 100),
+        card_reveals_per_day=_int("FLOCK_CARD_REVEALS_PER_DAY", 5),
+        # Paper checks (API.md, Checks): images of deposited checks in a
+        # private bucket of their own, keyed by their SHA-256.
+        check_images_bucket=os.environ.get("FLOCK_CHECK_IMAGES_BUCKET", f"flock-{stage}-check-images"),
+        check_image_bytes_max=_int("FLOCK_CHECK_IMAGE_BYTES_MAX", 2 * 1024 * 1024),
+        # Mobile deposit limits: per check, and per rolling window (amount and
+        # count, returned deposits included).
+        check_deposit_max_cents=_int("FLOCK_CHECK_DEPOSIT_MAX_CENTS", 500_000),
+        check_deposits_window_max_cents=_int("FLOCK_CHECK_DEPOSITS_WINDOW_MAX_CENTS", 1_000_000),
+        check_deposits_window_count_max=_int("FLOCK_CHECK_DEPOSITS_WINDOW_COUNT_MAX", 10),
+        check_deposits_window_days=_int("FLOCK_CHECK_DEPOSITS_WINDOW_DAYS", 30),
+        # Charged to the drawer of a check returned for want of funds, and to
+        # the depositor of a returned check (minor units; 0: none).
+        nsf_fee_cents=_int("FLOCK_NSF_FEE", 0),
+        return_fee_cents=_int("FLOCK_RETURN_FEE", 0),
+        # Scale (issue 17). A post with this many likes has its counters
+        # widened to `hot_post_counter_shards` shards: 100,000 likes/s at 2
+        # write units each need 200 shards of 1,000 WCU/s.
+        hot_post_likes=_int("FLOCK_HOT_POST_LIKES", 1_000),
+        hot_post_counter_shards=_int("FLOCK_HOT_POST_COUNTER_SHARDS", 256),
+        # A celebrity's follower count: 10,000 follows/s at 2 WCU need 20 shards.
+        follower_count_shards=_int("FLOCK_FOLLOWER_COUNT_SHARDS", 32),
+        timeline_ttl_days=_int("FLOCK_TIMELINE_TTL_DAYS", 30),
+        timeline_entries_max=_int("FLOCK_TIMELINE_ENTRIES_MAX", 800),
         limits={"verified": verified},
         currencies=_currency_map("FLOCK_CURRENCIES", CURRENCY_EXPONENTS_DEFAULT),
         # A quote's rate is the mid-market rate less the spread; the fee (in

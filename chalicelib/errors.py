@@ -121,6 +121,11 @@ class InvalidState(Conflict):
     default_message = "It is not in a state that allows this."
 
 
+class DuplicateDeposit(Conflict):
+    code = "duplicate_deposit"
+    default_message = "This check was deposited before."
+
+
 class Unprocessable(ApiError):
     status = 422
     type = "business_error"

@@ -76,11 +76,11 @@ def _check_strings(value, path: tuple = ()):
             _check_strings(v, path + (i,))
 
 
-def parse_json(raw: bytes | None):
+def parse_json(raw: bytes | None, bytes_max: int = BODY_BYTES_MAX):
     if raw is None or raw.strip() == b"":
         return None
-    if len(raw) > BODY_BYTES_MAX:
-        raise errors.InvalidRequest(f"The body is larger than {BODY_BYTES_MAX} bytes.")
+    if len(raw) > bytes_max:
+        raise errors.InvalidRequest(f"The body is larger than {bytes_max} bytes.")
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -155,6 +155,11 @@ class Request:
         return self._request.raw_body or b""
 
     @property
+    def headers(self):
+        """The request headers, looked up case-insensitively."""
+        return self._request.headers or {}
+
+    @property
     def source_address(self) -> str:
         return source_address(self._request)
 
@@ -177,8 +182,8 @@ def client_of(chalice_request) -> Client:
                                       headers.get("flock-otp"))
 
 
-def parse_body(chalice_request, model: type[BaseModel], required: bool):
-    data = parse_json(chalice_request.raw_body)
+def parse_body(chalice_request, model: type[BaseModel], required: bool, bytes_max: int = BODY_BYTES_MAX):
+    data = parse_json(chalice_request.raw_body, bytes_max)
     if data is None:
         if required:
             raise errors.InvalidRequest("A JSON object body is required.")
@@ -239,6 +244,7 @@ def routes(blueprint, authenticate):
     `authenticate(token) -> principal` is identity's. `auth=False` routes get
     no principal; `admin=True` routes refuse non-admins with 403. `body` and
     `query` are pydantic models; `idempotent=True` requires the key header.
+    `body_bytes_max` raises the body limit for the route that takes images.
     `network="card"` routes are called by that network, not by a person: the
     `Flock-Signature` header is checked before anything else (a refused call
     learns nothing and stores nothing), and an `errors.Replayed` raised by
@@ -246,7 +252,8 @@ def routes(blueprint, authenticate):
     """
     def route(path: str, methods=("GET",), auth: bool = True, admin: bool = False, status: int = 200,
               body: type[BaseModel] | None = None, body_required: bool = True,
-              query: type[BaseModel] | None = None, idempotent: bool = False, network: str | None = None):
+              query: type[BaseModel] | None = None, idempotent: bool = False, network: str | None = None,
+              body_bytes_max: int = BODY_BYTES_MAX):
         def decorate(view):
             @functools.wraps(view)
             def handler(**path_params):
@@ -256,7 +263,7 @@ def routes(blueprint, authenticate):
                         network_auth.verify(network, chalice_request.headers.get(network_auth.HEADER),
                                             chalice_request.raw_body or b"")
                     key = parse_idempotency_key(chalice_request) if idempotent else None
-                    data = parse_body(chalice_request, body, body_required) if body else None
+                    data = parse_body(chalice_request, body, body_required, body_bytes_max) if body else None
                     params = validate(query, dict(chalice_request.query_params or {})) if query else None
                     principal = authenticate(_bearer_token(chalice_request), client_of(chalice_request)) \
                         if (auth or admin) and not network else None

@@ -26,6 +26,12 @@ ZIP_MAX_BYTES = 30 * 1024 * 1024
 FORBIDDEN = {"moto", "pytest", "_pytest", "hypothesis", "cfnlint", "cfn_lint", "samtranslator",
              "pytest_timeout", "httpx", "werkzeug", "responses", "flask"}
 
+# botocore ships the model of every AWS service (16 MiB of the zip); Lambda
+# needs those Flock's code calls (chalicelib/aws.py, PynamoDB) and STS (the
+# SDK's own credential chain). A service not kept here fails with botocore's
+# UnknownServiceError at its first call: add it when the code first calls it.
+BOTOCORE_SERVICES = frozenset({"dynamodb", "kms", "s3", "secretsmanager", "sqs", "sts"})
+
 # `chalice package` imports app.py with the prod stage's environment; the
 # template reads the same app, so read it the same way.
 os.environ["FLOCK_STAGE"] = "prod"
@@ -57,7 +63,8 @@ def precompile_zip() -> int:
     """Replace the .pyc Chalice copied from the dev tree (never valid: the zip
     dates every source 1980, so Lambda compiled every module at every cold
     start, measured ~0.75 s) with unchecked-hash bytecode compiled here,
-    which Lambda's read-only /var/task then uses as is. Returns the .pyc count."""
+    which Lambda's read-only /var/task then uses as is; and leave out the
+    botocore models of services Flock never calls. Returns the .pyc count."""
     import compileall
     import py_compile
     import shutil
@@ -65,6 +72,10 @@ def precompile_zip() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(ZIP) as z:
             z.extractall(tmp)
+        models = os.path.join(tmp, "botocore", "data")
+        for name in os.listdir(models) if os.path.isdir(models) else ():
+            if name not in BOTOCORE_SERVICES and os.path.isdir(os.path.join(models, name)):
+                shutil.rmtree(os.path.join(models, name))
         for folder, dirs, files in os.walk(tmp):
             if "__pycache__" in dirs:
                 shutil.rmtree(os.path.join(folder, "__pycache__"))

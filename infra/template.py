@@ -13,6 +13,10 @@ deep-merges into the SAM template Chalice generates:
   (with `autogen_policy: false` Chalice makes one role per function, so the
   roles are read from Chalice's own application graph of `app.py`, not
   guessed), plus the environment each function needs in prod;
+- the private videos bucket (API.md, Videos): encrypted under the data key,
+  all public access blocked, TLS only, no versioning, never-completed
+  uploads expired by a lifecycle rule; only the API function reaches it,
+  for exactly the object actions it uses;
 - API Gateway gateway responses that answer with Flock's error object;
 - a custom resource that runs the `bootstrap` function once the tables
   exist, so a new stack has its system accounts (chalicelib/bootstrap.py).
@@ -94,6 +98,59 @@ ENVELOPE_KEY_ID = "EnvelopeKey"
 ENVELOPE_KEY_ALIAS = f"alias/{APP_NAME}-{STAGE}-envelope"
 ENVELOPE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
+# Images of deposited checks (chalicelib/finance/check_images.py): a bucket of
+# their own, private (every public access blocked, the owner owns every
+# object), under the data key, TLS only, versioned and retained. The API
+# function may put and get objects in it, nothing else (no list, no delete);
+# its name reaches the code as FLOCK_CHECK_IMAGES_BUCKET.
+CHECK_IMAGES_BUCKET_ID = "CheckImagesBucket"
+CHECK_IMAGES_ACTIONS = ("s3:GetObject", "s3:PutObject")
+CHECK_IMAGES_FUNCTIONS = ("APIHandler",)
+# The videos bucket (chalicelib/db/video_store.py). Its name is per account
+# and region (bucket names are global); the functions read it from
+# FLOCK_VIDEOS_BUCKET. The API function signs presigned POSTs (PutObject on
+# uploads/), reads an upload's head and first bytes and copies it to videos/
+# (GetObject on uploads/, PutObject on videos/), deletes uploads, and signs
+# presigned GETs of videos/ (GetObject). Nothing lists the bucket.
+VIDEOS_BUCKET_ID = "VideosBucket"
+VIDEOS_BUCKET_POLICY_ID = "VideosBucketPolicy"
+VIDEOS_UPLOADS_PREFIX = "uploads/"  # chalicelib.db.videos.UPLOADS_PREFIX
+VIDEOS_READY_PREFIX = "videos/"  # chalicelib.db.videos.READY_PREFIX
+VIDEOS_UPLOADS_EXPIRE_DAYS = 1  # chalicelib.db.video_store.UPLOADS_EXPIRE_DAYS
+# The web client POSTs uploads to the bucket from its page: S3 answers that
+# origin's CORS preflight, and no other's (video_store.upload_cors_rules).
+# The stack cannot name its own API's URL here (the bucket is in the API
+# function's environment, so the API cannot come before the bucket): the
+# operator passes where the page is served.
+WEB_ORIGIN_PARAMETER = "WebOrigin"
+VIDEOS_UPLOAD_PREFLIGHT_MAX_AGE_S = 3000  # chalicelib.db.video_store.UPLOAD_PREFLIGHT_MAX_AGE_S
+VIDEOS_OBJECT_ACTIONS = {
+    "s3:PutObject": (VIDEOS_UPLOADS_PREFIX, VIDEOS_READY_PREFIX),
+    "s3:GetObject": (VIDEOS_UPLOADS_PREFIX, VIDEOS_READY_PREFIX),
+    "s3:DeleteObject": (VIDEOS_UPLOADS_PREFIX,),
+}
+# S3 asks the data key for a data key (uploads, copies) and to open one (reads).
+S3_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+SKIP_VIDEOS_VERSIONING = {
+    "id": "CKV_AWS_21",
+    "comment": "Versioning off on purpose: a rejected or abandoned upload must be gone, not kept as a "
+               "noncurrent version; a video's record of truth is its item in the posts table.",
+}
+SKIP_VIDEOS_REPLICATION = {
+    "id": "CKV_AWS_144",
+    "comment": "Cross-region replication needs versioning, which media keeps off (see CKV_AWS_21).",
+}
+SKIP_VIDEOS_ACCESS_LOGS = {
+    "id": "CKV_AWS_18",
+    "comment": "No server access logs: every object is reached by presigned requests the API signs with its "
+               "own role, after its own authorization; CloudTrail data events are the audit trail if wanted.",
+}
+SKIP_VIDEOS_NOTIFICATIONS = {
+    "id": "CKV2_AWS_62",
+    "comment": "No event notifications: `complete` is called by the client after its upload and reads the "
+               "object itself.",
+}
+
 # Logs: every function's and the API's access log, kept 13 months (a year of
 # history, as PCI DSS 10.5.1 asks of audit logs, and a month's margin),
 # encrypted under the data key, and kept when the stack goes.
@@ -171,6 +228,22 @@ SKIP_DLQ_WORKER = {
                "that keeps failing goes to its queue's own redrive DLQ (<queue>-dlq after 5 receives, "
                "encrypted under the data key).",
 }
+SKIP_BUCKET_ACCESS_LOG = {
+    "id": "CKV_AWS_18",
+    "comment": "No S3 server access log: its records are best-effort and would need a log bucket of their own; "
+               "every object the app writes or reads is one the API function handles for a signed-in person, and "
+               "CloudTrail data events can be turned on for this bucket when an audit asks for reads.",
+}
+SKIP_BUCKET_REPLICATION = {
+    "id": "CKV_AWS_144",
+    "comment": "No cross-region replication: the images back deposits whose money and records live in this "
+               "region's tables (point-in-time recovery); versioning keeps an overwritten or deleted image.",
+}
+SKIP_BUCKET_NOTIFICATIONS = {
+    "id": "CKV2_AWS_62",
+    "comment": "No event notifications on check images: the deposit that puts an image records its hash in the "
+               "same request, and nothing else reacts to an image arriving.",
+}
 SKIP_API_CACHE = {
     "id": "CKV_AWS_120",
     "comment": "No API Gateway cache: every answer is per person (balances, transactions, messages, timelines "
@@ -235,6 +308,77 @@ def secret_resource() -> dict:
             "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
         },
     })
+
+
+def check_images_resources() -> dict:
+    bucket = _retained({
+        "Type": "AWS::S3::Bucket",
+        "Properties": {
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn()},
+                "BucketKeyEnabled": True}]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
+        },
+    })
+    bucket["Metadata"] = checkov_skips(SKIP_BUCKET_ACCESS_LOG, SKIP_BUCKET_REPLICATION, SKIP_BUCKET_NOTIFICATIONS)
+    bucket_arn = {"Fn::GetAtt": [CHECK_IMAGES_BUCKET_ID, "Arn"]}
+    policy = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {"Bucket": {"Ref": CHECK_IMAGES_BUCKET_ID}, "PolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                           "Resource": [bucket_arn, {"Fn::Sub": f"${{{CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}],
+                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+    }
+    return {CHECK_IMAGES_BUCKET_ID: bucket, CHECK_IMAGES_BUCKET_ID + "Policy": policy}
+
+
+def videos_bucket_resources() -> dict:
+    bucket = {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {
+            "BucketName": {"Fn::Sub": f"{TABLE_PREFIX}-videos-${{AWS::AccountId}}-${{AWS::Region}}"},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn()},
+                "BucketKeyEnabled": True}]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "CorsConfiguration": {"CorsRules": [{
+                "Id": "web-client-uploads", "AllowedMethods": ["POST"],
+                "AllowedOrigins": [{"Ref": WEB_ORIGIN_PARAMETER}], "MaxAge": VIDEOS_UPLOAD_PREFLIGHT_MAX_AGE_S}]},
+            "LifecycleConfiguration": {"Rules": [{
+                "Id": "never-completed-uploads", "Status": "Enabled", "Prefix": VIDEOS_UPLOADS_PREFIX,
+                "ExpirationInDays": VIDEOS_UPLOADS_EXPIRE_DAYS,
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": VIDEOS_UPLOADS_EXPIRE_DAYS}}]},
+            "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": STAGE}],
+        },
+        "Metadata": checkov_skips(SKIP_VIDEOS_VERSIONING, SKIP_VIDEOS_REPLICATION, SKIP_VIDEOS_ACCESS_LOGS,
+                                  SKIP_VIDEOS_NOTIFICATIONS),
+    }
+    arn = {"Fn::GetAtt": [VIDEOS_BUCKET_ID, "Arn"]}
+    policy = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {"Bucket": {"Ref": VIDEOS_BUCKET_ID}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [arn, {"Fn::Sub": f"${{{VIDEOS_BUCKET_ID}.Arn}}/*"}],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
+    }
+    return {VIDEOS_BUCKET_ID: _retained(bucket), VIDEOS_BUCKET_POLICY_ID: policy}
+
+
+def videos_statements() -> list[dict]:
+    """The API function's access to the videos bucket: each action on the prefixes it needs it for."""
+    statements = [{"Sid": "Videos" + action.split(":")[1], "Effect": "Allow", "Action": [action],
+                   "Resource": [{"Fn::Sub": f"${{{VIDEOS_BUCKET_ID}.Arn}}/{prefix}*"} for prefix in prefixes]}
+                  for action, prefixes in VIDEOS_OBJECT_ACTIONS.items()]
+    statements.append({"Sid": "DataKeyThroughS3", "Effect": "Allow", "Action": list(S3_KEY_ACTIONS),
+                       "Resource": [key_arn()], "Condition": _via("s3")})
+    return statements
 
 
 def kms_key_resources(key_id: str, alias: str, description: str, log_groups=()) -> dict:
@@ -460,6 +604,8 @@ def chalice_functions(app=None, stage: str = STAGE) -> list[dict]:
     from chalice.deploy.appgraph import ApplicationGraphBuilder
     from chalice.utils import to_cfn_resource_name
 
+    from chalicelib.api import function_timeouts
+    timeouts = function_timeouts()  # the jobs' (chalicelib/jobs/registry.py); others are .chalice/config.json's
     config = chalice_config(app, stage)
     if not config.manage_iam_role:
         raise RuntimeError("the template puts Flock's policy on the roles Chalice manages; keep manage_iam_role")
@@ -473,7 +619,8 @@ def chalice_functions(app=None, stage: str = STAGE) -> list[dict]:
         key = fn_id(fn)
         if key not in functions:
             functions[key] = {"id": key, "role_id": to_cfn_resource_name(fn.role.resource_name),
-                              "function_name": fn.function_name, "timeout": fn.timeout, "events": []}
+                              "function_name": fn.function_name,
+                              "timeout": timeouts.get(fn.resource_name, fn.timeout), "events": []}
         return functions[key]
 
     def walk(model):
@@ -523,6 +670,10 @@ def policy_document(function: dict, queues: list) -> dict:
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": [_arn("logs", log_group), _arn("logs", log_group + ":*")]},
     ]
+    if function["id"] in CHECK_IMAGES_FUNCTIONS:
+        # The data key through S3 comes with the videos' statements (the same API function).
+        statements.append({"Sid": "CheckImages", "Effect": "Allow", "Action": list(CHECK_IMAGES_ACTIONS),
+                           "Resource": [{"Fn::Sub": f"${{{CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}]})
     if queues:
         statements.append({"Sid": "FlockQueuesSend", "Effect": "Allow", "Action": list(QUEUE_SEND_ACTIONS),
                            "Resource": [_queue_arn(q) for q in queues]})
@@ -535,6 +686,8 @@ def policy_document(function: dict, queues: list) -> dict:
                            "Resource": [{"Fn::GetAtt": [ASYNC_DLQ_ID, "Arn"]}]})
     statements += data_key_statements(
         queues_on_key=bool(_managed_queues(queues)) or invoked_asynchronously(function))
+    if function["id"] == "APIHandler":
+        statements += videos_statements()
     statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -564,6 +717,8 @@ def environment(queues=()) -> dict:
         # The ARN: exact, and it makes the functions wait for the secret.
         "FLOCK_SIGNING_KEY_SECRET": {"Ref": SECRET_ID},
         "FLOCK_KMS_KEY_ID": key_arn(ENVELOPE_KEY_ID),
+        "FLOCK_CHECK_IMAGES_BUCKET": {"Ref": CHECK_IMAGES_BUCKET_ID},
+        "FLOCK_VIDEOS_BUCKET": {"Ref": VIDEOS_BUCKET_ID},
     }
     for queue in _managed_queues(queues):
         # A queue's Ref is its URL. The Ref also makes every function wait
@@ -656,12 +811,22 @@ def bootstrap_resource(functions: list[dict]) -> dict | None:
                            "SystemAccounts": list(SYSTEM_ACCOUNTS)}}
 
 
+def web_origin_parameter() -> dict:
+    return {WEB_ORIGIN_PARAMETER: {
+        "Type": "String", "AllowedPattern": "^https://[a-z0-9.-]+(:[0-9]{1,5})?$",
+        "ConstraintDescription": "an https origin: scheme and host (and port), no path",
+        "Description": "The origin the web client is served from (the API's URL or its custom domain): "
+                       "the only origin whose page may upload videos to the bucket."}}
+
+
 def build(app=None) -> dict:
     """The merge template for `chalice package --stage prod`."""
     functions = chalice_functions(app)
     queues = sorted({e["queue"] for f in functions for e in f["events"] if e["type"] == "SQS"})
     resources = {table_id(t.logical): table_resource(t) for t in spec.TABLES}
     resources[SECRET_ID] = secret_resource()
+    resources.update(check_images_resources())
+    resources.update(videos_bucket_resources())
     timeout = max((f["timeout"] for f in functions), default=30)
     for queue in _managed_queues(queues):
         resources.update(queue_resources(queue, timeout))
@@ -671,6 +836,7 @@ def build(app=None) -> dict:
             "PolicyDocument": policy_document(function, queues),
         }]}}
         resources[function["id"]] = {"Properties": {"FunctionName": function["function_name"],
+                                                    "Timeout": function["timeout"],
                                                     "Environment": {"Variables": environment(queues)}}}
     if any(f["id"] == "APIHandler" for f in functions):
         resources[REST_API_ID] = {"Properties": {"GatewayResponses": gateway_responses()}}
@@ -700,7 +866,8 @@ def build(app=None) -> dict:
         "TokenSigningKeySecretArn": {"Value": {"Ref": SECRET_ID}},
         f"{DATA_KEY_ID}Arn": {"Value": key_arn()},
     }
-    return {"Parameters": concurrency_parameters(functions), "Resources": resources, "Outputs": outputs}
+    parameters = {**concurrency_parameters(functions), **web_origin_parameter()}
+    return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}
 
 
 def write(path: str, app=None) -> dict:

@@ -220,6 +220,16 @@ def seed_in_background(url: str, admin_password: str) -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
+def web_origins(url: str) -> list[str]:
+    """Where the page uploads videos from: FLOCK_WEB_ORIGIN, else this
+    server, by either name a person may type for it (the port is only known
+    once bound, so the bucket's CORS rule is set after)."""
+    from chalicelib.config import settings
+    if settings().web_origin:
+        return [settings().web_origin]
+    return [url, url.replace("//127.0.0.1:", "//localhost:")]
+
+
 def clock_start(text: str | None):
     """FLOCK_CLOCK_START as an aware datetime, or None when unset; refused
     outside the dev stage and without a time zone (business time is UTC)."""
@@ -260,16 +270,17 @@ def main() -> None:
         from chalicelib import clock
         clock.pin(start)
 
-    state = localstack.provision(os.environ.get("FLOCK_ADMIN_PASSWORD"), network_secrets={
-        network: os.environ.get(f"FLOCK_{network.upper()}_NETWORK_SECRET") for network in ("card", "check")})
     from app import app
     server = make_server(app, "127.0.0.1", args.port)
+    url = f"http://127.0.0.1:{server.server.server_address[1]}"
+    state = localstack.provision(os.environ.get("FLOCK_ADMIN_PASSWORD"), network_secrets={
+        network: os.environ.get(f"FLOCK_{network.upper()}_NETWORK_SECRET") for network in ("card", "check")},
+        web_origins=web_origins(url))
 
     def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    url = f"http://127.0.0.1:{server.server.server_address[1]}"
     if not args.quiet:
         from chalicelib import clock
         print(banner(url, state["admin_password"], bool(os.environ.get("FLOCK_ADMIN_PASSWORD")),

@@ -18,6 +18,35 @@ LOCAL_ENV = {
 }
 
 
+def with_s3_post_cors(environ, start_response):
+    """start_response that adds the CORS headers S3 adds to a browser's POST.
+
+    moto answers a CORS preflight from the bucket's rules but leaves them off
+    the answer to the POST itself (the presigned form upload), which a
+    browser then refuses to read: the web client's upload would fail locally
+    only. Path-style addressing (chalicelib/aws.py): the bucket is the
+    path's first segment."""
+    origin = environ.get("HTTP_ORIGIN")
+    if environ.get("REQUEST_METHOD") != "POST" or not origin:
+        return start_response
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+    from moto.s3.utils import cors_matches_origin
+    name = environ.get("PATH_INFO", "").lstrip("/").split("/", 1)[0]
+    bucket = s3_backends[DEFAULT_ACCOUNT_ID]["global"].buckets.get(name)
+    allowed = bucket is not None and any(
+        "POST" in (rule.allowed_methods or []) and cors_matches_origin(origin, rule.allowed_origins or [])
+        for rule in bucket.cors)
+    if not allowed:
+        return start_response
+
+    def start(status, headers, exc_info=None):
+        if not any(k.lower() == "access-control-allow-origin" for k, _ in headers):
+            headers = [*headers, ("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        return start_response(status, headers, exc_info)
+    return start
+
+
 def forget_moto_models() -> None:
     """Drop moto's record of every DynamoDB model object it ever made.
 
@@ -47,7 +76,7 @@ class LockedMotoServer:
         def app(environ, start_response):
             with lock:
                 try:
-                    return list(inner(environ, start_response))
+                    return list(inner(environ, with_s3_post_cors(environ, start_response)))
                 finally:
                     forget_moto_models()
 
@@ -80,15 +109,17 @@ def point_at(endpoint: str) -> None:
     os.environ["FLOCK_AWS_ENDPOINT"] = endpoint
 
 
-def provision(admin_password: str | None = None, network_secrets: dict | None = None) -> dict:
+def provision(admin_password: str | None = None, network_secrets: dict | None = None, web_origins=()) -> dict:
     """Tables from the spec, the signing secret, the networks' secrets (from
-    `network_secrets`, else random), the KMS data key, system accounts, the
-    admin. Idempotent: running it against a provisioned stack changes nothing."""
+    `network_secrets`, else random), the KMS data key, the videos bucket
+    (taking browser uploads from `web_origins`), system accounts, the admin.
+    Idempotent: running it against a provisioned stack changes nothing."""
     import boto3
 
     from chalicelib.config import NETWORKS, settings
     from chalicelib.crypto import envelope
-    from chalicelib.db import spec
+    from chalicelib.db import spec, video_store
+    from chalicelib.finance import check_images
     from chalicelib.finance.accounts import ensure_system_accounts
     from chalicelib.identity import keys
     from chalicelib.identity.users import find_by_handle
@@ -101,6 +132,8 @@ def provision(admin_password: str | None = None, network_secrets: dict | None = 
     secrets_in_force = {network: keys.ensure_network_secret(network, (network_secrets or {}).get(network))
                         for network in NETWORKS}
     envelope.ensure_key()
+    video_store.ensure_bucket(web_origins)
+    check_images.ensure_bucket()
     ensure_system_accounts()
     generated = None
     if find_by_handle("admin") is None:

@@ -1,18 +1,20 @@
 """Chalice blueprints: thin routes, one module per area."""
 import logging
 
-from chalice import Chalice, Rate
+from chalice import Chalice
 
 from chalicelib import bootstrap as stack_setup  # `bootstrap` names the Lambda function below
-from chalicelib import clock, http, jobs
-from chalicelib.api import creator, docs, fx, identity, loans, social, system, wallet, web
+from chalicelib import http, jobs
+from chalicelib.api import cards, checks, creator, docs, fx, identity, loans, social, system, videos, wallet, web
 from chalicelib.config import settings
+from chalicelib.jobs import registry
 from chalicelib.social import fanout
 
 
 def register(app: Chalice) -> None:
     app.log.setLevel(logging.INFO)
-    for blueprint in (system.bp, identity.bp, wallet.bp, fx.bp, loans.bp, social.bp, creator.bp, docs.bp, web.bp):
+    for blueprint in (system.bp, identity.bp, wallet.bp, fx.bp, loans.bp, cards.bp, checks.bp, social.bp, creator.bp,
+                      videos.bp, docs.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)
@@ -21,7 +23,7 @@ def register(app: Chalice) -> None:
     def fanout_worker(event):
         return fanout.handle_sqs_event(event)
 
-    @app.on_sqs_message(queue=queue_name("jobs"), batch_size=1)
+    @app.on_sqs_message(queue=queue_name("jobs"), batch_size=1, name=JOBS_WORKER)
     def jobs_worker(event):
         return jobs.handle_sqs_event(event)
 
@@ -30,6 +32,7 @@ def register(app: Chalice) -> None:
         return stack_setup.handle(event)
 
 
+JOBS_WORKER = "jobs_worker"  # runs one segment of a segmented job per SQS message
 # The CloudFormation custom resource that creates the system accounts (chalicelib/bootstrap.py).
 BOOTSTRAP_FUNCTION = "bootstrap"
 
@@ -43,28 +46,21 @@ def fanout_queue_name() -> str:
     return queue_name("fanout")
 
 
-# job -> (rate, as-of of a scheduled run: None for the default, yesterday).
-# A hold expires at its own time, so the hourly run looks up to today;
-# loans are serviced for today, so autopay takes an installment on its due date.
-SCHEDULES = {
-    "reconcile": (Rate(1, unit=Rate.DAYS), None),
-    "expire-holds": (Rate(1, unit=Rate.HOURS), "today"),
-    "subscriptions": (Rate(1, unit=Rate.DAYS), None),
-    "accrue-interest": (Rate(1, unit=Rate.DAYS), None),
-    "post-interest": (Rate(1, unit=Rate.DAYS), None),
-    "loan-servicing": (Rate(1, unit=Rate.DAYS), "today"),
-}
-
-
 def _register_jobs(app: Chalice) -> None:
-    """Each job is also an `@app.schedule` handler, named after it."""
-    for name, (rate, as_of) in SCHEDULES.items():
-        function_name = "job_" + name.replace("-", "_")
-
-        def handler(event, _name=name, _as_of=as_of):
-            status, summary = jobs.start(_name, clock.now().date() if _as_of == "today" else None)
-            app.log.info("job %s: %s", _name, {k: summary.get(k) for k in ("as_of", "run_id", "processed", "changed")})
+    """Each job with a schedule in its declaration (chalicelib/jobs/registry.py)
+    is an `@app.schedule` handler, named after it."""
+    for job in registry.scheduled():
+        def handler(event, _job=job):
+            status, summary = jobs.start(_job.name, jobs.scheduled_as_of(_job))
+            app.log.info("job %s: %s", _job.name,
+                         {k: summary.get(k) for k in ("as_of", "run_id", "processed", "changed")})
             return summary
 
-        handler.__name__ = function_name
-        app.schedule(rate, name=function_name)(handler)
+        handler.__name__ = job.function_name
+        app.schedule(job.schedule, name=job.function_name)(handler)
+
+
+def function_timeouts() -> dict[str, int]:
+    """Lambda timeouts that follow from the job declarations (the rest are
+    .chalice/config.json's): each scheduled job's, and the jobs worker's."""
+    return {**registry.function_timeouts(), JOBS_WORKER: registry.worker_timeout_s()}

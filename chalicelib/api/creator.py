@@ -27,11 +27,19 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
 
 @route("/v1/posts/{post_id}/tips", methods=["POST"], body=MoneyBody, idempotent=True)
 def tip(req, post_id):
+    """Tip a post's author.
+
+    The whole tip goes to the author; the post's `tip_total` grows.
+    """
     return _moved(creator.tip(req.principal, post_id, req.data.money(), req.idempotency_key))
 
 
 @route("/v1/posts/{post_id}/unlock", methods=["POST"], idempotent=True)
 def unlock(req, post_id):
+    """Pay to read a paid post.
+
+    201 with the transfer when charged; 200 with `charged: false` when already unlocked or the caller's own post.
+    """
     transfer, charged, replayed = creator.unlock(req.principal, post_id, req.idempotency_key)
     if charged or replayed:
         return _moved((transfer, replayed))
@@ -40,6 +48,10 @@ def unlock(req, post_id):
 
 @route("/v1/me/subscription-price", methods=["PUT"])
 def subscription_price(req):
+    """Set (or, with a `null` body, clear) the caller's monthly subscription price.
+
+    The caller must be verified. Clients that cannot send `null` use `DELETE /v1/me/subscription-price`.
+    """
     raw = req.raw_body.strip()
     data = http.parse_json(raw)
     if raw == b"null":
@@ -51,28 +63,55 @@ def subscription_price(req):
     return creator.set_subscription_price(req.principal, price)
 
 
+@route("/v1/me/subscription-price", methods=["DELETE"])
+def clear_subscription_price(req):
+    """Clear the caller's subscription price: they take no new subscriptions.
+
+    The same as `PUT` with a `null` body, for clients that cannot send `null`.
+    The caller must be verified; existing subscriptions keep their price.
+    """
+    return creator.set_subscription_price(req.principal, None)
+
+
 @route("/v1/users/{handle}/subscription", methods=["POST"], idempotent=True)
 def subscribe(req, handle):
+    """Subscribe to a creator; the first month is charged now.
+
+    Renewals are charged by the daily `subscriptions` job.
+    """
     return _moved(creator.subscribe(req.principal, handle, req.idempotency_key))
 
 
 @route("/v1/users/{handle}/subscription", methods=["DELETE"])
 def cancel(req, handle):
+    """Cancel a subscription at the end of its paid period.
+
+    Nothing is refunded; the fan keeps access until `current_period_end`.
+    """
     return creator.cancel(req.principal, handle)
 
 
 @route("/v1/me/subscriptions", query=Page)
 def my_subscriptions(req):
+    """The caller's subscriptions, newest first."""
     items, key = creator.my_subscriptions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
 @route("/v1/conversations/{conv_id}/payments", methods=["POST"], body=PaymentBody, idempotent=True)
 def pay_in_conversation(req, conv_id):
+    """Send money inside a conversation.
+
+    The message and its payment land atomically: both or neither.
+    """
     d = req.data
     return _moved(creator.pay_in_conversation(req.principal, conv_id, d.money(), d.note, req.idempotency_key))
 
 
 @route("/v1/me/earnings", query=EarningsQuery)
 def earnings(req):
+    """A creator's earnings for a month.
+
+    Gross, platform fees and net per kind (tips, unlocks, subscriptions).
+    """
     return creator.earnings(req.principal, req.params.month)

@@ -15,7 +15,7 @@ PAGE_SIZE_DEFAULT = 20
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 def _no_control_chars(value: str) -> str:
@@ -75,6 +75,11 @@ Bio = Annotated[StrictStr, Field(max_length=1000), AfterValidator(_nfc_length(0,
                 AfterValidator(_no_control_chars), text_schema(0, 160)]
 Note = Annotated[StrictStr, Field(max_length=1200), AfterValidator(_nfc_length(0, 280)),
                  AfterValidator(_no_control_chars), text_schema(0, 280)]
+# Paper checks: who a check is to, and its memo line.
+Payee = Annotated[StrictStr, Field(max_length=400), AfterValidator(_nfc_length(1, 100)),
+                  AfterValidator(_no_control_chars), text_schema(1, 100)]
+Memo = Annotated[StrictStr, Field(max_length=400), AfterValidator(_nfc_length(0, 100)),
+                 AfterValidator(_no_control_chars), text_schema(0, 100)]
 Reason = Annotated[StrictStr, Field(max_length=500), AfterValidator(_no_control_chars), text_schema()]
 HttpsUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https://[^\s]+$"), AfterValidator(_https_url)]
 AmountCents = Annotated[StrictInt, Field(ge=1, le=MINOR_UNITS_MAX)]

@@ -5,7 +5,8 @@ The files live in chalicelib/web/static/ so that `chalice package` ships
 them in the Lambda: the same routes answer locally and on AWS. Only the
 files found there at start are served (a name is a key of that table, never
 a path), as text, with a Content-Security-Policy that lets a page use its
-own origin's files and nothing else: no inline script or style, no CDN.
+own origin's files and nothing else (no inline script or style, no CDN) but
+the videos bucket's origin, for uploads and playback.
 """
 import functools
 import os
@@ -13,6 +14,7 @@ import os
 from chalice import Blueprint, Response
 
 from chalicelib import errors, http
+from chalicelib.config import settings
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
@@ -24,19 +26,28 @@ ASSET_BYTES_MAX = 4 * 1024 * 1024  # under Lambda's 6 MB answer
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                  ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8"}
 
-# The page's own files only. Swagger UI's stylesheet draws its icons as
-# data: SVGs; the client fetches only /v1 on its own origin.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
-PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+# The page's own files only, but for videos: the client uploads straight
+# to the videos bucket (the presigned POST) and plays from it (a presigned
+# GET), so that one origin, and no other, is in connect-src and media-src.
+# Swagger UI's stylesheet draws its icons as data: SVGs.
+CSP_TEMPLATE = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "media-src {videos}; connect-src 'self' {videos}; font-src 'self'; manifest-src 'self'; "
+                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+STATIC_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
+def csp() -> str:
+    return CSP_TEMPLATE.format(videos=settings().videos_origin)
+
+
+def page_headers() -> dict:
+    return {"Content-Security-Policy": csp(), **STATIC_HEADERS}
 
 
 def page_response(body: str) -> Response:
     return Response(body=body, status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
-                             **PAGE_HEADERS})
+                             **page_headers()})
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,4 +84,4 @@ def web_asset(req, file):
         raise errors.NotFound("No such file.")
     kind, text = asset
     return Response(body=text, status_code=200,
-                    headers={"Content-Type": kind, "Cache-Control": "no-cache", **PAGE_HEADERS})
+                    headers={"Content-Type": kind, "Cache-Control": "no-cache", **page_headers()})

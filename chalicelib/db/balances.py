@@ -11,6 +11,7 @@ Item kinds (pk / sk):
   PREQ#<request_id>     PREQ               a payment request
   RATES                 <YYYY-MM-DD>       the interest rates in force from that day on
   JOBRUN#<run_id>       JOBRUN             one run of a job fanned out in segments: progress
+  JOBLATEST#<job>       JOBLATEST          the latest finished run of a job (the ledger check answers from it)
   PAYEE#<payer user>    <payee user>       the payer has sent money to that person (step-up: a new payee)
   GSIs of a payment request: gsi1 PREQ_IN#<payer user>, gsi2 PREQ_OUT#<payee user>, by created_at
   gsi3 (sparse) of an account: ACCT#<account_id> / <kind>: the account items alone, for jobs to scan
@@ -422,7 +423,32 @@ class JobRunItem(Item):
     # reconcile: the sum of the balances seen, and the mismatches found
     balance_total = NumberAttribute(default=0)
     mismatch_count = NumberAttribute(default=0)
+    mismatches = UnicodeSetAttribute(null=True)  # reconcile: each segment's reported mismatches, as JSON
     # reconcile: the sum per currency (each must be zero); every configured currency starts at 0
     currency_totals = MapAttribute(null=True)
     started_at = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)
+
+
+def latest_run_key(job: str) -> tuple[str, str]:
+    return f"JOBLATEST#{job}", "JOBLATEST"
+
+
+class LatestRunItem(Item):
+    """The latest finished run of a job: its summary (a run in this process)
+    or its run id (a run fanned out over SQS, whose item holds the counts).
+    Replaced only by a run started later (`started_at`)."""
+    Meta = meta("balances")
+    job = UnicodeAttribute()
+    run_id = UnicodeAttribute(null=True)
+    as_of = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute()
+    summary = UnicodeAttribute(null=True)  # JSON
+
+    @classmethod
+    def find(cls, job: str) -> "LatestRunItem | None":
+        try:
+            return cls.get(*latest_run_key(job), consistent_read=True)
+        except cls.DoesNotExist:
+            return None

@@ -2,7 +2,9 @@
 
 Item kinds (pk / sk):
   POST#<post_id>        POST              a post; gsi1 AUTHOR#<author_id> / <post_id> lists an author's posts
-  POST#<post_id>        CNT#<shard>       one shard of the post's like and tip counters (sum on read)
+  POST#<post_id>        CNT#<shard>       one shard of the post's like, tip, reply and video-view counters (sum on
+                                          read); made by the first write to it; `gone` once the post is deleted
+                                          (a tombstone that refuses later writes, expiring by TTL)
   POST#<post_id>        UNLOCK#<user_id>  one person's unlock of a paid post
   POST#<post_id>        LIKE#<user_id>    one person's like (existence is the like)
   TL#<user_id>          <post_id>         a home-timeline entry; gsi1 TLA#<user>#<author> / <post_id>
@@ -13,11 +15,11 @@ Item kinds (pk / sk):
   INBOX#<user_id>       <conv_id>         a member's view of a conversation (unread count);
                                           gsi1 INBOX#<user_id> / <last activity>#<conv_id>
 """
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, ListAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, ListAttribute
 
 from chalicelib.db.base import Gsi1, Item, meta
 
-COUNTER_SHARDS = 4
+COUNTER_SHARDS = 4  # every post's; a hot post is widened (`PostItem.counter_shards`)
 
 
 POST_PREFIX = "POST#"
@@ -93,10 +95,12 @@ class PostItem(Item):
     text = UnicodeAttribute()
     created_at = UnicodeAttribute()
     reply_to = UnicodeAttribute(null=True)
-    reply_count = NumberAttribute(default=0)
+    reply_count = NumberAttribute(default=0)  # from before replies were counted on the shards; still summed
+    counter_shards = NumberAttribute(null=True)  # how many CNT# shards: COUNTER_SHARDS unless widened
     price_amount = NumberAttribute(null=True)
     price_currency = UnicodeAttribute(null=True)
     video_url = UnicodeAttribute(null=True)
+    video_id = UnicodeAttribute(null=True)  # an uploaded video (db/videos.py), played by presigned GET
     audience = UnicodeAttribute(default="public")
     words = ListAttribute(default=list)
     gsi1_pk = UnicodeAttribute(null=True)
@@ -119,6 +123,21 @@ class CounterShard(Item):
     Meta = meta("posts")
     likes = NumberAttribute(default=0)
     tips = NumberAttribute(default=0)  # USD minor units
+    views = NumberAttribute(default=0)  # answers of GET /v1/posts/{id}/video
+    replies = NumberAttribute(default=0)
+    gone = BooleanAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+    @classmethod
+    def live(cls):
+        """The condition of every write to a shard: the post was not deleted.
+        A shard not yet written passes (the post's existence was read just
+        before), so no write needs the post item itself."""
+        return cls.gone.does_not_exist()
+
+
+def counter_width(post: PostItem) -> int:
+    return int(post.counter_shards or COUNTER_SHARDS)
 
 
 class UnlockItem(Item):

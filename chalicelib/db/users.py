@@ -11,6 +11,8 @@ Item kinds (pk / sk):
                                            hashes of unused recovery codes
   MFA#<token hash>          MFA            a login waiting for its second factor (TTL, used once)
   AUDIT                     <at>#<id>      one admin action: who, when, what, why
+  USER#<user_id>            FCNT#<shard>   one shard of a celebrity's follower count (the rest of it on
+                                           the user item, from before the promotion; sum on read)
   USER#<follower_id>        FOLLOWS#<followee_id>  a follow edge;
                             gsi1 FOLLOWERS#<followee> / <at>#<follower>, gsi2 FOLLOWING#<follower> / <at>#<followee>
   USRCH#<first char>        <word>#<user_id>  a handle or display-name word, for prefix search
@@ -287,6 +289,17 @@ def followers_partition(user_id: str) -> str:
 
 def following_partition(user_id: str) -> str:
     return f"FOLLOWING#{user_id}"
+
+
+def follower_shard_key(user_id: str, shard: int) -> tuple[str, str]:
+    return f"USER#{user_id}", f"FCNT#{shard}"
+
+
+class FollowerShard(Item):
+    """A celebrity is followed faster than one item takes writes: each follow
+    moves one of `follower_count_shards` shards (made by the first write)."""
+    Meta = meta("users")
+    followers = NumberAttribute(default=0)
 
 
 class FollowEdge(Item):

@@ -16,8 +16,8 @@ from chalicelib import clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.balances import TransferItem
-from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, PostItem, UnlockItem, counter_key, post_key,
-                                 unlock_key)
+from chalicelib.db.posts import CounterShard, PostItem, UnlockItem, counter_key, counter_width, unlock_key
+from chalicelib.db.videos import VideoItem, owner_partition
 from chalicelib.db.users import (SubscriptionItem, UserItem, due_by, fan_subscriptions_partition,
                                  subscription_due_sort_key, subscription_key, subscriptions_due_partition)
 from chalicelib.finance import ledger
@@ -28,8 +28,8 @@ from chalicelib.finance.transfers import (caller_party, public_transfer, request
                                           transfer_id_for)
 from chalicelib.finance.wallet import _entries_between, _month_bounds
 from chalicelib.identity.users import require_by_handle
-from chalicelib.social import messages
-from chalicelib.social.views import subscription_grants_access
+from chalicelib.social import messages, posts
+from chalicelib.social.views import hydrate, subscription_grants_access
 
 SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
 SUBSCRIPTION_FAILED_DAYS_MAX = 3
@@ -47,19 +47,23 @@ def _creator_party(user_id: str, handle: str) -> ledger.Party:
 
 
 def _live_post(post_id: str) -> PostItem:
-    post = None
-    if post_id.startswith("post_") and len(post_id) <= 64:
-        try:
-            post = PostItem.get(*post_key(post_id), consistent_read=True)
-        except PostItem.DoesNotExist:
-            post = None
+    """The post as read once per warm Lambda (social.posts.cached): that it
+    still exists is the condition on its counter shard in the transaction."""
+    post = posts.cached(post_id)
     if post is None:
         raise errors.NotFound("No such post.")
     return post
 
 
-def _post_exists(post_id: str) -> ledger.Extra:
-    return ledger.Extra("check", PostItem.ref(post_id), condition=PostItem.pk.exists(),
+def _post_shard(post: PostItem) -> CounterShard:
+    """One of the post's counter shards, at random: a tip or an unlock
+    conditions on it, not on the post item, so a viral post is no hot item
+    (its delete tombstones every shard: social/posts.py `delete`)."""
+    return CounterShard(*counter_key(post.id, secrets.randbelow(counter_width(post))))
+
+
+def _post_exists(post: PostItem) -> ledger.Extra:
+    return ledger.Extra("check", _post_shard(post), condition=CounterShard.live(),
                         refusal=errors.NotFound("No such post."))
 
 
@@ -80,19 +84,22 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str) -> tuple[di
         return public_transfer(stored), True
     if post.author_id == principal.user_id:
         raise errors.SelfTransfer("You cannot tip your own post.")
-    shard = CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS)))
+    shard = _post_shard(post)
     movement = ledger.Movement(
         transfer_id=transfer_id, kind="tip",
         debit=caller_party(principal), credit=_creator_party(post.author_id, post.author_handle), money=money,
         request_hash=request,
         note=f"tip for {post_id}", limits=(sent_limit(principal),),
-        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),)),
-                _post_exists(post_id)))
+        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),),
+                             condition=CounterShard.live(), refusal=errors.NotFound("No such post.")),))
     posted = ledger.transfer(movement)
     return public_transfer(posted.transfer), posted.replayed
 
 
 # Unlocks ------------------------------------------------------------------
+
+# An unlock's transfer and entries say which post was bought (earnings per post read it back).
+UNLOCK_NOTE = "unlock "
 
 def _find_unlock(post_id: str, user_id: str) -> UnlockItem | None:
     try:
@@ -138,11 +145,11 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
         transfer_id=transfer_id, kind="unlock", debit=caller_party(principal),
         credit=_creator_party(post.author_id, post.author_handle), money=price,
         fee=system_party("fees") if fee else None, fee_cents=fee,
-        request_hash=request_hash("unlock", post_id=post_id), note=f"unlock {post_id}",
+        request_hash=request_hash("unlock", post_id=post_id), note=f"{UNLOCK_NOTE}{post_id}",
         limits=(sent_limit(principal),),
         extras=(ledger.Extra("save", record, condition=UnlockItem.pk.does_not_exist(),
                              refusal=errors.InvalidState("Already unlocked.")),
-                _post_exists(post_id)))
+                _post_exists(post)))
     # No read of the unlock record first: its condition in the transaction
     # says it exists, and a replay of this key is answered by the ledger.
     try:
@@ -390,7 +397,8 @@ def earnings(principal, month: str) -> dict:
     require_verified(principal)
     start, end = _month_bounds(month)
     by_kind = {kind: {"gross": 0, "fees": 0, "net": 0, "count": 0} for kind in EARNING_KINDS}
-    for entry in _entries_between(principal.account_id, start, end):
+    entries = _entries_between(principal.account_id, start, end)
+    for entry in entries:
         if entry.kind in by_kind and int(entry.amount) > 0:
             fee = int(entry.fee or 0)
             row = by_kind[entry.kind]
@@ -399,7 +407,36 @@ def earnings(principal, month: str) -> dict:
             row["gross"] += int(entry.amount) + fee
             row["count"] += 1
     totals = {k: sum(r[k] for r in by_kind.values()) for k in ("gross", "fees", "net")}
-    return {"month": month, "currency": "USD", **totals, "by_kind": by_kind}
+    return {"month": month, "currency": "USD", **totals, "by_kind": by_kind,
+            "posts": _per_post(principal, entries)}
+
+
+VIDEO_POSTS_MAX = 100
+
+
+def _per_post(principal, entries: list) -> list[dict]:
+    """The month's unlock revenue of each post that earned some, with the
+    views of every post that carries one of the creator's videos (its newest
+    VIDEO_POSTS_MAX videos; views are counted since the post, not per month)."""
+    rows: dict[str, dict] = {}
+
+    def row(post_id: str) -> dict:
+        return rows.setdefault(post_id, {"post_id": post_id, "view_count": 0, "unlocks": 0,
+                                         "unlock_gross": 0, "unlock_fees": 0, "unlock_net": 0})
+    for entry in entries:
+        if entry.kind == "unlock" and int(entry.amount) > 0 and (entry.note or "").startswith(UNLOCK_NOTE):
+            r = row(entry.note.removeprefix(UNLOCK_NOTE))
+            r["unlocks"] += 1
+            r["unlock_net"] += int(entry.amount)
+            r["unlock_fees"] += int(entry.fee or 0)
+            r["unlock_gross"] += int(entry.amount) + int(entry.fee or 0)
+    for video in VideoItem.by_owner.query(owner_partition(principal.user_id), scan_index_forward=False,
+                                          limit=VIDEO_POSTS_MAX):
+        if video.post_id:
+            row(video.post_id)
+    for post in hydrate(list(rows), principal.user_id):
+        rows[post["id"]]["view_count"] = post["view_count"]
+    return sorted(rows.values(), key=lambda r: r["post_id"], reverse=True)
 
 
 # Payments in direct messages --------------------------------------------------
@@ -408,7 +445,7 @@ def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempo
     """The message (with `payment`) and the money land in one transaction:
     both exist or neither does."""
     require_money_caller(principal)
-    conv = messages.require_member(principal.user_id, conv_id)
+    conv = messages.require_member(principal.user_id, conv_id, cached=True)
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,

@@ -8,6 +8,7 @@ nothing (`Event.save`). A repeat with the same body gets the stored answer,
 status and body; a repeat with another body is refused.
 
     event = network_events.begin("card", body)     # raises Replayed / IdempotencyKeyReused
+    event, found = network_events.begin_with("check", body, keys)   # the same, with the call's own reads
     ... ledger.hold(..., extras=(event.extra(200, decision),))
     ... or, having lost the race to an identical event: return event.first_answer()
 
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from pynamodb.exceptions import PutError
 
 from chalicelib import clock, errors, ids
-from chalicelib.db.network import NetworkEventItem
+from chalicelib.db import base
+from chalicelib.db.network import NetworkEventItem, network_event_key
 from chalicelib.finance.ledger import Extra
 from chalicelib.identity import network_auth
 
@@ -83,11 +85,43 @@ def request_hash(body: dict) -> str:
 def begin(network: str, body: dict) -> Event:
     """The event of a network call: replays of an answered one are raised
     (`Replayed`), a reused id with another body refused (409)."""
+    event = _event(network, body)
+    return _checked(event, NetworkEventItem.find(network, event.id))
+
+
+def event_key(network: str, body: dict) -> tuple[str, str]:
+    """The key of the event's record, for a caller that reads it in one batch
+    with what else it needs (a card authorization: the event and the card in
+    one BatchGetItem), then calls `begin_read`."""
+    return network_event_key(network, _event(network, body).id)
+
+
+def begin_read(network: str, body: dict, stored_raw: dict | None) -> Event:
+    """`begin`, with the event's record already read (raw, None if absent)."""
+    event = _event(network, body)
+    return _checked(event, NetworkEventItem.from_raw_data(stored_raw) if stored_raw else None)
+
+
+def begin_with(network: str, body: dict, keys: list) -> tuple[Event, dict]:
+    """`begin`, reading the event's record together with the balances
+    table's items at `keys` that the call needs, in one request: the
+    event, and {key: raw item} of those found."""
+    event = _event(network, body)
+    own = network_event_key(network, event.id)
+    found = {(raw["pk"]["S"], raw["sk"]["S"]): raw
+             for raw in base.batch_get("balances", [own, *keys], consistent=True)}
+    stored = found.pop(own, None)
+    return _checked(event, NetworkEventItem.from_raw_data(stored) if stored else None), found
+
+
+def _event(network: str, body: dict) -> Event:
     event_id = body.get("id")
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= EVENT_ID_CHARS_MAX:
         raise errors.InvalidRequest("id is the network's event id, 1..64 characters.", param="id")
-    event = Event(network, event_id, request_hash(body))
-    stored = NetworkEventItem.find(network, event_id)
+    return Event(network, event_id, request_hash(body))
+
+
+def _checked(event: Event, stored: NetworkEventItem | None) -> Event:
     if stored is not None:
         if stored.request_hash != event.request_hash:
             raise errors.IdempotencyKeyReused("This event id was sent before with another body.", param="id")

@@ -8,6 +8,7 @@ from chalicelib import errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import PayeeItem, TransferItem
 from chalicelib.db.users import HandleItem, UserItem
+from chalicelib.db.warm import Warm
 from chalicelib.finance import ledger
 from chalicelib.finance.accounts import customer_account_id, random_system_shard
 from chalicelib.finance.money import Money
@@ -131,19 +132,43 @@ def withdraw(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]
     return _posted(ledger.transfer(movement))
 
 
-def receiver_party(handle: str) -> ledger.Party:
+# A handle's owner never changes once claimed: read once per warm Lambda.
+HANDLE_OWNERS = Warm(max_items=100_000, ttl_s=3600)
+
+
+def _handle_owner(handle: str) -> tuple[str, str] | None:
     claim = HandleItem.find(handle)
-    if claim is None:
+    return (claim.user_id, claim.handle) if claim else None
+
+
+def receiver_party(handle: str) -> ledger.Party:
+    owner = HANDLE_OWNERS.get(handle.lower(), _handle_owner)
+    if owner is None:
         raise errors.NotFound(f"No user @{handle}.")
-    return ledger.Party(customer_account_id(claim.user_id), display=claim.handle, user_id=claim.user_id)
+    user_id, display = owner
+    return ledger.Party(customer_account_id(user_id), display=display, user_id=user_id)
 
 
 def send(principal, to_handle: str, money: Money, note: str, idempotency_key: str) -> tuple[dict, bool]:
-    """P2P: two reads in all (the caller's token state, the receiver's handle)
-    and one transaction. Whether the receiver may receive is the credit
-    condition of that transaction, not another read."""
+    """P2P: one transaction and one read (the caller's token state); the
+    receiver's handle is read once per warm Lambda. Whether the receiver may
+    receive is the credit condition of that transaction, not another read;
+    refused so, the handle is read again in case the cached owner is stale
+    (a local stack made afresh reuses handles; on AWS a claim never moves)."""
     require_money_caller(principal)
     receiver = receiver_party(to_handle)
+    try:
+        return _send_to(principal, receiver, to_handle, money, note, idempotency_key)
+    except errors.NotEligible:
+        HANDLE_OWNERS.forget(to_handle.lower())
+        fresh = receiver_party(to_handle)
+        if fresh.user_id == receiver.user_id:
+            raise
+        return _send_to(principal, fresh, to_handle, money, note, idempotency_key)
+
+
+def _send_to(principal, receiver: ledger.Party, to_handle: str, money: Money, note: str,
+             idempotency_key: str) -> tuple[dict, bool]:
     if receiver.user_id == principal.user_id:
         raise errors.SelfTransfer()
     movement = ledger.Movement(

@@ -9,8 +9,9 @@ from pynamodb.exceptions import DeleteError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
+from chalicelib.db import base
 from chalicelib.db.transact import TaggedTransaction, commit
-from chalicelib.db.users import HandleItem, MfaChallenge, TotpItem, UserItem
+from chalicelib.db.users import HandleItem, MfaChallenge, TotpItem, UserItem, follower_shard_key
 from chalicelib.identity import events, passwords, sessions, stepup, throttle, tokens, totp
 from chalicelib.identity.client import NOBODY, Client
 
@@ -46,20 +47,40 @@ class Principal:
     client: Client = NOBODY
 
 
-def public_user(user: UserItem) -> dict:
-    """The person as anyone may see them (profiles, lists, search)."""
-    return {
+def follower_counts(users: list[UserItem]) -> dict[str, int]:
+    """user id -> follower count. A celebrity's count is the user item's
+    plus its shards (`db.users.FollowerShard`): one batch get for all the
+    celebrities among `users`, none if there are none."""
+    counts = {user.id: int(user.follower_count) for user in users}
+    owners = {follower_shard_key(user.id, 0)[0]: user.id for user in users if user.celebrity}
+    if owners:
+        keys = [follower_shard_key(user_id, shard) for user_id in owners.values()
+                for shard in range(settings().follower_count_shards)]
+        for raw in base.batch_get("users", keys, consistent=True):
+            counts[owners[raw["pk"]["S"]]] += int(raw.get("followers", {}).get("N", "0"))
+    return counts
+
+
+def public_users(users: list[UserItem]) -> list[dict]:
+    """The people as anyone may see them (profiles, lists, search)."""
+    counts = follower_counts(users)
+    return [{
         "id": user.id, "handle": user.handle, "display_name": user.display_name, "bio": user.bio,
         "verified": bool(user.verified), "role": user.role,
         "created_at": user.created_at,
-        "follower_count": int(user.follower_count), "following_count": int(user.following_count),
-    }
+        "follower_count": counts[user.id], "following_count": int(user.following_count),
+    } for user in users]
+
+
+def public_user(user: UserItem) -> dict:
+    return public_users([user])[0]
 
 
 def own_user(user: UserItem) -> dict:
     """The person as they themselves and operators see them: also whether
-    the account is frozen, which is nobody else's business."""
-    return {**public_user(user), "frozen": bool(user.frozen)}
+    the account is frozen and whether two-step verification is on, which is
+    nobody else's business."""
+    return {**public_user(user), "frozen": bool(user.frozen), "two_factor": bool(user.mfa)}
 
 
 def session(user: UserItem, client: Client = NOBODY) -> dict:

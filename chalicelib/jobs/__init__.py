@@ -1,5 +1,6 @@
 """Scheduled work: one function per job, each taking an as-of date and
-returning a summary. The same function runs from `@app.schedule`, from
+returning a summary, declared once below (`registry.declare`, see
+registry.py). The same function runs from `@app.schedule`, from
 `POST /v1/admin/jobs/{name}` and from the CLI.
 
 Every job is idempotent for its date: running it twice changes nothing.
@@ -12,13 +13,14 @@ import json
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, job_run_key,
-                                    pending_hold_shard)
-from chalicelib.finance import creator, fx_rates, interest, ledger, loans, reconcile
+from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, LatestRunItem,
+                                    job_run_key, latest_run_key, pending_hold_shard)
+from chalicelib.finance import card_network, check_deposits, creator, fx_rates, interest, ledger, loans, reconcile
+from chalicelib.jobs import registry
 
 log = logging.getLogger("flock.jobs")
 
@@ -34,17 +36,17 @@ def run_expire_holds(as_of: date) -> dict:
     """Expire every pending hold whose expiry has passed by the end of
     `as_of` (and not after business now). Only pending holds are in the
     index, sorted by expiry: the work is the holds that expire, not the
-    table. The index may lag: a hold released a moment ago is refused by the
+    table. A card's hold takes its card transaction with it (`expired`). The index may lag: a hold released a moment ago is refused by the
     release's condition, one placed a moment ago expires on a later run."""
     cutoff = clock.iso(min(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc), clock.now()))
     processed = changed = 0
     for shard in range(PENDING_HOLD_SHARDS):
         # "<expiry>#<id>" < cutoff + "$" ("$" follows "#"): every expiry up to and at the cutoff.
         for hold in HoldItem.pending_by_expiry.query(pending_hold_shard(shard), HoldItem.gsi1_sk < cutoff + "$",
-                                                     attributes_to_get=["id"]):
+                                                     attributes_to_get=["id", "description"]):
             processed += 1
             try:
-                ledger.expire_hold(hold.id)
+                ledger.expire_hold(hold.id, extras=card_network.expiry_extras(hold.description))
                 changed += 1
             except errors.InvalidState:
                 pass  # posted or voided meanwhile
@@ -108,60 +110,111 @@ def _posting_summary(parts: list[dict]) -> dict:
     return {**_sum_counts(parts), "behind": sum(p["behind"] for p in parts)}
 
 
+def run_release_deposit_holds(as_of: date) -> dict:
+    """Check deposits' held funds available on or before `as_of`, released."""
+    return check_deposits.release_due(as_of)
+
+
 def run_fx_rates(as_of: date) -> dict:
     """Mid-market rates from the configured ECB file (finance/fx_rates.py)."""
     return fx_rates.run_job()
 
 
-JOBS = {
-    "expire-holds": run_expire_holds,
-    "subscriptions": run_subscriptions,
-    "fx-rates": run_fx_rates,
-}
-SEGMENTED = {
-    "accrue-interest": accrue_segment,
-    "post-interest": post_segment,
-    "reconcile": reconcile_segment,
-    "loan-servicing": loan_servicing_segment,
-}
-RATED = ("accrue-interest", "post-interest")  # the jobs that read the rate history
-# How a run's summary is made from its segments' (default: the counts added up).
-COMBINE = {"reconcile": _reconcile_summary, "post-interest": _posting_summary}
-NAMES = tuple(JOBS) + tuple(SEGMENTED)
+# The declarations (chalicelib/jobs/registry.py): everything else about a job
+# follows from these. A scheduled run of a segmented job only fans out; its
+# timeout is the jobs worker's, per segment. A hold expires at its own time,
+# so the hourly run looks up to today; loans are serviced for today, so
+# autopay takes an installment on its due date.
+registry.declare(registry.Job(
+    "reconcile", reconcile_segment, "Prove the ledger balances: every balance sums to zero and matches its entries.",
+    segmented=True, timeout_s=900, combine=_reconcile_summary))
+registry.declare(registry.Job(
+    "expire-holds", run_expire_holds, "Release pending holds whose expiry has passed.",
+    schedule="rate(1 hour)", as_of="today", timeout_s=300))
+registry.declare(registry.Job(
+    "subscriptions", run_subscriptions, "Charge the subscriptions whose period ended; end those unpaid too long.",
+    timeout_s=900))
+registry.declare(registry.Job(
+    "accrue-interest", accrue_segment, "Accrue each account's daily interest up to the as-of day.",
+    segmented=True, timeout_s=900, rated=True))
+registry.declare(registry.Job(
+    "post-interest", post_segment, "Post each finished month's accrued interest as whole cents.",
+    segmented=True, timeout_s=900, combine=_posting_summary, rated=True))
+registry.declare(registry.Job(
+    "loan-servicing", loan_servicing_segment, "Bring every open loan up to the as-of day: autopay, late fees, "
+    "charge-offs.", segmented=True, as_of="today", timeout_s=900))
+# Deposit holds come due at the start of their day: today's run frees them that day.
+registry.declare(registry.Job(
+    "release-deposit-holds", run_release_deposit_holds, "Make check deposits' held funds available when due.",
+    as_of="today", timeout_s=900))
+# Rates come from a file an operator (or a feed) puts in place: run on demand, no schedule.
+registry.declare(registry.Job(
+    "fx-rates", run_fx_rates, "Load mid-market FX rates from the configured ECB reference-rate file.",
+    schedule=None, timeout_s=60))
+
+NAMES = registry.names()
 
 
-def _require(name: str) -> None:
-    if name not in NAMES:
+def _require(name: str) -> registry.Job:
+    job = registry.get(name)
+    if job is None:
         raise errors.NotFound(f"No job {name!r}.")
+    return job
+
+
+# Jobs whose latest finished run is kept (`LatestRunItem`) for a route to answer from.
+REMEMBERED = ("reconcile",)
+
+
+def _remember(name: str, as_of: str, started_at: str, run_id: str | None = None, summary: dict | None = None) -> None:
+    """Record a finished run as the latest, unless one started later is recorded already."""
+    if name not in REMEMBERED:
+        return
+    latest = LatestRunItem(*latest_run_key(name), job=name, run_id=run_id, as_of=as_of, started_at=started_at,
+                           finished_at=clock.iso(clock.real_now()),
+                           summary=json.dumps(summary) if summary is not None else None)
+    try:
+        latest.save(condition=LatestRunItem.pk.does_not_exist() | (LatestRunItem.started_at <= started_at))
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def run(name: str, as_of: date | None = None, progress=None) -> dict:
     """Run a job to the end in this process; `progress(done, total, summary)`
     hears after each segment."""
-    _require(name)
+    job = _require(name)
+    started_at = clock.iso(clock.real_now())
     as_of = as_of or default_as_of()
-    if name in JOBS:
-        summary = JOBS[name](as_of)
+    if not job.segmented:
+        summary = job.run(as_of)
     else:
         total = settings().job_segments
-        combine = COMBINE.get(name, _sum_counts)
-        history = interest.rate_history() if name in RATED else None  # once for every segment of the run
+        combine = job.combine or _sum_counts
+        history = interest.rate_history() if job.rated else None  # once for every segment of the run
         parts = []
         for segment in range(total):
-            parts.append(SEGMENTED[name](as_of, segment, total, history=history))
+            parts.append(job.run(as_of, segment, total, history=history))
             if progress:
                 progress(segment + 1, total, _sum_counts(parts))
         summary = {**combine(parts), "segments": total}
-    return {"job": name, "as_of": as_of.isoformat(), **summary}
+    summary = {"job": name, "as_of": as_of.isoformat(), **summary}
+    _remember(name, as_of.isoformat(), started_at, summary=summary)
+    return summary
+
+
+def scheduled_as_of(job: registry.Job) -> date | None:
+    """The as-of day of a scheduled run (None: the default, yesterday)."""
+    return clock.now().date() if job.as_of == "today" else None
 
 
 def start(name: str, as_of: date | None = None) -> tuple[int, dict]:
     """(status, body): on AWS a segmented job is fanned out over SQS and
     answers 202 with its run id (API Gateway allows 29 s); otherwise the job
     runs here and answers 200 with its summary."""
-    _require(name)
+    job = _require(name)
     queue_url = settings().jobs_queue_url
-    if name not in SEGMENTED or not queue_url:
+    if not job.segmented or not queue_url:
         return 200, run(name, as_of)
     as_of = as_of or default_as_of()
     total = settings().job_segments
@@ -184,9 +237,10 @@ def run_segment_message(message: dict) -> dict:
     delivers at least once; the segment's work is idempotent and the
     count is conditional on the segment not being counted yet."""
     name, segment, total = message["job"], int(message["segment"]), int(message["total"])
-    if name not in SEGMENTED or not 0 <= segment < total:
+    job = registry.get(name)
+    if job is None or not job.segmented or not 0 <= segment < total:
         raise ValueError(f"bad job message {message!r}")
-    part = SEGMENTED[name](date.fromisoformat(message["as_of"]), segment, total)
+    part = job.run(date.fromisoformat(message["as_of"]), segment, total)
     if part.get("mismatches"):
         log.warning("job %s run %s segment %d: %s", name, message["run_id"], segment, json.dumps(part["mismatches"]))
     run = JobRunItem(*job_run_key(message["run_id"]))
@@ -196,11 +250,16 @@ def run_segment_message(message: dict) -> dict:
         actions += [JobRunItem.balance_total.add(part["total"]), JobRunItem.mismatch_count.add(part["mismatch_count"])]
         actions += [JobRunItem.currency_totals[c].set(JobRunItem.currency_totals[c] + amount)
                     for c, amount in part.get("totals", {}).items() if amount and c in settings().currencies]
+        if part["mismatches"]:  # for the ledger check to show (a set: a redelivery adds nothing new)
+            actions.append(JobRunItem.mismatches.add({json.dumps(m, sort_keys=True) for m in part["mismatches"]}))
     try:
         run.update(actions=actions, condition=JobRunItem.pk.exists() & ~JobRunItem.segments_done.contains(segment))
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return part  # counted already: a redelivery
+    if len(run.segments_done or ()) >= int(run.segments_total):  # this segment finished the run
+        _remember(name, run.as_of, run.started_at, run_id=run.id)
     return part
 
 
@@ -212,19 +271,51 @@ def handle_sqs_event(event) -> int:
     return count
 
 
-def get_run(name: str, run_id: str) -> dict:
-    _require(name)
+def ledger_check() -> dict:
+    """GET /v1/admin/ledger/check: the latest `reconcile` run, not a scan of
+    the balances table inside an API request (API Gateway stops at 29 s).
+
+    With the jobs queue (AWS) it answers from the latest finished run, and
+    runs one first only if there has never been one. Without it (locally,
+    where the job runs in-process anyway) it runs the job and answers with
+    what it found, so the check is of the books as they are now."""
+    if not settings().jobs_queue_url:
+        return run("reconcile")
+    latest = LatestRunItem.find("reconcile")
+    if latest is None:
+        run("reconcile")
+        latest = LatestRunItem.find("reconcile")
+    if latest.summary:
+        return {**json.loads(latest.summary), "finished_at": latest.finished_at}
+    stored = _find_run("reconcile", latest.run_id)
+    progress = _progress(stored)
+    mismatches = sorted((json.loads(m) for m in stored.mismatches or ()), key=lambda m: json.dumps(m, sort_keys=True))
+    return {"balanced": progress["balanced"], "total": progress["total"], "accounts": progress["processed"],
+            "mismatch_count": progress["mismatch_count"], "mismatches": mismatches[:reconcile.MISMATCHES_REPORTED_MAX],
+            "as_of": progress["as_of"], "run_id": latest.run_id, "finished_at": latest.finished_at}
+
+
+def _find_run(name: str, run_id: str) -> JobRunItem:
     try:
         run = JobRunItem.get(*job_run_key(run_id), consistent_read=True) if run_id.startswith("run_") else None
     except JobRunItem.DoesNotExist:
         run = None
     if run is None or run.job != name:
         raise errors.NotFound("No such run.")
+    return run
+
+
+def get_run(name: str, run_id: str) -> dict:
+    _require(name)
+    return _progress(_find_run(name, run_id))
+
+
+def _progress(run: JobRunItem) -> dict:
     done = len(run.segments_done or ())
     progress = {"run_id": run.id, "job": run.job, "as_of": run.as_of, "segments": int(run.segments_total),
                 "segments_done": done, "status": "done" if done >= int(run.segments_total) else "running",
                 "processed": int(run.processed), "changed": int(run.changed), "started_at": run.started_at}
-    if run.job == "reconcile":  # the mismatches themselves are in the workers' logs
+    if run.job == "reconcile":  # the mismatches themselves: the ledger check shows them
         totals = {c: int(v) for c, v in (run.currency_totals.as_dict() if run.currency_totals else {}).items()}
         progress.update(total=int(run.balance_total), mismatch_count=int(run.mismatch_count), totals=totals,
                         balanced=progress["status"] == "done" and not run.balance_total and not run.mismatch_count

@@ -1,12 +1,13 @@
 """Follows: follow / unfollow (idempotent, exact counts) and the lists."""
+import secrets
 
 from chalicelib import clock, errors
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
-from chalicelib.db.users import (FollowEdge, UserItem, follow_key, followers_partition, following_partition,
-                                 user_key)
-from chalicelib.identity.users import public_user, require_by_handle
+from chalicelib.db.users import (FollowEdge, FollowerShard, UserItem, follow_key, follower_shard_key,
+                                 followers_partition, following_partition, user_key)
+from chalicelib.identity.users import public_users, require_by_handle
 from chalicelib.social import fanout, timeline
 
 ATTEMPTS_MAX = 5
@@ -36,6 +37,21 @@ def _celebrity_as_read(target: UserItem):
     return UserItem.celebrity.does_not_exist() | (UserItem.celebrity == False)  # noqa: E712
 
 
+def _followee_count(target: UserItem, delta: int, flag_as_read: bool = True) -> tuple:
+    """(item, actions, condition) moving the followee's follower count.
+
+    A celebrity's count moves on a random shard, with no condition: a
+    celebrity stays one (nothing unsets the flag), and the follow edge's own
+    condition keeps the count exact. Anyone else's moves on the user item,
+    conditioned on the flag still being as read (a follow; an unfollow may
+    move either part, since the count is their sum)."""
+    if target.celebrity:
+        shard = FollowerShard(*follower_shard_key(target.id, secrets.randbelow(settings().follower_count_shards)))
+        return shard, [FollowerShard.followers.add(delta)], None
+    condition = UserItem.pk.exists() & _celebrity_as_read(target) if flag_as_read else UserItem.pk.exists()
+    return UserItem.ref(target.id), [UserItem.follower_count.add(delta)], condition
+
+
 def follow(principal, handle: str) -> dict:
     """The edge (put only if absent) and both counts move in one
     transaction, so counts stay exact under any concurrency and a second
@@ -56,8 +72,7 @@ def follow(principal, handle: str) -> dict:
         tx = TaggedTransaction()
         tx.save("edge", edge, condition=FollowEdge.pk.does_not_exist(), return_values="ALL_OLD")
         tx.update("follower", UserItem.ref(principal.user_id), follower_actions, condition=UserItem.pk.exists())
-        tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(1)],
-                  condition=UserItem.pk.exists() & _celebrity_as_read(target))
+        tx.update("followee", *_followee_count(target, +1))
         committed = _committed(tx, retry_tag="followee", ours=lambda raw, sk=edge.gsi1_sk: _attr(raw, "gsi1_sk") == sk)
         if committed is None:
             continue  # promoted meanwhile: read the followee again
@@ -78,7 +93,7 @@ def unfollow(principal, handle: str) -> dict:
     tx.update("follower", UserItem.ref(principal.user_id),
               [UserItem.following_count.add(-1), UserItem.celebrity_follows.delete({target.id})],
               condition=UserItem.pk.exists())
-    tx.update("followee", UserItem.ref(target.id), [UserItem.follower_count.add(-1)], condition=UserItem.pk.exists())
+    tx.update("followee", *_followee_count(target, -1, flag_as_read=False))
     _committed(tx)
     # Removing the author's entries takes as many calls as there are entries:
     # it runs with the fan-out work, not in this request. Also when the edge
@@ -118,7 +133,7 @@ def _people(partition: str, index, limit: int, cursor_key: dict | None, id_attr:
     ids = [getattr(edge, id_attr) for edge in page]
     users = {raw["id"]["S"]: UserItem.from_raw_data(raw) for raw in base.batch_get("users", [user_key(i) for i in ids])}
     key = page.last_evaluated_key
-    return [public_user(users[i]) for i in ids if i in users], base.key_to_plain(key)
+    return public_users([users[i] for i in ids if i in users]), base.key_to_plain(key)
 
 
 def followers(handle: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:

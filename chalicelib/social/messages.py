@@ -8,6 +8,7 @@ from chalicelib.db import base
 from chalicelib.db.posts import (MESSAGE_PREFIX, ConversationItem, InboxItem, MessageItem, conversation_key,
                                  inbox_activity_sort_key, inbox_key, inbox_partition, message_key)
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
+from chalicelib.db.warm import Warm
 from chalicelib.identity.users import require_by_handle
 
 PREVIEW_CHARS = 80
@@ -86,13 +87,21 @@ def _find_inbox(user_id: str, conv_id: str) -> InboxItem | None:
         return None
 
 
-def require_member(user_id: str, conv_id: str) -> ConversationItem:
+# A conversation's members never change: a payment reads them once per warm Lambda.
+CONVERSATIONS = Warm(max_items=50_000, ttl_s=300)
+
+
+def _conversation(conv_id: str) -> ConversationItem | None:
+    try:
+        return ConversationItem.get(*conversation_key(conv_id), consistent_read=True)
+    except ConversationItem.DoesNotExist:
+        return None
+
+
+def require_member(user_id: str, conv_id: str, cached: bool = False) -> ConversationItem:
     conv = None
     if conv_id.startswith("conv_") and len(conv_id) <= 64:
-        try:
-            conv = ConversationItem.get(*conversation_key(conv_id), consistent_read=True)
-        except ConversationItem.DoesNotExist:
-            conv = None
+        conv = CONVERSATIONS.get(conv_id, _conversation) if cached else _conversation(conv_id)
     if conv is None or user_id not in conv.members:
         raise errors.NotFound("No such conversation.")
     return conv

@@ -3,17 +3,26 @@ import secrets
 import unicodedata
 
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib import clock, errors, ids
+from chalicelib.config import settings
 from chalicelib.db import base
-from chalicelib.db.posts import (COUNTER_SHARDS, CounterShard, LikeItem, PostItem, author_partition, like_key,
-                                 counter_key, post_key)
+from chalicelib.db.posts import (CounterShard, LikeItem, PostItem, author_partition, counter_key, counter_width,
+                                 like_key, post_key)
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
+from chalicelib.db.videos import VideoItem
+from chalicelib.db.warm import Warm
 from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
 from chalicelib.social.views import PREVIEW_CHARS, hydrate
 
 TEXT_CHARS_MAX = 280
 ATTEMPTS_MAX = 5
+# Shards tombstoned in the deleting transaction itself (moto caps a
+# transaction at 25 items); a widened post's others go first, in chunks.
+TOMBSTONES_PER_TX = 16
+TOMBSTONE_TTL_S = 86_400
 
 
 def _find(post_id: str) -> PostItem | None:
@@ -23,6 +32,17 @@ def _find(post_id: str) -> PostItem | None:
         return PostItem.get(*post_key(post_id), consistent_read=True)
     except PostItem.DoesNotExist:
         return None
+
+
+# A post's author, price and audience never change: money paths (tips,
+# unlocks) read them once per warm Lambda. Whether it still exists is the
+# condition on its counter shard in their transaction; the entries expire
+# long before a deleted post's tombstones do.
+POSTS = Warm(max_items=50_000, ttl_s=60)
+
+
+def cached(post_id: str) -> PostItem | None:
+    return POSTS.get(post_id, _find)
 
 
 def require(post_id: str) -> PostItem:
@@ -43,17 +63,24 @@ def _searchable_words(text: str, paywalled: bool) -> list[str]:
     return [w for w in words(text[:PREVIEW_CHARS]) if w in whole]
 
 
+def _bad_video() -> errors.InvalidRequest:
+    return errors.InvalidRequest("video_id must be one of your own ready videos, not yet on a post.",
+                                 param="video_id")
+
+
 def create(principal, text: str, reply_to: str | None = None, price=None, video_url: str | None = None,
-           audience: str = "public") -> dict:
-    """The post, the author's own timeline entry and the parent's reply
-    count in one transaction; then the search index and the fan-out to
-    followers' timelines."""
+           audience: str = "public", video_id: str | None = None) -> dict:
+    """The post, the author's own timeline entry, the parent's reply count
+    and the claim on the video in one transaction; then the search index and
+    the fan-out to followers' timelines."""
     if not 1 <= len(unicodedata.normalize("NFC", text)) <= TEXT_CHARS_MAX:
         raise errors.InvalidRequest("text is 1..280 characters.", param="text")
+    if video_id is not None and (video_url is not None or VideoItem.find(video_id) is None):
+        raise _bad_video()
     post_id = ids.new_id("post")
     post = PostItem(*post_key(post_id), id=post_id, author_id=principal.user_id, author_handle=principal.handle,
                     text=text, created_at=clock.iso(clock.now()), reply_to=reply_to, audience=audience,
-                    video_url=video_url, words=_searchable_words(text, price is not None or audience == "subscribers"),
+                    video_url=video_url, video_id=video_id, words=_searchable_words(text, price is not None or audience == "subscribers"),
                     gsi1_pk=author_partition(principal.user_id), gsi1_sk=post_id)
     if price is not None:
         post.price_amount, post.price_currency = price.amount_cents, price.currency
@@ -63,14 +90,23 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
     # to followers runs later, from the queue, but the author sees it at once.
     tx.save("own", timeline.own_entry(post_id, principal.user_id))
     if reply_to is not None:
-        if _find(reply_to) is None:
+        parent = _find(reply_to)
+        if parent is None:
             raise errors.NotFound("The post replied to does not exist.", param="reply_to")
-        tx.update("parent", PostItem.ref(reply_to), [PostItem.reply_count.add(1)], condition=PostItem.pk.exists())
+        # On a shard, not the parent's item: a viral post's replies are no hot item either.
+        tx.update("parent", random_shard(parent), [CounterShard.replies.add(1)], condition=CounterShard.live())
+    if video_id is not None:
+        # One post per video, the poster's own, verified: all three in the condition.
+        tx.update("video", VideoItem.ref(video_id), [VideoItem.post_id.set(post_id)],
+                  condition=(VideoItem.owner_id == principal.user_id) & (VideoItem.status == "ready")
+                  & VideoItem.post_id.does_not_exist())
     failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
     # A failed "post" condition on a new id is this transaction's own write (a lost answer).
     if "parent" in failed and "post" not in failed:
         raise errors.NotFound("The post replied to does not exist.", param="reply_to")
-    _unexpected(failed, {"post", "parent"})
+    if "video" in failed and "post" not in failed:
+        raise _bad_video()
+    _unexpected(failed, {"post", "parent", "video"})
     search.index_post(post_id, post.words)
     fanout.dispatch("post_created", post_id=post_id, author_id=principal.user_id)
     return hydrate([post_id], principal.user_id)[0]
@@ -83,27 +119,61 @@ def get(viewer_id: str | None, post_id: str) -> dict:
     return found[0]
 
 
+def random_shard(post: PostItem) -> CounterShard:
+    """Where one write to the post's counters goes (rule 7: no hot item)."""
+    return CounterShard(*counter_key(post.id, secrets.randbelow(counter_width(post))))
+
+
+def _tombstone(tx: TaggedTransaction, post_id: str, shards: range) -> None:
+    expires_at = int(clock.real_now().timestamp()) + TOMBSTONE_TTL_S
+    for shard in shards:
+        tx.update(("tombstone", shard), CounterShard(*counter_key(post_id, shard)),
+                  [CounterShard.gone.set(True), CounterShard.expires_at.set(expires_at)])
+
+
 def delete(principal, post_id: str) -> None:
     """Author only. The post vanishes from lists at once (reads drop posts
-    that no longer exist); index postings and timeline entries follow."""
+    that no longer exist); index postings and timeline entries follow.
+
+    The post's counter shards are tombstoned with it, so a like, tip, reply
+    or unlock racing the delete either lands before it or is refused: they
+    check the shard they write, never the post item. A widened post's shards
+    beyond the first TOMBSTONES_PER_TX are tombstoned first (writes to them
+    are refused from then on); the post goes with the rest, conditioned on
+    its width still being the one tombstoned."""
     post = require(post_id)
     if post.author_id != principal.user_id:
         raise errors.Forbidden("Only the author can delete a post.")
-    parent = post.reply_to
-    for _ in range(2):
+    POSTS.forget(post_id)
+    parent = _find(post.reply_to) if post.reply_to else None
+    indexed = list(post.words or [])
+    for _ in range(ATTEMPTS_MAX):
+        width = counter_width(post)
+        for start in range(TOMBSTONES_PER_TX, width, TOMBSTONES_PER_TX):
+            chunk = TaggedTransaction()
+            _tombstone(chunk, post_id, range(start, min(width, start + TOMBSTONES_PER_TX)))
+            _unexpected(commit(chunk, ATTEMPTS_MAX, busy_message=TRY_AGAIN), set())
+        same_width = (PostItem.counter_shards == width if post.counter_shards
+                      else PostItem.counter_shards.does_not_exist())
         tx = TaggedTransaction()
-        tx.delete("post", PostItem.ref(post_id), condition=PostItem.author_id == principal.user_id)
-        if parent:
-            tx.update("parent", PostItem.ref(parent), [PostItem.reply_count.add(-1)], condition=PostItem.pk.exists())
+        tx.delete("post", PostItem.ref(post_id), condition=(PostItem.author_id == principal.user_id) & same_width)
+        _tombstone(tx, post_id, range(min(width, TOMBSTONES_PER_TX)))
+        if parent is not None:
+            tx.update("parent", random_shard(parent), [CounterShard.replies.add(-1)], condition=CounterShard.live())
         failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
         if "parent" in failed and "post" not in failed:
             parent = None  # the parent is gone: delete the post alone
             continue
-        # A failed "post" condition: gone already (a racing delete, or this
-        # one's own lost answer); clean up all the same.
+        if "post" in failed:
+            # Gone already (a racing delete, or this one's own lost answer),
+            # or widened meanwhile: then tombstone the new shards too.
+            post = _find(post_id)
+            if post is not None:
+                continue
         break
-    search.unindex_post(post_id, list(post.words or []))
-    base.batch_write("posts", deletes=[counter_key(post_id, s) for s in range(COUNTER_SHARDS)])
+    else:
+        raise errors.Unavailable(TRY_AGAIN)
+    search.unindex_post(post_id, indexed)
     fanout.dispatch("post_deleted", post_id=post_id, author_id=principal.user_id)
 
 
@@ -118,39 +188,57 @@ def by_author(viewer_id: str | None, author_id: str, limit: int, cursor_key: dic
     return hydrate(post_ids, viewer_id), base.key_to_plain(key)
 
 
-def _like_count(post_id: str) -> int:
+def _like_count(post: PostItem) -> int:
     return sum(int(raw.get("likes", {}).get("N", "0"))
-               for raw in base.batch_get("posts", [counter_key(post_id, s) for s in range(COUNTER_SHARDS)],
+               for raw in base.batch_get("posts", [counter_key(post.id, s) for s in range(counter_width(post))],
                                          consistent=True))
+
+
+def _widen_if_hot(post: PostItem, like_count: int) -> None:
+    """A post past `hot_post_likes` likes gets `hot_post_counter_shards`
+    shards. Widths only grow (likes that read the old width write within the
+    new one); the post's delete re-reads a width that changed under it."""
+    s = settings()
+    width = s.hot_post_counter_shards
+    if like_count < s.hot_post_likes or counter_width(post) >= width:
+        return
+    try:
+        PostItem.ref(post.id).update(actions=[PostItem.counter_shards.set(width)], condition=PostItem.pk.exists() & (
+            PostItem.counter_shards.does_not_exist() | (PostItem.counter_shards < width)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise  # widened already, or deleted: nothing to do
 
 
 def like(principal, post_id: str) -> dict:
     """Idempotent: the like item is put only if absent, and the counter
-    shard moves in the same transaction, so the count stays exact."""
-    require(post_id)
+    shard moves in the same transaction, so the count stays exact. The
+    shard's own condition says the post still exists (see `delete`)."""
+    post = require(post_id)
     tx = TaggedTransaction()
     tx.save("like", LikeItem(*like_key(post_id, principal.user_id), user_id=principal.user_id,
                              created_at=clock.iso(clock.now())), condition=LikeItem.pk.does_not_exist())
-    tx.update("count", CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS))), [CounterShard.likes.add(1)])
-    tx.check("post", PostItem.ref(post_id), condition=PostItem.pk.exists())
+    tx.update("count", random_shard(post), [CounterShard.likes.add(1)], condition=CounterShard.live())
     _commit_unless(tx, "like")
-    return {"liked": True, "like_count": _like_count(post_id)}
+    count = _like_count(post)
+    _widen_if_hot(post, count)
+    return {"liked": True, "like_count": count}
 
 
 def unlike(principal, post_id: str) -> dict:
-    require(post_id)
+    post = require(post_id)
     tx = TaggedTransaction()
     tx.delete("like", LikeItem(*like_key(post_id, principal.user_id)), condition=LikeItem.pk.exists())
-    tx.update("count", CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS))), [CounterShard.likes.add(-1)])
+    tx.update("count", random_shard(post), [CounterShard.likes.add(-1)], condition=CounterShard.live())
     _commit_unless(tx, "like")
-    return {"liked": False, "like_count": _like_count(post_id)}
+    return {"liked": False, "like_count": _like_count(post)}
 
 
 def _commit_unless(tx: TaggedTransaction, idempotent_tag: str) -> None:
     """Commit; a failed condition on `idempotent_tag` means it was already done."""
     failed = commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)
-    if "post" in failed:
-        raise errors.NotFound("No such post.")
+    if "count" in failed:
+        raise errors.NotFound("No such post.")  # its shards are tombstoned: deleted since it was read
     _unexpected(failed, {idempotent_tag})
 
 

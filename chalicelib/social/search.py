@@ -15,7 +15,7 @@ from chalicelib import errors
 from chalicelib.db import base
 from chalicelib.db.posts import Posting, posting_partition
 from chalicelib.db.users import UserItem, UserWord, user_key, user_word_key
-from chalicelib.identity.users import public_user
+from chalicelib.identity.users import public_users
 from chalicelib.social.normalize import words
 from chalicelib.social.views import hydrate
 
@@ -103,5 +103,5 @@ def search_users(q: str, limit: int, cursor_key: dict | None) -> tuple[list, dic
         own = _user_words(user.handle, user.display_name)
         first = min((user_word_key(w, user.id)[1] for w in own if w.startswith(lead)), default=None)
         if entry.sk == first and all(any(w.startswith(part) for w in own) for part in query):
-            found.append(public_user(user))
-    return found, base.key_to_plain(page.last_evaluated_key)
+            found.append(user)
+    return public_users(found), base.key_to_plain(page.last_evaluated_key)

@@ -10,9 +10,17 @@ number of accounts followed.
 
 Post ids sort by creation time, so "newest first" is key order and a cursor
 is the last post id shown.
-"""
 
-from chalicelib import errors
+Timelines are bounded: an entry expires `timeline_ttl_days` after it is
+written (the table's TTL deletes it), and a timeline is trimmed to its
+newest `timeline_entries_max` entries — by the write that adds entries, one
+in TRIM_ONE_IN on average, so a timeline may hold a few dozen more between
+trims. Older posts stay on their author's page and in search.
+"""
+import secrets
+
+from chalicelib import clock, errors
+from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.posts import (PostItem, TimelineItem, author_partition, post_key, timeline_author_partition,
                                  timeline_partition)
@@ -22,11 +30,36 @@ from chalicelib.social.views import hydrate
 
 FOLLOWERS_PAGE = 1000
 ATTEMPTS_MAX = 5
+TRIM_ONE_IN = 50
+DAY_S = 86_400
 
 
 def _entry(user_id: str, post_id: str, author_id: str) -> TimelineItem:
+    # Real time: DynamoDB's TTL compares it with the real clock, not business time.
+    expires_at = int(clock.real_now().timestamp()) + settings().timeline_ttl_days * DAY_S
     return TimelineItem(timeline_partition(user_id), post_id, post_id=post_id, author_id=author_id,
-                        gsi1_pk=timeline_author_partition(user_id, author_id), gsi1_sk=post_id)
+                        gsi1_pk=timeline_author_partition(user_id, author_id), gsi1_sk=post_id,
+                        expires_at=expires_at)
+
+
+def trim(user_id: str) -> int:
+    """Deletes the entries beyond the newest `timeline_entries_max`: one
+    keys-only query of those kept, one of the rest. Returns how many went."""
+    keep = settings().timeline_entries_max
+    kept = [e.sk for e in TimelineItem.query(timeline_partition(user_id), scan_index_forward=False, limit=keep,
+                                             attributes_to_get=["pk", "sk"])]
+    if len(kept) < keep:
+        return 0
+    older = [(e.pk, e.sk) for e in TimelineItem.query(timeline_partition(user_id), TimelineItem.sk < kept[-1],
+                                                      attributes_to_get=["pk", "sk"])]
+    if older:
+        base.batch_write("posts", deletes=older)
+    return len(older)
+
+
+def _trim_now(entries_written: int) -> bool:
+    """Whether this write trims: on average once per TRIM_ONE_IN entries written."""
+    return secrets.randbelow(TRIM_ONE_IN) < entries_written
 
 
 def own_entry(post_id: str, author_id: str) -> TimelineItem:
@@ -62,7 +95,12 @@ def fan_out_post(post_id: str, author_id: str) -> int:
     author = _author(author_id)
     if author is None or author.celebrity:
         return 0  # the author's own entry came with the post; followers merge a celebrity at read time
-    return base.batch_write("posts", puts=[_entry(f, post_id, author_id) for f in _followers(author_id)])
+    followers = list(_followers(author_id))
+    calls = base.batch_write("posts", puts=[_entry(f, post_id, author_id) for f in followers])
+    for follower_id in [author_id] + followers:  # the author's own entry came with the post
+        if _trim_now(1):
+            trim(follower_id)
+    return calls
 
 
 def remove_post(post_id: str, author_id: str) -> int:
@@ -80,7 +118,10 @@ def backfill(user_id: str, author_id: str, posts_max: int) -> None:
     """Following someone copies their most recent posts (a bounded number)."""
     recent = PostItem.by_author.query(author_partition(author_id), scan_index_forward=False, limit=posts_max,
                                       attributes_to_get=["pk", "sk", "gsi1_pk", "gsi1_sk"])
-    base.batch_write("posts", puts=[_entry(user_id, p.gsi1_sk, author_id) for p in recent])
+    entries = [_entry(user_id, p.gsi1_sk, author_id) for p in recent]
+    base.batch_write("posts", puts=entries)
+    if _trim_now(len(entries)):
+        trim(user_id)
 
 
 def remove_author(user_id: str, author_id: str) -> None:

@@ -3,11 +3,13 @@
 A post with a `price` is locked for everyone but its author and those who
 unlocked it; a post for `audience: "subscribers"` for everyone but its
 author and the author's subscribers. A locked post's `text` is cut to a
-40-character preview, its `video_url` is null and `locked` is true.
+40-character preview, its `video_url` and `video_id` are null and `locked`
+is true (`has_video` still says a video waits behind the lock).
 """
 from chalicelib import clock
 from chalicelib.db import base
-from chalicelib.db.posts import COUNTER_SHARDS, POST_SORT_KEY, PostItem, counter_key, post_id_of, post_key, unlock_key
+from chalicelib.db.posts import (COUNTER_SHARDS, POST_SORT_KEY, PostItem, counter_key, counter_width, post_id_of,
+                                 post_key, unlock_key)
 from chalicelib.db.users import SubscriptionItem, subscription_key
 
 PREVIEW_CHARS = 40
@@ -20,22 +22,29 @@ def subscription_grants_access(subscription: SubscriptionItem | None, now_iso: s
     return subscription.status == "active" or (subscription.status == "cancelled" and now_iso < subscription.period_end)
 
 
-def public_post(post: PostItem, counters: dict, viewer_id: str | None, access: set) -> dict:
+def is_locked(post: PostItem, viewer_id: str | None, access: set) -> bool:
     """`access`: the ids of the viewer's unlocked posts and subscribed authors."""
     mine = viewer_id is not None and viewer_id == post.author_id
-    locked = not mine and ((post.price_amount is not None and post.id not in access)
-                           or (post.audience == "subscribers" and post.author_id not in access))
+    return not mine and ((post.price_amount is not None and post.id not in access)
+                         or (post.audience == "subscribers" and post.author_id not in access))
+
+
+def public_post(post: PostItem, counters: dict, viewer_id: str | None, access: set) -> dict:
+    """`access`: the ids of the viewer's unlocked posts and subscribed authors."""
+    locked = is_locked(post, viewer_id, access)
     price = ({"amount": int(post.price_amount), "currency": post.price_currency}
              if post.price_amount is not None else None)
     return {
         "id": post.id, "author": post.author_handle, "text": post.text[:PREVIEW_CHARS] if locked else post.text,
         "created_at": post.created_at, "reply_to": post.reply_to, "like_count": counters.get("likes", 0),
-        "reply_count": int(post.reply_count), "tip_total": counters.get("tips", 0), "price": price,
+        "reply_count": int(post.reply_count) + counters.get("replies", 0), "tip_total": counters.get("tips", 0), "price": price,
         "video_url": None if locked else post.video_url, "audience": post.audience, "locked": locked,
+        "video_id": None if locked else post.video_id, "has_video": post.video_id is not None,
+        "view_count": counters.get("views", 0),
     }
 
 
-def _viewer_access(posts: list[PostItem], viewer_id: str | None) -> set:
+def viewer_access(posts: list[PostItem], viewer_id: str | None) -> set:
     """One batch get of the viewer's unlock records and subscriptions, for
     the locked-looking posts of the page only (none if there are none)."""
     if viewer_id is None:
@@ -59,8 +68,9 @@ def _viewer_access(posts: list[PostItem], viewer_id: str | None) -> set:
 def hydrate(post_ids: list[str], viewer_id: str | None) -> list[dict]:
     """The posts of `post_ids` in that order, with their counters, in one
     batch get per 100 keys (posts and counter shards together), plus one for
-    the viewer's access to locked posts. Posts that no longer exist are left
-    out: a deleted post vanishes everywhere."""
+    the viewer's access to locked posts, plus one for the shards beyond the
+    first COUNTER_SHARDS of widened (hot) posts, if the page has any. Posts
+    that no longer exist are left out: a deleted post vanishes everywhere."""
     if not post_ids:
         return []
     keys = []
@@ -69,13 +79,19 @@ def hydrate(post_ids: list[str], viewer_id: str | None) -> list[dict]:
         keys.extend(counter_key(post_id, shard) for shard in range(COUNTER_SHARDS))
     posts: dict[str, PostItem] = {}
     counters: dict[str, dict] = {}
-    for raw in base.batch_get("posts", keys):
-        post_id = post_id_of(raw["pk"]["S"])
-        if raw["sk"]["S"] == POST_SORT_KEY:
-            posts[post_id] = PostItem.from_raw_data(raw)
-        else:
-            totals = counters.setdefault(post_id, {"likes": 0, "tips": 0})
-            for name in totals:
-                totals[name] += int(raw.get(name, {}).get("N", "0"))
-    access = _viewer_access(list(posts.values()), viewer_id)
+
+    def add(raws):
+        for raw in raws:
+            post_id = post_id_of(raw["pk"]["S"])
+            if raw["sk"]["S"] == POST_SORT_KEY:
+                posts[post_id] = PostItem.from_raw_data(raw)
+            else:
+                totals = counters.setdefault(post_id, {"likes": 0, "tips": 0, "replies": 0, "views": 0})
+                for name in totals:
+                    totals[name] += int(raw.get(name, {}).get("N", "0"))
+    add(base.batch_get("posts", keys))
+    wide = [counter_key(p.id, shard) for p in posts.values() for shard in range(COUNTER_SHARDS, counter_width(p))]
+    if wide:
+        add(base.batch_get("posts", wide))
+    access = viewer_access(list(posts.values()), viewer_id)
     return [public_post(posts[p], counters.get(p, {}), viewer_id, access) for p in post_ids if p in posts]

@@ -101,9 +101,11 @@ def test_docs_renders_the_api_and_tries_it_with_the_token_entered_once(api, peop
     expect(dev.page.locator(".opblock").first).to_be_visible()
     assert dev.page.locator(".opblock").count() >= 50
     dev.page.locator(".auth-wrapper .authorize").click()
-    dev.page.locator(".modal-ux input").fill(api.tokens[who])
-    dev.page.locator(".modal-ux button.authorize").click()
-    dev.page.locator(".modal-ux .btn-done").click()
+    # One box per security scheme: the person's bearer token, and the networks' signatures.
+    bearer = dev.page.locator(".modal-ux .auth-container").filter(has_text="(http, Bearer)")
+    bearer.locator("input").fill(api.tokens[who])
+    bearer.locator("button.authorize").click()
+    bearer.locator(".btn-done").click()
     me = dev.page.locator("#operations-identity-get_me")
     me.locator(".opblock-summary").click()
     if me.get_by_role("button", name="Try it out").count():  # tryItOutEnabled may have opened it already
@@ -193,7 +195,7 @@ def test_keyboard_alone_logs_in_posts_and_likes(api, people):
     page.get_by_role("heading", name="Home").wait_for()
     page.get_by_label("What's happening?").focus()
     page.keyboard.type("typed without a mouse")
-    for _ in range(3):  # price, audience, post
+    for _ in range(4):  # video, price, audience, post
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Post"
     page.keyboard.press("Enter")

@@ -21,11 +21,15 @@ from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT, TEST_NOW
 
 
 def _start(args, env) -> tuple[subprocess.Popen, str]:
+    """Starts a server and waits for its READY line; what it printed before
+    (`make run`'s banner) is kept in `proc.printed`."""
     proc = subprocess.Popen([sys.executable, *args, "--exit-with-parent"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc.printed = []
     for line in proc.stdout:
         if line.startswith("READY "):
             return proc, line.split()[1]
+        proc.printed.append(line)
     proc.kill()
     raise RuntimeError(f"{args[0]} did not start")
 
@@ -33,6 +37,16 @@ def _start(args, env) -> tuple[subprocess.Popen, str]:
 def _drain(proc):
     import threading
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+
+
+def _stop(*procs) -> None:
+    """SIGTERM (the dev server stops within seconds of it), then kill."""
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _iso(moment) -> str:
@@ -55,12 +69,7 @@ def _stack(clock_start=TEST_NOW):
     try:
         yield {"api": dev_url, "moto": moto_url}
     finally:
-        for proc in (dev, moto):
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop(dev, moto)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
 
 class Provisioned:
     """What `localstack.provision` leaves in moto, copied once per process:
-    DynamoDB's tables, Secrets Manager's secrets and KMS's keys (all it writes)."""
+    DynamoDB's tables, Secrets Manager's secrets, KMS's keys and S3's
+    buckets (all it writes)."""
     state = None
 
     @classmethod
@@ -29,7 +30,7 @@ class Provisioned:
             keys.network_secret.cache_clear()
             localstack.provision(ADMIN_PASSWORD)
             cls.state = (copy.deepcopy(moto_tables()), copy.deepcopy(_secrets_backend().secrets),
-                         copy.deepcopy(_kms_backend().keys))
+                         copy.deepcopy(_kms_backend().keys), copy.deepcopy(moto_buckets()))
         keys.signing_key.cache_clear()
         keys.network_secret.cache_clear()
 
@@ -38,10 +39,13 @@ class Provisioned:
         """Into the moto of the `mock_aws` now active."""
         if cls.state is None:
             raise RuntimeError("Provisioned.take() first (the session fixture `provisioned`)")
-        tables, secrets, kms_keys = cls.state
+        tables, secrets, kms_keys, buckets = cls.state
         live = moto_tables()
         live.clear()
         live.update(copy.deepcopy(tables))
+        live_buckets = moto_buckets()
+        live_buckets.clear()
+        live_buckets.update(copy.deepcopy(buckets))
         _secrets_backend().secrets = copy.deepcopy(secrets)
         _kms_backend().keys = copy.deepcopy(kms_keys)
 
@@ -59,6 +63,7 @@ def aws():
         from chalicelib import clock
         from chalicelib.identity import keys
 
+        from chalicelib.db import warm
         from chalicelib.finance import interest
 
         keys.signing_key.cache_clear()
@@ -66,6 +71,7 @@ def aws():
         clock.pin(TEST_NOW)
         Provisioned.restore()
         interest._cache.clear()
+        warm.clear_all()  # a fresh stack reuses handles: nothing a previous test cached is true now
         interest.displayed_rates()  # warm, as a running process is: a wallet read is then one request
         yield
         clock.reset()
@@ -191,6 +197,13 @@ def moto_tables():
 
     from chalicelib.config import settings
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][settings().region].tables
+
+
+def moto_buckets():
+    """moto's S3 buckets in this process (S3's backend is global, not per region)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+    return s3_backends[DEFAULT_ACCOUNT_ID]["global"].buckets
 
 
 def _kms_backend():

@@ -18,7 +18,8 @@ import pytest
 import app  # noqa: F401  (declaring the routes fills the registry)
 from chalicelib import clock, http
 from tests.conftest import TEST_NOW
-from tests.conftest import PASSWORD  # noqa: F401  (the users' password)
+from tests.conftest import PASSWORD
+from tests.unit.videos_helpers import ready_video
 
 # view -> why a stranger may call it on the first user's thing.
 OTHERS_MAY = {
@@ -36,7 +37,9 @@ OTHERS_MAY = {
     "subscribe": "the caller subscribes to the creator",
     "cancel": "the caller's own subscription (404 when there is none)",
     "get_statement": "{month} is a month of the caller's own account, not anyone's thing",
+    "get_statement_csv": "{month} is a month of the caller's own account, not anyone's thing",
     "web_asset": "{file} is a file of the public web client, nobody's thing",
+    "card_increment": "the card network's call: signed, no person's token (a bearer gets 401 invalid_signature)",
 }
 
 # A valid body for each model a path-parameter route takes, so that a
@@ -48,6 +51,9 @@ BODIES = {
     "AdminReason": {"reason": "matrix"},
     "CreditLimit": {"credit_limit": 100, "reason": "matrix"},
     "JobBody": {},
+    "RevealBody": {"password": PASSWORD},
+    "LimitsBody": {"daily": 100},
+    "IncrementBody": {"id": "matrix", "amount": 100},
 }
 
 
@@ -77,8 +83,9 @@ def world(api):
     api.verified("mallory")
     api.deposit("alice", 10_000)
     api.deposit("mallory", 10_000)
-    post = api.call("POST", "/v1/posts", {"text": "alice's post", "price": {"amount": 100, "currency": "USD"}},
-                    as_="alice").json_body
+    video_id = ready_video(api, "alice")
+    post = api.call("POST", "/v1/posts", {"text": "alice's post", "price": {"amount": 100, "currency": "USD"},
+                                          "video_id": video_id}, as_="alice").json_body
     conv = api.call("POST", "/v1/conversations", {"with": "carol"}, as_="alice").json_body
     api.call("POST", f"/v1/conversations/{conv['id']}/messages", {"text": "hi carol"}, as_="alice")
     req = api.call("POST", "/v1/payment-requests", {"from": "carol", "amount": 100, "currency": "USD"},
@@ -89,8 +96,19 @@ def world(api):
                             str(uuid.uuid4())).json_body
     loan = api.money("POST", f"/v1/loans/applications/{application['id']}/accept", None, "alice",
                      str(uuid.uuid4())).json_body
+    card = api.money("POST", "/v1/cards", {"label": "alice's"}, "alice", str(uuid.uuid4())).json_body
+    auth = api.network("card", "/v1/network/card-authorizations", {
+        "id": "matrix-auth", "card_number": card["number"], "exp_month": card["exp_month"],
+        "exp_year": card["exp_year"], "amount": 100, "currency": "USD",
+        "merchant": {"name": "Shop", "mcc": "5411", "city": "Portland", "country": "US"}}).json_body
+    from tests.unit.checks_world import deposit_body
+    check = api.money("POST", "/v1/checks", {"payee": "Bob", "amount": 100, "currency": "USD"}, "alice",
+                      str(uuid.uuid4())).json_body
+    check_deposit = api.money("POST", "/v1/check-deposits", deposit_body(1_000), "alice", str(uuid.uuid4())).json_body
     from chalicelib import jobs
-    return {"handle": "alice", "post_id": post["id"], "conv_id": conv["id"], "request_id": req["id"],
+    return {"check_id": check["id"], "deposit_id": check_deposit["id"], "card_id": card["id"],
+            "auth_id": auth["authorization_id"], "handle": "alice", "post_id": post["id"],
+            "video_id": video_id, "conv_id": conv["id"], "request_id": req["id"],
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
             "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}

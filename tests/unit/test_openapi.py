@@ -8,11 +8,13 @@ import uuid
 
 import jsonschema
 import pytest
+from pydantic import BaseModel
 
 import app as app_module
 from chalicelib import http
 from chalicelib.api import openapi, responses
 from tests.conftest import ROOT
+from tests.unit.videos_helpers import MP4, send
 
 
 def _doc():
@@ -40,7 +42,8 @@ def test_every_route_is_documented_with_its_body():
                 assert any(p["in"] == "path" and p["name"] == name for p in op.get("parameters", ())), (path, name)
             if spec.idempotent:
                 assert any(p["name"] == "Idempotency-Key" and p["required"] for p in op["parameters"]), path
-            assert op["security"] == ([{"bearer": []}] if spec.auth else [])
+            assert op["security"] == ([{"bearer": []}] if spec.auth else
+                                      [{f"{spec.network}Network": []}] if spec.network else [])
             assert spec.view_name in responses.SUCCESS, f"no response schema for {spec.view_name}"
             assert {str(s) for s in responses.SUCCESS[spec.view_name]} <= set(op["responses"])
             for status in ("400", "404") + (("401", "403") if spec.auth else ()):
@@ -77,7 +80,8 @@ def test_bounds_are_the_validators():
 
 def test_import_app_does_not_build_the_document():
     code = ("import app; from chalicelib.api import openapi, docs; "
-            "assert openapi._cached.cache_info().currsize == 0; assert docs._page.cache_info().currsize == 0")
+            "assert openapi._cached.cache_info().currsize == 0; assert docs._page.cache_info().currsize == 0; "
+            "import sys; assert 'chalicelib.api.models' not in sys.modules, 'a cold start builds the answer models'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
@@ -116,6 +120,9 @@ class Checked:
         if content and "application/json" in content and r.body:
             schema = {**content["application/json"]["schema"], "components": self.doc["components"]}
             jsonschema.validate(r.json_body, schema, cls=jsonschema.Draft202012Validator)
+            model = responses.SCHEMAS.get(schema.get("$ref", "").rsplit("/", 1)[-1])
+            if isinstance(model, type) and issubclass(model, BaseModel):  # typed: times, enums, currency
+                model.model_validate(r.json_body)
         self.seen.add((method, template))
         return r
 
@@ -146,6 +153,7 @@ def test_response_schemas_match_real_answers(api):
     call("GET", "/v1/wallet/transactions?limit=2", as_="alice", status=200)
     from chalicelib import clock
     call("GET", f"/v1/wallet/statements/{clock.now():%Y-%m}", as_="alice", status=200)
+    call("GET", f"/v1/wallet/statements/{clock.now():%Y-%m}/csv", as_="alice", status=200)
     rq = call("POST", "/v1/payment-requests", {"from": "bob", "amount": 100, "currency": "USD"}, as_="alice",
               status=201).json_body
     call("GET", "/v1/payment-requests?role=incoming", as_="bob", status=200)
@@ -167,8 +175,16 @@ def test_response_schemas_match_real_answers(api):
     call("GET", "/v1/search?q=bo&type=users", as_="alice", status=200)
     call("PUT", "/v1/me/subscription-price", {"amount": 300, "currency": "USD"}, as_="bob", status=200)
     call("POST", "/v1/users/bob/subscription", as_="alice", headers=key(), status=201)
+    call("DELETE", "/v1/me/subscription-price", as_="bob", status=200)
     call("GET", "/v1/me/subscriptions", as_="alice", status=200)
     call("DELETE", "/v1/users/bob/subscription", as_="alice", status=200)
+    offered = call("POST", "/v1/videos", {"content_type": "video/mp4", "size_bytes": len(MP4)}, as_="bob",
+                   status=201).json_body
+    send(offered, MP4)
+    call("POST", f"/v1/videos/{offered['id']}/complete", as_="bob", status=200)
+    call("GET", f"/v1/videos/{offered['id']}", as_="bob", status=200)
+    film = call("POST", "/v1/posts", {"text": "a film", "video_id": offered["id"]}, as_="bob", status=201).json_body
+    call("GET", f"/v1/posts/{film['id']}/video", as_="alice", status=200)
     call("GET", f"/v1/me/earnings?month={clock.now():%Y-%m}", as_="bob", status=200)
     conv = call("POST", "/v1/conversations", {"with": "bob"}, as_="alice", status=201).json_body
     call("POST", "/v1/conversations", {"with": "bob"}, as_="alice", status=200)
@@ -198,6 +214,53 @@ def test_response_schemas_match_real_answers(api):
     call("POST", f"/v1/loans/{loan['id']}/payments", {"amount": 5_000, "currency": "USD"}, as_="dora",
          headers=key(), status=201)
     call("GET", f"/v1/loans/{loan['id']}/payoff", as_="dora", status=200)
+    # Cards, and the card network's signed calls.
+    import json as json_
+    from chalicelib.identity import keys as keys_, network_auth
+    card = call("POST", "/v1/cards", {"label": "daily"}, as_="dora", headers=key(), status=201).json_body
+    call("GET", "/v1/cards", as_="dora", status=200)
+    call("GET", f"/v1/cards/{card['id']}", as_="dora", status=200)
+    call("POST", f"/v1/cards/{card['id']}/reveal", {"password": "correct horse battery"}, as_="dora", status=200)
+    call("POST", f"/v1/cards/{card['id']}/freeze", as_="dora", status=200)
+    call("POST", f"/v1/cards/{card['id']}/unfreeze", as_="dora", status=200)
+    call("PUT", f"/v1/cards/{card['id']}/limits", {"daily": 100_000, "blocked_mccs": ["7995"]}, as_="dora", status=200)
+
+    def network(path, body, status=200):
+        signed = {"Flock-Signature": network_auth.sign(keys_.network_secret("card"), json_.dumps(body).encode())}
+        return call("POST", path, body, headers=signed, status=status).json_body
+    shop = {"name": "Shop", "mcc": "5411", "city": "Portland", "country": "US"}
+    card_body = {"card_number": card["number"], "exp_month": card["exp_month"], "exp_year": card["exp_year"],
+                 "cvc": card["cvc"], "currency": "USD", "merchant": shop}
+    auth = network("/v1/network/card-authorizations", {"id": "e1", "amount": 1_000, **card_body})
+    declined = network("/v1/network/card-authorizations", {"id": "e2", "amount": 10**9, **card_body})
+    assert declined["decline_reason"] == "insufficient_funds"
+    network(f"/v1/network/card-authorizations/{auth['authorization_id']}/increments", {"id": "e3", "amount": 100})
+    network("/v1/network/card-reversals", {"id": "e4", "authorization_id": auth["authorization_id"], "amount": 100})
+    network("/v1/network/card-clearings", {"id": "e5", "authorization_id": auth["authorization_id"], "amount": 900,
+                                           "currency": "USD"})
+    network("/v1/network/card-refunds", {"id": "e6", "card_number": card["number"], "amount": 500,
+                                         "currency": "USD", "merchant": shop})
+    call("GET", f"/v1/cards/{card['id']}/transactions", as_="dora", status=200)
+    call("DELETE", f"/v1/cards/{card['id']}", as_="dora", status=200)
+
+    # Paper checks: written, stopped, presented by the network, deposited and returned.
+    from tests.unit.checks_world import check_signature, deposit_body, presentment
+    check = call("POST", "/v1/checks", {"payee": "Bob", "amount": 500, "currency": "USD"}, as_="dora",
+                 headers=key(), status=201).json_body
+    call("GET", "/v1/checks", as_="dora", status=200)
+    call("GET", f"/v1/checks/{check['id']}", as_="dora", status=200)
+    body = presentment(check)
+    call("POST", "/v1/network/check-presentments", body, headers=check_signature(body), status=200)
+    stopped = call("POST", "/v1/checks", {"payee": "Bob", "amount": 500, "currency": "USD"}, as_="dora",
+                   headers=key(), status=201).json_body
+    call("POST", f"/v1/checks/{stopped['id']}/stop", as_="dora", status=200)
+    body = presentment(stopped)
+    call("POST", "/v1/network/check-presentments", body, headers=check_signature(body), status=200)
+    dep = call("POST", "/v1/check-deposits", deposit_body(20_000), as_="dora", headers=key(), status=201).json_body
+    call("GET", "/v1/check-deposits", as_="dora", status=200)
+    call("GET", f"/v1/check-deposits/{dep['id']}", as_="dora", status=200)
+    body = {"id": "ret-1", "deposit_id": dep["id"], "reason": "refer_to_maker"}
+    call("POST", "/v1/network/check-returns", body, headers=check_signature(body), status=200)
     api.login("admin", __import__("tests.conftest", fromlist=["ADMIN_PASSWORD"]).ADMIN_PASSWORD)
     call("PUT", "/v1/admin/loan-products", {"min_amount": 10_000, "max_amount": 2_500_000, "terms": [3, 12, 36],
                                             "apr_bps_by_grade": {"A": 500, "B": 800, "C": 1200, "D": 1800,
@@ -261,3 +324,104 @@ def test_a_month_out_of_datetimes_range_is_a_400_not_a_500(api, month):
 def test_a_wrong_password_is_a_documented_401():
     op = _doc()["paths"]["/v1/auth/login"]["post"]
     assert "401" in op["responses"]
+
+
+# Generated response schemas ---------------------------------------------------
+
+def _properties(schemas):
+    for name, schema in schemas.items():
+        for prop, value in schema.get("properties", {}).items():
+            yield name, prop, value
+
+
+def _kinds(value) -> list[dict]:
+    """The shapes a property allows, without its description."""
+    return [{k: v for k, v in kind.items() if k != "description"} for kind in value.get("anyOf", [value])]
+
+
+def test_every_time_is_a_date_time_and_every_day_a_date():
+    schemas = openapi.response_schemas(responses.SCHEMAS)  # the answers, not the request bodies
+    times = [(n, p, v) for n, p, v in _properties(schemas) if p.endswith("_at") or p in ("at", "now")
+             or p.startswith("current_period_")]
+    assert len(times) >= 15
+    for name, prop, value in times:
+        assert {"type": "string", "format": "date-time"} in _kinds(value), (name, prop, value)
+    for name, prop in [("Rates", "effective_date"), ("LoanRow", "due_date"), ("JobSummary", "as_of"),
+                       ("LoanPayoff", "good_through"), ("Loan", "next_due_date")]:
+        assert {"type": "string", "format": "date"} in _kinds(schemas[name]["properties"][prop]), (name, prop)
+
+
+def test_closed_sets_are_enums_and_currency_is_one_schema():
+    schemas = _doc()["components"]["schemas"]
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    assert schemas["Currency"]["enum"] == ["USD"]
+    currencies = [(n, v) for n, p, v in _properties(schemas) if p == "currency"]
+    assert len(currencies) >= 10
+    for name, value in currencies:  # answers and request bodies alike
+        assert ref("Currency") in [{"$ref": k.get("$ref")} for k in _kinds(value) if "$ref" in k], name
+    for name, prop, enum in [("Transfer", "kind", "TransferKind"), ("Entry", "kind", "TransferKind"),
+                             ("Transfer", "status", "TransferStatus"), ("Account", "status", "AccountStatus"),
+                             ("User", "role", "Role"), ("Subscription", "status", "SubscriptionStatus"),
+                             ("PaymentRequest", "status", "PaymentRequestStatus"), ("Post", "audience", "Audience"),
+                             ("Loan", "status", "LoanStatus"), ("JobRun", "status", "JobRunStatus"),
+                             ("JobSummary", "job", "JobName"), ("ErrorDetail", "type", "ErrorType"),
+                             ("ErrorDetail", "code", "ErrorCode")]:
+        assert schemas[name]["properties"][prop]["$ref"] == ref(enum)["$ref"], (name, prop)
+        assert schemas[enum]["type"] == "string" and schemas[enum]["enum"], enum
+    assert set(responses.ERROR_CODES) | {"internal_error", "unavailable"} <= set(schemas["ErrorCode"]["enum"])
+    assert set(schemas["JobName"]["enum"]) == set(__import__("chalicelib.jobs", fromlist=["NAMES"]).NAMES)
+
+
+def test_properties_are_described_from_the_models_attributes():
+    schemas = _doc()["components"]["schemas"]
+    assert schemas["Account"]["properties"]["spendable"]["description"] == "available + credit_limit."
+    assert schemas["Transfer"]["properties"]["from"]["description"] == "the payer's handle, if a person."
+    assert "Attributes:" not in schemas["Account"]["description"]
+    answers = {name: schemas[name] for name in responses.SCHEMAS}
+    assert all("title" not in v for _, _, v in _properties(answers))
+    modelled = {name: schemas[name] for name, value in responses.SCHEMAS.items()
+                if isinstance(value, type) and issubclass(value, BaseModel)}
+    undescribed = [(name, prop) for name, prop, value in _properties(modelled) if not value.get("description")]
+    assert undescribed == [], "name them in the model's Attributes: section"
+
+
+def test_answer_models_are_frozen():
+    for name, value in responses.SCHEMAS.items():
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            assert value.model_config.get("frozen") is True, name
+
+
+def test_replay_and_retry_headers_are_declared():
+    doc = _doc()
+    assert set(doc["components"]["headers"]) == {"Idempotent-Replayed", "Retry-After"}
+    for spec in http.REGISTRY:
+        op = doc["paths"][spec.path][spec.method.lower()]
+        for status, answer in op["responses"].items():
+            headers = answer.get("headers", {})
+            if spec.idempotent and status.startswith("2"):
+                assert headers.get("Idempotent-Replayed") == {"$ref": "#/components/headers/Idempotent-Replayed"}
+            if status in ("429", "503"):
+                assert headers.get("Retry-After") == {"$ref": "#/components/headers/Retry-After"}, (spec.path, status)
+
+
+def test_a_dict_schema_still_works_beside_the_models():
+    entries = {"Transfer": responses.SCHEMAS["Transfer"],
+               "Cheque": responses.obj({"id": responses.ID, "amount": responses.INT, "at": responses.TIME})}
+    schemas = openapi.response_schemas(entries)
+    assert schemas["Cheque"]["properties"]["at"] == {"type": "string", "format": "date-time"}
+    assert schemas["Transfer"]["properties"]["kind"] == {"$ref": "#/components/schemas/TransferKind",
+                                                         "description": "what moved the money."}
+    assert "TransferKind" in schemas and "Currency" in schemas
+
+
+def test_every_route_has_a_summary_and_a_description_of_its_own():
+    doc = _doc()
+    summaries = set()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            words = op["operationId"].replace("_", " ")
+            assert op["summary"] and op["summary"].lower().rstrip(".") != words \
+                and op["summary"] != f"{method.upper()} {path}", f"{method} {path}: give its view a docstring"
+            assert op["description"] and op["description"] != op["summary"], (method, path)
+            summaries.add(op["summary"])
+    assert len(summaries) == sum(len(ops) for ops in doc["paths"].values())  # no two alike

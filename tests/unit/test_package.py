@@ -1,12 +1,13 @@
 """The merge template of the deployable package (infra/template.py), checked
 without packaging: `make package lint` builds and lints the real thing."""
 import json
+import re
 
 import pytest
 from chalice import Chalice, Rate
 from moto import mock_aws
 
-from chalicelib.db import spec
+from chalicelib.db import spec, video_store
 from chalicelib.finance.accounts import SYSTEM_ACCOUNTS
 from infra import template
 
@@ -192,10 +193,20 @@ def test_policy_names_only_flock_resources(built, functions):
             elif service == "sqs":
                 for r in resources:
                     assert r["Fn::GetAtt"][0] in built["Resources"]
+            elif service == "s3" and st["Sid"] == "CheckImages":  # the API puts and gets objects, nothing more
+                assert function["id"] == "APIHandler"
+                assert st["Action"] == sorted(template.CHECK_IMAGES_ACTIONS)
+                assert resources == [{"Fn::Sub": f"${{{template.CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}]
             elif service == "kms":  # the data key, only through the service that holds the data
                 assert resources == [DATA_KEY]
                 via = st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
-                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com" for s in ("dynamodb", "secretsmanager", "sqs")}
+                assert via in {f"{s}.${{AWS::Region}}.amazonaws.com"
+                               for s in ("dynamodb", "secretsmanager", "sqs", "s3")}
+            elif service == "s3" and st["Sid"].startswith("Videos"):  # the API's object actions, by prefix
+                assert function["id"] == "APIHandler"
+                (action,) = st["Action"]
+                assert [r["Fn::Sub"] for r in resources] == [
+                    f"${{{template.VIDEOS_BUCKET_ID}.Arn}}/{prefix}*" for prefix in template.VIDEOS_OBJECT_ACTIONS[action]]
             else:
                 pytest.fail(f"unexpected service {service}")
         dynamo = [st for st in statements if st["Action"][0].startswith("dynamodb:")]
@@ -217,7 +228,8 @@ def test_api_role_uses_the_data_key_only_through_its_services(built):
     kms = {sid: st for sid, st in by_sid.items() if st["Action"][0].startswith("kms:")}
     via = {sid: st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"].split(".")[0] for sid, st in kms.items()}
     assert via == {"DataKeyThroughDynamoDB": "dynamodb", "DataKeyThroughSecretsManager": "secretsmanager",
-                   "DataKeyThroughSqs": "sqs"}
+                   "DataKeyThroughSqs": "sqs", "DataKeyThroughS3": "s3"}
+    assert kms["DataKeyThroughS3"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # uploads, copies, reads
     assert kms["DataKeyThroughDynamoDB"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert kms["DataKeyThroughSecretsManager"]["Action"] == ["kms:Decrypt"]
     assert kms["DataKeyThroughSqs"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]  # it sends to queues
@@ -280,6 +292,7 @@ def test_every_function_has_reserved_concurrency_sized_by_a_parameter_or_one(bui
         scheduled = any(e["type"] == "Schedule" for e in function["events"])
         if scheduled or function["function_name"] == "flock-prod-bootstrap":
             assert res[function["id"]]["Properties"]["ReservedConcurrentExecutions"] == 1, function["id"]
+    params = {name: p for name, p in params.items() if name != template.WEB_ORIGIN_PARAMETER}
     assert set(params) == {"APIHandlerConcurrency", "FanoutWorkerConcurrency", "JobsWorkerConcurrency"}
     for p in params.values():
         assert p["Type"] == "Number" and p["MinValue"] <= int(p["Default"]) <= p["MaxValue"]
@@ -320,8 +333,35 @@ def test_checkov_skips_are_few_and_each_says_why(built, functions):
         "CKV_AWS_117": ids,  # no VPC: nothing private to reach
         "CKV_AWS_116": synchronous,  # no Lambda DLQ where nothing invokes asynchronously
         "CKV_AWS_120": {template.REST_API_ID},  # no cache of per-person answers
+        # Media: no versions, so no replication; presigned access only; no notifications.
+        # Check images: versioned, but no access log bucket, no replication, no notifications either.
+        "CKV_AWS_21": {template.VIDEOS_BUCKET_ID},
+        "CKV_AWS_144": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID},
+        "CKV_AWS_18": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID},
+        "CKV2_AWS_62": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID},
     }
     assert synchronous == {"APIHandler", "FanoutWorker", "JobsWorker"}
+
+
+def test_check_images_bucket_is_private_encrypted_tls_only_and_kept(built, functions):
+    res = built["Resources"]
+    bucket = res[template.CHECK_IMAGES_BUCKET_ID]
+    assert bucket["Type"] == "AWS::S3::Bucket" and bucket["DeletionPolicy"] == "Retain"
+    props = bucket["Properties"]
+    rule, = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": DATA_KEY}
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True} and \
+        len(props["PublicAccessBlockConfiguration"]) == 4
+    statement, = res[template.CHECK_IMAGES_BUCKET_ID + "Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for function in functions:
+        env = res[function["id"]]["Properties"]["Environment"]["Variables"]
+        assert env["FLOCK_CHECK_IMAGES_BUCKET"] == {"Ref": template.CHECK_IMAGES_BUCKET_ID}
+        on_images = [st for st in _statements(built, function["role_id"]) if st["Sid"] == "CheckImages"]
+        if function["id"] == "APIHandler":
+            assert [st["Action"] for st in on_images] == [sorted(template.CHECK_IMAGES_ACTIONS)]
+        else:
+            assert on_images == []
 
 
 def test_gateway_responses_speak_flock_errors(built):
@@ -401,3 +441,49 @@ def test_the_stack_creates_its_system_accounts_after_its_tables(built, functions
     assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [bootstrap["id"], "Arn"]}
     assert set(resource["DependsOn"]) == {template.table_id(t.logical) for t in spec.TABLES}
     assert resource["Properties"]["SystemAccounts"] == list(SYSTEM_ACCOUNTS)
+
+
+def test_job_functions_get_the_timeouts_their_declarations_give(built, functions):
+    from chalicelib.api import function_timeouts
+    expected = function_timeouts()
+    by_name = {f["function_name"].removeprefix(f"{template.TABLE_PREFIX}-"): f for f in functions}
+    for name, timeout in expected.items():
+        function = by_name[name]
+        assert function["timeout"] == timeout, name
+        assert built["Resources"][function["id"]]["Properties"]["Timeout"] == timeout, name
+    assert built["Resources"]["JobSubscriptions"]["Properties"]["Timeout"] == 900
+    assert built["Resources"]["JobsWorker"]["Properties"]["Timeout"] == 900
+
+
+def test_the_videos_bucket_is_private_encrypted_tls_only_and_cleans_abandoned_uploads(built, functions):
+    bucket = built["Resources"][template.VIDEOS_BUCKET_ID]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain" and "VersioningConfiguration" not in props
+    (sse,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": DATA_KEY}
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == "uploads/" and rule["ExpirationInDays"] == 1 and rule["Status"] == "Enabled"
+    (deny,) = built["Resources"][template.VIDEOS_BUCKET_POLICY_ID]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for function in functions:
+        s3 = {a for st in _statements(built, function["role_id"]) for a in st["Action"] if a.startswith("s3:")}
+        assert s3 == ({"s3:PutObject", "s3:GetObject", "s3:DeleteObject"} if function["id"] == "APIHandler" else set())
+        env = built["Resources"][function["id"]]["Properties"]["Environment"]["Variables"]
+        assert env["FLOCK_VIDEOS_BUCKET"] == {"Ref": template.VIDEOS_BUCKET_ID}
+
+
+def test_the_videos_bucket_takes_upload_posts_from_the_web_clients_origin_only(built):
+    (rule,) = built["Resources"][template.VIDEOS_BUCKET_ID]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedOrigins"] == [{"Ref": template.WEB_ORIGIN_PARAMETER}]
+    assert "AllowedHeaders" not in rule and "ExposedHeaders" not in rule
+    assert rule["MaxAge"] == video_store.UPLOAD_PREFLIGHT_MAX_AGE_S
+    (local,) = video_store.upload_cors_rules(["https://flock.example"])
+    assert (local["AllowedMethods"], local["MaxAgeSeconds"]) == (rule["AllowedMethods"], rule["MaxAge"])
+    parameter = built["Parameters"][template.WEB_ORIGIN_PARAMETER]
+    assert "Default" not in parameter  # a deploy says where its page is
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.match("https://abc123.execute-api.eu-west-1.amazonaws.com")
+    for wrong in ("*", "http://flock.example", "https://flock.example/app", "https://*.example", ""):
+        assert not pattern.match(wrong), wrong

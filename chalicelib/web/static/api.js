@@ -51,6 +51,14 @@ async function refresh(current) {
   return true;
 }
 
+async function errorCode(response) {
+  try {
+    return (await response.clone().json()).error?.code;
+  } catch {
+    return null;
+  }
+}
+
 /** api("POST", "/v1/transfers", {body, key, otp}) -> the answer's JSON
  * (null for 204); `raw: true` -> the Response. Throws ApiError. */
 export async function api(method, path, { body, key, otp, raw = false, retried = false } = {}) {
@@ -66,7 +74,10 @@ export async function api(method, path, { body, key, otp, raw = false, retried =
   } catch {
     throw new ApiError(0, { code: "network", message: "Flock cannot be reached. Check the connection and try again." });
   }
-  if (response.status === 401 && current?.token && !path.startsWith("/v1/auth/")) {
+  // Only a dead token ends the session here: a 401 `invalid_credentials` (a
+  // mistyped current password or code) is the form's to show.
+  if (response.status === 401 && current?.token && !path.startsWith("/v1/auth/") &&
+      await errorCode(response) === "unauthenticated") {
     if (!retried && await refresh(current)) return api(method, path, { body, key, otp, raw, retried: true });
     session.clear();
     onSignedOut();

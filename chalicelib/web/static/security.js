@@ -24,24 +24,39 @@ function passwordForm() {
   return form;
 }
 
-function twoFactor() {
-  const box = h("section", { class: "card", "aria-labelledby": "tf-title" },
-    h("h2", { id: "tf-title", text: "Two-step verification" }),
-    h("p", { text: "With an authenticator app, signing in and sending money to someone new ask for a 6-digit code." }));
+/** The two-step verification card: what is on now, and the one next step
+ * from there (set up, or turn off). It redraws itself when that changes. */
+function twoFactor(on) {
+  const box = h("section", { class: "card", "aria-labelledby": "tf-title" });
+  const show = (isOn, notice = null) => {
+    box.replaceChildren(h("h2", { id: "tf-title", text: "Two-step verification" }),
+      h("p", { class: "tf-state" }, h("strong", { text: isOn ? "On." : "Off." }),
+        isOn ? " Signing in, sending money to someone new or a large amount, and changing your password ask for a 6-digit code from your authenticator app."
+          : " With an authenticator app, signing in and sending money to someone new ask for a 6-digit code."),
+      ...[notice, isOn ? turnOffForm(show) : setUp(box, show)].filter(Boolean));
+  };
+  show(on);
+  return box;
+}
+
+function setUp(box, show) {
   const start = h("button", { type: "button", text: "Set up an authenticator app" });
-  const slot = h("div");
+  const slot = h("div", {}, start);
   start.addEventListener("click", async () => {
     start.disabled = true;
     try {
       const enrolment = await post("/v1/me/2fa/totp");
-      slot.replaceChildren(confirmForm(enrolment, slot));
+      slot.replaceChildren(confirmForm(enrolment, show));
       slot.querySelector("input").focus();
     } catch (error) {
       showError(box, error);
-    } finally {
       start.disabled = false;
     }
   });
+  return slot;
+}
+
+function turnOffForm(show) {
   const off = h("details", {}, h("summary", { text: "Turn two-step verification off" }));
   const offForm = h("form", { novalidate: true, "aria-label": "Turn two-step verification off" },
     field({ label: "Password", name: "password", type: "password", autocomplete: "current-password" }),
@@ -50,18 +65,17 @@ function twoFactor() {
   offForm.append(offButton);
   stepUpIntent(offForm, offButton, (_key, otp) => api("DELETE", "/v1/me/2fa", { otp,
     body: { password: offForm.elements.password.value, code: offForm.elements.code.value.trim() } }), () => {
-    offForm.reset();
+    show(false);
     announce("Two-step verification is off.");
   });
   off.append(offForm);
-  box.append(start, slot, off);
-  return box;
+  return off;
 }
 
-function confirmForm(enrolment, slot) {
+function confirmForm(enrolment, show) {
   const form = h("form", { novalidate: true, "aria-label": "Confirm the authenticator" },
     h("p", { text: "Add this key to your authenticator app (or open the link on your phone), then enter the code it shows." }),
-    h("p", {}, h("code", { class: "secret", text: enrolment.secret.replace(/(.{4})/g, "$1 ").trim() })),
+    h("p", {}, h("code", { class: "secret", "aria-label": "Setup key", text: enrolment.secret.replace(/(.{4})/g, "$1 ").trim() })),
     h("p", {}, h("a", { href: enrolment.otpauth_uri, text: "Open in an authenticator app" })),
     field({ label: "Code from the app", name: "code", inputmode: "numeric", autocomplete: "one-time-code" }),
     h("button", { type: "submit", text: "Turn on" }));
@@ -69,9 +83,10 @@ function confirmForm(enrolment, slot) {
     event.preventDefault();
     try {
       const answer = await post("/v1/me/2fa/totp/confirm", { code: form.elements.code.value.trim() });
-      slot.replaceChildren(h("div", { role: "alert" },
+      show(true, h("div", { role: "alert", class: "recovery" },
         h("p", { text: "Two-step verification is on. Keep these recovery codes somewhere safe; each works once, and they are shown only now:" }),
-        h("ul", { class: "codes" }, answer.recovery_codes.map((c) => h("li", {}, h("code", { text: c }))))));
+        h("ul", { class: "codes", "aria-label": "Recovery codes" },
+          answer.recovery_codes.map((c) => h("li", {}, h("code", { text: c }))))));
     } catch (error) {
       showError(form, error);
     }
@@ -80,12 +95,14 @@ function confirmForm(enrolment, slot) {
 }
 
 function sessionItem(s, refresh) {
+  const device = userText("strong", s.user_agent || "Unknown device");
+  device.id = `session-${s.id}`; // names the device to the button's screen-reader description
   const item = h("li", { class: "card session" },
-    userText("strong", s.user_agent || "Unknown device"), s.current ? h("span", { class: "badge", text: "this device" }) : null,
+    device, s.current ? h("span", { class: "badge", text: "this device" }) : null,
     h("p", { class: "muted small" }, `From ${s.ip || "?"} · signed in `, time(s.created_at),
       s.last_used_at ? [" · last used ", time(s.last_used_at)] : null));
   if (!s.current) {
-    const end = h("button", { type: "button", class: "secondary", text: "End this session" });
+    const end = h("button", { type: "button", class: "secondary", text: "End this session", "aria-describedby": device.id });
     end.addEventListener("click", async () => {
       end.disabled = true;
       try {
@@ -104,14 +121,8 @@ function sessionItem(s, refresh) {
 
 export async function securityScreen(view, { go }) {
   const refresh = () => go(`#/security?r=${Date.now()}`);
-  view.append(h("h1", { text: "Security" }), passwordForm());
-  try {
-    await get("/v1/me/sessions");
-  } catch (error) {
-    if (error.code !== "not_found") throw error;
-    return; // two-step verification and sessions come with their API
-  }
-  view.append(twoFactor(),
+  const me = await get("/v1/me");
+  view.append(h("h1", { text: "Security" }), passwordForm(), twoFactor(Boolean(me.two_factor)),
     h("h2", { text: "Where you are signed in" }),
     pagedList({ label: "Sessions", tag: "ul", empty: "No sessions.", render: (s) => sessionItem(s, refresh),
       fetchPage: (cursor) => get(`/v1/me/sessions?${q({ cursor })}`) }),

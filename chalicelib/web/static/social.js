@@ -4,6 +4,7 @@ import { api, get, post } from "./api.js";
 import { announce, clearErrors, field, h, select, showError, time, userText } from "./dom.js";
 import { money, parseAmount } from "./money.js";
 import { amountField, moneyIntent, pagedList, postCard, readAmount, userLink, userRow } from "./ui.js";
+import { videoAttachment } from "./videos.js";
 
 const q = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
 
@@ -18,11 +19,12 @@ function composeForm({ replyTo = null, onPosted }) {
   const counter = h("span", { class: "muted small", "aria-live": "polite", text: "0 / 280" });
   const button = h("button", { type: "submit", text: replyTo ? "Reply" : "Post" });
   form.append(text);
+  const video = replyTo ? null : videoAttachment();
   if (!replyTo) {
     const extras = h("div", { class: "row" },
       field({ label: "Price to unlock (optional, USD)", name: "price", inputmode: "decimal", placeholder: "0.00" }),
       select({ label: "Audience", name: "audience", options: [["public", "Everyone"], ["subscribers", "Subscribers only"]] }));
-    form.append(extras);
+    form.append(video.element, extras);
   }
   form.append(h("div", { class: "row end" }, counter, button));
   const textarea = form.elements.text;
@@ -46,9 +48,14 @@ function composeForm({ replyTo = null, onPosted }) {
           }
         }
         body.audience = form.elements.audience.value;
+        // Last: a price typed wrong is said before any upload starts.
+        form.setAttribute("aria-busy", "true");
+        const videoId = await video.ready();
+        if (videoId) body.video_id = videoId;
       }
       const created = await post("/v1/posts", body);
       form.reset();
+      video?.reset();
       counter.textContent = "0 / 280";
       announce(replyTo ? "Reply posted." : "Posted.");
       onPosted(created);
@@ -56,6 +63,7 @@ function composeForm({ replyTo = null, onPosted }) {
       showError(form, error);
     } finally {
       button.disabled = false;
+      form.removeAttribute("aria-busy");
     }
   });
   return form;

@@ -2,6 +2,7 @@
 import { api, ApiError, newKey, post, session } from "./api.js";
 import { announce, clearErrors, field, h, showError, time, userText } from "./dom.js";
 import { money, parseAmount } from "./money.js";
+import { videoPlayer, viewCount } from "./videos.js";
 
 /**
  * One intent that moves money. The Idempotency-Key is made once for the
@@ -179,17 +180,24 @@ export function postCard(p, { onChange } = {}) {
     }));
     tipSlot.querySelector("input").focus();
   });
+  const views = p.has_video ? h("span", { class: "muted views", text: viewCount(p.view_count) }) : null;
+  const onViewed = () => {
+    p.view_count += 1;
+    views.textContent = viewCount(p.view_count);
+  };
   const card = h("article", { class: "card post", "aria-labelledby": headingId, "data-post-id": p.id },
     h("header", { class: "post-head" },
       h("span", { id: headingId }, userLink(p.author)), " ", h("a", { href: `#/post/${p.id}`, class: "muted" }, time(p.created_at))),
     p.reply_to ? h("p", { class: "muted small" }, "Replying to ", h("a", { href: `#/post/${p.reply_to}`, text: "a post" })) : null,
     userText("p", p.text, { class: "post-text" }),
+    p.has_video ? videoPlayer(p, onViewed) : null,
     p.price || p.audience === "subscribers" ? lockLine(p, replace) : null,
     h("footer", { class: "post-actions" },
       likeButton,
       h("a", { href: `#/post/${p.id}`, class: "link-button" }, `Reply · ${p.reply_count}`),
       tipToggle,
       p.tip_total ? h("span", { class: "muted", text: `Tips ${money({ amount: p.tip_total, currency: "USD" })}` }) : null,
+      views,
       mine ? deleteButton(p, () => card.remove()) : null),
     tipSlot);
   function replace(updated = p) {

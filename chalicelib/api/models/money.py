@@ -1,0 +1,215 @@
+"""Answers about the money account: the account, transfers, entries,
+statements, payment requests, rates and the ledger check."""
+from datetime import date, datetime
+from enum import Enum
+
+from pydantic import Field
+
+from chalicelib.api.models.common import Answer, Count, Currency, Id, Money, Month, Page
+
+# A new kind of money movement (cards, checks, ...) adds its name here.
+TRANSFER_KINDS = ("deposit", "withdrawal", "p2p", "request_payment", "tip", "unlock", "subscription",
+                  "message_payment", "interest", "overdraft_interest", "loan_disbursement", "loan_payment",
+                  "loan_charge_off", "card", "cashback", "check", "fee", "conversion")
+
+
+TransferKind = Enum("TransferKind", {k: k for k in TRANSFER_KINDS}, type=str)
+TransferKind.__doc__ = "What a money movement was, on transfers and on the entries they made."
+
+
+class AccountStatus(str, Enum):
+    """Frozen and closed accounts move nothing."""
+    active = "active"
+    frozen = "frozen"
+    closed = "closed"
+
+
+class TransferStatus(str, Enum):
+    """A transfer is posted once it moved the money."""
+    posted = "posted"
+    pending = "pending"
+
+
+class PaymentRequestStatus(str, Enum):
+    pending = "pending"
+    paid = "paid"
+    declined = "declined"
+
+
+class Account(Answer):
+    """The caller's money account.
+
+    Attributes:
+      id: the account id.
+      currency: the account's currency.
+      balance: minor units; may be negative on a credit line.
+      held: minor units set aside by pending holds.
+      available: balance - held.
+      credit_limit: the credit line.
+      spendable: available + credit_limit.
+      apy_bps: the interest rate earned, basis points a year.
+      overdraft_apr_bps: the rate charged on a negative balance.
+      accrued_interest_micros: interest accrued and not yet posted, in millionths of a cent.
+      status: active, frozen or closed.
+      account_number: for payments from outside.
+      routing_number: for payments from outside.
+      opened_at: when the account opened.
+    """
+    id: str = Id
+    currency: Currency
+    balance: int
+    held: int
+    available: int
+    credit_limit: int = Count
+    spendable: int
+    apy_bps: int = Count
+    overdraft_apr_bps: int = Count
+    accrued_interest_micros: int
+    status: AccountStatus
+    account_number: str
+    routing_number: str
+    opened_at: datetime
+
+
+class Transfer(Answer):
+    """A money movement.
+
+    Attributes:
+      id: the transfer id.
+      kind: what moved the money.
+      from: the payer's handle, if a person.
+      to: the payee's handle, if a person.
+      amount: minor units, never negative.
+      currency: the currency.
+      note: the payer's note.
+      status: posted once the money moved.
+      forced: whether an operator posted it past the usual checks.
+      created_at: when it was made.
+      delivered: what the payee received, when in another currency (`deliver_currency`).
+    """
+    id: str = Id
+    kind: TransferKind
+    from_: str | None = Field(alias="from")
+    to: str | None
+    amount: int = Count
+    currency: Currency
+    note: str
+    status: TransferStatus
+    forced: bool
+    created_at: datetime
+    delivered: Money | None = None
+
+
+class Entry(Answer):
+    """A line of the caller's account: one side of a transfer.
+
+    Attributes:
+      id: the entry id.
+      transfer_id: the transfer that made it.
+      kind: what moved the money.
+      amount: signed minor units: positive in, negative out.
+      currency: the currency.
+      counterparty: who was on the other side, if anyone.
+      created_at: when.
+      note: the transfer's note.
+    """
+    id: str = Id
+    transfer_id: str = Id
+    kind: TransferKind
+    amount: int
+    currency: Currency
+    counterparty: str | None
+    created_at: datetime
+    note: str | None = None
+
+
+class Statement(Answer):
+    """A calendar month of the account.
+
+    Attributes:
+      month: YYYY-MM.
+      opening_balance: at the month's start.
+      closing_balance: at its end (or now).
+      total_in: credits.
+      total_out: debits, as a positive number.
+      interest_earned: interest credited.
+      interest_charged: overdraft interest debited.
+      entries: the month's entries, oldest first.
+      account_id: the account.
+      currency: the currency.
+    """
+    month: str = Month
+    opening_balance: int
+    closing_balance: int
+    total_in: int = Count
+    total_out: int = Count
+    interest_earned: int
+    interest_charged: int
+    entries: list[Entry]
+    account_id: str | None = None
+    currency: Currency | None = None
+
+
+class PaymentRequest(Answer):
+    """One person asking another for money.
+
+    Attributes:
+      id: the request id.
+      from: who is asked to pay.
+      to: who asked.
+      amount: minor units.
+      currency: the currency.
+      note: the asker's note.
+      status: pending, paid or declined.
+      created_at: when it was asked.
+      paid: the transfer that paid it.
+    """
+    id: str = Id
+    from_: str = Field(alias="from")
+    to: str
+    amount: int = Count
+    currency: Currency
+    note: str
+    status: PaymentRequestStatus
+    created_at: datetime
+    paid: Transfer | None
+
+
+class Rates(Answer):
+    """The interest rates from a day on.
+
+    Attributes:
+      effective_date: the first day they apply.
+      apy_bps: earned on balances.
+      overdraft_apr_bps: charged on overdrafts.
+    """
+    effective_date: date
+    apy_bps: int = Count
+    overdraft_apr_bps: int = Count
+
+
+class LedgerCheck(Answer):
+    """The ledger's books.
+
+    Attributes:
+      balanced: whether every balance sums to zero and matches its entries.
+      total: the sum of all balances (zero when balanced).
+      accounts: accounts checked.
+      totals: the sum of all balances per currency (each zero when balanced).
+      fx_position: what Flock holds of each currency through its fx accounts.
+    """
+    balanced: bool
+    total: int
+    accounts: int = Count
+    totals: dict[str, int] | None = None
+    fx_position: dict[str, int] | None = None
+
+
+class EntryPage(Page):
+    __doc__ = Page.__doc__
+    data: list[Entry]
+
+
+class PaymentRequestPage(Page):
+    __doc__ = Page.__doc__
+    data: list[PaymentRequest]
