@@ -6,11 +6,18 @@ app that imports boto3 and pynamodb (bench/minimal_app.py), beside the floor
 plus the third-party packages `import app` loads (bench/deps_app.py) and a
 bare python. Each process is bench/import_probe.py. Peak RSS is the child's
 own VmHWM (wait4's ru_maxrss starts from the parent's peak on Linux).
+
+Wall time on a small shared machine moves with everyone else's load, so
+beside it each subject's import is counted once in instructions (valgrind's
+callgrind, when valgrind is installed), with the bytecode the warm-up runs
+cached: that count repeats to a fraction of a percent under any load.
 """
 import collections
+import concurrent.futures
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -89,6 +96,39 @@ def import_costs(app_text, floor_text, top=8):
     return by_package.most_common(top), first_importer, flock_modules
 
 
+def instructions(s):
+    """Instructions one fresh `import s.module` executes (callgrind's
+    "Collected"): the interpreter's start and the import, nothing else: no
+    probe around it, and no interpreter shutdown (`os._exit`), which a cold
+    start never pays. Run after `measure`, whose warm-up wrote the bytecode."""
+    code = f"import sys; sys.path[:0] = {list(s.dirs)!r}; import {s.module}; import os; os._exit(0)"
+    cmd = [shutil.which("valgrind"), "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+           *s.pyflags, "-c", code]
+    done = subprocess.run(cmd, cwd=ROOT, env=s.env, capture_output=True, text=True, timeout=900)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or not found:
+        raise RuntimeError(f"callgrind of {s.module} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def count_instructions(subjects, names, indent="   "):
+    """One callgrind run per subject in `names` (in parallel: a count does
+    not care about load), printed as ratios to the floor; {name: count},
+    or None without valgrind."""
+    if not shutil.which("valgrind"):
+        say(f"{indent}instructions: not counted (no valgrind on PATH; `apt-get install valgrind`): the wall-time "
+            f"ratios above are all this run has, and they move with the machine's load")
+        return None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(zip(names, pool.map(lambda name: instructions(subjects[name]), names)))
+    floor = counts["floor"]
+    shown = [f"{name} {counts[name] / 1e6:,.0f}M" +
+             (f" = {counts[name] / floor:.2f}x ({verdict(counts[name] / floor)})" if name != "floor" else "")
+             for name in names]
+    say(f"{indent}instructions, bytecode cached (callgrind, one run each; repeatable under load): " + "; ".join(shown))
+    return counts
+
+
 def measure(subjects, runs):
     """`runs` fresh processes per subject, interleaved (order reversed every
     other round), after one unmeasured run each (page cache, and .pyc where
@@ -151,6 +191,12 @@ def cold_start(runs):
         f"{deps_m / (med('floor', 'rss_kib') / 1024):.2f}x); Flock's own code adds "
         f"{med('flock', 'import_s') * 1000 - deps_t:.0f} ms, {med('flock', 'rss_kib') / 1024 - deps_m:.1f} MiB")
     figures["deps_import_ratio"] = deps_t / (med("floor", "import_s") * 1000)
+    counts = count_instructions(subjects, ("flock", "floor", "floor + deps"))
+    if counts:
+        figures["instructions"] = (counts["flock"], counts["floor"])
+        figures["instr_ratio"] = counts["flock"] / counts["floor"]
+        own = (counts["flock"] - counts["floor + deps"]) / 1e6
+        say(f"   Flock's own modules (flock - floor + deps): {own:,.0f}M instructions")
     flock_net = figures["network"]
     third_party = sorted(t for t in results["flock"][0]["origins"] if t not in ("__main__", "app", "chalicelib")
                          and "site-packages" in results["flock"][0]["origins"][t])

@@ -207,6 +207,9 @@ def main():
             f"{cold['import_s']:.2f}x ({verdict(cold['import_s'])}; fastest runs {cold['import_min_ratio']:.2f}x), "
             f"peak RSS {cold['rss_mib'][0]:.1f} vs {cold['rss_mib'][1]:.1f} MiB = {cold['rss_kib']:.2f}x "
             f"({verdict(cold['rss_kib'])}); CPU {cold['cpu_s']:.2f}x; network calls at import: {len(cold['network'])}")
+        if "instr_ratio" in cold:
+            say(f"   cold start, dev venv, instructions: {cold['instructions'][0] / 1e6:,.0f}M vs "
+                f"{cold['instructions'][1] / 1e6:,.0f}M = {cold['instr_ratio']:.2f}x ({verdict(cold['instr_ratio'])})")
         warnings += [f"network call at import: {n}" for n in cold["network"]]
     if package:
         for key, label in (("lambda", "package, as on Lambda (compiled each start)"),
@@ -215,7 +218,9 @@ def main():
             say(f"   cold start, {label}: import {p['import_ms'][0]:.0f} ms vs {p['import_ms'][1]:.0f} ms = "
                 f"{p['import_s']:.2f}x ({verdict(p['import_s'])}; fastest runs {p['import_min_ratio']:.2f}x), "
                 f"peak RSS {p['rss_mib'][0]:.1f} vs {p['rss_mib'][1]:.1f} MiB = {p['rss_kib']:.2f}x "
-                f"({verdict(p['rss_kib'])}); CPU {p['cpu_s']:.2f}x")
+                f"({verdict(p['rss_kib'])}); CPU {p['cpu_s']:.2f}x" +
+                (f"; instructions {p['instructions'][0] / 1e6:,.0f}M vs {p['instructions'][1] / 1e6:,.0f}M = "
+                 f"{p['instr_ratio']:.2f}x ({verdict(p['instr_ratio'])})" if "instr_ratio" in p else ""))
             warnings += p["problems"] + [f"network call at import ({key}): {n}" for n in p["network"]]
     elif 1 in sections:
         say("   cold start from the package: skipped (no build/deployment.zip)")

@@ -16,7 +16,7 @@ class PaymentBody(MoneyBody):
 
 
 class EarningsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     month: str = Field(max_length=7)
 
 

@@ -30,7 +30,7 @@ class ProductBody(Body):
 
 
 class PayoffQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     date: str | None = Field(default=None, max_length=10)
 
 

@@ -110,7 +110,7 @@ class PocketMoneyBody(MoneyBody):
 
 class Page(BaseModel):
     """`?limit=&cursor=`; query strings are text, so this one is lax."""
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     limit: int = Field(default=PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
     cursor: str | None = Field(default=None, max_length=2048)
 

@@ -46,7 +46,7 @@ class CreditLineBody(Body):
 
 
 class StatementQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     format: Literal["json", "csv"] = "json"
     currency: str = Field(default=HOME_CURRENCY, max_length=16)
 

@@ -19,9 +19,6 @@ import base64
 import json
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from chalicelib import aws
 from chalicelib.config import settings
 
@@ -50,6 +47,8 @@ def _b64(data: bytes) -> str:
 
 
 def seal(plaintext: bytes, context: dict) -> str:
+    # Not at import: `cryptography` costs a cold start ~25M instructions and only 2FA (and card data) seal.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     context = _context(context)
     key = aws.client("kms").generate_data_key(KeyId=settings().kms_key_id, KeySpec="AES_256",
                                               EncryptionContext=context)
@@ -59,6 +58,8 @@ def seal(plaintext: bytes, context: dict) -> str:
 
 
 def open_sealed(sealed: str, context: dict) -> bytes:
+    from cryptography.exceptions import InvalidTag  # see seal()
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     context = _context(context)
     parts = sealed.split(".") if isinstance(sealed, str) else []
     if len(parts) != 4 or parts[0] != VERSION:

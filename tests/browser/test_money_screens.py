@@ -242,7 +242,7 @@ def test_cards_issue_freeze_limits_reveal_and_close(api, pair):
     card.get_by_role("button", name="Unfreeze").click()
     card = a.page.get_by_role("list", name="Your cards").locator("li").first
     expect(card.locator(".badge")).to_have_text("active")
-    card.get_by_text("Limits").click()
+    card.get_by_text("Limits", exact=True).click()
     card.get_by_label("A day (USD)").fill("150")
     card.get_by_role("button", name="Save limits").click()
     expect(a.page.get_by_role("status")).to_contain_text("Limits saved")

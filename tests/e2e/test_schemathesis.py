@@ -38,6 +38,7 @@ def test_a_method_no_route_has_is_a_404_error_object(own_servers, method):
     assert r.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.timeout(TIMEOUT_S + 60)
 def test_schemathesis_finds_nothing(own_servers, tmp_path):
     import httpx
     counter = tmp_path / "requests"

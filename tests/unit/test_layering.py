@@ -19,7 +19,11 @@ PACKAGE = ROOT / "chalicelib"
 LAZY_IMPORTS = {
     ("chalicelib.identity.passwords", "argon2"),             # only signup, login and password changes hash
     ("chalicelib.identity.passwords", "argon2.exceptions"),
-    ("chalicelib.identity.tokens", "jwt"),                   # PyJWT pulls in `cryptography` where installed
+    # PyJWT pulls in `cryptography`: ~180M instructions of a 1,480M `import app` (callgrind, bytecode cached)
+    ("chalicelib.identity.tokens", "jwt"),
+    # AES-GCM alone still loads cryptography's core and Rust bindings: ~25M; only 2FA and card data seal and open
+    ("chalicelib.crypto.envelope", "cryptography.hazmat.primitives.ciphers.aead"),
+    ("chalicelib.crypto.envelope", "cryptography.exceptions"),
     # and Flock's own modules only the OpenAPI document needs (some seventy pydantic classes)
     ("chalicelib.api.openapi", "chalicelib.api.responses"),
     ("chalicelib.finance.business_days", "holidays"),        # 40 ms of calendars only check deposits need

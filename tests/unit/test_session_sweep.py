@@ -14,10 +14,13 @@ import pytest
 
 import app  # noqa: F401  (declaring the routes fills the registry)
 from chalicelib import http
+from chalicelib.api import examples
 from tests.unit.conftest import module_stack
 
 MONEY_ROUTES = [s for s in http.REGISTRY if s.idempotent]
+# A valid body for every money route: each route's documented example, unless named here.
 BODIES = {
+    **examples.REQUESTS,
     "MoneyBody": {"amount": 100, "currency": "USD"},
     "PaymentBody": {"amount": 100, "currency": "USD", "note": "hi"},
     "TransferBody": {"to": "bob", "amount": 100, "currency": "USD"},

@@ -1,8 +1,9 @@
 // Flock's web client: a hash router, the shell, and sign-in. The screens
-// live in social.js and wallet.js.
+// live in modules of their own (social.js, wallet.js, cards.js, checks.js, loans.js, ...).
 import { api, ApiError, session, whenSignedOut } from "./api.js";
 import { announce, clear, field, h, showError } from "./dom.js";
 import * as cards from "./cards.js";
+import * as checks from "./checks.js";
 import * as loans from "./loans.js";
 import * as security from "./security.js";
 import * as social from "./social.js";
@@ -22,6 +23,7 @@ const SCREENS = {
   statements: wallet.statementsScreen,
   security: security.securityScreen,
   cards: cards.cardsScreen,
+  checks: checks.checksScreen,
   loans: loans.loansScreen,
   login: loginScreen,
   signup: signupScreen,

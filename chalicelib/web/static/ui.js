@@ -11,13 +11,14 @@ import { videoPlayer, viewCount } from "./videos.js";
  * request is out, so a double click sends one request. A 403
  * step_up_required asks for an authenticator code and sends again.
  *
- * `send(key, otp)` performs the request; `done(result)` runs on success.
+ * `send(key, otp)` performs the request; `done(result)` runs on success;
+ * `otpHint` says why the code is asked for (risky actions that move no money).
  */
 // Which field a refusal without `param` is about, on a form that has it.
 const MONEY_PARAMS = { insufficient_funds: "amount", limit_exceeded: "amount", self_transfer: "to",
   not_eligible: "to", not_found: "to", step_up_required: "Flock-OTP" };
 
-export function moneyIntent(form, button, send, done) {
+export function moneyIntent(form, button, send, done, { otpHint = "This payment needs a code from your authenticator app." } = {}) {
   let key = newKey();
   let otpField = null;
   const run = async (event) => {
@@ -38,7 +39,7 @@ export function moneyIntent(form, button, send, done) {
     } catch (error) {
       if (error instanceof ApiError && error.code === "step_up_required" && !otpField) {
         otpField = field({ label: "Authenticator code", name: "otp", param: "Flock-OTP", inputmode: "numeric",
-          autocomplete: "one-time-code", hint: "This payment needs a code from your authenticator app." });
+          autocomplete: "one-time-code", hint: otpHint });
         button.before(otpField);
       }
       showError(form, error, MONEY_PARAMS);

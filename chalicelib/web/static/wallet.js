@@ -60,7 +60,7 @@ export function entryRow(e) {
     h("span", { class: "muted small" }, time(e.created_at)));
 }
 
-/** Whether this Flock has the API yet (cards, loans: a screen appears with its API). */
+/** Whether this Flock has the API yet (cards, checks, loans: a screen appears with its API). */
 async function offered(path) {
   try {
     await get(path);
@@ -76,8 +76,10 @@ export async function walletScreen(view, { go }) {
   if (!a) return;
   const refresh = () => go("#/wallet");
   const links = h("p", {}, h("a", { href: "#/statements", text: "Statements" }));
-  if (await offered("/v1/loans")) links.prepend(h("a", { href: "#/loans", text: "Loans" }), " · ");
-  if (await offered("/v1/cards?limit=1")) links.prepend(h("a", { href: "#/cards", text: "Cards" }), " · ");
+  const screens = [["#/loans", "Loans", "/v1/loans"], ["#/checks", "Checks", "/v1/checks?limit=1"],
+    ["#/cards", "Cards", "/v1/cards?limit=1"]];
+  const offers = await Promise.all(screens.map(([, , path]) => offered(path))); // at once, not one after another
+  screens.forEach(([href, text], i) => offers[i] && links.prepend(h("a", { href, text }), " · "));
   view.append(links, summary(a),
     h("div", { class: "grid2" },
       simpleMoneyForm({ title: "Add money from your bank", path: "/v1/wallet/deposits", buttonText: "Deposit",
