@@ -30,6 +30,9 @@ prints the summary and sets the exit status from what they return.
 8.  Hot items (bench/hotspots.py, in its own process): a synthetic Zipf
     workload through the service layer, write units per item, scaled to the
     target peak rates; the hottest items and the design choice per path.
+9.  Cross-currency transfer (bench/fx.py, on the stack of sections 2 and 3):
+    DynamoDB requests per transfer with `deliver_currency`, and its time
+    against the same TransactWriteItems sent with plain boto3.
 
 The machine is small and noisy: the figures that matter are the ratios.
 Exit status 1 if a request-count rule is broken (those are exact, not noisy)
@@ -49,6 +52,7 @@ import time
 from checks_time import presentment_time
 from cold_start import cold_start
 from figures import BENCH, ROOT, say, verdict
+from fx import fx_transfer
 from package_start import package_cold_start
 from request_counts import request_counts
 from stack import start_stack
@@ -129,7 +133,7 @@ def main():
                         help="fresh processes per subject and bytecode mode from the package (default 5)")
     parser.add_argument("--seed-items", type=int, default=250,
                         help="filler items for the second table size, 0 to skip (default 250)")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="which sections to run (default 1,2,3,4,5,6,7,8)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9", help="which sections to run (default 1,2,3,4,5,6,7,8,9)")
     parser.add_argument("--loan-sizes", default="1000,10000",
                         help="section 6's open-loan counts, ascending (default 1000,10000; one size skips the "
                              "linearity check and most of the section's time)")
@@ -150,8 +154,8 @@ def main():
     lap("1a")
     package = package_cold_start(args.package_runs) if 1 in sections else None
     lap("1b")
-    failures, ratios, money_ok, social_summary, presentment = [], {}, True, None, None
-    if sections & {2, 3}:
+    failures, ratios, money_ok, social_summary, presentment, fx_ratio = [], {}, True, None, None, None
+    if sections & {2, 3, 9}:
         server, seen = start_stack()
         try:
             tokens, failures = request_counts(seen)
@@ -160,6 +164,10 @@ def main():
                 ratios, money_ok = transfer_time(seen, tokens, args.n, args.seed_items)
                 presentment = presentment_time(tokens, args.n)
                 lap("3")
+            if 9 in sections:
+                fx_ratio, fx_failures = fx_transfer(tokens, args.n)
+                failures += fx_failures
+                lap("9")
         finally:
             server.stop()
     social_broken = False
@@ -225,6 +233,8 @@ def main():
         ratio, med, floor_med, p90, floor_p90 = presentment
         say(f"   paid check presentment: {med:.2f} ms vs floor {floor_med:.2f} ms = {ratio:.2f}x median "
             f"(p90 {p90:.2f} vs {floor_p90:.2f} ms) ({verdict(ratio)})")
+    if fx_ratio is not None:
+        say(f"   cross-currency transfer: {fx_ratio:.2f}x its transaction floor ({verdict(fx_ratio)})")
     for line in (social_summary or {}).get("summary", []):
         say(f"   social, {line}")
     if accrual_result:

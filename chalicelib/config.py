@@ -11,6 +11,11 @@ from urllib.parse import urlsplit
 MINOR_UNITS_MAX = 10**12
 # The outside systems that call Flock (API.md, Networks).
 NETWORKS = ("card", "check")
+# ISO 4217 minor-unit exponents of the currencies Flock holds (API.md, Money
+# in other currencies); FLOCK_CURRENCIES ("USD:2,EUR:2,JPY:0") replaces the list.
+CURRENCY_EXPONENTS_DEFAULT = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CAD": 2, "AUD": 2, "CHF": 2, "MXN": 2,
+                              "INR": 2, "TRY": 2, "AED": 2}
+HOME_CURRENCY = "USD"  # the currency of the main account, the credit line and the limits
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,13 @@ class Settings:
     timeline_ttl_days: int = 30
     timeline_entries_max: int = 800
     limits: dict = field(default_factory=dict)
+    currencies: dict = field(default_factory=lambda: dict(CURRENCY_EXPONENTS_DEFAULT))  # code -> exponent
+    fx_spread_bps: int = 50
+    fx_fee_bps: int = 30
+    fx_quote_ttl_s: int = 30
+    fx_rates_cache_s: int = 60
+    pocket_apy_bps: dict = field(default_factory=dict)  # currency -> APY of its pockets; absent: 0
+    fx_rates_file: str | None = None  # an ECB daily reference-rate file the fx-rates job loads
 
     @property
     def is_prod(self) -> bool:
@@ -108,6 +120,20 @@ class Settings:
 
 class SettingError(ValueError):
     """A setting in the environment that cannot be read; says which."""
+
+
+def _currency_map(name: str, default: dict) -> dict:
+    """"USD:2,EUR:2" -> {"USD": 2, "EUR": 2}."""
+    text = os.environ.get(name)
+    if text is None:
+        return dict(default)
+    found = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        code, _, number = part.partition(":")
+        if len(code) != 3 or not code.isalpha() or not code.isupper() or not number.isdigit():
+            raise SettingError(f"{name} is a list like USD:2,EUR:2, not {text[:40]!r}")
+        found[code] = int(number)
+    return found
 
 
 def _int(name: str, default: int) -> int:
@@ -218,4 +244,13 @@ def settings() -> Settings:
         timeline_ttl_days=_int("FLOCK_TIMELINE_TTL_DAYS", 30),
         timeline_entries_max=_int("FLOCK_TIMELINE_ENTRIES_MAX", 800),
         limits={"verified": verified},
+        currencies=_currency_map("FLOCK_CURRENCIES", CURRENCY_EXPONENTS_DEFAULT),
+        # A quote's rate is the mid-market rate less the spread; the fee (in
+        # the sell currency) is taken from what is sold (API.md).
+        fx_spread_bps=_int("FLOCK_FX_SPREAD_BPS", 50),
+        fx_fee_bps=_int("FLOCK_FX_FEE_BPS", 30),
+        fx_quote_ttl_s=_int("FLOCK_FX_QUOTE_TTL_S", 30),
+        fx_rates_cache_s=_int("FLOCK_FX_RATES_CACHE_S", 60),
+        pocket_apy_bps=_currency_map("FLOCK_POCKET_APY_BPS", {}),
+        fx_rates_file=os.environ.get("FLOCK_FX_RATES_FILE") or None,
     )

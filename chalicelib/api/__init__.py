@@ -5,7 +5,7 @@ from chalice import Chalice
 
 from chalicelib import bootstrap as stack_setup  # `bootstrap` names the Lambda function below
 from chalicelib import http, jobs
-from chalicelib.api import cards, checks, creator, docs, identity, loans, social, system, videos, wallet, web
+from chalicelib.api import cards, checks, creator, docs, fx, identity, loans, social, system, videos, wallet, web
 from chalicelib.config import settings
 from chalicelib.jobs import registry
 from chalicelib.social import fanout
@@ -13,8 +13,8 @@ from chalicelib.social import fanout
 
 def register(app: Chalice) -> None:
     app.log.setLevel(logging.INFO)
-    for blueprint in (system.bp, identity.bp, wallet.bp, loans.bp, cards.bp, checks.bp, social.bp, creator.bp, videos.bp,
-                      docs.bp, web.bp):
+    for blueprint in (system.bp, identity.bp, wallet.bp, fx.bp, loans.bp, cards.bp, checks.bp, social.bp, creator.bp,
+                      videos.bp, docs.bp, web.bp):
         app.register_blueprint(blueprint)
     app.register_middleware(http.reshape_errors, "http")
     _register_jobs(app)

@@ -104,6 +104,11 @@ REQUESTS = {
                         "amount": 2500, "currency": "USD", "payee": "Bob's Bakery"},
     "CheckReturnBody": {"id": "evt_ck_9120", "deposit_id": "dep_5k2w0fq9e1b7c3m8x4h6t2rj0a",
                         "reason": "not_sufficient_funds"},
+    "PocketMoneyBody": {"amount": 2500, "currency": "EUR"},
+    "WithdrawalBody": {"amount": 2500, "currency": "EUR", "iban": "DE89 3704 0044 0532 0130 00"},
+    "QuoteBody": {"sell_currency": "USD", "buy_currency": "EUR", "sell_amount": 10000},
+    "ConversionBody": {"quote_id": "fxq_01m8ts1n5nkeb5jmtjfvrvew1z"},
+    "FxRatesBody": {"base": "USD", "rates": {"EUR": "0.80", "JPY": "150"}, "reason": "morning fix"},
 }
 
 # Response schema name -> an example answer.
@@ -166,4 +171,14 @@ RESPONSES = {
     "LedgerCheck": {"balanced": True, "total": 0, "accounts": 240},
     "Error": {"error": {"type": "business_error", "code": "insufficient_funds",
                         "message": "Not enough money for this payment.", "param": "amount"}},
+    "Quote": {"id": "fxq_01m8ts1n5nkeb5jmtjfvrvew1z", "sell_currency": "USD", "buy_currency": "EUR",
+              "rate": "0.7960000000", "mid_rate": "0.8", "sell_amount": 10000, "buy_amount": 7936, "fee": 30,
+              "expires_at": "2026-03-10T15:00:30.000Z", "status": "open"},
+    "FxRates": {"base": "USD", "rates": {"EUR": "0.80", "JPY": "150", "USD": "1"}, "as_of": "2026-03-10",
+                "source": "admin"},
+    "PocketList": {"data": [{"id": "acct_01m8ts1mjyqe9d3zy3k0be56g3_eur", "currency": "EUR", "balance": 7936,
+                             "held": 0, "available": 7936, "credit_limit": 0, "spendable": 7936, "apy_bps": 0,
+                             "overdraft_apr_bps": 0, "accrued_interest_micros": 0, "status": "active",
+                             "account_number": "15515414957", "routing_number": "123456780",
+                             "opened_at": "2026-03-10T15:00:00.000Z"}]},
 }

@@ -142,8 +142,10 @@ def _shared_currency(schema: dict) -> dict:
     so a generated client has one currency enum; its own enum stays beside
     the $ref (both apply in OpenAPI 3.1), so the body reads alone."""
     for name, prop in schema.get("properties", {}).items():
-        if prop.get("enum") == CURRENCY_ENUM and prop.get("type") == "string":
-            schema["properties"][name] = {"$ref": "#/components/schemas/Currency", "enum": CURRENCY_ENUM}
+        enum = prop.get("enum")
+        if prop.get("type") == "string" and enum and set(enum) <= set(CURRENCY_ENUM):
+            # Home-currency-only bodies keep their narrower enum beside the shared schema.
+            schema["properties"][name] = {"$ref": "#/components/schemas/Currency", "enum": enum}
     return schema
 
 

@@ -10,7 +10,7 @@ required and stay open (API.md: "add fields freely").
 `SUCCESS` maps each view to the answer of its success status (and the other
 success statuses it may use).
 """
-from chalicelib.api.models import cards, checks, common, creator, identity, loans, money, operations, social
+from chalicelib.api.models import cards, checks, common, creator, fx, identity, loans, money, operations, social
 
 ID = {"type": "string", "minLength": 1}
 TIME = {"type": "string", "format": "date-time"}  # ISO 8601 UTC with Z
@@ -121,6 +121,9 @@ SCHEMAS = {
     "CheckDeposit": checks.CheckDeposit,
     "CheckDepositPage": checks.CheckDepositPage,
     "CheckPresentmentDecision": checks.CheckPresentmentDecision,
+    "PocketList": fx.PocketList,
+    "Quote": fx.Quote,
+    "FxRates": fx.FxRates,
 }
 
 # view -> {status: schema name or None (no body)}; the route's declared
@@ -229,6 +232,10 @@ SUCCESS = {
     "get_check_deposit": {200: "CheckDeposit"},
     "present_check": {200: "CheckPresentmentDecision"},
     "return_check_deposit": {200: "CheckDeposit"},
+    "list_pockets": {200: "PocketList"},
+    "create_quote": {201: "Quote"},
+    "convert": {201: "Transfer"},
+    "set_fx_rates": {200: "FxRates"},
 }
 
 # Refusals beyond those every route can give (400, 404; 401 and 403 when it
@@ -285,4 +292,7 @@ EXTRA_ERRORS = {
     "card_clearing": {401, 409, 503},
     "card_reversal": {401, 409, 503},
     "card_refund": {401, 409, 422, 503},
+    "create_quote": {409},
+    "convert": {409, 422, 503},
+    "set_fx_rates": set(),
 }

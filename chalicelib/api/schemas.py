@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from chalicelib import errors
-from chalicelib.config import MINOR_UNITS_MAX
+from chalicelib.config import HOME_CURRENCY, MINOR_UNITS_MAX
 from chalicelib.finance.money import SUPPORTED_CURRENCIES, Money
 
 PAGE_SIZE_MAX = 100
@@ -85,17 +85,27 @@ HttpsUrl = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https://[^\s]+
 AmountCents = Annotated[StrictInt, Field(ge=1, le=MINOR_UNITS_MAX)]
 # Any other currency is a 400 unsupported_currency (not invalid_request), so
 # the model takes any short string; the document tells the one accepted.
-Currency = Annotated[StrictStr, Field(min_length=1, max_length=16, json_schema_extra={"enum": sorted(SUPPORTED_CURRENCIES)})]
+Currency = Annotated[StrictStr, Field(min_length=1, max_length=16, json_schema_extra={"enum": [HOME_CURRENCY]})]
+# Where pockets of every currency are meant (API.md, Money in other currencies).
+AnyCurrency = Annotated[StrictStr, Field(min_length=1, max_length=16,
+                                         json_schema_extra={"enum": sorted(SUPPORTED_CURRENCIES)})]
 
 
 class MoneyBody(Body):
     amount: AmountCents
     currency: Currency
 
-    def money(self) -> Money:
-        if self.currency not in SUPPORTED_CURRENCIES:
+    def money(self, currencies: tuple = (HOME_CURRENCY,)) -> Money:
+        """The amount, in one of `currencies`: a route that moves other
+        currencies than the home one says so (pockets, API.md)."""
+        if self.currency not in currencies or self.currency not in SUPPORTED_CURRENCIES:
             raise errors.UnsupportedCurrency(param="currency")
         return Money(self.amount, self.currency)
+
+
+class PocketMoneyBody(MoneyBody):
+    """An amount of any configured currency: a pocket's."""
+    currency: AnyCurrency
 
 
 class Page(BaseModel):

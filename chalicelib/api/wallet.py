@@ -3,20 +3,37 @@ deposits, withdrawals, transfers, payment requests."""
 from typing import Annotated, Literal
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from chalicelib import http
-from chalicelib.api.schemas import Body, Handle, MoneyBody, Note, Page
-from chalicelib.finance import credit, requests, transfers, wallet
+from chalicelib.api.schemas import AnyCurrency, Body, Handle, MoneyBody, Note, Page, PocketMoneyBody
+from chalicelib.config import HOME_CURRENCY
+from chalicelib.finance import credit, fx, requests, transfers, wallet
+from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
 route = http.routes(bp, authenticate)
 
 
-class TransferBody(MoneyBody):
+class TransferBody(PocketMoneyBody):
     to: Handle
     note: Note = ""
+    deliver_currency: AnyCurrency | None = None
+
+
+class WithdrawalBody(PocketMoneyBody):
+    iban: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+
+
+class PocketQuery(BaseModel):
+    """`?currency=`: the pocket (the home currency's, the account, by default)."""
+    model_config = ConfigDict(extra="ignore")
+    currency: str = Field(default=HOME_CURRENCY, max_length=16)
+
+
+class PocketPage(Page):
+    currency: str = Field(default=HOME_CURRENCY, max_length=16)
 
 
 class RequestBody(MoneyBody):
@@ -31,6 +48,7 @@ class CreditLineBody(Body):
 class StatementQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
     format: Literal["json", "csv"] = "json"
+    currency: str = Field(default=HOME_CURRENCY, max_length=16)
 
 
 class RequestsQuery(Page):
@@ -58,16 +76,17 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/wallet")
+@route("/v1/wallet", query=PocketQuery)
 def get_wallet(req):
     """The caller's money account: balance, held, spendable, rates."""
-    return wallet.wallet(req.principal)
+    return wallet.wallet(req.principal, req.params.currency)
 
 
-@route("/v1/wallet/transactions", query=Page)
+@route("/v1/wallet/transactions", query=PocketPage)
 def list_transactions(req):
     """The caller's account entries, newest first."""
-    items, key = wallet.transactions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
+    items, key = wallet.transactions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor),
+                                     req.params.currency)
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
@@ -78,20 +97,20 @@ def get_statement(req, month):
     `Accept: text/csv` (or the older `?format=csv`) answers the CSV file, as
     `GET /v1/wallet/statements/{month}/csv` does.
     """
-    data = wallet.statement(req.principal, month)
+    data = wallet.statement(req.principal, month, req.params.currency)
     if req.params.format == "csv" or wants_csv(req.headers.get("accept")):
         return _csv(month, data)
     return data
 
 
-@route("/v1/wallet/statements/{month}/csv")
+@route("/v1/wallet/statements/{month}/csv", query=PocketQuery)
 def get_statement_csv(req, month):
     """A month's statement as a CSV file.
 
     The same file `Accept: text/csv` chooses on the statement, at a path of its
     own for clients that pick an answer's type by the operation.
     """
-    return _csv(month, wallet.statement(req.principal, month))
+    return _csv(month, wallet.statement(req.principal, month, req.params.currency))
 
 
 def _csv(month: str, statement: dict) -> Response:
@@ -100,22 +119,33 @@ def _csv(month: str, statement: dict) -> Response:
                              "Content-Disposition": f'attachment; filename="statement-{month}.csv"'})
 
 
-@route("/v1/wallet/deposits", methods=["POST"], body=MoneyBody, idempotent=True)
+@route("/v1/wallet/deposits", methods=["POST"], body=PocketMoneyBody, idempotent=True)
 def deposit(req):
-    """Deposit from the linked bank (instant)."""
-    return _moved(transfers.deposit(req.principal, req.data.money(), req.idempotency_key))
+    """Deposit from the linked bank (instant), into the pocket of its currency."""
+    money = req.data.money(SUPPORTED_CURRENCIES)
+    if money.currency != HOME_CURRENCY:
+        return _moved(fx.deposit(req.principal, money, req.idempotency_key))
+    return _moved(transfers.deposit(req.principal, money, req.idempotency_key))
 
 
-@route("/v1/wallet/withdrawals", methods=["POST"], body=MoneyBody, idempotent=True)
+@route("/v1/wallet/withdrawals", methods=["POST"], body=WithdrawalBody, idempotent=True)
 def withdraw(req):
-    """Withdraw to the linked bank."""
-    return _moved(transfers.withdraw(req.principal, req.data.money(), req.idempotency_key))
+    """Withdraw to the linked bank, or with `iban` to a bank abroad."""
+    money = req.data.money(SUPPORTED_CURRENCIES)
+    if money.currency != HOME_CURRENCY or req.data.iban is not None:
+        return _moved(fx.withdraw(req.principal, money, req.idempotency_key, req.data.iban))
+    return _moved(transfers.withdraw(req.principal, money, req.idempotency_key))
 
 
 @route("/v1/transfers", methods=["POST"], body=TransferBody, idempotent=True)
 def send(req):
-    """Send money to a person."""
-    return _moved(transfers.send(req.principal, req.data.to, req.data.money(), req.data.note, req.idempotency_key))
+    """Send money to a person; with `deliver_currency` they receive another currency."""
+    d = req.data
+    money = d.money(SUPPORTED_CURRENCIES)
+    if money.currency != HOME_CURRENCY or d.deliver_currency not in (None, HOME_CURRENCY):
+        deliver = d.deliver_currency or money.currency
+        return _moved(fx.send(req.principal, d.to, money, deliver, d.note, req.idempotency_key))
+    return _moved(transfers.send(req.principal, d.to, money, d.note, req.idempotency_key))
 
 
 @route("/v1/transfers/{transfer_id}")

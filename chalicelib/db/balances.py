@@ -477,6 +477,8 @@ class JobRunItem(Item):
     balance_total = NumberAttribute(default=0)
     mismatch_count = NumberAttribute(default=0)
     mismatches = UnicodeSetAttribute(null=True)  # reconcile: each segment's reported mismatches, as JSON
+    # reconcile: the sum per currency (each must be zero); every configured currency starts at 0
+    currency_totals = MapAttribute(null=True)
     started_at = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)
 

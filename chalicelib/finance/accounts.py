@@ -18,7 +18,7 @@ import secrets
 from pynamodb.exceptions import PutError
 
 from chalicelib import clock, errors
-from chalicelib.config import settings
+from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
 from chalicelib.finance.rates import displayed_rates
 from chalicelib.identity import reserved
@@ -29,6 +29,9 @@ LEDGER_ACCOUNT_KINDS = ("receivable",)
 # A person named like a system account would pass for the bank in a counterparty.
 if not all(reserved.is_reserved(name) for name in SYSTEM_ACCOUNTS):
     raise RuntimeError("every system account name must be a reserved handle (identity/reserved.py)")
+# Money of other currencies enters, leaves and converts through system
+# accounts of that currency (books per currency: each currency sums to zero).
+CURRENCY_SYSTEM_ACCOUNTS = ("fx", "external", "fees")
 ACCOUNT_NUMBER_DIGITS = 11
 OPEN_ATTEMPTS_MAX = 5
 
@@ -73,14 +76,34 @@ def new_customer_account(user_id: str, handle: str) -> tuple[AccountItem, Accoun
     return account, claim
 
 
+def currency_system_name(name: str, currency: str) -> str:
+    """`fx_EUR` (every currency has its own); `external`, `fees` in the home
+    currency are the system accounts of old, `external_EUR` in the others."""
+    if name not in CURRENCY_SYSTEM_ACCOUNTS:
+        raise ValueError(name)
+    if name == "fx":
+        return f"fx_{currency}"
+    return name if currency == HOME_CURRENCY else f"{name}_{currency}"
+
+
+def system_accounts() -> list[tuple[str, str]]:
+    """(name, currency) of every system account."""
+    names = [(name, HOME_CURRENCY) for name in SYSTEM_ACCOUNTS]
+    for currency in settings().currencies:
+        names += [(currency_system_name(name, currency), currency) for name in CURRENCY_SYSTEM_ACCOUNTS
+                  if name == "fx" or currency != HOME_CURRENCY]
+    return names
+
+
 def ensure_system_accounts() -> int:
     """Create every shard of every system account; returns how many were new."""
     created = 0
-    for name in SYSTEM_ACCOUNTS:
+    for name, currency in system_accounts():
         for shard in range(settings().system_account_shards):
             account_id = system_shard_id(name, shard)
             item = AccountItem.new(account_id, "system")
             item.system_name = name
+            item.currency = currency
             item.opened_at = clock.iso(clock.now())
             try:
                 item.save(condition=AccountItem.pk.does_not_exist())
@@ -123,19 +146,22 @@ def open_ledger_account(account_id: str, kind: str, display: str, currency: str 
 def public_account(item: AccountItem) -> dict:
     rates = displayed_rates()
     balance, held, limit = int(item.balance), int(item.held), int(item.credit_limit)
+    # A pocket of another currency earns its currency's APY (0 unless configured); no overdraft: no credit line.
+    home = item.currency == HOME_CURRENCY
     return {
         "id": item.id, "currency": item.currency, "balance": balance, "held": held,
         "available": balance - held, "credit_limit": limit, "spendable": int(item.spendable),
-        "apy_bps": rates.apy_bps, "overdraft_apr_bps": rates.overdraft_apr_bps,
+        "apy_bps": rates.apy_bps if home else settings().pocket_apy_bps.get(item.currency, 0),
+        "overdraft_apr_bps": rates.overdraft_apr_bps if home else 0,
         "accrued_interest_micros": int(item.accrued_interest_micros),
         "status": item.status, "account_number": item.account_number,
         "routing_number": settings().routing_number, "opened_at": item.opened_at,
     }
 
 
-def require_account(account_id: str | None) -> AccountItem:
-    """A person's own wallet; a ledger or system account is never one."""
+def require_account(account_id: str | None, kinds: tuple = ("customer",)) -> AccountItem:
+    """A person's own wallet (or, with `kinds`, pocket); a ledger or system account is never one."""
     item = AccountItem.find(account_id) if account_id else None
-    if item is None or item.kind != "customer":
+    if item is None or item.kind not in kinds:
         raise errors.VerificationRequired()
     return item

@@ -186,11 +186,14 @@ class Leg:
 @dataclass(frozen=True)
 class Limit:
     """A running daily total on `account_id`'s LIM item, bumped by the
-    movement's headline amount (a hold's: the amount held or added); the
-    movement is refused if it would pass `max_cents`."""
+    movement's headline amount (a hold's: the amount held or added), or by
+    `amount_cents` when the caller counts in another currency than the
+    movement's (limits stay in USD terms: a EUR transfer counts its USD
+    equivalent); the movement is refused if it would pass `max_cents`."""
     account_id: str
     counter: str  # "sent" | "deposited"
     max_cents: int
+    amount_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -658,7 +661,8 @@ def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
                 condition=HoldItem.pk.does_not_exist())
     headline = _headline(m, legs)[2].amount_cents
     for i, limit in enumerate(m.limits):
-        item, actions, condition = _limit_update(limit, headline, moment)
+        counted = headline if limit.amount_cents is None else limit.amount_cents
+        item, actions, condition = _limit_update(limit, counted, moment)
         tx.update(("limit", i), item, actions, condition=condition)
     payer, payee, _ = _headline(m, legs)
     paid = _person_to_person(payer, payee)

@@ -32,7 +32,7 @@ A loan's receivable account must hold minus the loan's principal
 outstanding (finance/loans.py books interest and fees when paid): one read
 of the loan per loan account, reported as `loan_principal` if not.
 """
-from chalicelib.config import settings
+from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db import base
 from chalicelib.db.balances import (ACCOUNT_SORT_KEY, CREDIT_SHARD_PREFIX, ENTRY_PREFIX, HOLD_SORT_KEY, AccountItem,
                                     EntryItem, account_id_of, account_partition)
@@ -40,7 +40,8 @@ from chalicelib.finance import ledger, loans
 
 MISMATCHES_REPORTED_MAX = 100
 _FIELDS = ("pk", "sk", "amount", "balance", "held", "held_credit", "credit_limit", "spendable", "kind",
-           "system_name", "id", "account_id", "status", "owner_id")
+           "system_name", "id", "account_id", "status", "owner_id", "currency")
+WALLET_KINDS = ("customer", "pocket")  # a person's money, in any currency
 
 
 def _scan(segment: int, total: int, check_entries: bool):
@@ -154,6 +155,7 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
         else:
             entries[account_id] = entries.get(account_id, 0) + _number(item, "amount")
     balances_total = 0
+    currency_totals: dict[str, int] = {}  # books per currency: each sums to zero on its own
     system_totals: dict[str, int] = {}
     ledger_totals: dict[str, int] = {}  # ledger accounts by kind (loans' receivables)
     mismatches = []
@@ -179,15 +181,18 @@ def reconcile_segment(segment: int, total: int, check_entries: bool = True) -> d
             if _held_problems(account_id, held, _number(item, "held_credit")):
                 mismatches += [{"account_id": account_id, **problem} for problem in _recheck_held(account_id)]
         balances_total += balance
+        currency = item.get("currency", {}).get("S", HOME_CURRENCY)
+        currency_totals[currency] = currency_totals.get(currency, 0) + balance
         kind = item.get("kind", {}).get("S")
         if kind == "system":
             name = item["system_name"]["S"]
             system_totals[name] = system_totals.get(name, 0) + balance
-        elif kind != "customer":
+        elif kind not in WALLET_KINDS:
             ledger_totals[kind] = ledger_totals.get(kind, 0) + balance
     for account_id in _holding_nothing(holds_here, accounts):
         mismatches += [{"account_id": account_id, **problem} for problem in _recheck_held(account_id)]
-    return {"processed": len(accounts), "changed": 0, "total": balances_total, "system_accounts": system_totals,
+    return {"processed": len(accounts), "changed": 0, "total": balances_total, "totals": currency_totals,
+            "system_accounts": system_totals,
             "ledger_accounts": ledger_totals,
             "mismatch_count": len(mismatches), "mismatches": mismatches[:MISMATCHES_REPORTED_MAX]}
 
@@ -206,8 +211,11 @@ def combine(parts: list[dict]) -> dict:
     """One report from the reports of every segment."""
     system_totals: dict[str, int] = {}
     ledger_totals: dict[str, int] = {}
+    totals = {currency: 0 for currency in settings().currencies}
     mismatches = []
     for part in parts:
+        for currency, amount in part.get("totals", {}).items():
+            totals[currency] = totals.get(currency, 0) + amount
         for name, amount in part["system_accounts"].items():
             system_totals[name] = system_totals.get(name, 0) + amount
         for kind, amount in part.get("ledger_accounts", {}).items():
@@ -215,7 +223,11 @@ def combine(parts: list[dict]) -> dict:
         mismatches += part["mismatches"]
     total = sum(p["total"] for p in parts)
     mismatch_count = sum(p["mismatch_count"] for p in parts)
-    return {"balanced": total == 0 and mismatch_count == 0, "total": total,
+    # What Flock holds of each currency from conversions: the fx_<CCY> accounts' sums.
+    fx_position = {name.removeprefix("fx_"): amount for name, amount in sorted(system_totals.items())
+                   if name.startswith("fx_")}
+    balanced = total == 0 and mismatch_count == 0 and not any(totals.values())
+    return {"balanced": balanced, "total": total, "totals": totals, "fx_position": fx_position,
             "accounts": sum(p["processed"] for p in parts), "system_accounts": system_totals,
             "ledger_accounts": ledger_totals, "mismatch_count": mismatch_count, "mismatches": mismatches[:MISMATCHES_REPORTED_MAX]}
 

@@ -16,9 +16,14 @@ from chalicelib.identity import stepup
 
 
 def public_transfer(item: TransferItem) -> dict:
-    return {"id": item.id, "kind": item.kind, "from": item.from_party, "to": item.to_party,
+    body = {"id": item.id, "kind": item.kind, "from": item.from_party, "to": item.to_party,
             "amount": int(item.amount), "currency": item.currency, "note": item.note or "",
             "status": item.status, "forced": bool(item.forced), "created_at": item.created_at}
+    for leg in item.legs or ():  # a cross-currency transfer: what the receiver got (API.md)
+        if leg.account_id != item.from_account and leg.user_id and leg.user_id == item.to_user \
+                and leg.currency != item.currency and int(leg.amount) > 0:
+            body["delivered"] = {"amount": int(leg.amount), "currency": leg.currency}
+    return body
 
 
 def transfer_id_for(user_id: str, idempotency_key: str) -> str:

@@ -6,10 +6,12 @@ import re
 from datetime import datetime, timezone
 
 from chalicelib import clock, errors
+from chalicelib.config import HOME_CURRENCY
 from chalicelib.db import base
 from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem, account_partition, entry_time_bound
 from chalicelib.finance import credit_shards
 from chalicelib.finance.accounts import public_account, require_account
+from chalicelib.finance.pockets import find_pocket, pocket_account_id
 from chalicelib.finance.transfers import require_verified
 
 STATEMENT_ENTRIES_MAX = 10_000
@@ -22,15 +24,27 @@ def public_entry(item: EntryItem) -> dict:
             "created_at": item.created_at}
 
 
-def wallet(principal) -> dict:
-    require_verified(principal)
-    return public_account(credit_shards.with_shards(require_account(principal.account_id)))
+def _account(principal, currency: str) -> AccountItem:
+    """The caller's pocket of `currency` (the main account for the home currency); 404 before it is opened."""
+    if currency == HOME_CURRENCY:
+        return require_account(principal.account_id)
+    return find_pocket(principal.user_id, currency)
 
 
-def transactions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
-    """One query: the account's entries, newest first."""
+def wallet(principal, currency: str = HOME_CURRENCY) -> dict:
     require_verified(principal)
-    pk = account_partition(principal.account_id)
+    pocket_account_id(principal.user_id, currency)  # an unsupported currency is a 400 before any read
+    return public_account(credit_shards.with_shards(_account(principal, currency)))
+
+
+def transactions(principal, limit: int, cursor_key: dict | None, currency: str = HOME_CURRENCY) -> tuple[list, dict | None]:
+    """One query: the pocket's entries, newest first."""
+    require_verified(principal)
+    account_id = principal.account_id
+    if currency != HOME_CURRENCY:
+        account_id = pocket_account_id(principal.user_id, currency)
+        find_pocket(principal.user_id, currency)
+    pk = account_partition(account_id)
     if cursor_key is not None and (cursor_key.get("pk") != pk or not str(cursor_key.get("sk", "")).startswith(ENTRY_PREFIX)):
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     page = EntryItem.query(pk, EntryItem.sk.startswith(ENTRY_PREFIX), scan_index_forward=False,
@@ -82,14 +96,15 @@ def _opening_balance(account: AccountItem, start: datetime) -> int:
     return int(opens[last]) + sum(int(e.amount) for e in _entries_between(account.id, last_start, last_end))
 
 
-def statement(principal, month: str) -> dict:
+def statement(principal, month: str, currency: str = HOME_CURRENCY) -> dict:
     """opening + in - out = closing; one month's closing is the next's opening."""
     require_verified(principal)
+    pocket_account_id(principal.user_id, currency)
     start, end = _month_bounds(month)
     now = clock.now()
     if start > now:
         raise errors.InvalidRequest("That month has not begun.", param="month")
-    account = require_account(principal.account_id)
+    account = _account(principal, currency)
     entries = _entries_between(account.id, start, min(end, now))
     # With credit shards, entries of the month mix the item's and the shards' movements:
     # each item's recorded opening is summed instead.

@@ -19,7 +19,8 @@ from chalicelib import aws, clock, errors, ids
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, LatestRunItem,
                                     job_run_key, latest_run_key, pending_hold_shard)
-from chalicelib.finance import card_network, check_deposits, creator, credit_shards, interest, ledger, loans, reconcile
+from chalicelib.finance import (card_network, check_deposits, creator, credit_shards, fx_rates, interest, ledger,
+                               loans, reconcile)
 from chalicelib.jobs import registry
 
 log = logging.getLogger("flock.jobs")
@@ -115,6 +116,11 @@ def run_release_deposit_holds(as_of: date) -> dict:
     return check_deposits.release_due(as_of)
 
 
+def run_fx_rates(as_of: date) -> dict:
+    """Mid-market rates from the configured ECB file (finance/fx_rates.py)."""
+    return fx_rates.run_job()
+
+
 # The declarations (chalicelib/jobs/registry.py): everything else about a job
 # follows from these. A scheduled run of a segmented job only fans out; its
 # timeout is the jobs worker's, per segment. A hold expires at its own time,
@@ -145,6 +151,10 @@ registry.declare(registry.Job(
 registry.declare(registry.Job(
     "release-deposit-holds", run_release_deposit_holds, "Make check deposits' held funds available when due.",
     as_of="today", timeout_s=900))
+# Rates come from a file an operator (or a feed) puts in place: run on demand, no schedule.
+registry.declare(registry.Job(
+    "fx-rates", run_fx_rates, "Load mid-market FX rates from the configured ECB reference-rate file.",
+    schedule=None, timeout_s=60))
 
 NAMES = registry.names()
 
@@ -214,7 +224,9 @@ def start(name: str, as_of: date | None = None) -> tuple[int, dict]:
     total = settings().job_segments
     run_id = ids.new_id("run")
     JobRunItem(*job_run_key(run_id), id=run_id, job=name, as_of=as_of.isoformat(), segments_total=total,
-               started_at=clock.iso(clock.real_now()), expires_at=int(clock.real_now().timestamp()) + RUN_TTL_S).save()
+               started_at=clock.iso(clock.real_now()), expires_at=int(clock.real_now().timestamp()) + RUN_TTL_S,
+               # Each currency's key exists from the start, so a worker adds to it in place.
+               currency_totals={c: 0 for c in settings().currencies} if name == "reconcile" else None).save()
     sqs = aws.client("sqs")
     for first in range(0, total, 10):
         sqs.send_message_batch(QueueUrl=queue_url, Entries=[
@@ -240,6 +252,8 @@ def run_segment_message(message: dict) -> dict:
                JobRunItem.segments_done.add({segment})]
     if "total" in part:
         actions += [JobRunItem.balance_total.add(part["total"]), JobRunItem.mismatch_count.add(part["mismatch_count"])]
+        actions += [JobRunItem.currency_totals[c].set(JobRunItem.currency_totals[c] + amount)
+                    for c, amount in part.get("totals", {}).items() if amount and c in settings().currencies]
         if part["mismatches"]:  # for the ledger check to show (a set: a redelivery adds nothing new)
             actions.append(JobRunItem.mismatches.add({json.dumps(m, sort_keys=True) for m in part["mismatches"]}))
     try:
@@ -306,6 +320,8 @@ def _progress(run: JobRunItem) -> dict:
                 "segments_done": done, "status": "done" if done >= int(run.segments_total) else "running",
                 "processed": int(run.processed), "changed": int(run.changed), "started_at": run.started_at}
     if run.job == "reconcile":  # the mismatches themselves: the ledger check shows them
-        progress.update(total=int(run.balance_total), mismatch_count=int(run.mismatch_count),
-                        balanced=progress["status"] == "done" and not run.balance_total and not run.mismatch_count)
+        totals = {c: int(v) for c, v in (run.currency_totals.as_dict() if run.currency_totals else {}).items()}
+        progress.update(total=int(run.balance_total), mismatch_count=int(run.mismatch_count), totals=totals,
+                        balanced=progress["status"] == "done" and not run.balance_total and not run.mismatch_count
+                        and not any(totals.values()))
     return progress

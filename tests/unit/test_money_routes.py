@@ -97,7 +97,7 @@ def _bodies(extra):
         ({**extra, "amount": 1_250}, 400, "invalid_request", "currency"),
         ({**extra, "amount": 1_250, "currency": None}, 400, "invalid_request", "currency"),
         ({**extra, "amount": 1_250, "currency": 840}, 400, "invalid_request", "currency"),
-        ({**extra, "amount": 1_250, "currency": "EUR"}, 400, "unsupported_currency", "currency"),
+        ({**extra, "amount": 1_250, "currency": "CNY"}, 400, "unsupported_currency", "currency"),
         ({**extra, "amount": 1_250, "currency": "usd"}, 400, "unsupported_currency", "currency"),
         ({**extra, "amount": 1_250, "currency": "BTC"}, 400, "unsupported_currency", "currency"),
         ({**extra, "amount": 1_250, "currency": USD, "fee": 0}, 400, "invalid_request", "fee"),

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 import app as app_module
 from chalicelib import http
 from chalicelib.api import openapi, responses
+from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from tests.conftest import ROOT
 from tests.unit.videos_helpers import MP4, send
 
@@ -276,6 +277,15 @@ def test_response_schemas_match_real_answers(api):
     call("GET", "/v1/admin/jobs/accrue-interest/runs/run_0", as_="admin", status=404)
     call("GET", "/v1/admin/ledger/check", as_="admin", status=200)
     call("GET", "/v1/admin/audit", as_="admin", status=200)
+    # Money in other currencies.
+    call("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": {"EUR": "0.80"}}, as_="admin", status=200)
+    call("GET", "/v1/wallet/pockets", as_="alice", status=200)
+    q = call("POST", "/v1/fx/quotes", {"sell_currency": "USD", "buy_currency": "EUR", "sell_amount": 1_000},
+             as_="alice", status=201).json_body
+    call("POST", "/v1/fx/conversions", {"quote_id": q["id"]}, as_="alice", headers=key(), status=201)
+    call("GET", "/v1/wallet?currency=EUR", as_="alice", status=200)
+    call("POST", "/v1/transfers", {"to": "bob", "amount": 100, "currency": "USD", "deliver_currency": "EUR"},
+         as_="alice", headers=key(), status=201)
     call("POST", "/v1/me/password", {"current_password": "correct horse battery",
                                      "new_password": "another horse battery"}, as_="alice")
     call("DELETE", f"/v1/posts/{post['id']}", as_="bob", status=204)
@@ -345,7 +355,7 @@ def test_every_time_is_a_date_time_and_every_day_a_date():
 def test_closed_sets_are_enums_and_currency_is_one_schema():
     schemas = _doc()["components"]["schemas"]
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
-    assert schemas["Currency"]["enum"] == ["USD"]
+    assert sorted(schemas["Currency"]["enum"]) == sorted(SUPPORTED_CURRENCIES)
     currencies = [(n, v) for n, p, v in _properties(schemas) if p == "currency"]
     assert len(currencies) >= 10
     for name, value in currencies:  # answers and request bodies alike

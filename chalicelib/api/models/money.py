@@ -5,12 +5,12 @@ from enum import Enum
 
 from pydantic import Field
 
-from chalicelib.api.models.common import Answer, Count, Currency, Id, Month, Page
+from chalicelib.api.models.common import Answer, Count, Currency, Id, Money, Month, Page
 
 # A new kind of money movement (cards, checks, ...) adds its name here.
 TRANSFER_KINDS = ("deposit", "withdrawal", "p2p", "request_payment", "tip", "unlock", "subscription",
                   "message_payment", "interest", "overdraft_interest", "loan_disbursement", "loan_payment",
-                  "loan_charge_off", "card", "cashback", "check", "fee")
+                  "loan_charge_off", "card", "cashback", "check", "fee", "conversion")
 
 
 TransferKind = Enum("TransferKind", {k: k for k in TRANSFER_KINDS}, type=str)
@@ -85,6 +85,7 @@ class Transfer(Answer):
       status: posted once the money moved.
       forced: whether an operator posted it past the usual checks.
       created_at: when it was made.
+      delivered: what the payee received, when in another currency (`deliver_currency`).
     """
     id: str = Id
     kind: TransferKind
@@ -96,6 +97,7 @@ class Transfer(Answer):
     status: TransferStatus
     forced: bool
     created_at: datetime
+    delivered: Money | None = None
 
 
 class Entry(Answer):
@@ -193,10 +195,14 @@ class LedgerCheck(Answer):
       balanced: whether every balance sums to zero and matches its entries.
       total: the sum of all balances (zero when balanced).
       accounts: accounts checked.
+      totals: the sum of all balances per currency (each zero when balanced).
+      fx_position: what Flock holds of each currency through its fx accounts.
     """
     balanced: bool
     total: int
     accounts: int = Count
+    totals: dict[str, int] | None = None
+    fx_position: dict[str, int] | None = None
 
 
 class EntryPage(Page):

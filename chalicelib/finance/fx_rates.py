@@ -1,0 +1,187 @@
+"""Mid-market exchange rates: set by an operator or loaded from a file in
+the ECB's daily reference-rate format, kept with their history, read once a
+minute per process (so a cross-currency transfer reads no rate item).
+
+Rates are `Decimal`, parsed from decimal strings; a float never appears.
+`rates[code]` is how many units of `code` one unit of `base` buys; the base
+itself is 1. Any pair's mid rate follows: sell -> buy = rates[buy] / rates[sell].
+"""
+import time
+from dataclasses import dataclass
+from decimal import ROUND_UP, Decimal, InvalidOperation, localcontext
+from xml.etree import ElementTree
+
+from chalicelib import clock, errors, ids
+from chalicelib.config import HOME_CURRENCY, settings
+from chalicelib.db.fx import FxRatesItem, fx_rates_key
+from chalicelib.db.transact import TaggedTransaction, commit
+from chalicelib.finance.money import SUPPORTED_CURRENCIES, Money, exponent
+from chalicelib.identity import audit
+
+RATE_TEXT_MAX = 32  # characters of one decimal string
+RATE_MAX = Decimal(10) ** 9
+ECB_FILE_BYTES_MAX = 1_000_000
+ECB_NAMESPACE = "{http://www.ecb.int/vocabulary/2002-08-01/eurofxref}"
+# Enough digits for 10^12 minor units times any rate, exactly.
+PRECISION_DIGITS = 40
+
+
+@dataclass(frozen=True)
+class FxRates:
+    """Attributes:
+      base: the currency every rate is of (1 base = rates[code] code).
+      rates: code -> Decimal > 0, the base included (1).
+      as_of: the day the source says the rates are of.
+      source: admin | ecb."""
+    base: str
+    rates: dict
+    as_of: str
+    source: str
+
+    def mid(self, sell: str, buy: str) -> Decimal:
+        """Buy units per sell unit (major units), exact to PRECISION_DIGITS."""
+        if sell not in self.rates or buy not in self.rates:
+            missing = sell if sell not in self.rates else buy
+            raise errors.InvalidState(f"There is no exchange rate for {missing} yet.")
+        with localcontext() as ctx:
+            ctx.prec = PRECISION_DIGITS
+            return self.rates[buy] / self.rates[sell]
+
+
+def parse_rate(text: object, param: str) -> Decimal:
+    """A decimal string > 0 (never a JSON number: a float would round)."""
+    if not isinstance(text, str) or not 0 < len(text) <= RATE_TEXT_MAX:
+        raise errors.InvalidRequest("A rate is a decimal string such as \"0.80\".", param=param)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise errors.InvalidRequest("A rate is a decimal string such as \"0.80\".", param=param) from None
+    if not value.is_finite() or not 0 < value <= RATE_MAX:
+        raise errors.InvalidRequest("A rate is positive and finite.", param=param)
+    return value
+
+
+def _checked(base: str, rates: dict) -> dict:
+    if base not in SUPPORTED_CURRENCIES:
+        raise errors.UnsupportedCurrency(param="base")
+    parsed = {base: Decimal(1)}
+    for code, text in rates.items():
+        if code not in SUPPORTED_CURRENCIES:
+            raise errors.UnsupportedCurrency(f"{str(code)[:16]} is not a supported currency.", param="rates")
+        value = parse_rate(text, "rates")
+        if code == base and value != 1:
+            raise errors.InvalidRequest("The base's own rate is 1.", param="rates")
+        parsed[code] = value
+    return parsed
+
+
+def _save(base: str, parsed: dict, as_of: str, source: str, extras: tuple = ()) -> dict:
+    at = clock.iso(clock.real_now())
+    rates_id = ids.new_id("fxr")
+    item = FxRatesItem(*fx_rates_key(at, rates_id), id=rates_id, base=base, source=source, as_of=as_of,
+                       rates={code: str(value) for code, value in parsed.items()}, created_at=at)
+    tx = TaggedTransaction()
+    tx.save("rates", item)
+    for i, extra in enumerate(extras):
+        tx.save(("extra", i), extra)
+    commit(tx)
+    _cache.clear()
+    return public_rates(_from_item(item))
+
+
+def set_rates(actor, base: str, rates: dict, reason: str | None) -> dict:
+    """An operator's rates (PUT /v1/admin/fx-rates), audited in the same transaction."""
+    parsed = _checked(base, rates)
+    as_of = clock.now().date().isoformat()
+    record = audit.record(actor, "fx_rates", base, reason, rates={k: str(v) for k, v in parsed.items()})
+    return _save(base, parsed, as_of, "admin", (record,))
+
+
+def parse_ecb(text: str | bytes) -> tuple[str, dict]:
+    """(as_of, rates) of a file in the ECB daily reference-rate format
+    (eurofxref-daily.xml: EUR is the base; rates of currencies Flock does
+    not hold are left out). Refused (InvalidRequest) if it is not one."""
+    if len(text) > ECB_FILE_BYTES_MAX:
+        raise errors.InvalidRequest("The rates file is too large.")
+    if (b"<!DOCTYPE" if isinstance(text, bytes) else "<!DOCTYPE") in text:
+        raise errors.InvalidRequest("The rates file may not declare a document type.")  # no entity expansion
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        raise errors.InvalidRequest("The rates file is not XML.") from None
+    day = next((cube for cube in root.iter(ECB_NAMESPACE + "Cube") if cube.get("time")), None)
+    if day is None:
+        raise errors.InvalidRequest("The rates file has no day of rates.")
+    rates = {}
+    for cube in day.iter(ECB_NAMESPACE + "Cube"):
+        code = cube.get("currency")
+        if code in SUPPORTED_CURRENCIES:
+            rates[code] = parse_rate(cube.get("rate"), "rate")
+    return day.get("time"), {**rates, "EUR": Decimal(1)}
+
+
+def load_ecb(text: str | bytes) -> dict:
+    """Rates from an ECB file, unless rates of that day from the ECB are in force already."""
+    as_of, rates = parse_ecb(text)
+    if "EUR" not in SUPPORTED_CURRENCIES:
+        raise errors.InvalidState("EUR, the ECB's base, is not a configured currency.")
+    current = FxRatesItem.latest()
+    if current is not None and current.source == "ecb" and current.as_of == as_of:
+        return {**public_rates(_from_item(current)), "changed": 0}
+    return {**_save("EUR", rates, as_of, "ecb"), "changed": 1}
+
+
+def _from_item(item: FxRatesItem) -> FxRates:
+    rates = {code: Decimal(text) for code, text in item.rates.as_dict().items() if code in SUPPORTED_CURRENCIES}
+    return FxRates(item.base, rates, item.as_of, item.source)
+
+
+def decimal_text(value: Decimal) -> str:
+    """Plain digits, never an exponent ("150", not "1.5E+2")."""
+    return format(value, "f")
+
+
+def public_rates(rates: FxRates) -> dict:
+    return {"base": rates.base, "rates": {code: decimal_text(value) for code, value in sorted(rates.rates.items())},
+            "as_of": rates.as_of, "source": rates.source}
+
+
+_cache: dict = {}
+
+
+def current() -> FxRates:
+    """The rates in force, read at most once per `fx_rates_cache_s` per process."""
+    now_s = time.monotonic()
+    if _cache.get("until", 0) < now_s:
+        item = FxRatesItem.latest()
+        rates = _from_item(item) if item is not None else FxRates(HOME_CURRENCY, {HOME_CURRENCY: Decimal(1)}, "", "")
+        _cache.update(rates=rates, until=now_s + settings().fx_rates_cache_s)
+    return _cache["rates"]
+
+
+def home_equivalent(money: Money) -> int:
+    """What `money` is worth in the home currency's minor units at today's
+    mid rate, rounded UP (ROUND_UP: a limit counted in USD is never undercounted)."""
+    if money.currency == HOME_CURRENCY:
+        return money.amount_cents
+    mid = current().mid(money.currency, HOME_CURRENCY)
+    with localcontext() as ctx:
+        ctx.prec = PRECISION_DIGITS
+        scale = Decimal(10) ** (exponent(HOME_CURRENCY) - exponent(money.currency))
+        return int((Decimal(money.amount_cents) * mid * scale).to_integral_value(ROUND_UP))
+
+
+def rates_file() -> str | None:
+    """Where the fx-rates job finds the day's ECB file (FLOCK_FX_RATES_FILE)."""
+    return settings().fx_rates_file
+
+
+def run_job() -> dict:
+    """The `fx-rates` job: load the configured ECB file; idempotent per day of rates."""
+    path = rates_file()
+    if not path:
+        return {"processed": 0, "changed": 0, "source": None}
+    with open(path, "rb") as f:
+        text = f.read(ECB_FILE_BYTES_MAX + 1)
+    report = load_ecb(text)
+    return {"processed": 1, "changed": report["changed"], "rates_as_of": report["as_of"]}

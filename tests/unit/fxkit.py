@@ -1,0 +1,62 @@
+"""What the fx tests share: rates an operator set, and a person with money in a pocket."""
+import threading
+import uuid
+
+import pytest
+from moto.core.botocore_stubber import BotocoreStubber
+
+from chalicelib.finance import fx_rates
+from tests.unit.conftest import _operator
+
+# 1 USD buys this much: round numbers, so a test can say what a conversion gives.
+RATES = {"EUR": "0.80", "JPY": "150", "GBP": "0.75", "CHF": "0.90"}
+
+
+@pytest.fixture
+def rates():
+    fx_rates._cache.clear()
+    fx_rates.set_rates(_operator(), "USD", RATES, "tests")
+    yield RATES
+    fx_rates._cache.clear()
+
+
+def key() -> dict:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def deposit(api, handle, amount, currency):
+    r = api.call("POST", "/v1/wallet/deposits", {"amount": amount, "currency": currency}, as_=handle, headers=key())
+    assert r.status_code == 201, r.body
+    return r.json_body
+
+
+def pocket(api, handle, currency):
+    return api.call("GET", f"/v1/wallet?currency={currency}", as_=handle)
+
+
+def quote(api, handle, **body):
+    return api.call("POST", "/v1/fx/quotes", body, as_=handle)
+
+
+def convert(api, handle, quote_id, headers=None):
+    return api.call("POST", "/v1/fx/conversions", {"quote_id": quote_id}, as_=handle, headers=headers or key())
+
+
+def ledger_totals():
+    from chalicelib.finance import reconcile
+    report = reconcile.reconcile(check_entries=True)
+    return report
+
+
+@pytest.fixture
+def one_request_at_a_time(monkeypatch):
+    """moto is not thread-safe: as the local stack does, let one request
+    reach it at a time (threads still interleave between requests)."""
+    lock = threading.Lock()
+    real = BotocoreStubber.__call__
+
+    def serialized(self, *args, **kwargs):
+        with lock:
+            return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
