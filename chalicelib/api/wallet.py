@@ -63,7 +63,7 @@ def wants_csv(accept: str | None) -> bool:
         kind, *params = [p.strip() for p in part.split(";")]
         q = next((p[2:] for p in params if p.startswith("q=")), "1")
         try:
-            weights[kind.lower()] = max(weights.get(kind.lower(), 0.0), float(q))
+            weights[kind.lower()] = max(weights.get(kind.lower(), 0.0), float(q))  # float-ok: a q-value, not money
         except ValueError:
             continue
     csv_q = weights.get("text/csv", 0.0)

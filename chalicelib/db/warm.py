@@ -16,7 +16,7 @@ _ALL: list["Warm"] = []
 
 
 class Warm:
-    def __init__(self, max_items: int = 10_000, ttl_s: float = 300):
+    def __init__(self, max_items: int = 10_000, ttl_s: float = 300):  # float-ok: seconds
         self._cache = TTLCache(max_items, ttl_s)
         self._lock = threading.Lock()  # TTLCache is not thread-safe; tests run requests in threads
         _ALL.append(self)

@@ -6,6 +6,7 @@ process and kept as a copy of moto's state, which every test gets back
 inside a `mock_aws` of its own (tens of milliseconds): as fresh as a stack
 provisioned for it."""
 import copy
+import itertools
 import json
 from datetime import timedelta
 
@@ -220,6 +221,48 @@ def _secrets_backend():
 
     from chalicelib.config import settings
     return secretsmanager_backends[DEFAULT_ACCOUNT_ID][settings().region]
+
+
+_handles = itertools.count(1)
+
+
+def fresh(prefix: str) -> str:
+    """A handle no other test of this process uses (for modules whose tests share a stack)."""
+    n = str(next(_handles))
+    return prefix[:15 - len(n)] + n
+
+
+def real_clock_stack():
+    """Fixtures `stack` and `aws` for a module about security time (tokens,
+    sessions, TOTP), which comes from the real clock: one stack provisioned
+    for the whole module, its tests telling their people apart by `fresh`
+    handles, the business clock left real.
+
+        stack, aws = real_clock_stack()
+    """
+    @pytest.fixture(scope="module", name="stack")
+    def stack_fixture():
+        with mock_aws():
+            import localstack
+            from chalicelib import clock
+            from chalicelib.identity import keys
+
+            keys.signing_key.cache_clear()
+            keys.network_secret.cache_clear()
+            clock.reset()
+            localstack.provision(ADMIN_PASSWORD)
+            yield
+            clock.reset()
+
+    @pytest.fixture(autouse=True, name="aws")
+    def aws_fixture(stack):
+        """Replaces the per-test stack of this conftest with the module's."""
+        from chalicelib import clock
+        clock.reset()
+        yield
+        clock.reset()
+
+    return stack_fixture, aws_fixture
 
 
 def module_stack(build):

@@ -7,7 +7,6 @@ than the tests): every test works on handles of its own (`fresh`), and the
 test clock is reset around each test.
 """
 import dataclasses
-import itertools
 import json
 import sys
 import time
@@ -16,41 +15,15 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.conftest import ADMIN_PASSWORD, PASSWORD
+from tests.unit.conftest import fresh, real_clock_stack
 
 NEW_PASSWORD = "another long passphrase"
-_serial = itertools.count(1)
 
 
-def fresh(prefix: str) -> str:
-    """A handle no other test of this module uses."""
-    n = str(next(_serial))
-    return prefix[:15 - len(n)] + n
 
-
-@pytest.fixture(scope="module")
-def stack():
-    with mock_aws():
-        import localstack
-        from chalicelib import clock
-        from chalicelib.identity import keys
-
-        keys.signing_key.cache_clear()
-        clock.reset()
-        localstack.provision(ADMIN_PASSWORD)
-        yield
-        clock.reset()
-
-
-@pytest.fixture(autouse=True)
-def aws(stack):
-    """Replaces the per-test stack of tests/unit/conftest.py with the module's."""
-    from chalicelib import clock
-    clock.reset()
-    yield
-    clock.reset()
+stack, aws = real_clock_stack()
 
 
 def error_of(r, status, code, param=None):

@@ -6,46 +6,21 @@ real clock.
 
 One moto stack serves the module; every test works on handles of its own.
 """
-import itertools
 from datetime import timedelta
 
 import jwt
 import pytest
-from moto import mock_aws
 
-from tests.conftest import ADMIN_PASSWORD, PASSWORD
+from tests.conftest import PASSWORD
+from tests.unit.conftest import fresh, real_clock_stack
 
 NEW_PASSWORD = "another long passphrase"
-_serial = itertools.count(1)
 LAPTOP = {"User-Agent": "Laptop/1.0"}
 PHONE = {"User-Agent": "Phone/2.0"}
 
 
-def fresh(prefix: str) -> str:
-    n = str(next(_serial))
-    return prefix[:15 - len(n)] + n
 
-
-@pytest.fixture(scope="module")
-def stack():
-    with mock_aws():
-        import localstack
-        from chalicelib import clock
-        from chalicelib.identity import keys
-
-        keys.signing_key.cache_clear()
-        clock.reset()
-        localstack.provision(ADMIN_PASSWORD)
-        yield
-        clock.reset()
-
-
-@pytest.fixture(autouse=True)
-def aws(stack):
-    from chalicelib import clock
-    clock.reset()
-    yield
-    clock.reset()
+stack, aws = real_clock_stack()
 
 
 def error_of(r, status, code):

@@ -4,45 +4,20 @@ recovery code, each accepted once, disable with password and code; the secret
 sealed at rest; wrong codes throttled like passwords. TOTP time is fixed
 (tests/unit/twofactor.py: T0), tokens and throttling keep the real clock.
 """
-import itertools
 import urllib.parse
 from datetime import timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from tests.conftest import ADMIN_PASSWORD, PASSWORD
+from tests.conftest import PASSWORD
+from tests.unit.conftest import fresh, real_clock_stack
 from tests.unit.twofactor import code, enable_2fa, totp_time
 
-_serial = itertools.count(1)
 
 
-def fresh(prefix: str) -> str:
-    n = str(next(_serial))
-    return prefix[:15 - len(n)] + n
 
-
-@pytest.fixture(scope="module")
-def stack():
-    with mock_aws():
-        import localstack
-        from chalicelib import clock
-        from chalicelib.identity import keys
-
-        keys.signing_key.cache_clear()
-        clock.reset()
-        localstack.provision(ADMIN_PASSWORD)
-        yield
-        clock.reset()
-
-
-@pytest.fixture(autouse=True)
-def aws(stack):
-    from chalicelib import clock
-    clock.reset()
-    yield
-    clock.reset()
+stack, aws = real_clock_stack()
 
 
 @pytest.fixture
