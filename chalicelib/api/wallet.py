@@ -28,7 +28,7 @@ class WithdrawalBody(PocketMoneyBody):
 
 class PocketQuery(BaseModel):
     """`?currency=`: the pocket (the home currency's, the account, by default)."""
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     currency: str = Field(default=HOME_CURRENCY, max_length=16)
 
 
