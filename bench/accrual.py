@@ -37,7 +37,7 @@ import sys
 import time
 from datetime import timedelta
 
-from figures import ROOT, Clock, Counter, alternating, batch_put, counting, floor_client, median, use_in_process_moto
+from figures import ROOT, Clock, Counter, batch_put, counting, floor_client, median, segmented_round, use_in_process_moto
 
 sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
 use_in_process_moto()
@@ -107,28 +107,13 @@ def measure(size, runs, raw, table, counter):
         clock.advance_days(1)
         yesterday = clock.now().date() - timedelta(days=1)
         flock, floor = Clock(), Clock()
-        processed = changed = floor_accounts = 0
         counter.calls.clear()
         with counting(counter), flock:
             history = interest.rate_history()  # as jobs.run reads it: once per run
-        for segment in range(SEGMENTS):
-            def run_flock():
-                nonlocal processed, changed
-                with counting(counter), flock:
-                    part = jobs.accrue_segment(yesterday, segment, SEGMENTS, history=history)
-                processed += part["processed"]
-                changed += part["changed"]
-
-            def run_floor():
-                nonlocal floor_accounts
-                if segment in floor_segments:
-                    with floor:
-                        floor_accounts += floor_segment(raw, table, segment, yesterday.isoformat())
-
-            for step in alternating(segment, round_number, run_flock, run_floor):
-                step()
-        if (processed, changed) != (size, size):
-            raise RuntimeError(f"accrual processed {processed}, changed {changed} of {size}")
+        floor_accounts = segmented_round(
+            "accrual", size, round_number, SEGMENTS, floor_segments, counter, flock, floor,
+            lambda segment: jobs.accrue_segment(yesterday, segment, SEGMENTS, history=history),
+            lambda segment: floor_segment(raw, table, segment, yesterday.isoformat()))
         rounds.append({"flock": flock, "floor": floor, "floor_accounts": floor_accounts, "calls": dict(counter.calls)})
     return rounds
 

@@ -115,6 +115,35 @@ def median(values):
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def segmented_round(what, size, round_number, segments, floor_segments, counter, flock, floor,
+                    run_segment, run_floor_segment):
+    """One round of a segmented job beside its floor: each segment runs
+    `run_segment(segment)` (timed on `flock`, its requests counted) and, in
+    the sampled `floor_segments`, `run_floor_segment(segment)` (timed on
+    `floor`), in alternating order. Every one of `size` items must have been
+    processed and changed; returns how many items the floor touched."""
+    processed = changed = floor_items = 0
+    for segment in range(segments):
+        def run_flock():
+            nonlocal processed, changed
+            with counting(counter), flock:
+                part = run_segment(segment)
+            processed += part["processed"]
+            changed += part["changed"]
+
+        def run_floor():
+            nonlocal floor_items
+            if segment in floor_segments:
+                with floor:
+                    floor_items += run_floor_segment(segment)
+
+        for step in alternating(segment, round_number, run_flock, run_floor):
+            step()
+    if (processed, changed) != (size, size):
+        raise RuntimeError(f"{what} processed {processed}, changed {changed} of {size}")
+    return floor_items
+
+
 def alternating(segment, round_number, flock, floor):
     """Which side runs first in this segment: it alternates by segment and
     round, so a busy machine's drift hits both sides alike."""

@@ -31,7 +31,7 @@ import sys
 import time
 from datetime import timedelta
 
-from figures import ROOT, Clock, Counter, alternating, batch_put, counting, floor_client, median, use_in_process_moto
+from figures import ROOT, Clock, Counter, batch_put, floor_client, median, segmented_round, use_in_process_moto
 
 sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
 use_in_process_moto()
@@ -100,26 +100,11 @@ def measure(size, runs, raw, table, counter):
         clock.advance_days(1)
         today = clock.now().date()
         flock, floor = Clock(), Clock()
-        processed = changed = floor_loans = 0
         counter.calls.clear()
-        for segment in range(SEGMENTS):
-            def run_flock():
-                nonlocal processed, changed
-                with counting(counter), flock:
-                    part = jobs.loan_servicing_segment(today, segment, SEGMENTS)
-                processed += part["processed"]
-                changed += part["changed"]
-
-            def run_floor():
-                nonlocal floor_loans
-                if segment in floor_segments:
-                    with floor:
-                        floor_loans += floor_segment(raw, table, segment, today.isoformat())
-
-            for step in alternating(segment, round_number, run_flock, run_floor):
-                step()
-        if (processed, changed) != (size, size):
-            raise RuntimeError(f"servicing processed {processed}, changed {changed} of {size}")
+        floor_loans = segmented_round(
+            "servicing", size, round_number, SEGMENTS, floor_segments, counter, flock, floor,
+            lambda segment: jobs.loan_servicing_segment(today, segment, SEGMENTS),
+            lambda segment: floor_segment(raw, table, segment, today.isoformat()))
         rounds.append({"flock": flock, "floor": floor, "floor_loans": floor_loans, "calls": dict(counter.calls)})
     return rounds
 
