@@ -83,10 +83,17 @@ def job_run(req, name, run_id):
     return jobs.get_run(name, run_id)
 
 
+Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
+POCKET_RATES_MAX = 64  # more than the currencies Flock holds
+
+
 class RatesBody(Body):
-    apy_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
-    overdraft_apr_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    apy_bps: Bps
+    overdraft_apr_bps: Bps
     effective_date: Annotated[StrictStr, Field(max_length=10)]
+    # Currency -> APY of its pockets (the service refuses unsupported codes); absent: as before.
+    pocket_apy_bps: Annotated[dict[Annotated[StrictStr, Field(max_length=16)], Bps],
+                              Field(max_length=POCKET_RATES_MAX)] | None = None
     reason: Reason | None = None
 
 
@@ -98,7 +105,7 @@ def set_rates(req):
         effective = _parse_date(d.effective_date)
     except errors.InvalidRequest:
         raise errors.InvalidRequest("effective_date is YYYY-MM-DD.", param="effective_date") from None
-    return rates.set_rates(req.principal, d.apy_bps, d.overdraft_apr_bps, effective, d.reason)
+    return rates.set_rates(req.principal, d.apy_bps, d.overdraft_apr_bps, effective, d.reason, d.pocket_apy_bps)
 
 
 @route("/v1/admin/ledger/check", admin=True)

@@ -11,7 +11,7 @@ Item kinds (pk / sk):
   HOLD#<hold_id>        HOLD               a hold: debit (pending -> posted | voided | expired) or
                                            credit (pending -> released | returned)
   PREQ#<request_id>     PREQ               a payment request
-  RATES                 <YYYY-MM-DD>       the interest rates in force from that day on
+  RATES                 <YYYY-MM-DD>       the interest rates in force from that day on (home and pockets)
   JOBRUN#<run_id>       JOBRUN             one run of a job fanned out in segments: progress
   JOBLATEST#<job>       JOBLATEST          the latest finished run of a job (the ledger check answers from it)
   PAYEE#<payer user>    <payee user>       the payer has sent money to that person (step-up: a new payee)
@@ -172,7 +172,8 @@ class AccountItem(Item):
     `h<YYYYMMDD>` -> `held_credit` at the first change of it that day).
 
     `kind`: customer (a person's account, listed in gsi3, earns interest),
-    system (a shard of a system account, listed in gsi3), or a ledger account
+    pocket (a person's money in another currency, listed in gsi3, earns its
+    currency's APY), system (a shard of a system account, listed in gsi3), or a ledger account
     that is nobody's wallet, e.g. receivable (a loan's): not listed in gsi3,
     so no job that scans accounts sees it, and it accrues nothing.
     `held_credit`: of `held`, money credited but not yet available (a
@@ -183,7 +184,7 @@ class AccountItem(Item):
     scanned is refused if the copy was stale (or a movement came after)."""
     Meta = meta("balances")
     id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # customer | system | receivable
+    kind = UnicodeAttribute()  # customer | pocket | system | receivable
     owner_id = UnicodeAttribute(null=True)
     owner_handle = UnicodeAttribute(null=True)
     system_name = UnicodeAttribute(null=True)
@@ -432,6 +433,8 @@ class RateItem(Item):
     effective_date = UnicodeAttribute()
     apy_bps = NumberAttribute()
     overdraft_apr_bps = NumberAttribute()
+    # currency -> APY of its pockets from that day on; None: those in force before it.
+    pocket_apy_bps = MapAttribute(null=True)
     set_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
 

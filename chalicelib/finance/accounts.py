@@ -4,6 +4,8 @@ system accounts and their shards, ledger accounts that are nobody's wallet
 
 Kinds of account (`AccountItem.kind`):
   customer    a person's wallet: listed in gsi3, earns interest, shown to them.
+  pocket      a person's money in another currency (finance/pockets.py): listed
+              in gsi3, earns its currency's APY, no credit line.
   system      one shard of a system account (SYSTEM_ACCOUNTS): listed in gsi3.
   receivable  a ledger account of its own, e.g. one loan's: not listed in gsi3
               (no job that scans accounts sees it: no interest accrual), never
@@ -30,8 +32,10 @@ LEDGER_ACCOUNT_KINDS = ("receivable",)
 if not all(reserved.is_reserved(name) for name in SYSTEM_ACCOUNTS):
     raise RuntimeError("every system account name must be a reserved handle (identity/reserved.py)")
 # Money of other currencies enters, leaves and converts through system
-# accounts of that currency (books per currency: each currency sums to zero).
-CURRENCY_SYSTEM_ACCOUNTS = ("fx", "external", "fees")
+# accounts of that currency (books per currency: each currency sums to zero);
+# a pocket's interest is paid from `interest_expense` of its currency. No
+# `interest_income_<CCY>`: a pocket is charged no overdraft interest.
+CURRENCY_SYSTEM_ACCOUNTS = ("fx", "external", "fees", "interest_expense")
 ACCOUNT_NUMBER_DIGITS = 11
 OPEN_ATTEMPTS_MAX = 5
 
@@ -77,8 +81,9 @@ def new_customer_account(user_id: str, handle: str) -> tuple[AccountItem, Accoun
 
 
 def currency_system_name(name: str, currency: str) -> str:
-    """`fx_EUR` (every currency has its own); `external`, `fees` in the home
-    currency are the system accounts of old, `external_EUR` in the others."""
+    """`fx_EUR` (every currency has its own); `external`, `fees`,
+    `interest_expense` in the home currency are the system accounts of old,
+    `external_EUR` in the others."""
     if name not in CURRENCY_SYSTEM_ACCOUNTS:
         raise ValueError(name)
     if name == "fx":
@@ -144,15 +149,13 @@ def open_ledger_account(account_id: str, kind: str, display: str, currency: str 
 
 
 def public_account(item: AccountItem) -> dict:
-    rates = displayed_rates()
+    # A pocket of another currency earns its currency's APY (0 unless set); no overdraft: no credit line.
+    rates = displayed_rates().of(item.currency)
     balance, held, limit = int(item.balance), int(item.held), int(item.credit_limit)
-    # A pocket of another currency earns its currency's APY (0 unless configured); no overdraft: no credit line.
-    home = item.currency == HOME_CURRENCY
     return {
         "id": item.id, "currency": item.currency, "balance": balance, "held": held,
         "available": balance - held, "credit_limit": limit, "spendable": int(item.spendable),
-        "apy_bps": rates.apy_bps if home else settings().pocket_apy_bps.get(item.currency, 0),
-        "overdraft_apr_bps": rates.overdraft_apr_bps if home else 0,
+        "apy_bps": rates.apy_bps, "overdraft_apr_bps": rates.overdraft_apr_bps,
         "accrued_interest_micros": int(item.accrued_interest_micros),
         "status": item.status, "account_number": item.account_number,
         "routing_number": settings().routing_number, "opened_at": item.opened_at,

@@ -22,6 +22,13 @@ openings the same way (`opens.h<YYYYMMDD>`, at its first change of a day),
 so its closes cost no read either; an overdraft is charged on that
 difference too (the money is not the person's to use yet).
 
+Pockets of other currencies earn their currency's APY the same way
+(`Rates.of`), in that currency's minor units: "cents" and "micro-cents"
+below are minor units and millionths of one (a yen and a micro-yen for
+JPY, whose fraction carries like any other), paid from `interest_expense`
+of the currency. A pocket has no credit line and is charged no overdraft
+interest.
+
 Each account carries watermarks advanced with conditions — `accrued_through`
 (a day) and `posted_through` (a month) — so every job run is idempotent,
 crash-safe and catches up missed days: one conditional update per account.
@@ -38,13 +45,16 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, ids
 from chalicelib.db.balances import AccountItem
+from chalicelib.config import HOME_CURRENCY
 from chalicelib.finance import credit, credit_shards, ledger
 from chalicelib.finance.money import Money
+from chalicelib.finance.pockets import system_party_in
 # `_cache` too: the test stacks clear it here (tests/unit/conftest.py).
-from chalicelib.finance.rates import Rates, _cache, displayed_rates, rate_history, rate_on  # noqa: F401
+from chalicelib.finance.rates import Rates, _cache, displayed_rates, earns_ever, rate_history, rate_on  # noqa: F401
 from chalicelib.finance.transfers import system_party
 
-MICROS_PER_CENT = 1_000_000
+MICROS_PER_CENT = 1_000_000  # of the account's minor unit, whatever its currency
+EARNING_KINDS = ("customer", "pocket")
 BPS = Decimal(10_000)
 DAYS_PER_YEAR = 365
 # A run accrues at most this many days per account; a longer outage (or a
@@ -79,6 +89,16 @@ def day_interest_micros(eod_cents: int, accrued_micros: int, rates: Rates) -> in
         charge = _MATH.divide(Decimal(eod_cents * MICROS_PER_CENT * rates.overdraft_apr_bps), BPS * DAYS_PER_YEAR)
         return int(charge.to_integral_value(ROUND_HALF_EVEN))
     return 0
+
+
+def earns(account: AccountItem, history: list[Rates]) -> bool:
+    """A person's account earns; a pocket only if its currency's APY was
+    ever above 0 (a pocket of a currency that never earned is skipped: no
+    update a day for nothing; should its APY be set later, accrual starts
+    from its watermark, at 0 for the days before)."""
+    if account.kind == "customer":
+        return True
+    return account.kind == "pocket" and earns_ever(history, account.currency)
 
 
 def _day(text: str) -> date:
@@ -154,7 +174,7 @@ def accrue_account(account: AccountItem, through: date, history: list[Rates]) ->
     last whole day, and a movement today changes no close before today (it
     records yesterday's close as today's opening), so a busy account's
     movements do not make its accrual lose race after race."""
-    if account.kind != "customer":
+    if not earns(account, history):
         return False
     through = min(through, last_whole_day(), _start(account) + timedelta(days=CATCH_UP_DAYS_MAX - 1))
     changed = False
@@ -223,7 +243,7 @@ def _accrue_window(account: AccountItem, through: date, history: list[Rates], co
         if balance_close < 0:
             below_zero[ledger.month_key(day)] = below_zero.get(ledger.month_key(day), 0) + 1
         interest = day_interest_micros(close + unposted_cents, accrued + delta - unposted_cents * MICROS_PER_CENT,
-                                       rate_on(history, day))
+                                       rate_on(history, day).of(account.currency))
         delta += interest
         delta_charged += min(interest, 0)
         if (day + timedelta(days=1)).day == 1:
@@ -335,7 +355,7 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
     unposted interest. At most POSTING_MONTHS_PER_RUN_MAX months, oldest
     first. Returns the months this call posted (not those another run
     posted meanwhile)."""
-    if account.kind != "customer":
+    if not earns(account, history):
         return 0
     months = _months_to_post(account, min(as_of, last_whole_day()))
     if not months:
@@ -347,9 +367,9 @@ def post_account(account: AccountItem, as_of: date, history: list[Rates]) -> int
                for year, month in months[:POSTING_MONTHS_PER_RUN_MAX])
 
 
-def posting_behind(account: AccountItem, as_of: date) -> bool:
+def posting_behind(account: AccountItem, as_of: date, history: list[Rates]) -> bool:
     """Months ended by `as_of` are still to post (for a later run)."""
-    return account.kind == "customer" and bool(_months_to_post(account, min(as_of, last_whole_day())))
+    return earns(account, history) and bool(_months_to_post(account, min(as_of, last_whole_day())))
 
 
 POSTING_STEPS_MAX = 6  # earned, charged, and re-reads after another run's posting or a movement
@@ -432,9 +452,11 @@ def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int,
                          customer=False,  # interest moves on frozen accounts too, and may pass the credit line
                          actions=tuple(actions + record), copy=account)
     transfer_id = ids.derived_id("tr", kind, account.id, month_text)
-    system = system_party("interest_expense" if kind == "interest" else "interest_income")
+    # A pocket is never charged (Rates.of): only the home currency has an interest_income.
+    system = system_party_in("interest_expense", account.currency) if kind == "interest" \
+        else system_party("interest_income")
     debit, credit = (system, owner) if kind == "interest" else (owner, system)
     note = f"interest for {month_text}" if kind == "interest" else f"overdraft interest for {month_text}"
     return ledger.transfer(ledger.Movement(transfer_id=transfer_id, kind=kind, debit=debit, credit=credit,
-                                           money=Money(abs(cents)), request_hash=f"{kind}:{month_text}", note=note,
+                                           money=Money(abs(cents), account.currency), request_hash=f"{kind}:{month_text}", note=note,
                                            value_at=value_at))

@@ -2,8 +2,9 @@
 
 The home-currency (USD) pocket is the person's account, opened on
 verification, with the credit line. A pocket of another currency is an
-account item of kind `pocket` (unlisted in gsi3: the interest jobs never
-read it; its APY is its currency's, 0 unless configured), opened on first
+account item of kind `pocket` (listed in gsi3 under its kind: the interest
+jobs accrue and post its currency's APY, 0 unless set, from
+`interest_expense_<CCY>`; no credit line, so no overdraft charge), opened on first
 use: when the person buys that currency or receives it, never before — a
 person never holds a pocket they did not ask for or receive into.
 
@@ -75,7 +76,7 @@ def open_pocket(user_id: str, currency: str) -> AccountItem:
     account_id = pocket_account_id(user_id, currency)
     if account_id == main.id:
         return main
-    item = AccountItem.new(account_id, "pocket", listed=False)
+    item = AccountItem.new(account_id, "pocket")
     item.owner_id, item.owner_handle, item.account_number = user_id, main.owner_handle, main.account_number
     item.currency = currency
     item.opened_at = clock.iso(clock.now())

@@ -59,13 +59,15 @@ def run_subscriptions(as_of: date) -> dict:
 
 
 def _accounts(segment: int, total: int):
-    """The customer accounts of one segment, from the sparse index of account
+    """The accounts of people of one segment (wallets and pockets of other
+    currencies), from the sparse index of account
     items (a scan of the table would read every entry ever made). An index
     read is eventually consistent: accrual, whose closes come from the copy,
     conditions its write on the `movements` it saw; posting needs no fresh
     balance (its amounts follow accrual's totals, re-read when stale, and a
     month posted by another run replays)."""
-    return AccountItem.listed.scan(AccountItem.gsi3_sk == "customer", segment=segment, total_segments=total)
+    return AccountItem.listed.scan(AccountItem.gsi3_sk.is_in(*interest.EARNING_KINDS), segment=segment,
+                                   total_segments=total)
 
 
 def accrue_segment(as_of: date, segment: int, total: int, history=None) -> dict:
@@ -85,7 +87,7 @@ def post_segment(as_of: date, segment: int, total: int, history=None) -> dict:
     for account in _accounts(segment, total):
         processed += 1
         changed += interest.post_account(account, as_of, history) > 0
-        behind += interest.posting_behind(account, as_of)
+        behind += interest.posting_behind(account, as_of, history)
     return {"processed": processed, "changed": changed, "behind": behind}
 
 

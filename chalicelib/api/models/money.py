@@ -182,10 +182,12 @@ class Rates(Answer):
       effective_date: the first day they apply.
       apy_bps: earned on balances.
       overdraft_apr_bps: charged on overdrafts.
+      pocket_apy_bps: currency -> APY earned by its pockets from that day (a currency not named: 0).
     """
     effective_date: date
     apy_bps: int = Count
     overdraft_apr_bps: int = Count
+    pocket_apy_bps: dict[str, int] = {}
 
 
 class LedgerCheck(Answer):
