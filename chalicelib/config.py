@@ -93,7 +93,13 @@ class Settings:
     fx_quote_ttl_s: int = 30
     fx_rates_cache_s: int = 60
     pocket_apy_bps: dict = field(default_factory=dict)  # currency -> APY of its pockets; absent: 0
-    fx_rates_file: str | None = None  # an ECB daily reference-rate file the fx-rates job loads
+    fx_rates_file: str | None = None  # an ECB daily reference-rate file the fx-rates job loads (locally)
+    # On AWS the same file as an S3 object (the stack's bucket; infra/template.py): used when the bucket is set.
+    fx_rates_bucket: str | None = None
+    fx_rates_key: str = "ecb/eurofxref-daily.xml"
+    # A file whose day of rates is older than this is stale and refused: the
+    # ECB skips weekends and TARGET holidays (Good Friday to Easter Monday is the longest gap, 4 days).
+    fx_rates_max_age_days: int = 4
 
     @property
     def is_prod(self) -> bool:
@@ -253,4 +259,7 @@ def settings() -> Settings:
         fx_rates_cache_s=_int("FLOCK_FX_RATES_CACHE_S", 60),
         pocket_apy_bps=_currency_map("FLOCK_POCKET_APY_BPS", {}),
         fx_rates_file=os.environ.get("FLOCK_FX_RATES_FILE") or None,
+        fx_rates_bucket=os.environ.get("FLOCK_FX_RATES_BUCKET") or None,
+        fx_rates_key=os.environ.get("FLOCK_FX_RATES_KEY") or "ecb/eurofxref-daily.xml",
+        fx_rates_max_age_days=_int("FLOCK_FX_RATES_MAX_AGE_DAYS", 4),
     )

@@ -106,6 +106,17 @@ ENVELOPE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 CHECK_IMAGES_BUCKET_ID = "CheckImagesBucket"
 CHECK_IMAGES_ACTIONS = ("s3:GetObject", "s3:PutObject")
 CHECK_IMAGES_FUNCTIONS = ("APIHandler",)
+# The FX rate feed (chalicelib/finance/fx_rates.py): the day's ECB reference-
+# rate file, put by whatever fetches it from the ECB, at one key of a private
+# bucket (as the check images': under the data key, TLS only, versioned, so
+# every file the feed ever loaded is kept). The `fx-rates` job's function and
+# the API function (an operator's POST /v1/admin/jobs/fx-rates runs the job
+# there) may get that one object, nothing else; the functions find it as
+# FLOCK_FX_RATES_BUCKET and FLOCK_FX_RATES_KEY.
+FX_RATES_BUCKET_ID = "FxRatesBucket"
+FX_RATES_KEY = "ecb/eurofxref-daily.xml"  # chalicelib.config's fx_rates_key default
+FX_RATES_ACTIONS = ("s3:GetObject",)
+FX_RATES_FUNCTIONS = ("APIHandler", "JobFxRates")
 # The videos bucket (chalicelib/db/video_store.py). Its name is per account
 # and region (bucket names are global); the functions read it from
 # FLOCK_VIDEOS_BUCKET. The API function signs presigned POSTs (PutObject on
@@ -310,7 +321,8 @@ def secret_resource() -> dict:
     })
 
 
-def check_images_resources() -> dict:
+def private_bucket_resources(bucket_id: str) -> dict:
+    """A private bucket under the data key, TLS only, versioned and retained, with its policy."""
     bucket = _retained({
         "Type": "AWS::S3::Bucket",
         "Properties": {
@@ -325,16 +337,35 @@ def check_images_resources() -> dict:
         },
     })
     bucket["Metadata"] = checkov_skips(SKIP_BUCKET_ACCESS_LOG, SKIP_BUCKET_REPLICATION, SKIP_BUCKET_NOTIFICATIONS)
-    bucket_arn = {"Fn::GetAtt": [CHECK_IMAGES_BUCKET_ID, "Arn"]}
+    bucket_arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
     policy = {
         "Type": "AWS::S3::BucketPolicy",
-        "Properties": {"Bucket": {"Ref": CHECK_IMAGES_BUCKET_ID}, "PolicyDocument": {
+        "Properties": {"Bucket": {"Ref": bucket_id}, "PolicyDocument": {
             "Version": "2012-10-17",
             "Statement": [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                           "Resource": [bucket_arn, {"Fn::Sub": f"${{{CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}],
+                           "Resource": [bucket_arn, {"Fn::Sub": f"${{{bucket_id}.Arn}}/*"}],
                            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
     }
-    return {CHECK_IMAGES_BUCKET_ID: bucket, CHECK_IMAGES_BUCKET_ID + "Policy": policy}
+    return {bucket_id: bucket, bucket_id + "Policy": policy}
+
+
+def check_images_resources() -> dict:
+    return private_bucket_resources(CHECK_IMAGES_BUCKET_ID)
+
+
+def fx_rates_resources() -> dict:
+    return private_bucket_resources(FX_RATES_BUCKET_ID)
+
+
+def fx_rates_statements(function: dict) -> list[dict]:
+    """Reading the feed's one object; the data key through S3 to open it
+    (the API function has that already, with the videos')."""
+    statements = [{"Sid": "FxRatesFile", "Effect": "Allow", "Action": list(FX_RATES_ACTIONS),
+                   "Resource": [{"Fn::Sub": f"${{{FX_RATES_BUCKET_ID}.Arn}}/{FX_RATES_KEY}"}]}]
+    if function["id"] != "APIHandler":
+        statements.append({"Sid": "DataKeyThroughS3", "Effect": "Allow", "Action": ["kms:Decrypt"],
+                           "Resource": [key_arn()], "Condition": _via("s3")})
+    return statements
 
 
 def videos_bucket_resources() -> dict:
@@ -688,6 +719,8 @@ def policy_document(function: dict, queues: list) -> dict:
         queues_on_key=bool(_managed_queues(queues)) or invoked_asynchronously(function))
     if function["id"] == "APIHandler":
         statements += videos_statements()
+    if function["id"] in FX_RATES_FUNCTIONS:
+        statements += fx_rates_statements(function)
     statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -719,6 +752,8 @@ def environment(queues=()) -> dict:
         "FLOCK_KMS_KEY_ID": key_arn(ENVELOPE_KEY_ID),
         "FLOCK_CHECK_IMAGES_BUCKET": {"Ref": CHECK_IMAGES_BUCKET_ID},
         "FLOCK_VIDEOS_BUCKET": {"Ref": VIDEOS_BUCKET_ID},
+        "FLOCK_FX_RATES_BUCKET": {"Ref": FX_RATES_BUCKET_ID},
+        "FLOCK_FX_RATES_KEY": FX_RATES_KEY,
     }
     for queue in _managed_queues(queues):
         # A queue's Ref is its URL. The Ref also makes every function wait
@@ -826,6 +861,7 @@ def build(app=None) -> dict:
     resources = {table_id(t.logical): table_resource(t) for t in spec.TABLES}
     resources[SECRET_ID] = secret_resource()
     resources.update(check_images_resources())
+    resources.update(fx_rates_resources())
     resources.update(videos_bucket_resources())
     timeout = max((f["timeout"] for f in functions), default=30)
     for queue in _managed_queues(queues):
@@ -865,6 +901,8 @@ def build(app=None) -> dict:
         **{f"{table_id(t.logical)}Name": {"Value": {"Ref": table_id(t.logical)}} for t in spec.TABLES},
         "TokenSigningKeySecretArn": {"Value": {"Ref": SECRET_ID}},
         f"{DATA_KEY_ID}Arn": {"Value": key_arn()},
+        # Where the rate feed puts the day's ECB file.
+        "FxRatesFile": {"Value": {"Fn::Sub": f"s3://${{{FX_RATES_BUCKET_ID}}}/{FX_RATES_KEY}"}},
     }
     parameters = {**concurrency_parameters(functions), **web_origin_parameter()}
     return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}

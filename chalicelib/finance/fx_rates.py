@@ -3,15 +3,23 @@ the ECB's daily reference-rate format, kept with their history, read once a
 minute per process (so a cross-currency transfer reads no rate item).
 
 Rates are `Decimal`, parsed from decimal strings; a float never appears.
+
+The `fx-rates` job is the scheduled feed: it reads the day's ECB file from
+its source (an S3 object in the deployed stack, a file path locally),
+refuses a malformed or stale one without touching the rates in force, and
+audits what it set in the same transaction as the rates.
 `rates[code]` is how many units of `code` one unit of `base` buys; the base
 itself is 1. Any pair's mid rate follows: sell -> buy = rates[buy] / rates[sell].
 """
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_UP, Decimal, InvalidOperation, localcontext
 from xml.etree import ElementTree
 
-from chalicelib import clock, errors, ids
+from botocore.exceptions import ClientError
+
+from chalicelib import aws, clock, errors, ids
 from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db.fx import FxRatesItem, fx_rates_key
 from chalicelib.db.transact import TaggedTransaction, commit
@@ -112,23 +120,60 @@ def parse_ecb(text: str | bytes) -> tuple[str, dict]:
     day = next((cube for cube in root.iter(ECB_NAMESPACE + "Cube") if cube.get("time")), None)
     if day is None:
         raise errors.InvalidRequest("The rates file has no day of rates.")
+    try:
+        date.fromisoformat(day.get("time"))
+    except ValueError:
+        raise errors.InvalidRequest("The rates file's day is not YYYY-MM-DD.") from None
+    if len(day.get("time")) != 10:
+        raise errors.InvalidRequest("The rates file's day is not YYYY-MM-DD.")
     rates = {}
     for cube in day.iter(ECB_NAMESPACE + "Cube"):
         code = cube.get("currency")
         if code in SUPPORTED_CURRENCIES:
             rates[code] = parse_rate(cube.get("rate"), "rate")
+    if HOME_CURRENCY != "EUR" and HOME_CURRENCY not in rates:  # every limit is counted in the home currency
+        raise errors.InvalidRequest(f"The rates file has no {HOME_CURRENCY} rate.")
     return day.get("time"), {**rates, "EUR": Decimal(1)}
 
 
-def load_ecb(text: str | bytes) -> dict:
-    """Rates from an ECB file, unless rates of that day from the ECB are in force already."""
+class StaleRates(errors.InvalidState):
+    """The file's day of rates is too old, in the future, or older than the rates in force."""
+
+
+@dataclass(frozen=True)
+class FeedActor:
+    """Who the audit says set the rates when the feed did (no person)."""
+    user_id: str = "job:fx-rates"
+    handle: str = "fx-rates"
+
+
+def _check_fresh(as_of: str, max_age_days: int | None, current: FxRatesItem | None) -> None:
+    day, today = date.fromisoformat(as_of), clock.now().date()
+    if day > today:
+        raise StaleRates(f"The rates file is of {as_of}, a day still to come.")
+    if max_age_days is not None and day < today - timedelta(days=max_age_days):
+        raise StaleRates(f"The rates file is of {as_of}, more than {max_age_days} days ago: stale.")
+    if current is not None and current.as_of and as_of < current.as_of:
+        raise StaleRates(f"The rates file is of {as_of}, older than the rates in force ({current.as_of}).")
+
+
+def load_ecb(text: str | bytes, source: str = "ecb file", max_age_days: int | None = None) -> dict:
+    """Rates from an ECB file, unless rates of that day from the ECB are in
+    force already. Refused, changing nothing: a file that is not one
+    (InvalidRequest), or, with `max_age_days`, a stale one (StaleRates). The
+    rates and their audit record (`source`: where they came from) are one transaction."""
     as_of, rates = parse_ecb(text)
     if "EUR" not in SUPPORTED_CURRENCIES:
         raise errors.InvalidState("EUR, the ECB's base, is not a configured currency.")
     current = FxRatesItem.latest()
     if current is not None and current.source == "ecb" and current.as_of == as_of:
+        if max_age_days is not None:
+            _check_fresh(as_of, max_age_days, None)  # a feed stuck on one day is found out
         return {**public_rates(_from_item(current)), "changed": 0}
-    return {**_save("EUR", rates, as_of, "ecb"), "changed": 1}
+    _check_fresh(as_of, max_age_days, current if max_age_days is not None else None)
+    record = audit.record(FeedActor(), "fx_rates", "EUR", f"loaded from {source}"[:200], as_of=as_of,
+                          rates={code: decimal_text(value) for code, value in sorted(rates.items())})
+    return {**_save("EUR", rates, as_of, "ecb", (record,)), "changed": 1}
 
 
 def _from_item(item: FxRatesItem) -> FxRates:
@@ -172,16 +217,40 @@ def home_equivalent(money: Money) -> int:
 
 
 def rates_file() -> str | None:
-    """Where the fx-rates job finds the day's ECB file (FLOCK_FX_RATES_FILE)."""
-    return settings().fx_rates_file
+    """Where the fx-rates job finds the day's ECB file: `s3://bucket/key`
+    on AWS (FLOCK_FX_RATES_BUCKET, FLOCK_FX_RATES_KEY), else a path
+    (FLOCK_FX_RATES_FILE); None: no feed configured."""
+    s = settings()
+    if s.fx_rates_bucket:
+        return f"s3://{s.fx_rates_bucket}/{s.fx_rates_key}"
+    return s.fx_rates_file
+
+
+def _read(source: str) -> bytes:
+    """At most one byte past the size limit (parse_ecb refuses the file then)."""
+    if source.startswith("s3://"):
+        bucket, _, key = source.removeprefix("s3://").partition("/")
+        try:
+            body = aws.client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{ECB_FILE_BYTES_MAX}")["Body"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "NoSuchBucket", "InvalidRange", "404"):
+                raise errors.InvalidState(f"There is no rates file at {source}.") from None
+            raise
+        return body.read(ECB_FILE_BYTES_MAX + 1)
+    try:
+        with open(source, "rb") as f:
+            return f.read(ECB_FILE_BYTES_MAX + 1)
+    except FileNotFoundError:
+        raise errors.InvalidState(f"There is no rates file at {source}.") from None
 
 
 def run_job() -> dict:
-    """The `fx-rates` job: load the configured ECB file; idempotent per day of rates."""
-    path = rates_file()
-    if not path:
+    """The `fx-rates` job: load the day's ECB file from its source;
+    idempotent per day of rates. A missing, malformed or stale file is
+    refused (the run fails, for the alarm) and the rates stay as they are."""
+    source = rates_file()
+    if not source:
         return {"processed": 0, "changed": 0, "source": None}
-    with open(path, "rb") as f:
-        text = f.read(ECB_FILE_BYTES_MAX + 1)
-    report = load_ecb(text)
-    return {"processed": 1, "changed": report["changed"], "rates_as_of": report["as_of"]}
+    report = load_ecb(_read(source), source, max_age_days=settings().fx_rates_max_age_days)
+    return {"processed": 1, "changed": report["changed"], "rates_as_of": report["as_of"], "source": source}

@@ -119,7 +119,8 @@ def run_release_deposit_holds(as_of: date) -> dict:
 
 
 def run_fx_rates(as_of: date) -> dict:
-    """Mid-market rates from the configured ECB file (finance/fx_rates.py)."""
+    """Mid-market rates from the configured ECB file (finance/fx_rates.py);
+    its freshness is judged against business today, whatever `as_of`."""
     return fx_rates.run_job()
 
 
@@ -153,10 +154,16 @@ registry.declare(registry.Job(
 registry.declare(registry.Job(
     "release-deposit-holds", run_release_deposit_holds, "Make check deposits' held funds available when due.",
     as_of="today", timeout_s=900))
-# Rates come from a file an operator (or a feed) puts in place: run on demand, no schedule.
+# The ECB publishes its reference rates around 16:00 CET on TARGET business
+# days. EventBridge crons are UTC and know no daylight saving: 16:00 CET is
+# 15:00 UTC in winter and 14:00 UTC in summer (CEST), so 16:30 UTC is at least
+# half an hour after publication all year, and still the same business day in
+# Frankfurt and in UTC. Weekdays only: there is no fixing on weekends (a
+# holiday's run finds the last day's file and changes nothing).
+FX_RATES_SCHEDULE = "cron(30 16 ? * MON-FRI *)"
 registry.declare(registry.Job(
-    "fx-rates", run_fx_rates, "Load mid-market FX rates from the configured ECB reference-rate file.",
-    schedule=None, timeout_s=60))
+    "fx-rates", run_fx_rates, "Load the day's mid-market FX rates from the ECB reference-rate file (S3 or a path).",
+    schedule=FX_RATES_SCHEDULE, as_of="today", timeout_s=60))
 
 NAMES = registry.names()
 

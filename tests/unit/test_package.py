@@ -197,6 +197,10 @@ def test_policy_names_only_flock_resources(built, functions):
                 assert function["id"] == "APIHandler"
                 assert st["Action"] == sorted(template.CHECK_IMAGES_ACTIONS)
                 assert resources == [{"Fn::Sub": f"${{{template.CHECK_IMAGES_BUCKET_ID}.Arn}}/*"}]
+            elif service == "s3" and st["Sid"] == "FxRatesFile":  # the feed's one object, read only
+                assert function["id"] in template.FX_RATES_FUNCTIONS
+                assert st["Action"] == ["s3:GetObject"]
+                assert resources == [{"Fn::Sub": f"${{{template.FX_RATES_BUCKET_ID}.Arn}}/{template.FX_RATES_KEY}"}]
             elif service == "kms":  # the data key, only through the service that holds the data
                 assert resources == [DATA_KEY]
                 via = st["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"]
@@ -336,9 +340,9 @@ def test_checkov_skips_are_few_and_each_says_why(built, functions):
         # Media: no versions, so no replication; presigned access only; no notifications.
         # Check images: versioned, but no access log bucket, no replication, no notifications either.
         "CKV_AWS_21": {template.VIDEOS_BUCKET_ID},
-        "CKV_AWS_144": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID},
-        "CKV_AWS_18": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID},
-        "CKV2_AWS_62": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID},
+        "CKV_AWS_144": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID, template.FX_RATES_BUCKET_ID},
+        "CKV_AWS_18": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID, template.FX_RATES_BUCKET_ID},
+        "CKV2_AWS_62": {template.VIDEOS_BUCKET_ID, template.CHECK_IMAGES_BUCKET_ID, template.FX_RATES_BUCKET_ID},
     }
     assert synchronous == {"APIHandler", "FanoutWorker", "JobsWorker"}
 
@@ -362,6 +366,33 @@ def test_check_images_bucket_is_private_encrypted_tls_only_and_kept(built, funct
             assert [st["Action"] for st in on_images] == [sorted(template.CHECK_IMAGES_ACTIONS)]
         else:
             assert on_images == []
+
+
+def test_the_fx_rate_feed_reads_one_object_of_a_private_bucket_the_stack_names(built, functions):
+    res = built["Resources"]
+    bucket = res[template.FX_RATES_BUCKET_ID]
+    assert bucket["Type"] == "AWS::S3::Bucket" and bucket["DeletionPolicy"] == "Retain"
+    props = bucket["Properties"]
+    rule, = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": DATA_KEY}
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    statement, = res[template.FX_RATES_BUCKET_ID + "Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert built["Outputs"]["FxRatesFile"]["Value"] == {
+        "Fn::Sub": f"s3://${{{template.FX_RATES_BUCKET_ID}}}/{template.FX_RATES_KEY}"}
+    readers = set()
+    for function in functions:
+        env = res[function["id"]]["Properties"]["Environment"]["Variables"]
+        assert (env["FLOCK_FX_RATES_BUCKET"], env["FLOCK_FX_RATES_KEY"]) == (
+            {"Ref": template.FX_RATES_BUCKET_ID}, template.FX_RATES_KEY)
+        by_sid = {st["Sid"]: st for st in _statements(built, function["role_id"])}
+        if "FxRatesFile" in by_sid:
+            readers.add(function["id"])
+            assert "kms:Decrypt" in by_sid["DataKeyThroughS3"]["Action"]  # the object is under the data key
+    # The scheduled job, and the API where an operator runs it; no other function.
+    assert readers == {"JobFxRates", "APIHandler"}
+    schedule, = [e for e in next(f for f in functions if f["id"] == "JobFxRates")["events"]]
+    assert schedule["type"] == "Schedule" and schedule["schedule"] == "cron(30 16 ? * MON-FRI *)"
 
 
 def test_gateway_responses_speak_flock_errors(built):
