@@ -157,8 +157,9 @@ def make_server(app, host: str, port: int):
 
 
 def banner(url: str, password: str, from_env: bool, business_time: str = "", aws: str = "",
-           network_secrets: dict | None = None) -> str:
-    """What `make run` prints: where things are, and money moving in three steps."""
+           network_secrets: dict | None = None, fx_rates: dict | None = None) -> str:
+    """What `make run` prints: where things are, money moving in three steps,
+    and in another currency (a EUR deposit, a quote, a conversion)."""
     shown = "(FLOCK_ADMIN_PASSWORD)" if from_env else password
     login = ('"{\\"handle\\": \\"admin\\", \\"password\\": \\"$FLOCK_ADMIN_PASSWORD\\"}"' if from_env
              else f"'{{\"handle\": \"admin\", \"password\": \"{password}\"}}'")
@@ -169,7 +170,7 @@ Flock is running.
   Admin login   handle "admin", password {shown}
   Business time {business_time or "now"}   (move it with POST /v1/admin/test-clock)
   Local AWS     moto at {aws or "an in-process server"}
-{_network_lines(network_secrets or {})}  Local data lives in memory: Ctrl-C stops the server and forgets everything.
+{_rates_line(fx_rates)}{_network_lines(network_secrets or {})}  Local data lives in memory: Ctrl-C stops the server and forgets everything.
 
 Money in three steps (paste into a shell; needs curl and python3):
   URL={url}; J='Content-Type: application/json'
@@ -186,8 +187,27 @@ Money in three steps (paste into a shell; needs curl and python3):
   curl -s $URL/v1/transfers -H "$J" -H "Authorization: Bearer $ALICE" -H "Idempotency-Key: lunch-1" \\
        -d '{{"to": "bob", "amount": 2500, "currency": "USD", "note": "lunch"}}'; echo
 
+  # Money in another currency, at the bundled sample's rates (amounts in the currency's minor units):
+  # 4. alice deposits EUR 50.00 into her EUR pocket, opened on first use
+  curl -s $URL/v1/wallet/deposits -H "$J" -H "Authorization: Bearer $ALICE" -H "Idempotency-Key: eur-1" \\
+       -d '{{"amount": 5000, "currency": "EUR"}}'; echo
+  # 5. a quote for EUR 20.00 in USD (lives 30 s), then the conversion at it
+  Q=$(curl -s $URL/v1/fx/quotes -H "$J" -H "Authorization: Bearer $ALICE" \\
+       -d '{{"sell_currency": "EUR", "buy_currency": "USD", "sell_amount": 2000}}' \\
+       | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  curl -s $URL/v1/fx/conversions -H "$J" -H "Authorization: Bearer $ALICE" -H "Idempotency-Key: fx-1" \\
+       -d "{{\\"quote_id\\": \\"$Q\\"}}"; echo
+
 Ctrl-C stops the server and the local AWS.
 """
+
+
+def _rates_line(fx_rates: dict | None) -> str:
+    """Where the exchange rates came from: the bundled sample on a fresh stack."""
+    if not fx_rates:
+        return ""
+    return (f"  FX rates      ECB reference rates of {fx_rates['as_of']} from the bundled sample "
+            f"(scripts/data/eurofxref-sample.xml)\n")
 
 
 def _network_lines(network_secrets: dict) -> str:
@@ -276,6 +296,7 @@ def main() -> None:
     state = localstack.provision(os.environ.get("FLOCK_ADMIN_PASSWORD"), network_secrets={
         network: os.environ.get(f"FLOCK_{network.upper()}_NETWORK_SECRET") for network in ("card", "check")},
         web_origins=web_origins(url))
+    seeded = localstack.seed_fx_rates()
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -284,7 +305,7 @@ def main() -> None:
     if not args.quiet:
         from chalicelib import clock
         print(banner(url, state["admin_password"], bool(os.environ.get("FLOCK_ADMIN_PASSWORD")),
-                     clock.iso(clock.now()), args.dynamodb_endpoint, state["network_secrets"]), flush=True)
+                     clock.iso(clock.now()), args.dynamodb_endpoint, state["network_secrets"], seeded), flush=True)
     if moto_server and not args.quiet:
         from chalicelib import devstack  # the operator CLI finds this stack by it
         stack_file = devstack.write(url, args.dynamodb_endpoint)

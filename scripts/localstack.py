@@ -142,3 +142,21 @@ def provision(admin_password: str | None = None, network_secrets: dict | None = 
         create_user("admin", admin_password, "Flock operator", role="admin")
     return {"tables_created": created, "admin_password": generated or admin_password,
             "network_secrets": secrets_in_force}
+
+
+SAMPLE_ECB_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "eurofxref-sample.xml")
+
+
+def seed_fx_rates(path: str = SAMPLE_ECB_FILE) -> dict | None:
+    """Exchange rates from the bundled sample ECB file, so a fresh local
+    stack takes a EUR deposit and quotes at once; a stack that has rates
+    keeps them (None). The sample is not judged stale: it is a sample."""
+    from chalicelib.db.fx import FxRatesItem
+    from chalicelib.finance import fx_rates
+
+    if FxRatesItem.latest() is not None:
+        return None
+    with open(path, "rb") as f:
+        text = f.read()
+    label = "the bundled sample scripts/data/eurofxref-sample.xml" if path == SAMPLE_ECB_FILE else path
+    return fx_rates.load_ecb(text, label)

@@ -32,6 +32,10 @@ def test_the_printed_money_example_works_when_pasted(stack):
     deposit, transfer = answers[2], answers[3]
     assert (deposit["kind"], deposit["amount"]) == ("deposit", 10_000), deposit
     assert (transfer["kind"], transfer["from"], transfer["to"], transfer["amount"]) == ("p2p", "alice", "bob", 2500)
+    # The stack seeded the sample ECB rates: a EUR deposit, then a conversion at a quote.
+    eur, conversion = answers[4], answers[5]
+    assert (eur["kind"], eur["amount"], eur["currency"]) == ("deposit", 5_000, "EUR"), eur
+    assert (conversion["kind"], conversion["amount"], conversion["currency"]) == ("conversion", 2_000, "EUR"), conversion
 
 
 def test_make_demo_seeds_people_posts_money_and_a_conversation(stack, api):

@@ -1,7 +1,8 @@
-"""Issues 12 and 15's "works over HTTP against `make run`": the dev server
+"""Issues 12, 15 and 18's "works over HTTP against `make run`": the dev server
 started as `make run` starts it (scripts/devserver.py with its in-process
 moto, the admin password it generates and prints), once for the module, and
-a person's security and a loan's life driven over real HTTP.
+a person's security, money in another currency and a loan's life driven
+over real HTTP.
 
 TOTP codes are security time: the server checks them against the real
 clock, so the codes here are made from it too. Each 30 s step's code is
@@ -46,6 +47,7 @@ def make_run():
         found = re.search(r'Admin login\s+handle "admin", password (\S+)', banner)
         assert found, banner
         assert f"Web client    {url}/" in banner
+        assert "FX rates      ECB reference rates of 2026-03-09 from the bundled sample" in banner
         yield {"url": url, "admin_password": found.group(1)}
     finally:
         _stop(proc)
@@ -297,6 +299,34 @@ def test_step_up_on_a_large_transfer_and_a_new_payee_none_for_a_small_one_to_a_k
     refusals = [e for e in payer.call("GET", "/v1/me/security-events?limit=100").json()["data"]
                 if e["type"] == "step_up_refused"]
     assert len(refusals) == 4 and {e["user_agent"] for e in refusals} == {"e2e-phone"}
+
+
+def test_a_fresh_stack_takes_a_eur_deposit_quotes_it_and_converts_it(admin, device):
+    """`make run` seeds the bundled sample's ECB rates (of 2026-03-09: 1 EUR = 1.0850 USD)."""
+    client, _ = verified(admin, device)
+    r = admin.call("GET", "/v1/admin/audit?limit=100")
+    assert r.status_code == 200, r.text
+    (seeded,) = [a for a in r.json()["data"] if a["action"] == "fx_rates"]
+    assert seeded["actor"] == "fx-rates" and seeded["details"]["as_of"] == "2026-03-09", seeded
+    assert seeded["reason"] == "loaded from the bundled sample scripts/data/eurofxref-sample.xml"
+    key = str(uuid.uuid4())
+    r = client.money("/v1/wallet/deposits", {"amount": 5_000, "currency": "EUR"}, key)
+    assert r.status_code == 201 and (r.json()["amount"], r.json()["currency"]) == (5_000, "EUR"), r.text
+    again = client.money("/v1/wallet/deposits", {"amount": 5_000, "currency": "EUR"}, key)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    r = client.call("POST", "/v1/fx/quotes", {"sell_currency": "EUR", "buy_currency": "USD", "sell_amount": 2_000})
+    assert r.status_code == 201, r.text
+    quote = r.json()
+    # (2,000 - fee) x the rate with the spread, rounded down: less than the mid-market 2,170 cents.
+    assert quote["fee"] == 6 and 2_100 < quote["buy_amount"] < 2_170, quote
+    key = str(uuid.uuid4())
+    r = client.money("/v1/fx/conversions", {"quote_id": quote["id"]}, key)
+    assert r.status_code == 201 and r.json()["kind"] == "conversion", r.text
+    refused(client.money("/v1/fx/conversions", {"quote_id": quote["id"]}), 409, "invalid_state")  # once
+    pockets = {p["currency"]: p["balance"] for p in client.call("GET", "/v1/wallet/pockets").json()["data"]}
+    assert pockets == {"USD": quote["buy_amount"], "EUR": 3_000}, pockets
+    check = admin.call("GET", "/v1/admin/ledger/check").json()
+    assert check["balanced"] is True and check["totals"]["EUR"] == 0 and check["totals"]["USD"] == 0, check
 
 
 def test_a_loan_from_application_to_payoff_with_the_books_balanced(admin, device):
