@@ -45,7 +45,6 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, ids
 from chalicelib.db.balances import AccountItem
-from chalicelib.config import HOME_CURRENCY
 from chalicelib.finance import credit, credit_shards, ledger
 from chalicelib.finance.money import Money
 from chalicelib.finance.pockets import system_party_in
@@ -458,5 +457,5 @@ def _post_interest(account: AccountItem, month_text: str, kind: str, cents: int,
     debit, credit = (system, owner) if kind == "interest" else (owner, system)
     note = f"interest for {month_text}" if kind == "interest" else f"overdraft interest for {month_text}"
     return ledger.transfer(ledger.Movement(transfer_id=transfer_id, kind=kind, debit=debit, credit=credit,
-                                           money=Money(abs(cents), account.currency), request_hash=f"{kind}:{month_text}", note=note,
-                                           value_at=value_at))
+                                           money=Money(abs(cents), account.currency),
+                                           request_hash=f"{kind}:{month_text}", note=note, value_at=value_at))

@@ -12,11 +12,13 @@ from chalicelib import jobs
 from chalicelib.db.balances import AccountItem
 from chalicelib.finance import interest
 from chalicelib.finance.pockets import pocket_account_id
-from tests.unit import dates
+from tests.unit import dates, fxkit
 from tests.unit import interest_model as model
-from tests.unit.fxkit import deposit, pocket, rates  # noqa: F401  (a fixture)
+from tests.unit.fxkit import deposit, pocket
 from tests.unit.interest_model import MICROS
 from tests.unit.test_interest import DAY, advance, balanced, job, today
+
+rates = fxkit.rates  # the fixture, for this module
 
 START = date(2026, 4, 1)  # the 1st: a test's first month is a whole month
 
