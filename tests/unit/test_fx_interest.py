@@ -62,6 +62,9 @@ def test_a_eur_pocket_earns_its_apy_over_a_month_as_usd_would(api, rates):
     assert expected.postings == [("2026-04", 608)]  # 2,500.00 x (1.03^(30/365) - 1) = 6.08
     assert interest_entries(api, "alice", "EUR") == [(608, "EUR", "interest_expense")]
     assert api.wallet("alice")["balance"] == 0  # nothing leaked into USD
+    april = api.call("GET", "/v1/wallet/statements/2026-04?currency=EUR", as_="alice")
+    assert april.status_code == 200, april.body  # valued on April's last day, in the EUR pocket's statement
+    assert (april.json_body["interest_earned"], april.json_body["closing_balance"]) == (608, 250_608)
     books = balanced(api)
     assert books["totals"]["EUR"] == 0 and books["totals"]["USD"] == 0
     # Paid from the EUR interest account, not from USD's.
