@@ -28,6 +28,9 @@ Rules:
   down) rides in the same transfer, from the `rewards` system account; a
   refund takes back cashback at the same rate, rounded down.
 - Holds expire after HOLD_DAYS (LONG_HOLD_DAYS for lodging and car rental).
+- What an authorization stops holding (reversed, expired, cleared for less)
+  stops counting against the card's day and month limits while they are
+  current (`_counter_release`).
 """
 from dataclasses import dataclass
 from datetime import timedelta
@@ -171,6 +174,24 @@ def _counter_extras(card: CardItem, amount_cents: int) -> tuple:
                                             CardCounter.expires_at.set(int(now.timestamp()) + COUNTER_TTL_S)),
                                    condition=condition, refusal=errors.LimitExceeded("The card's limit.")))
     return tuple(extras)
+
+
+def _counter_release(ctx: CardTransactionItem, cents: int) -> tuple:
+    """What an authorization stops holding (reversed, expired, cleared for
+    less) stops counting against the card's limits: taken off the counters
+    of the day and month it was authorized in, while those are current (a
+    past day limits nothing any more). Every bump of a current counter for
+    this authorization happened in that day or month, so it holds at least
+    `cents`."""
+    now, authorized = clock.now(), ctx.created_at
+    if cents <= 0:
+        return ()
+    keys = [key for current, key in ((authorized[:10] == now.date().isoformat(),
+                                      card_day_key(ctx.fingerprint, authorized[:10])),
+                                     (authorized[:7] == now.strftime("%Y-%m"),
+                                      card_month_key(ctx.fingerprint, authorized[:7]))) if current]
+    return tuple(ledger.Extra("update", CardCounter(*key), actions=(CardCounter.total.add(-cents),),
+                              condition=CardCounter.pk.exists()) for key in keys)
 
 
 class _CardNotActive(errors.Forbidden):
@@ -441,7 +462,8 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
     answer, _ = _posted_answer(ctx, status=status, amount_posted=int(ctx.amount_posted) + posted,
                                cashback=int(ctx.cashback) + cashback, forced=bool(ctx.forced) or forced)
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=_posting(status, posted, cashback, forced),
-                           condition=CardTransactionItem.pk.exists()), event.extra(200, answer))
+                           condition=CardTransactionItem.pk.exists()), event.extra(200, answer),
+              *_counter_release(ctx, held - posted))
     try:
         outcome = ledger.capture_hold(hold.id, posted, _settlement(merchant_name), transfer_id_of(event.id), "card",
                             event.request_hash, note=merchant_name, final=True, over_cents_max=max(0, posted - held),
@@ -537,7 +559,8 @@ def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, di
     answer, actions = _posted_answer(ctx, amount_held=int(ctx.amount_held) - released,
                                      status="pending" if left else "reversed")
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=actions,
-                           condition=CardTransactionItem.status == "pending"), event.extra(200, answer))
+                           condition=CardTransactionItem.status == "pending"), event.extra(200, answer),
+              *_counter_release(ctx, released))
     try:
         outcome = ledger.reverse_hold(hold.id, transfer_id_of(event.id), released, extras=extras)
     except errors.InvalidState:
@@ -606,10 +629,15 @@ def _refundable_condition(card: CardItem, auth_id: str, money: Money):
 # Expiry --------------------------------------------------------------------------------
 
 def expiry_extras(hold_description: str | None) -> tuple:
-    """What expires with a card's hold: its card transaction, `expired`."""
+    """What expires with a card's hold: its card transaction, `expired`, and
+    what it held, off the card's current counters. The condition holds the
+    transaction to the amount read."""
     if not (hold_description or "").startswith(HOLD_DESCRIPTION_PREFIX):
         return ()
-    auth_id = hold_description[len(HOLD_DESCRIPTION_PREFIX):]
-    return (ledger.Extra("update", CardTransactionItem.ref(ctx_id_of(auth_id)),
-                         actions=(CardTransactionItem.status.set("expired"),),
-                         condition=CardTransactionItem.status == "pending"),)
+    ctx = CardTransactionItem.find(ctx_id_of(hold_description[len(HOLD_DESCRIPTION_PREFIX):]))
+    if ctx is None:
+        return ()
+    held = int(ctx.amount_held)
+    return (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=(CardTransactionItem.status.set("expired"),),
+                         condition=(CardTransactionItem.status == "pending") & (CardTransactionItem.amount_held == held)),
+            *_counter_release(ctx, held))
