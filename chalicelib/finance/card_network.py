@@ -26,7 +26,8 @@ Rules:
   the held amount (`partially_captured`). No live hold (none, or expired,
   or posted already): a forced post. Cashback (`card_cashback_bps`, rounded
   down) rides in the same transfer, from the `rewards` system account; a
-  refund takes back cashback at the same rate, rounded down.
+  refund takes back cashback at the same rate, rounded down (a linked
+  one never more than its purchase paid, `_refundable`).
 - Holds expire after HOLD_DAYS (LONG_HOLD_DAYS for lodging and car rental).
 - What an authorization stops holding (reversed, expired, cleared for less)
   stops counting against the card's day and month limits while they are
@@ -574,9 +575,9 @@ def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: s
     """Credit the account from card_settlement and take back the cashback
     the refunded amount earned, in one transfer."""
     event, card = _card_by_number(body, number)
-    linked_condition = _refundable_condition(card, auth_id, money) if auth_id is not None else None
+    linked_condition, taken_back = _refundable(card, auth_id, money) if auth_id is not None else \
+        (None, cashback_of(money.amount_cents))
     holder = _holder(card)
-    taken_back = cashback_of(money.amount_cents)
     ctx = _new_transaction(ctx_id_of(event.id), card, "refunded", money.currency, merchant,
                            authorization_id=auth_id, amount_refunded=money.amount_cents, cashback=-taken_back)
     answer = public_transaction(ctx)
@@ -608,10 +609,14 @@ class _RefundRaced(errors.InvalidState):
     """The linked card transaction changed between the read and the refund."""
 
 
-def _refundable_condition(card: CardItem, auth_id: str, money: Money):
-    """A linked refund gives back at most what the authorization posted and
-    earlier refunds have not given back (else the network would create
-    money); the condition holds the transaction to the figures read."""
+def _refundable(card: CardItem, auth_id: str, money: Money):
+    """(condition, cashback to take back) of a linked refund. It gives back
+    at most what the authorization posted and earlier refunds have not given
+    back (else the network would create money); the condition holds the
+    transaction to the figures read. Its refunds together take back the
+    cashback of all they refunded, rounded down, and never more than the
+    clearings paid (two clearings rounded down apart can pay a cent less
+    than their sum would earn)."""
     linked = CardTransactionItem.find(ctx_id_of(auth_id))
     if linked is None or linked.card_id != card.id or linked.authorization_id != auth_id:
         raise errors.NotFound("No such authorization of this card.")
@@ -623,7 +628,11 @@ def _refundable_condition(card: CardItem, auth_id: str, money: Money):
     unchanged = CardTransactionItem.amount_refunded == refunded
     if refunded == 0:
         unchanged = unchanged | CardTransactionItem.amount_refunded.does_not_exist()
-    return CardTransactionItem.pk.exists() & (CardTransactionItem.amount_posted == posted) & unchanged
+    paid = int(linked.cashback or 0)
+    taken_back = min(cashback_of(refunded + money.amount_cents), paid) - min(cashback_of(refunded), paid)
+    condition = CardTransactionItem.pk.exists() & (CardTransactionItem.amount_posted == posted) & unchanged & \
+        (CardTransactionItem.cashback == paid)
+    return condition, taken_back
 
 
 # Expiry --------------------------------------------------------------------------------

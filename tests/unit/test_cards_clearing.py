@@ -150,6 +150,17 @@ def test_refunds_linked_and_not_take_cashback_back(net):
     assert_books_clean()
 
 
+@pytest.mark.parametrize("refunds", [[300], [150, 150], [100, 100, 100]])
+def test_refunds_never_take_back_more_cashback_than_the_clearings_paid(net, refunds):
+    auth = net.approve(300)
+    first, second = _ok(net.clear(150, auth)), _ok(net.clear(150, auth))  # 1% of 150 each: 1 cent, not 1.5
+    assert first["cashback"] == 1 and second["cashback"] == 2  # the purchase's total so far
+    taken = [-_ok(net.refund(cents, auth_id=auth))["cashback"] for cents in refunds]
+    assert sum(taken) == 2  # 1% of 300 would be 3: a cent the clearings never paid
+    assert net.api.wallet("alice")["balance"] == 10_000 - 300 + 2 + 300 - 2
+    assert_books_clean()
+
+
 # Expiry -------------------------------------------------------------------------------
 
 def _expire(net, days):
