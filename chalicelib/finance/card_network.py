@@ -397,6 +397,14 @@ def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
     card = CardItem.from_raw_data(base.batch_get("balances", [card_key(ctx.fingerprint)], consistent=True)[0])
     money = Money(amount_cents, hold.currency)
     reason = _card_decline(card, int(card.exp_month), int(card.exp_year), None)
+    if not reason and ctx.merchant is not None:
+        # The raised total is a purchase of its own to the card's rules (a
+        # per-transaction limit, or a merchant or country blocked since).
+        merchant = Merchant(ctx.merchant.name, ctx.merchant.mcc, ctx.merchant.city, ctx.merchant.country)
+        total = int(ctx.amount_held) + amount_cents
+        if _rule_decline(card, total, merchant):
+            reason = _money_decline(card, amount_cents) or (
+                "limit_exceeded" if _over_limits(card, amount_cents) else _rule_decline(card, total, merchant))
     if reason:
         return event.save(200, _decision(event.id, auth_id, False, amount_cents, reason, ctx.id))
     answer = _decision(event.id, auth_id, True, amount_cents, None, ctx.id)

@@ -47,6 +47,22 @@ def test_an_increment_raises_the_hold_or_is_declined_leaving_it(net):
     assert_books_clean()
 
 
+def test_an_increment_meets_the_cards_rules_as_its_raised_total(net):
+    auth = net.approve(1_000)
+    path = f"/v1/cards/{net.card['id']}/limits"
+    assert net.api.call("PUT", path, {"per_transaction": 1_500}, as_="alice").status_code == 200
+    refused = _ok(net.increment(auth, 501))
+    assert (refused["approved"], refused["decline_reason"]) == (False, "limit_exceeded")
+    assert _ok(net.increment(auth, 500))["approved"]
+    assert net.api.call("PUT", path, {"per_transaction": None, "blocked_mccs": [SHOP["mcc"]]},
+                        as_="alice").status_code == 200
+    refused = _ok(net.increment(auth, 1))
+    assert (refused["approved"], refused["decline_reason"]) == (False, "blocked_merchant")
+    assert _ok(net.increment(auth, 9_000))["decline_reason"] == "insufficient_funds"  # the money ranks first
+    assert net.api.wallet("alice")["held"] == 1_500
+    assert_books_clean()
+
+
 # Clearings --------------------------------------------------------------------------
 
 def test_clearing_less_posts_it_releases_the_rest_and_pays_cashback(net):
