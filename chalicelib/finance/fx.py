@@ -74,7 +74,7 @@ def bought(sell: str, buy: str, rate: Decimal, sell_cents: int) -> int:
 
 
 def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | None = None,
-          param: str = "sell_amount") -> Price:
+          param: str = "sell_amount", buy_param: str = "buy_amount") -> Price:
     """The price of selling `sell_cents`, or of buying at least `buy_cents`
     (the least sell amount that buys it: bisection, exact, since what is
     bought never falls as what is sold grows)."""
@@ -88,7 +88,7 @@ def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | N
     if sell_cents is None:
         low, high = 1, MINOR_UNITS_MAX
         if bought(sell, buy, rate, high) < buy_cents:
-            raise errors.InvalidRequest("That amount is too large to quote.", param="buy_amount")
+            raise errors.InvalidRequest("That amount is too large to quote.", param=buy_param)
         for _ in range(SEARCH_STEPS_MAX):
             if low >= high:
                 break

@@ -80,7 +80,8 @@ def pay(payer: Payer, payee: ledger.Party, money: Money, base: ledger.Movement,
         paid = money
         movement = replace(base, debit=source, credit=into, money=money, fee=fee_party, fee_cents=platform_fee_cents)
     else:
-        p = fx.price(payer.currency, money.currency, buy_cents=money.amount_cents, param="amount")
+        p = fx.price(payer.currency, money.currency, buy_cents=money.amount_cents, param="amount",
+                     buy_param="amount")
         paid = Money(p.sell_cents, payer.currency)
         movement = replace(base, rate=decimal_text(p.rate), legs=fx.converted_legs(
             source, into, payer.currency, p, money, fee_party, platform_fee_cents))
