@@ -105,6 +105,8 @@ REQUESTS = {
     "CheckReturnBody": {"id": "evt_ck_9120", "deposit_id": "dep_5k2w0fq9e1b7c3m8x4h6t2rj0a",
                         "reason": "not_sufficient_funds"},
     "PocketMoneyBody": {"amount": 2500, "currency": "USD"},
+    "TipBody": {"amount": 500, "currency": "JPY", "pay_currency": "USD"},
+    "PaysFrom": {"pay_currency": "USD"},
     "WithdrawalBody": {"amount": 2500, "currency": "EUR", "iban": "DE89 3704 0044 0532 0130 00"},
     "QuoteBody": {"sell_currency": "USD", "buy_currency": "EUR", "sell_amount": 10000},
     "ConversionBody": {"quote_id": "fxq_01m8ts1n5nkeb5jmtjfvrvew1z"},

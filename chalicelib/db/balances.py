@@ -304,6 +304,7 @@ class LegMap(MapAttribute):
     party = UnicodeAttribute()
     user_id = UnicodeAttribute(null=True)
     kind = UnicodeAttribute(null=True)
+    fee = NumberAttribute(null=True)  # on a payee's posting: the platform fee taken from the gross
 
 
 class TransferItem(Item):
@@ -330,6 +331,7 @@ class TransferItem(Item):
     attempt = UnicodeAttribute()
     hold_id = UnicodeAttribute(null=True)
     fee = NumberAttribute(null=True)  # of `amount`, to the `fees` account
+    rate = UnicodeAttribute(null=True)  # a conversion inside it: buy units per sell unit, spread applied
     legs = ListAttribute(of=LegMap, null=True)
     forced = BooleanAttribute(null=True)
 

@@ -250,6 +250,8 @@ class Movement:
         the month ended): the entries carry this time, so statements count
         them in its month; a party with a `copy` gets its month openings
         moved to match. None: valued when booked.
+      rate: the customer rate of a conversion among the legs (a decimal
+        string, as quoted), kept on the transfer to show; None: none.
     """
     transfer_id: str
     kind: str
@@ -267,6 +269,7 @@ class Movement:
     forced: bool = False
     credit_holds: tuple = ()
     value_at: datetime | None = None
+    rate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -584,9 +587,10 @@ def _transfer_item(m: Movement, legs: tuple[Leg, ...], at: str, attempt: str, fo
         from_party=debit.display, to_party=credit.display, from_user=debit.user_id, to_user=credit.user_id,
         amount=money.amount_cents, currency=money.currency, note=m.note, status="posted",
         created_at=at, request_hash=m.request_hash, attempt=attempt, hold_id=m.hold_id,
-        fee=m.fee_cents if m.fee else None, forced=forced,
+        fee=m.fee_cents if m.fee else None, forced=forced, rate=m.rate,
         legs=[LegMap(account_id=leg.party.account_id, amount=leg.money.amount_cents, currency=leg.money.currency,
-                     party=leg.party.display, user_id=leg.party.user_id, kind=leg.kind) for leg in legs])
+                     party=leg.party.display, user_id=leg.party.user_id, kind=leg.kind, fee=leg.fee_cents)
+              for leg in legs])
 
 
 def _entry(m: Movement, leg: Leg, n: int, at: str) -> EntryItem:

@@ -85,7 +85,9 @@ class Transfer(Answer):
       status: posted once the money moved.
       forced: whether an operator posted it past the usual checks.
       created_at: when it was made.
-      delivered: what the payee received, when in another currency (`deliver_currency`).
+      delivered: what the payee received, when in another currency (`deliver_currency`,
+        or a creator price paid from another pocket): gross of a platform fee taken from it.
+      rate: the rate of the conversion inside it (buy units per sell unit, spread applied), if any.
     """
     id: str = Id
     kind: TransferKind
@@ -98,6 +100,7 @@ class Transfer(Answer):
     forced: bool
     created_at: datetime
     delivered: Money | None = None
+    rate: str | None = Field(default=None, pattern=r"^[0-9]+(\.[0-9]+)?$")
 
 
 class Entry(Answer):
