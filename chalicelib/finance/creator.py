@@ -14,7 +14,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import settings
-from chalicelib.db import base
+from chalicelib.db import base, warm
 from chalicelib.db.balances import TransferItem
 from chalicelib.db.posts import CounterShard, PostItem, UnlockItem, counter_key, counter_width, unlock_key
 from chalicelib.db.videos import VideoItem, owner_partition
@@ -49,11 +49,29 @@ def _creator_party(user_id: str, handle: str) -> ledger.Party:
 
 def _live_post(post_id: str) -> PostItem:
     """The post as read once per warm Lambda (social.posts.cached): that it
-    still exists is the condition on its counter shard in the transaction."""
+    still exists is the condition on its counter shard in the transaction.
+    A post paid on is widened like a liked one (`_widen_if_paid`)."""
     post = posts.cached(post_id)
     if post is None:
         raise errors.NotFound("No such post.")
+    _widen_if_paid(post)
     return post
+
+
+_PAID_CHECKED = warm.Warm(max_items=50_000, ttl_s=60)
+
+
+def _widen_if_paid(post: PostItem) -> None:
+    """Tips and unlocks count themselves on the counter shard they write
+    (`paid`), and a post whose shards took `hot_post_likes` writes is
+    widened as likes widen it. The sum is read once a minute per warm
+    Lambda and post (keyed by the minute too), not per payment, so a tip stays one transaction and
+    one read; a post paid on thousands of times a second is widened within
+    that minute."""
+    def check(_key: tuple) -> bool:
+        posts.widen_if_hot(post, posts.shard_writes(post))
+        return True
+    _PAID_CHECKED.get((post.id, ledger.minute_of(clock.now())), check)
 
 
 def _post_shard(post: PostItem) -> CounterShard:
@@ -63,9 +81,12 @@ def _post_shard(post: PostItem) -> CounterShard:
     return CounterShard(*counter_key(post.id, secrets.randbelow(counter_width(post))))
 
 
-def _post_exists(post: PostItem) -> ledger.Extra:
-    return ledger.Extra("check", _post_shard(post), condition=CounterShard.live(),
-                        refusal=errors.NotFound("No such post."))
+def _post_paid(post: PostItem) -> ledger.Extra:
+    """The unlock's write of a counter shard: the post still exists, and
+    one more payment on it (what widens a hot post). An update costs what
+    the condition check it replaces cost (2 WCU in a transaction)."""
+    return ledger.Extra("update", _post_shard(post), actions=(CounterShard.paid.add(1),),
+                        condition=CounterShard.live(), refusal=errors.NotFound("No such post."))
 
 
 # Tips ---------------------------------------------------------------------
@@ -91,7 +112,8 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str) -> tuple[di
         debit=caller_party(principal), credit=_creator_party(post.author_id, post.author_handle), money=money,
         request_hash=request,
         note=f"tip for {post_id}", limits=(sent_limit(principal),),
-        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),),
+        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(money.amount_cents),
+                                                       CounterShard.paid.add(1)),
                              condition=CounterShard.live(), refusal=errors.NotFound("No such post.")),))
     posted = ledger.transfer(movement)
     return public_transfer(posted.transfer), posted.replayed
@@ -150,7 +172,7 @@ def unlock(principal, post_id: str, idempotency_key: str) -> tuple[dict | None, 
         limits=(sent_limit(principal),),
         extras=(ledger.Extra("save", record, condition=UnlockItem.pk.does_not_exist(),
                              refusal=errors.InvalidState("Already unlocked.")),
-                _post_exists(post)))
+                _post_paid(post)))
     # No read of the unlock record first: its condition in the transaction
     # says it exists, and a replay of this key is answered by the ledger.
     try:

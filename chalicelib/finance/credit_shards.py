@@ -5,8 +5,8 @@ They turn on by themselves. Every credit to a person's account counts
 itself per minute in the item it lands on (`ledger.receipts`), and a payer
 reads the payee's count once a minute per warm Lambda anyway (`count_of`):
 that read also fetches the item's receipts, and an account receiving more
-than `credit_shards_hot_per_s` gets shards (`enable`), as many as keep each
-under `credit_shard_target_per_s`, at most `credit_shards` (`sized`).
+than `credit_shards_hot_per_min` gets shards (`enable`), as many as keep
+each under `credit_shard_target_per_min`, at most `credit_shards` (`sized`).
 docs/architecture.md, "Scale", has the arithmetic. An operator may still
 call `enable` by hand.
 
@@ -49,23 +49,24 @@ def sized(per_minute: int) -> int:
     minute needs: 0 below the hot threshold, else enough that each takes at
     most the target rate, at least 2 and at most the setting."""
     s = settings()
-    if per_minute < s.credit_shards_hot_per_s * 60:
+    if per_minute < s.credit_shards_hot_per_min:
         return 0
-    per_shard = s.credit_shard_target_per_s * 60
-    return min(max(2, -(-per_minute // per_shard)), s.credit_shards, CREDIT_SHARDS_MAX)
+    return min(max(2, -(-per_minute // s.credit_shard_target_per_min)), s.credit_shards, CREDIT_SHARDS_MAX)
 
 
 def _cool(per_minute: int) -> bool:
     """Well below the threshold (a quarter of it), so an account near it is
     not turned on and off every few minutes."""
-    return per_minute * 4 < settings().credit_shards_hot_per_s * 60
+    return per_minute * 4 < settings().credit_shards_hot_per_min
 
 
 def count_of(account_id: str) -> int:
     """The account's credit shards as a payer uses them (0 when off), read
-    once a minute per warm Lambda. The same read brings the item's receipts:
+    once a minute per warm Lambda (the cache is keyed by the minute too, so
+    a new minute reads afresh). The same read brings the item's receipts:
     an account found hot gets its shards here, before the count is cached."""
-    def load(key: str) -> int:
+    def load(cached: tuple) -> int:
+        key = cached[0]
         try:
             item = AccountItem.get(*account_key(key),
                                    attributes_to_get=["credit_shards", "credit_shards_off_at", *_RECEIPTS])
@@ -80,7 +81,7 @@ def count_of(account_id: str) -> int:
             return int(enable(key, wanted).credit_shards)
         except (errors.NotFound, errors.Unavailable):
             return 0  # not a person's account, or busy: this payer credits the item, which is only slower
-    return _counts.get(account_id, load)
+    return _counts.get((account_id, ledger.minute_of(clock.now())), load)
 
 
 def enable(account_id: str, shards: int | None = None) -> AccountItem:
@@ -111,7 +112,7 @@ def enable(account_id: str, shards: int | None = None) -> AccountItem:
         return tx
 
     commit(build, ledger.ATTEMPTS_MAX, stale=("account",))
-    _counts.forget(account_id)
+    _counts.forget((account_id, ledger.minute_of(clock.now())))
     return AccountItem.find(account_id)
 
 
@@ -241,7 +242,7 @@ def _retire(account_id: str) -> bool:
     except _NotEmpty:
         return False
     finally:
-        _counts.forget(account_id)
+        _counts.forget((account_id, ledger.minute_of(clock.now())))
 
 
 def tend(account_id: str, now: datetime) -> tuple[int, str]:

@@ -597,7 +597,7 @@ RECEIPT_SLOTS = 3
 RECEIPT_STAMP = 10_000_000  # > the credits one item can take in a minute (500/s)
 
 
-def _minute(moment: datetime) -> int:
+def minute_of(moment: datetime) -> int:
     return int(moment.timestamp()) // 60
 
 
@@ -606,7 +606,7 @@ def _receipt_slot(minute: int):
 
 
 def _receipt_actions(moment: datetime) -> list:
-    minute = _minute(moment)
+    minute = minute_of(moment)
     slot = _receipt_slot(minute)
     return [slot.set((slot | minute * RECEIPT_STAMP) + 1), _receipt_slot(minute + 1).remove()]
 
@@ -615,7 +615,7 @@ def receipts(items, moment: datetime) -> int:
     """Credits received per minute by these items together (an account item
     and its shards, as models or raw items): the larger of this minute's so
     far and the last minute's."""
-    minute = _minute(moment)
+    minute = minute_of(moment)
     counts = {minute: 0, minute - 1: 0}
     for item in items:
         for n in range(RECEIPT_SLOTS):
@@ -691,7 +691,8 @@ def _hold_update(change: _HoldChange) -> tuple[HoldItem, list, object]:
 
 
 def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
-                 changes: tuple = (), unsharded: frozenset = frozenset()) -> tuple[TaggedTransaction, TransferItem, dict]:
+                 changes: tuple = (),
+                 unsharded: frozenset = frozenset()) -> tuple[TaggedTransaction, TransferItem, dict]:
     moment = clock.now()
     at = clock.iso(moment)
     accounts = _accounts(m, legs, changes, forced)
