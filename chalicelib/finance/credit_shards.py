@@ -205,12 +205,13 @@ def _folded(account: AccountItem, shards: list[CreditShardItem]) -> list:
         combined = _opening(account, key) + sum(_opening(s, key) for s in shards)
         if account.opens.as_dict().get(key) is None or int(account.opens.as_dict()[key]) != combined:
             actions.append(AccountItem.opens[key].set(combined))
-    mine = {k: int(v) for k, v in (account.inflow.as_dict() if account.inflow else {}).items()}
+    inflow = {k: int(v) for k, v in (account.inflow.as_dict() if account.inflow else {}).items()}
+    added: set[str] = set()
     for shard in shards:
         for key, value in (shard.inflow.as_dict() if shard.inflow else {}).items():
-            mine[key] = mine.get(key, 0) + int(value)
-            actions.append(AccountItem.inflow[key].set(mine[key]))
-    return actions
+            inflow[key] = inflow.get(key, 0) + int(value)
+            added.add(key)
+    return actions + [AccountItem.inflow[key].set(inflow[key]) for key in sorted(added)]
 
 
 def _retire(account_id: str) -> bool:
