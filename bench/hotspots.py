@@ -20,7 +20,9 @@ thresholds (`FLOCK_CELEBRITY_FOLLOWERS_MIN`, `FLOCK_HOT_POST_LIKES`,
 `FLOCK_CREDIT_SHARDS_HOT_PER_MIN`): at the target rates the top ranks cross
 them within milliseconds (a creator tipped 5,000/s passes 100 credits/s in
 its first second), and a small sample must start where the real load would
-be. Nobody turns credit shards on by hand: business time then moves to the
+be (a sample tip to a star stands for hundreds a second at the target
+rate, so one tip in the warm-up minute is past the threshold's 100/s).
+Nobody turns credit shards on by hand: business time then moves to the
 next minute, where a payer's once-a-minute read of the creator's count (and
 of the post's shard writes) finds them hot, as it would at the target rate,
 and the switch turns shards on (finance/credit_shards.py). Their number at
@@ -310,7 +312,7 @@ def simulate(workload: Workload, say=print) -> Report:
                 ("like", workload.likes // 3,
                  lambda: (rng.choice(crowd), likeable[zipf_pick(rng, len(likeable), workload.zipf_s)]),
                  lambda a, p: posts.like(principals[a], p) and False),
-                ("tip", max(workload.tips // 2, 1),
+                ("tip", workload.tips,
                  lambda: (rng.choice(crowd), creators[zipf_pick(rng, len(creators), workload.zipf_s)]),
                  lambda a, c: tip(a, c) and False)):
             run("warm-up " + path, count, pick, act)
@@ -318,9 +320,11 @@ def simulate(workload: Workload, say=print) -> Report:
         # finds them hot (the switch's own writes stay out of the measured paths).
         minute = clock.now().replace(second=0, microsecond=0)
         clock.set_now(minute + timedelta(minutes=1, seconds=1))
-        run("warm-up switch", 1, lambda: (crowd[0], creator_handle), lambda a, c: tip(a, c) and False)
-        switched = credit_shards.count_of(principals[creator_handle].account_id)
-        say(f"   the creator's credit shards, turned on by the switch: {switched or 'none'}")
+        for star in (creator_handle, viral_author, celebrity):
+            run("warm-up switch", 1, lambda: (crowd[0], star), lambda a, c: tip(a, c) and False)  # noqa: B023
+        switched = {h: credit_shards.count_of(principals[h].account_id) for h in (creator_handle, viral_author)}
+        say("   credit shards turned on by the switch, no operator call: "
+            + ", ".join(f"@{h} {n or 'none'}" for h, n in switched.items()))
         ops.clear()
         focus_ops.clear()
         refused.clear()
@@ -431,7 +435,7 @@ def main():
                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                        "FLOCK_ARGON2_MEMORY_KIB": "8192", "FLOCK_ARGON2_TIME_COST": "1",
                        "FLOCK_SYSTEM_ACCOUNT_SHARDS": "8", "FLOCK_HOT_POST_LIKES": "4",
-                       "FLOCK_CELEBRITY_FOLLOWERS_MIN": "3", "FLOCK_CREDIT_SHARDS_HOT_PER_MIN": "3"})
+                       "FLOCK_CELEBRITY_FOLLOWERS_MIN": "3", "FLOCK_CREDIT_SHARDS_HOT_PER_MIN": "1"})
     for name in ("FLOCK_DYNAMODB_ENDPOINT", "FLOCK_AWS_ENDPOINT", "FLOCK_FANOUT_QUEUE_URL", "FLOCK_JOBS_QUEUE_URL"):
         os.environ.pop(name, None)
     from moto import mock_aws
