@@ -22,7 +22,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
 from chalicelib.config import HOME_CURRENCY, settings
-from chalicelib.db import base
+from chalicelib.db import base, warm
 from chalicelib.db.balances import TransferItem
 from chalicelib.db.posts import CounterShard, PostItem, UnlockItem, counter_key, counter_width, unlock_key
 from chalicelib.db.videos import VideoItem, owner_partition
@@ -57,7 +57,7 @@ def _named(pay_currency: str | None) -> dict:
     return {} if pay_currency is None else {"pay_currency": pay_currency}
 
 
-def _pay(payer: priced.Payer, payee: ledger.Party, money: Money, base: ledger.Movement,
+def _pay(payer: priced.Payer, payee: ledger.Party, money: Money, movement: ledger.Movement,
          fee_cents: int = 0) -> ledger.Posted:
     """A creator payment: a home-currency price paid from the home account
     is the plain two-party movement it always was; any other goes by
@@ -66,9 +66,9 @@ def _pay(payer: priced.Payer, payee: ledger.Party, money: Money, base: ledger.Mo
         principal = payer.principal
         debit = caller_party(principal) if principal is not None else _renewal_party(payer)
         limits = (sent_limit(principal),) if principal is not None else ()
-        return ledger.transfer(replace(base, debit=debit, credit=payee, money=money, limits=limits,
+        return ledger.transfer(replace(movement, debit=debit, credit=payee, money=money, limits=limits,
                                        fee=system_party("fees") if fee_cents else None, fee_cents=fee_cents))
-    return priced.pay(payer, payee, money, base, fee_cents)
+    return priced.pay(payer, payee, money, movement, fee_cents)
 
 
 def _caller_payer(principal, price_currency: str, pay_currency: str | None) -> priced.Payer:
@@ -88,11 +88,29 @@ def _creator_party(user_id: str, handle: str) -> ledger.Party:
 
 def _live_post(post_id: str) -> PostItem:
     """The post as read once per warm Lambda (social.posts.cached): that it
-    still exists is the condition on its counter shard in the transaction."""
+    still exists is the condition on its counter shard in the transaction.
+    A post paid on is widened like a liked one (`_widen_if_paid`)."""
     post = posts.cached(post_id)
     if post is None:
         raise errors.NotFound("No such post.")
+    _widen_if_paid(post)
     return post
+
+
+_PAID_CHECKED = warm.Warm(max_items=50_000, ttl_s=60)
+
+
+def _widen_if_paid(post: PostItem) -> None:
+    """Tips and unlocks count themselves on the counter shard they write
+    (`paid`), and a post whose shards took `hot_post_likes` writes is
+    widened as likes widen it. The sum is read once a minute per warm
+    Lambda and post (keyed by the minute too), not per payment, so a tip stays one transaction and
+    one read; a post paid on thousands of times a second is widened within
+    that minute."""
+    def check(_key: tuple) -> bool:
+        posts.widen_if_hot(post, posts.shard_writes(post))
+        return True
+    _PAID_CHECKED.get((post.id, ledger.minute_of(clock.now())), check)
 
 
 def _post_shard(post: PostItem) -> CounterShard:
@@ -102,9 +120,12 @@ def _post_shard(post: PostItem) -> CounterShard:
     return CounterShard(*counter_key(post.id, secrets.randbelow(counter_width(post))))
 
 
-def _post_exists(post: PostItem) -> ledger.Extra:
-    return ledger.Extra("check", _post_shard(post), condition=CounterShard.live(),
-                        refusal=errors.NotFound("No such post."))
+def _post_paid(post: PostItem) -> ledger.Extra:
+    """The unlock's write of a counter shard: the post still exists, and
+    one more payment on it (what widens a hot post). An update costs what
+    the condition check it replaces cost (2 WCU in a transaction)."""
+    return ledger.Extra("update", _post_shard(post), actions=(CounterShard.paid.add(1),),
+                        condition=CounterShard.live(), refusal=errors.NotFound("No such post."))
 
 
 # Tips ---------------------------------------------------------------------
@@ -129,12 +150,12 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str,
         raise errors.SelfTransfer("You cannot tip your own post.")
     shard = _post_shard(post)
     worth = fx_rates.home_equivalent(money)
-    base = ledger.Movement(
+    movement = ledger.Movement(
         transfer_id=transfer_id, kind="tip", request_hash=request, note=f"tip for {post_id}",
-        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(worth),),
+        extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(worth), CounterShard.paid.add(1)),
                              condition=CounterShard.live(), refusal=errors.NotFound("No such post.")),))
     posted = _pay(_caller_payer(principal, money.currency, pay_currency),
-                  _creator_party(post.author_id, post.author_handle), money, base)
+                  _creator_party(post.author_id, post.author_handle), money, movement)
     return public_transfer(posted.transfer), posted.replayed
 
 
@@ -185,16 +206,16 @@ def unlock(principal, post_id: str, idempotency_key: str,
     fee = platform_fee(price.amount_cents)
     record = UnlockItem(*unlock_key(post_id, principal.user_id), user_id=principal.user_id,
                         transfer_id=transfer_id, idempotency_key=idempotency_key, created_at=clock.iso(clock.now()))
-    base = ledger.Movement(
+    movement = ledger.Movement(
         transfer_id=transfer_id, kind="unlock", request_hash=request, note=f"{UNLOCK_NOTE}{post_id}",
         extras=(ledger.Extra("save", record, condition=UnlockItem.pk.does_not_exist(),
                              refusal=errors.InvalidState("Already unlocked.")),
-                _post_exists(post)))
+                _post_paid(post)))
     # No read of the unlock record first: its condition in the transaction
     # says it exists, and a replay of this key is answered by the ledger.
     try:
         posted = _pay(_caller_payer(principal, price.currency, pay_currency),
-                      _creator_party(post.author_id, post.author_handle), price, base, fee)
+                      _creator_party(post.author_id, post.author_handle), price, movement, fee)
     except errors.InvalidState:
         existing = _find_unlock(post_id, principal.user_id)  # unlocked before, or concurrently: no charge
         if existing is None:
@@ -284,10 +305,10 @@ def _charge_period(sub: SubscriptionItem, fan: priced.Payer, creator: UserItem, 
     price = _subscription_price(creator)
     fee = platform_fee(price.amount_cents)
     period, _ = _period_writes(sub, start, price, paid_before, condition, creates, anchor_day)
-    base = ledger.Movement(
+    movement = ledger.Movement(
         transfer_id=transfer_id, kind="subscription", request_hash=request,
         note=f"subscription to @{creator.handle}, period {paid_before + 1}", extras=(period,))
-    return _pay(fan, _creator_party(creator.id, creator.handle), price, base, fee)
+    return _pay(fan, _creator_party(creator.id, creator.handle), price, movement, fee)
 
 
 def subscribe(principal, handle: str, idempotency_key: str, pay_currency: str | None = None) -> tuple[dict, bool]:
