@@ -3,7 +3,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors, http
-from chalicelib.api.schemas import AnyCurrency, MoneyBody, Note, Page, PaysFrom, PocketMoneyBody
+from chalicelib.api.schemas import AnyCurrency, Note, Page, PaysFrom, PocketMoneyBody
 from chalicelib.config import HOME_CURRENCY
 from chalicelib.finance import creator
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
@@ -13,7 +13,8 @@ bp = Blueprint(__name__)
 route = http.routes(bp, authenticate)
 
 
-class PaymentBody(MoneyBody):
+class PaymentBody(PocketMoneyBody, PaysFrom):
+    """What the other member receives, in its currency; `pay_currency` optional."""
     note: Note = ""
 
 
@@ -113,12 +114,14 @@ def my_subscriptions(req):
 
 @route("/v1/conversations/{conv_id}/payments", methods=["POST"], body=PaymentBody, idempotent=True)
 def pay_in_conversation(req, conv_id):
-    """Send money inside a conversation.
+    """Send money inside a conversation, in the currency the other member receives.
 
-    The message and its payment land atomically: both or neither.
+    The message and its payment land atomically: both or neither. Paid from the caller's pocket
+    of that currency if they hold one, else (or with `pay_currency`) converted in the same transaction.
     """
     d = req.data
-    return _moved(creator.pay_in_conversation(req.principal, conv_id, d.money(), d.note, req.idempotency_key))
+    return _moved(creator.pay_in_conversation(req.principal, conv_id, d.money(SUPPORTED_CURRENCIES), d.note,
+                                              req.idempotency_key, d.pay_from()))
 
 
 @route("/v1/me/earnings", query=EarningsQuery)

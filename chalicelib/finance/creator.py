@@ -7,7 +7,7 @@ Unlocks and subscriptions pay the creator the price minus the platform fee
 (`platform_fee_bps`, rounded down to the price currency's minor unit), which
 goes to `fees` of that currency.
 
-A price (a tip's amount, a post's price, a subscription's) may be in any
+A price (a tip's amount, a post's price, a subscription's, a DM payment's) may be in any
 supported currency: it is what the creator receives, into their pocket of
 it. The fan pays from their pocket of that currency if they hold one, else
 (or when they name `pay_currency`) from that pocket, converted in the same
@@ -15,7 +15,6 @@ transaction as the payment (finance/priced.py).
 """
 import calendar
 import secrets
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from pynamodb.exceptions import UpdateError
@@ -31,9 +30,8 @@ from chalicelib.db.users import (SubscriptionItem, UserItem, due_by, fan_subscri
 from chalicelib.finance import credit_shards, fx_rates, ledger, pockets, priced
 from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
-from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
-                                          require_verified, sent_limit, stored_success, system_party,
-                                          transfer_id_for)
+from chalicelib.finance.transfers import (public_transfer, request_hash, require_money_caller, require_verified,
+                                          stored_success, transfer_id_for)
 from chalicelib.finance.wallet import _entries_between, _month_bounds
 from chalicelib.identity.users import require_by_handle
 from chalicelib.social import messages, posts
@@ -49,36 +47,6 @@ def platform_fee(amount_cents: int) -> int:
     """The platform's cut, rounded down (integer floor) to the minor unit of
     the price's currency: the creator keeps the rest."""
     return amount_cents * settings().platform_fee_bps // 10_000
-
-
-def _named(pay_currency: str | None) -> dict:
-    """The pocket a fan named to pay from, as part of the request's
-    fingerprint (absent when not named, so older keys replay the same)."""
-    return {} if pay_currency is None else {"pay_currency": pay_currency}
-
-
-def _pay(payer: priced.Payer, payee: ledger.Party, money: Money, movement: ledger.Movement,
-         fee_cents: int = 0) -> ledger.Posted:
-    """A creator payment: a home-currency price paid from the home account
-    is the plain two-party movement it always was; any other goes by
-    finance/priced.py (pockets, conversion in the same transaction)."""
-    if payer.currency == money.currency == HOME_CURRENCY:
-        principal = payer.principal
-        debit = caller_party(principal) if principal is not None else _renewal_party(payer)
-        limits = (sent_limit(principal),) if principal is not None else ()
-        return ledger.transfer(replace(movement, debit=debit, credit=payee, money=money, limits=limits,
-                                       fee=system_party("fees") if fee_cents else None, fee_cents=fee_cents))
-    return priced.pay(payer, payee, money, movement, fee_cents)
-
-
-def _caller_payer(principal, price_currency: str, pay_currency: str | None) -> priced.Payer:
-    return priced.Payer(principal.user_id, principal.handle,
-                        priced.pay_currency_for(principal.user_id, price_currency, pay_currency), principal)
-
-
-def _renewal_party(payer: priced.Payer) -> ledger.Party:
-    return ledger.Party(customer_account_id(payer.user_id), display=payer.handle, user_id=payer.user_id,
-                        inactive_refusal=errors.AccountFrozen)
 
 
 def _creator_party(user_id: str, handle: str) -> ledger.Party:
@@ -138,7 +106,7 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str,
     require_money_caller(principal)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     request = request_hash("tip", post_id=post_id, amount=money.amount_cents, currency=money.currency,
-                           **_named(pay_currency))
+                           **priced.named(pay_currency))
     try:
         post = _live_post(post_id)
     except errors.NotFound:
@@ -154,7 +122,7 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str,
         transfer_id=transfer_id, kind="tip", request_hash=request, note=f"tip for {post_id}",
         extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(worth), CounterShard.paid.add(1)),
                              condition=CounterShard.live(), refusal=errors.NotFound("No such post.")),))
-    posted = _pay(_caller_payer(principal, money.currency, pay_currency),
+    posted = priced.pay(priced.caller_payer(principal, money.currency, pay_currency),
                   _creator_party(post.author_id, post.author_handle), money, movement)
     return public_transfer(posted.transfer), posted.replayed
 
@@ -190,7 +158,7 @@ def unlock(principal, post_id: str, idempotency_key: str,
     request is refused (409), not charged again under another id."""
     require_money_caller(principal)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
-    request = request_hash("unlock", post_id=post_id, **_named(pay_currency))
+    request = request_hash("unlock", post_id=post_id, **priced.named(pay_currency))
     try:
         post = _live_post(post_id)
         if post.author_id != principal.user_id:
@@ -214,7 +182,7 @@ def unlock(principal, post_id: str, idempotency_key: str,
     # No read of the unlock record first: its condition in the transaction
     # says it exists, and a replay of this key is answered by the ledger.
     try:
-        posted = _pay(_caller_payer(principal, price.currency, pay_currency),
+        posted = priced.pay(priced.caller_payer(principal, price.currency, pay_currency),
                       _creator_party(post.author_id, post.author_handle), price, movement, fee)
     except errors.InvalidState:
         existing = _find_unlock(post_id, principal.user_id)  # unlocked before, or concurrently: no charge
@@ -308,7 +276,7 @@ def _charge_period(sub: SubscriptionItem, fan: priced.Payer, creator: UserItem, 
     movement = ledger.Movement(
         transfer_id=transfer_id, kind="subscription", request_hash=request,
         note=f"subscription to @{creator.handle}, period {paid_before + 1}", extras=(period,))
-    return _pay(fan, _creator_party(creator.id, creator.handle), price, movement, fee)
+    return priced.pay(fan, _creator_party(creator.id, creator.handle), price, movement, fee)
 
 
 def subscribe(principal, handle: str, idempotency_key: str, pay_currency: str | None = None) -> tuple[dict, bool]:
@@ -320,7 +288,7 @@ def subscribe(principal, handle: str, idempotency_key: str, pay_currency: str | 
         raise errors.SelfTransfer("You cannot subscribe to yourself.")
     existing = _find_subscription(creator.id, principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
-    request = request_hash("subscription", creator=creator.id, **_named(pay_currency))
+    request = request_hash("subscription", creator=creator.id, **priced.named(pay_currency))
     replay = stored_success(transfer_id, request) is not None
     if creator.subscription_price is None or not creator.verified:
         if replay and existing is not None:  # subscribed with this key, then the price was removed
@@ -340,7 +308,7 @@ def subscribe(principal, handle: str, idempotency_key: str, pay_currency: str | 
         sub, paid_before = existing, int(existing.periods_paid)
         condition = (SubscriptionItem.periods_paid == paid_before) & SubscriptionItem.status.is_in("new", "ended")
         sub.pay_currency = pay_currency  # a new start names its own pocket (or none)
-    fan = _caller_payer(principal, _subscription_price(creator).currency, pay_currency)
+    fan = priced.caller_payer(principal, _subscription_price(creator).currency, pay_currency)
     posted = _charge_period(sub, fan, creator, transfer_id, request, clock.now(), paid_before,
                             condition, creates=existing is None)
     return public_subscription(_find_subscription(creator.id, principal.user_id)), posted.replayed
@@ -525,27 +493,30 @@ def _per_post(principal, entries: list) -> list[dict]:
 
 # Payments in direct messages --------------------------------------------------
 
-def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempotency_key: str) -> tuple[dict, bool]:
+def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempotency_key: str,
+                        pay_currency: str | None = None) -> tuple[dict, bool]:
     """The message (with `payment`) and the money land in one transaction:
-    both exist or neither does."""
+    both exist or neither does. `money` is what the other member receives,
+    in its currency; the caller pays by the rule of creator prices
+    (finance/priced.py), and the message stores what they paid as the
+    transfer shows it, so it is priced before the message is written."""
     require_money_caller(principal)
     conv = messages.require_member(principal.user_id, conv_id, cached=True)
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    payer = priced.caller_payer(principal, money.currency, pay_currency)
+    charge = priced.charge_for(payer, money)
     payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,
-               "amount": money.amount_cents, "currency": money.currency, "note": note, "status": "posted",
-               "forced": False}
+               **charge.shown(money), "note": note, "status": "posted", "forced": False}
     message, writes = messages.message_writes(conv, principal.user_id, principal.handle, note,
                                               payment_transfer_id=transfer_id, payment=payment)
     movement = ledger.Movement(
-        transfer_id=transfer_id, kind="message_payment", debit=caller_party(principal),
-        credit=_creator_party(other_id, other_handle), money=money, note=note,
+        transfer_id=transfer_id, kind="message_payment", note=note,
         request_hash=request_hash("message_payment", conversation=conv_id, amount=money.amount_cents,
-                                  currency=money.currency, note=note),
-        limits=(sent_limit(principal),),
+                                  currency=money.currency, note=note, **priced.named(pay_currency)),
         extras=tuple(ledger.Extra(op, model, actions=actions, condition=condition)
                      for op, model, actions, condition in writes))
-    posted = ledger.transfer(movement)
+    posted = priced.pay(payer, _creator_party(other_id, other_handle), money, movement, charge=charge)
     if posted.replayed:
         message = messages.find_message_by_payment(conv_id, posted.transfer.id) or message
     return messages.public_message(message, public_transfer(posted.transfer)), posted.replayed

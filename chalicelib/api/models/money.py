@@ -85,8 +85,9 @@ class Transfer(Answer):
       status: posted once the money moved.
       forced: whether an operator posted it past the usual checks.
       created_at: when it was made.
-      delivered: what the payee received, when in another currency (`deliver_currency`,
-        or a creator price paid from another pocket): gross of a platform fee taken from it.
+      delivered: what the payee received, when in another currency (`deliver_currency`, or a
+        creator price, DM payment or payment request paid from another pocket): gross of a
+        platform fee taken from it.
       rate: the rate of the conversion inside it (buy units per sell unit, spread applied), if any.
     """
     id: str = Id
@@ -160,12 +161,13 @@ class PaymentRequest(Answer):
       id: the request id.
       from: who is asked to pay.
       to: who asked.
-      amount: minor units.
-      currency: the currency.
+      amount: minor units of `currency`.
+      currency: what the asker receives (any supported currency).
       note: the asker's note.
       status: pending, paid or declined.
       created_at: when it was asked.
-      paid: the transfer that paid it.
+      paid: the transfer that paid it: from another pocket of the payer's, its `amount` and
+        `currency` are what was paid and `delivered` the requested money.
     """
     id: str = Id
     from_: str = Field(alias="from")
