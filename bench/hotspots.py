@@ -15,10 +15,20 @@ it), deposit, and then four measured paths run, one after another:
 - tip:    Zipf tips, one creator (rank 1) receiving most of them;
 - p2p:    transfers between random pairs of the crowd (many people).
 
-Follows and likes are warmed up first (not measured) with low thresholds
-(`FLOCK_CELEBRITY_FOLLOWERS_MIN`, `FLOCK_HOT_POST_LIKES`): at the target
-rates the top ranks cross them within milliseconds, and a small sample must
-start where the real load would be.
+Follows, likes and tips are warmed up first (not measured) with low
+thresholds (`FLOCK_CELEBRITY_FOLLOWERS_MIN`, `FLOCK_HOT_POST_LIKES`,
+`FLOCK_CREDIT_SHARDS_HOT_PER_MIN`): at the target rates the top ranks cross
+them within milliseconds (a creator tipped 5,000/s passes 100 credits/s in
+its first second), and a small sample must start where the real load would
+be (a sample tip to a star stands for hundreds a second at the target
+rate, so one tip in the warm-up minute is past the threshold's 100/s).
+Nobody turns credit shards on by hand: business time then moves to the
+next minute, where a payer's once-a-minute read of the creator's count (and
+of the post's shard writes) finds them hot, as it would at the target rate,
+and the switch turns shards on (finance/credit_shards.py). Their number at
+the target rate is what the switch sizes for it (`credit_shards.sized`), so
+the credit-shard family is reported at that width; the sample itself was
+credited on the fewer shards its own rate asked for.
 
 A botocore `before-call` hook on Flock's one DynamoDB client counts the
 write units each request costs per item (pk/sk): 1 per PutItem, UpdateItem,
@@ -55,7 +65,7 @@ import random
 import re
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -72,8 +82,9 @@ DESIGN = {
               "the celebrity flag is never unset, so a follow of a celebrity checks nothing on the user item",
     "like": "like item per person; like/tip/reply counters on CNT# shards, a hot post widened to many; "
             "'post still exists' is a condition on the shard (deleted posts leave tombstoned shards)",
-    "tip": "tip counter on the post's CNT# shards; the money credits one of the creator's CS# credit shards "
-           "(FLOCK_CREDIT_SHARDS, ledger rule 8), swept into the account item by a job",
+    "tip": "tip counter on the post's CNT# shards, widened by tips as by likes; the money credits one of the "
+           "creator's CS# credit shards, turned on by the creator's own receive rate (no operator call) and "
+           "sized to it (ledger rule 8), swept into the account item by a job",
     "p2p": "two customer accounts, their entries and the sender's day counter; the session check is a "
            "ConditionCheck on the sender's own user item; no shared item",
 }
@@ -83,8 +94,6 @@ NOT_MEASURED = (
     "shards; a viral post's reads need a cache in front (DAX, a CDN) like any read-hot item",
     "partitions: a post's likes, shards and unlocks share its partition key; DynamoDB splits a hot partition "
     "by sort key, which the per-item figures assume",
-    "tips alone do not widen a post's counters (likes do): a post tipped 5,000/s and seldom liked keeps 4 "
-    "shards at 2,500 WCU/s each",
     "card authorizations: no card module on this branch",
 )
 # What each kind of item is, by key shape (first match).
@@ -220,6 +229,7 @@ def family_of(item: str) -> str | None:
 def simulate(workload: Workload, say=print) -> Report:
     """Runs the workload on the stack that is live now (moto, provisioned)
     and computes the report. Everything goes through the service layer."""
+    from chalicelib import clock
     from chalicelib.config import settings
     from chalicelib.db import base
     from chalicelib.db.posts import counter_width
@@ -254,8 +264,6 @@ def simulate(workload: Workload, say=print) -> Report:
         if h not in stars:
             crowd_ids |= {principals[h].user_id, principals[h].account_id, *post_ids[h]}
     timeline.promote_celebrity(principals[celebrity].user_id)  # has tens of millions of followers in the story
-    for h in stars:  # the operator's flag on hot receivers: Zipf tips give the next ranks thousands a second too
-        credit_shards.enable(principals[h].account_id)
     for h in handles:
         transfers.deposit(principals[h], Money(1_000_000, "USD"), str(uuid.uuid4()))
     say(f"   {workload.people} people signed up, verified, funded; {sum(map(len, post_ids.values()))} posts")
@@ -293,6 +301,10 @@ def simulate(workload: Workload, say=print) -> Report:
         # Warm-up, not measured: at the target rates the top ranks are past
         # the thresholds (celebrity promotion, hot-post widening) within
         # milliseconds; a small sample must start there too.
+        creators = [creator_handle] + [h for h in handles if h != creator_handle]
+
+        def tip(a, c):
+            return a != c and creator.tip(principals[a], post_ids[c][0], Money(100, "USD"), str(uuid.uuid4()))
         for path, count, pick, act in (
                 ("follow", workload.follows // 2,
                  lambda: (rng.choice(crowd), followees[zipf_pick(rng, len(followees), workload.zipf_s)]),
@@ -301,6 +313,22 @@ def simulate(workload: Workload, say=print) -> Report:
                  lambda: (rng.choice(crowd), likeable[zipf_pick(rng, len(likeable), workload.zipf_s)]),
                  lambda a, p: posts.like(principals[a], p) and False)):
             run("warm-up " + path, count, pick, act)
+        # Tips warm up on a generator of their own and repeat pairs freely,
+        # so the measured sample is drawn as it would be without them.
+        warm = random.Random(workload.seed + 1)
+        meter.begin("warm-up tip")
+        for _ in range(workload.tips):
+            tip(warm.choice(crowd), creators[zipf_pick(warm, len(creators), workload.zipf_s)])
+        # The next minute: the first payer of each hot receiver and post reads them afresh and
+        # finds them hot (the switch's own writes stay out of the measured paths).
+        minute = clock.now().replace(second=0, microsecond=0)
+        clock.set_now(minute + timedelta(minutes=1, seconds=1))
+        meter.begin("warm-up switch")
+        for star in (creator_handle, viral_author, celebrity):
+            tip(crowd[0], star)
+        switched = {h: credit_shards.count_of(principals[h].account_id) for h in (creator_handle, viral_author)}
+        say("   credit shards turned on by the switch, no operator call: "
+            + ", ".join(f"@{h} {n or 'none'}" for h, n in switched.items()))
         ops.clear()
         focus_ops.clear()
         refused.clear()
@@ -310,12 +338,10 @@ def simulate(workload: Workload, say=print) -> Report:
         run("like", workload.likes,
             lambda: (rng.choice(crowd), likeable[zipf_pick(rng, len(likeable), workload.zipf_s)]),
             lambda a, p: posts.like(principals[a], p) and p == viral)
-        creators = [creator_handle] + [h for h in handles if h != creator_handle]
         run("tip", workload.tips,
             lambda: (rng.choice(crowd),
                      creators[zipf_pick(rng, len(creators), workload.zipf_s)]),
-            lambda a, c: a != c and creator.tip(principals[a], post_ids[c][0], Money(100, "USD"),
-                                                str(uuid.uuid4())) and c == creator_handle)
+            lambda a, c: tip(a, c) and c == creator_handle)
         run("p2p", workload.transfers,
             lambda: tuple(rng.sample(crowd, 2)),
             lambda a, b: transfers.send(principals[a], b, Money(100, "USD"), "", str(uuid.uuid4())) and True)
@@ -331,8 +357,8 @@ def simulate(workload: Workload, say=print) -> Report:
             return counter_width(posts.require(post.group(1)))
         if "/ FCNT#" in family:
             return settings().follower_count_shards
-        if "/ CS#" in family:
-            return settings().credit_shards
+        if "/ CS#" in family:  # as many as the switch gives a creator tipped at the target rate
+            return credit_shards.sized(TARGETS["tip"] * 60)
         return settings().system_account_shards
     rates = collections.defaultdict(float)
     paths_of = collections.defaultdict(set)
@@ -413,7 +439,7 @@ def main():
                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                        "FLOCK_ARGON2_MEMORY_KIB": "8192", "FLOCK_ARGON2_TIME_COST": "1",
                        "FLOCK_SYSTEM_ACCOUNT_SHARDS": "8", "FLOCK_HOT_POST_LIKES": "4",
-                       "FLOCK_CELEBRITY_FOLLOWERS_MIN": "3"})
+                       "FLOCK_CELEBRITY_FOLLOWERS_MIN": "3", "FLOCK_CREDIT_SHARDS_HOT_PER_MIN": "1"})
     for name in ("FLOCK_DYNAMODB_ENDPOINT", "FLOCK_AWS_ENDPOINT", "FLOCK_FANOUT_QUEUE_URL", "FLOCK_JOBS_QUEUE_URL"):
         os.environ.pop(name, None)
     from moto import mock_aws

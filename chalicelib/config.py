@@ -84,6 +84,9 @@ class Settings:
     hot_post_counter_shards: int = 256
     follower_count_shards: int = 32
     credit_shards: int = 16
+    credit_shards_hot_per_min: int = 6_000
+    credit_shard_target_per_min: int = 15_000
+    credit_shards_off_grace_s: int = 600
     timeline_ttl_days: int = 30
     timeline_entries_max: int = 800
     limits: dict = field(default_factory=dict)
@@ -244,9 +247,19 @@ def settings() -> Settings:
         hot_post_counter_shards=_int("FLOCK_HOT_POST_COUNTER_SHARDS", 256),
         # A celebrity's follower count: 10,000 follows/s at 2 WCU need 20 shards.
         follower_count_shards=_int("FLOCK_FOLLOWER_COUNT_SHARDS", 32),
-        # A hot receiving account's credit shards (ledger rule 8): 5,000 tips/s
-        # at 2 WCU need 10 of 1,000 WCU/s; at most 20 (one sweep transaction).
+        # A hot receiving account's credit shards (ledger rule 8), turned on by
+        # themselves (docs/architecture.md, "Scale", has the arithmetic): an
+        # account receiving `credit_shards_hot_per_min` credits in a minute
+        # (100/s) gets enough that each takes at most
+        # `credit_shard_target_per_min` (250/s), at most `credit_shards` (5,000 tips/s
+        # at 2 WCU need 10 of 1,000 WCU/s; at most 20, one sweep
+        # transaction); cooled below a quarter of the threshold they are
+        # turned off, and retired `credit_shards_off_grace_s` later, when no
+        # payer's count read before can be in use.
         credit_shards=_int("FLOCK_CREDIT_SHARDS", 16),
+        credit_shards_hot_per_min=_int("FLOCK_CREDIT_SHARDS_HOT_PER_MIN", 6_000),
+        credit_shard_target_per_min=_int("FLOCK_CREDIT_SHARD_TARGET_PER_MIN", 15_000),
+        credit_shards_off_grace_s=_int("FLOCK_CREDIT_SHARDS_OFF_GRACE_S", 600),
         timeline_ttl_days=_int("FLOCK_TIMELINE_TTL_DAYS", 30),
         timeline_entries_max=_int("FLOCK_TIMELINE_ENTRIES_MAX", 800),
         limits={"verified": verified},

@@ -3,21 +3,29 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import errors, http
-from chalicelib.api.schemas import MoneyBody, Note, Page
+from chalicelib.api.schemas import AnyCurrency, Note, Page, PaysFrom, PocketMoneyBody
+from chalicelib.config import HOME_CURRENCY
 from chalicelib.finance import creator
+from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
 route = http.routes(bp, authenticate)
 
 
-class PaymentBody(MoneyBody):
+class PaymentBody(PocketMoneyBody, PaysFrom):
+    """What the other member receives, in its currency; `pay_currency` optional."""
     note: Note = ""
+
+
+class TipBody(PocketMoneyBody, PaysFrom):
+    """The tip in the currency the author receives; `pay_currency` optional."""
 
 
 class EarningsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
     month: str = Field(max_length=7)
+    currency: AnyCurrency = HOME_CURRENCY
 
 
 def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
@@ -25,22 +33,27 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/posts/{post_id}/tips", methods=["POST"], body=MoneyBody, idempotent=True)
+@route("/v1/posts/{post_id}/tips", methods=["POST"], body=TipBody, idempotent=True)
 def tip(req, post_id):
-    """Tip a post's author.
+    """Tip a post's author, in the currency they receive.
 
-    The whole tip goes to the author; the post's `tip_total` grows.
+    The whole tip goes to the author; the post's `tip_total` (USD) grows by its worth.
+    Paid from the caller's pocket of that currency if they hold one, else (or with
+    `pay_currency`) converted in the same transaction: the transfer shows `delivered` and `rate`.
     """
-    return _moved(creator.tip(req.principal, post_id, req.data.money(), req.idempotency_key))
+    d = req.data
+    return _moved(creator.tip(req.principal, post_id, d.money(SUPPORTED_CURRENCIES), req.idempotency_key,
+                              d.pay_from()))
 
 
-@route("/v1/posts/{post_id}/unlock", methods=["POST"], idempotent=True)
+@route("/v1/posts/{post_id}/unlock", methods=["POST"], body=PaysFrom, body_required=False, idempotent=True)
 def unlock(req, post_id):
-    """Pay to read a paid post.
+    """Pay to read a paid post, at its price in its currency.
 
     201 with the transfer when charged; 200 with `charged: false` when already unlocked or the caller's own post.
+    An optional body `{pay_currency}` names the pocket to pay from.
     """
-    transfer, charged, replayed = creator.unlock(req.principal, post_id, req.idempotency_key)
+    transfer, charged, replayed = creator.unlock(req.principal, post_id, req.idempotency_key, req.data.pay_from())
     if charged or replayed:
         return _moved((transfer, replayed))
     return {"post_id": post_id, "unlocked": True, "charged": False, "transfer": transfer}
@@ -57,7 +70,7 @@ def subscription_price(req):
     if raw == b"null":
         price = None
     elif isinstance(data, dict):
-        price = http.validate(MoneyBody, data).money()
+        price = http.validate(PocketMoneyBody, data).money(SUPPORTED_CURRENCIES)
     else:
         raise errors.InvalidRequest("The body is a money object or null.")
     return creator.set_subscription_price(req.principal, price)
@@ -73,13 +86,14 @@ def clear_subscription_price(req):
     return creator.set_subscription_price(req.principal, None)
 
 
-@route("/v1/users/{handle}/subscription", methods=["POST"], idempotent=True)
+@route("/v1/users/{handle}/subscription", methods=["POST"], body=PaysFrom, body_required=False, idempotent=True)
 def subscribe(req, handle):
     """Subscribe to a creator; the first month is charged now.
 
-    Renewals are charged by the daily `subscriptions` job.
+    Renewals are charged by the daily `subscriptions` job, from the pocket named by the optional
+    `pay_currency` (kept for renewals), else by the same rule as a tip, at the rate of their day.
     """
-    return _moved(creator.subscribe(req.principal, handle, req.idempotency_key))
+    return _moved(creator.subscribe(req.principal, handle, req.idempotency_key, req.data.pay_from()))
 
 
 @route("/v1/users/{handle}/subscription", methods=["DELETE"])
@@ -100,12 +114,14 @@ def my_subscriptions(req):
 
 @route("/v1/conversations/{conv_id}/payments", methods=["POST"], body=PaymentBody, idempotent=True)
 def pay_in_conversation(req, conv_id):
-    """Send money inside a conversation.
+    """Send money inside a conversation, in the currency the other member receives.
 
-    The message and its payment land atomically: both or neither.
+    The message and its payment land atomically: both or neither. Paid from the caller's pocket
+    of that currency if they hold one, else (or with `pay_currency`) converted in the same transaction.
     """
     d = req.data
-    return _moved(creator.pay_in_conversation(req.principal, conv_id, d.money(), d.note, req.idempotency_key))
+    return _moved(creator.pay_in_conversation(req.principal, conv_id, d.money(SUPPORTED_CURRENCIES), d.note,
+                                              req.idempotency_key, d.pay_from()))
 
 
 @route("/v1/me/earnings", query=EarningsQuery)
@@ -114,4 +130,4 @@ def earnings(req):
 
     Gross, platform fees and net per kind (tips, unlocks, subscriptions).
     """
-    return creator.earnings(req.principal, req.params.month)
+    return creator.earnings(req.principal, req.params.month, req.params.currency)

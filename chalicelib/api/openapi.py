@@ -138,7 +138,7 @@ CURRENCY_ENUM = sorted(SUPPORTED_CURRENCIES)
 
 
 def _shared_currency(schema: dict) -> dict:
-    """A body's currency points at the one `Currency` schema the answers use,
+    """A body's (or query's) currency points at the one `Currency` schema the answers use,
     so a generated client has one currency enum; its own enum stays beside
     the $ref (both apply in OpenAPI 3.1), so the body reads alone."""
     for name, prop in schema.get("properties", {}).items():
@@ -168,6 +168,7 @@ def _query_parameters(model) -> list[dict]:
         if "anyOf" in prop:  # `str | None`: a query string is never null
             kinds = [s for s in prop.pop("anyOf") if s.get("type") != "null"]
             prop.update(kinds[0] if len(kinds) == 1 else {"anyOf": kinds})
+        prop = _shared_currency({"properties": {name: prop}})["properties"][name]
         out.append({"name": name, "in": "query", "required": name in required, "schema": prop})
     return out
 

@@ -108,6 +108,18 @@ class PocketMoneyBody(MoneyBody):
     currency: AnyCurrency
 
 
+class PaysFrom(Body):
+    """`pay_currency`: the pocket a priced payment is paid from (creator
+    money); absent, the price's own pocket if the payer holds one, else the
+    home one."""
+    pay_currency: AnyCurrency | None = None
+
+    def pay_from(self) -> str | None:
+        if self.pay_currency is not None and self.pay_currency not in SUPPORTED_CURRENCIES:
+            raise errors.UnsupportedCurrency(param="pay_currency")
+        return self.pay_currency
+
+
 class Page(BaseModel):
     """`?limit=&cursor=`; query strings are text, so this one is lax."""
     model_config = ConfigDict(extra="ignore", defer_build=True)

@@ -7,7 +7,8 @@ from pydantic import AfterValidator, Field, StrictStr
 
 from chalicelib import errors, http
 from chalicelib.api import schemas
-from chalicelib.api.schemas import Body, Handle, MoneyBody, Page, _no_control_chars, _nfc_length, text_schema
+from chalicelib.api.schemas import Body, Handle, Page, PocketMoneyBody, _no_control_chars, _nfc_length, text_schema
+from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from chalicelib.identity.users import authenticate, require_by_handle
 from chalicelib.social import graph, messages, posts, search, timeline
 
@@ -22,7 +23,7 @@ VideoUrl = schemas.HttpsUrl  # no control or invisible characters (U+0000, U+200
 class PostBody(Body):
     text: Text
     reply_to: Annotated[StrictStr, Field(max_length=64)] | None = None
-    price: MoneyBody | None = None
+    price: PocketMoneyBody | None = None
     video_url: VideoUrl | None = None
     video_id: Annotated[StrictStr, Field(max_length=64)] | None = None
     audience: Literal["public", "subscribers"] = "public"
@@ -75,7 +76,7 @@ def following(req, handle):
 def create_post(req):
     """Publish a post, optionally paid or for subscribers only."""
     d = req.data
-    return posts.create(req.principal, d.text, d.reply_to, d.price.money() if d.price else None,
+    return posts.create(req.principal, d.text, d.reply_to, d.price.money(SUPPORTED_CURRENCIES) if d.price else None,
                         d.video_url, d.audience, d.video_id)
 
 

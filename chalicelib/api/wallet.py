@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from chalicelib import http
-from chalicelib.api.schemas import AnyCurrency, Body, Handle, MoneyBody, Note, Page, PocketMoneyBody
+from chalicelib.api.schemas import AnyCurrency, Body, Handle, Note, Page, PaysFrom, PocketMoneyBody
 from chalicelib.config import HOME_CURRENCY
 from chalicelib.finance import credit, fx, requests, transfers, wallet
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
@@ -36,7 +36,7 @@ class PocketPage(Page):
     currency: str = Field(default=HOME_CURRENCY, max_length=16)
 
 
-class RequestBody(MoneyBody):
+class RequestBody(PocketMoneyBody):
     from_: Annotated[Handle, Field(alias="from")]
     note: Note = ""
 
@@ -156,8 +156,8 @@ def get_transfer(req, transfer_id):
 
 @route("/v1/payment-requests", methods=["POST"], status=201, body=RequestBody)
 def create_request(req):
-    """Ask a person for money."""
-    return requests.create(req.principal, req.data.from_, req.data.money(), req.data.note)
+    """Ask a person for money, in any supported currency: what the caller receives."""
+    return requests.create(req.principal, req.data.from_, req.data.money(SUPPORTED_CURRENCIES), req.data.note)
 
 
 @route("/v1/payment-requests", query=RequestsQuery)
@@ -167,10 +167,15 @@ def list_requests(req):
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
-@route("/v1/payment-requests/{request_id}/pay", methods=["POST"], idempotent=True)
+@route("/v1/payment-requests/{request_id}/pay", methods=["POST"], body=PaysFrom, body_required=False,
+       idempotent=True)
 def pay_request(req, request_id):
-    """Pay a payment request made to the caller."""
-    return _moved(requests.pay(req.principal, request_id, req.idempotency_key), status=200)
+    """Pay a payment request made to the caller.
+
+    The asker receives the requested currency; the caller pays from their pocket of it if they
+    hold one, else (or with the optional body `{pay_currency}`) converted in the same transaction.
+    """
+    return _moved(requests.pay(req.principal, request_id, req.idempotency_key, req.data.pay_from()), status=200)
 
 
 @route("/v1/payment-requests/{request_id}/decline", methods=["POST"])

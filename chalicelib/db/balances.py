@@ -219,8 +219,17 @@ class AccountItem(Item):
     below_zero = MapAttribute(null=True)
     movements = NumberAttribute(default=0)
     # How many credit shards (CS#<n>) may hold part of the balance; only
-    # ever grows, so a reader that knows N finds every shard. None: none.
+    # grows while they exist, so a reader that knows N finds every shard.
+    # None: none. They go only with their retirement (finance/credit_shards.py).
     credit_shards = NumberAttribute(null=True)
+    # When the shards were turned off for payers (ISO time; credits land on
+    # the item again): they are retired once no payer can still know them.
+    credit_shards_off_at = UnicodeAttribute(null=True)
+    # Credits received per minute (ledger `receipts`): 3 slots, minute % 3,
+    # each minute * RECEIPT_STAMP + count; what turns credit shards on.
+    rx0 = NumberAttribute(null=True)
+    rx1 = NumberAttribute(null=True)
+    rx2 = NumberAttribute(null=True)
     gsi1_pk = UnicodeAttribute(null=True)
     gsi1_sk = UnicodeAttribute(null=True)
     credit_sharded = Gsi1()
@@ -265,6 +274,9 @@ class CreditShardItem(Item):
     opens = MapAttribute(default=dict)
     inflow = MapAttribute(default=dict)
     movements = NumberAttribute(default=0)
+    rx0 = NumberAttribute(null=True)  # credits received per minute, as on the account item
+    rx1 = NumberAttribute(null=True)
+    rx2 = NumberAttribute(null=True)
 
     @classmethod
     def ref(cls, account_id: str, shard: int) -> "CreditShardItem":
@@ -305,6 +317,7 @@ class LegMap(MapAttribute):
     party = UnicodeAttribute()
     user_id = UnicodeAttribute(null=True)
     kind = UnicodeAttribute(null=True)
+    fee = NumberAttribute(null=True)  # on a payee's posting: the platform fee taken from the gross
 
 
 class TransferItem(Item):
@@ -331,6 +344,7 @@ class TransferItem(Item):
     attempt = UnicodeAttribute()
     hold_id = UnicodeAttribute(null=True)
     fee = NumberAttribute(null=True)  # of `amount`, to the `fees` account
+    rate = UnicodeAttribute(null=True)  # a conversion inside it: buy units per sell unit, spread applied
     legs = ListAttribute(of=LegMap, null=True)
     forced = BooleanAttribute(null=True)
 

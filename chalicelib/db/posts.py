@@ -125,6 +125,7 @@ class CounterShard(Item):
     tips = NumberAttribute(default=0)  # USD minor units
     views = NumberAttribute(default=0)  # answers of GET /v1/posts/{id}/video
     replies = NumberAttribute(default=0)
+    paid = NumberAttribute(null=True)  # how many tips and unlocks: with likes, what makes a post hot
     gone = BooleanAttribute(null=True)
     expires_at = NumberAttribute(null=True)
 

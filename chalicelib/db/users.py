@@ -76,7 +76,8 @@ class UserItem(Item):
     # check, so the timeline can merge their posts at no extra read.
     celebrity = BooleanAttribute(default=False)
     celebrity_follows = UnicodeSetAttribute(null=True)
-    subscription_price = NumberAttribute(null=True)  # USD minor units a month; None: no subscriptions
+    subscription_price = NumberAttribute(null=True)  # minor units a month; None: no subscriptions
+    subscription_price_currency = UnicodeAttribute(null=True)  # of subscription_price; None: USD (set before pockets)
     # The ids of the person's live sessions: the token check reads this item
     # anyway, so a session ended here stops its access token at no extra read.
     sessions = UnicodeSetAttribute(null=True)
@@ -367,6 +368,8 @@ class SubscriptionItem(Item):
     fan_handle = UnicodeAttribute()
     status = UnicodeAttribute()
     price_amount = NumberAttribute()
+    price_currency = UnicodeAttribute(null=True)  # what the creator receives; None: USD (made before pockets)
+    pay_currency = UnicodeAttribute(null=True)  # the pocket the fan named to pay from; None: the rule (creator.py)
     period_start = UnicodeAttribute(default="")
     period_end = UnicodeAttribute(default="")
     periods_paid = NumberAttribute(default=0)

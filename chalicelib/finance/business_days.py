@@ -1,7 +1,10 @@
-"""Business days: Monday to Friday, except US federal holidays as the
-`holidays` package knows them, observed days included (July 4 on a Sunday
-is observed on Monday the 5th; Christmas on a Saturday on Friday the 24th).
-No list of dates is kept here: the package is the calendar.
+"""Business days as Regulation CC counts them: the days the Federal Reserve
+Banks are open, Monday to Friday except their holidays as the `holidays`
+package's `XFED` calendar knows them. A holiday on a Sunday is observed on
+the Monday (July 4 2027: Monday the 5th is closed); one on a Saturday is not
+moved: the Fed is open on the Friday before (July 3 2026), unlike the
+federal government's calendar. No list of dates is kept here: the package
+is the calendar.
 """
 import functools
 from datetime import date, timedelta
@@ -12,13 +15,13 @@ SATURDAY = 5
 
 
 @functools.lru_cache(maxsize=64)
-def _federal(year: int) -> frozenset:
+def _fed_holidays(year: int) -> frozenset:
     import holidays  # cold start: 40 ms of calendars that only deposits and their job need
-    return frozenset(holidays.country_holidays("US", years=year))
+    return frozenset(holidays.financial_holidays("XFED", years=year))
 
 
 def is_business_day(day: date) -> bool:
-    return day.weekday() < SATURDAY and day not in _federal(day.year)
+    return day.weekday() < SATURDAY and day not in _fed_holidays(day.year)
 
 
 def banking_day_of(day: date) -> date:

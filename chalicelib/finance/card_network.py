@@ -26,8 +26,12 @@ Rules:
   the held amount (`partially_captured`). No live hold (none, or expired,
   or posted already): a forced post. Cashback (`card_cashback_bps`, rounded
   down) rides in the same transfer, from the `rewards` system account; a
-  refund takes back cashback at the same rate, rounded down.
+  refund takes back cashback at the same rate, rounded down (a linked
+  one never more than its purchase paid, `_refundable`).
 - Holds expire after HOLD_DAYS (LONG_HOLD_DAYS for lodging and car rental).
+- What an authorization stops holding (reversed, expired, cleared for less)
+  stops counting against the card's day and month limits while they are
+  current (`_counter_release`).
 """
 from dataclasses import dataclass
 from datetime import timedelta
@@ -171,6 +175,24 @@ def _counter_extras(card: CardItem, amount_cents: int) -> tuple:
                                             CardCounter.expires_at.set(int(now.timestamp()) + COUNTER_TTL_S)),
                                    condition=condition, refusal=errors.LimitExceeded("The card's limit.")))
     return tuple(extras)
+
+
+def _counter_release(ctx: CardTransactionItem, cents: int) -> tuple:
+    """What an authorization stops holding (reversed, expired, cleared for
+    less) stops counting against the card's limits: taken off the counters
+    of the day and month it was authorized in, while those are current (a
+    past day limits nothing any more). Every bump of a current counter for
+    this authorization happened in that day or month, so it holds at least
+    `cents`."""
+    now, authorized = clock.now(), ctx.created_at
+    if cents <= 0:
+        return ()
+    keys = [key for current, key in ((authorized[:10] == now.date().isoformat(),
+                                      card_day_key(ctx.fingerprint, authorized[:10])),
+                                     (authorized[:7] == now.strftime("%Y-%m"),
+                                      card_month_key(ctx.fingerprint, authorized[:7]))) if current]
+    return tuple(ledger.Extra("update", CardCounter(*key), actions=(CardCounter.total.add(-cents),),
+                              condition=CardCounter.pk.exists()) for key in keys)
 
 
 class _CardNotActive(errors.Forbidden):
@@ -375,6 +397,14 @@ def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
     card = CardItem.from_raw_data(base.batch_get("balances", [card_key(ctx.fingerprint)], consistent=True)[0])
     money = Money(amount_cents, hold.currency)
     reason = _card_decline(card, int(card.exp_month), int(card.exp_year), None)
+    if not reason and ctx.merchant is not None:
+        # The raised total is a purchase of its own to the card's rules (a
+        # per-transaction limit, or a merchant or country blocked since).
+        merchant = Merchant(ctx.merchant.name, ctx.merchant.mcc, ctx.merchant.city, ctx.merchant.country)
+        total = int(ctx.amount_held) + amount_cents
+        if _rule_decline(card, total, merchant):
+            reason = _money_decline(card, amount_cents) or (
+                "limit_exceeded" if _over_limits(card, amount_cents) else _rule_decline(card, total, merchant))
     if reason:
         return event.save(200, _decision(event.id, auth_id, False, amount_cents, reason, ctx.id))
     answer = _decision(event.id, auth_id, True, amount_cents, None, ctx.id)
@@ -441,7 +471,8 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
     answer, _ = _posted_answer(ctx, status=status, amount_posted=int(ctx.amount_posted) + posted,
                                cashback=int(ctx.cashback) + cashback, forced=bool(ctx.forced) or forced)
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=_posting(status, posted, cashback, forced),
-                           condition=CardTransactionItem.pk.exists()), event.extra(200, answer))
+                           condition=CardTransactionItem.pk.exists()), event.extra(200, answer),
+              *_counter_release(ctx, held - posted))
     try:
         outcome = ledger.capture_hold(hold.id, posted, _settlement(merchant_name), transfer_id_of(event.id), "card",
                             event.request_hash, note=merchant_name, final=True, over_cents_max=max(0, posted - held),
@@ -537,7 +568,8 @@ def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, di
     answer, actions = _posted_answer(ctx, amount_held=int(ctx.amount_held) - released,
                                      status="pending" if left else "reversed")
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=actions,
-                           condition=CardTransactionItem.status == "pending"), event.extra(200, answer))
+                           condition=CardTransactionItem.status == "pending"), event.extra(200, answer),
+              *_counter_release(ctx, released))
     try:
         outcome = ledger.reverse_hold(hold.id, transfer_id_of(event.id), released, extras=extras)
     except errors.InvalidState:
@@ -551,9 +583,9 @@ def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: s
     """Credit the account from card_settlement and take back the cashback
     the refunded amount earned, in one transfer."""
     event, card = _card_by_number(body, number)
-    linked_condition = _refundable_condition(card, auth_id, money) if auth_id is not None else None
+    linked_condition, taken_back = _refundable(card, auth_id, money) if auth_id is not None else \
+        (None, cashback_of(money.amount_cents))
     holder = _holder(card)
-    taken_back = cashback_of(money.amount_cents)
     ctx = _new_transaction(ctx_id_of(event.id), card, "refunded", money.currency, merchant,
                            authorization_id=auth_id, amount_refunded=money.amount_cents, cashback=-taken_back)
     answer = public_transaction(ctx)
@@ -585,10 +617,14 @@ class _RefundRaced(errors.InvalidState):
     """The linked card transaction changed between the read and the refund."""
 
 
-def _refundable_condition(card: CardItem, auth_id: str, money: Money):
-    """A linked refund gives back at most what the authorization posted and
-    earlier refunds have not given back (else the network would create
-    money); the condition holds the transaction to the figures read."""
+def _refundable(card: CardItem, auth_id: str, money: Money):
+    """(condition, cashback to take back) of a linked refund. It gives back
+    at most what the authorization posted and earlier refunds have not given
+    back (else the network would create money); the condition holds the
+    transaction to the figures read. Its refunds together take back the
+    cashback of all they refunded, rounded down, and never more than the
+    clearings paid (two clearings rounded down apart can pay a cent less
+    than their sum would earn)."""
     linked = CardTransactionItem.find(ctx_id_of(auth_id))
     if linked is None or linked.card_id != card.id or linked.authorization_id != auth_id:
         raise errors.NotFound("No such authorization of this card.")
@@ -600,16 +636,25 @@ def _refundable_condition(card: CardItem, auth_id: str, money: Money):
     unchanged = CardTransactionItem.amount_refunded == refunded
     if refunded == 0:
         unchanged = unchanged | CardTransactionItem.amount_refunded.does_not_exist()
-    return CardTransactionItem.pk.exists() & (CardTransactionItem.amount_posted == posted) & unchanged
+    paid = int(linked.cashback or 0)
+    taken_back = min(cashback_of(refunded + money.amount_cents), paid) - min(cashback_of(refunded), paid)
+    condition = CardTransactionItem.pk.exists() & (CardTransactionItem.amount_posted == posted) & unchanged & \
+        (CardTransactionItem.cashback == paid)
+    return condition, taken_back
 
 
 # Expiry --------------------------------------------------------------------------------
 
 def expiry_extras(hold_description: str | None) -> tuple:
-    """What expires with a card's hold: its card transaction, `expired`."""
+    """What expires with a card's hold: its card transaction, `expired`, and
+    what it held, off the card's current counters. The condition holds the
+    transaction to the amount read."""
     if not (hold_description or "").startswith(HOLD_DESCRIPTION_PREFIX):
         return ()
-    auth_id = hold_description[len(HOLD_DESCRIPTION_PREFIX):]
-    return (ledger.Extra("update", CardTransactionItem.ref(ctx_id_of(auth_id)),
-                         actions=(CardTransactionItem.status.set("expired"),),
-                         condition=CardTransactionItem.status == "pending"),)
+    ctx = CardTransactionItem.find(ctx_id_of(hold_description[len(HOLD_DESCRIPTION_PREFIX):]))
+    if ctx is None:
+        return ()
+    held = int(ctx.amount_held)
+    return (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=(CardTransactionItem.status.set("expired"),),
+                         condition=(CardTransactionItem.status == "pending") & (CardTransactionItem.amount_held == held)),
+            *_counter_release(ctx, held))

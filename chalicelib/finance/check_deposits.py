@@ -57,6 +57,12 @@ class Micr:
     account: str
     serial: str
 
+    def significant(self) -> tuple[str, str, str]:
+        """The line as the bank reads it: leading zeros of the account number
+        and serial are padding, so "000123" and "123" are one check (else the
+        same check deposited twice, or one's own, would pass as another)."""
+        return self.routing, self.account.lstrip("0") or "0", self.serial.lstrip("0") or "0"
+
 
 @dataclass(frozen=True)
 class Deposited:
@@ -125,7 +131,7 @@ def deposit(principal, money: Money, micr: Micr, front: bytes, back: bytes, endo
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     deposit_id = deposit_id_for(transfer_id)
     fingerprint = request_hash("check_deposit", amount=money.amount_cents, currency=money.currency,
-                               micr=[micr.routing, micr.account, micr.serial.lstrip("0") or "0"],
+                               micr=list(micr.significant()),
                                front=check_images.sha256_hex(front), back=check_images.sha256_hex(back),
                                endorsed=endorsed)
     for _ in range(WINDOW_ATTEMPTS_MAX):
@@ -137,7 +143,7 @@ def deposit(principal, money: Money, micr: Micr, front: bytes, back: bytes, endo
 
 
 def _claim_keys(micr: Micr, amount_cents: int, front_hex: str, back_hex: str) -> list[tuple[str, str]]:
-    keys = [micr_claim_key(micr.routing, micr.account, micr.serial.lstrip("0") or "0", amount_cents),
+    keys = [micr_claim_key(*micr.significant(), amount_cents),
             image_claim_key(front_hex), image_claim_key(back_hex)]
     return list(dict.fromkeys(keys))  # the same image twice is one claim
 
@@ -158,7 +164,8 @@ def _deposit_once(principal, money: Money, micr: Micr, front: bytes, back: bytes
         if account_key(principal.account_id) in found else None
     if account is None or account.kind != "customer":
         raise errors.VerificationRequired()
-    if micr.routing == s.routing_number and micr.account == account.account_number:
+    routing, account_number, _ = micr.significant()
+    if routing == s.routing_number and account_number == (account.account_number.lstrip("0") or "0"):
         raise errors.InvalidRequest("A check drawn on your own account cannot be deposited into it.",
                                     param="micr.account")
     raw_window = found.get(window_key(principal.account_id))

@@ -17,7 +17,7 @@ pays) and the network event's answer. A check returned for want of funds
 costs the NSF fee when one is set (a forced debit: the money is owed), is
 marked `returned`, and a later presentment may still pay it.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from chalicelib import clock, errors, ids
@@ -196,6 +196,8 @@ def present(body: dict, presented: Presentment) -> tuple[int, dict]:
     one transaction when it pays; a return reads the account too, so
     `account_closed` comes first."""
     ours = presented.routing == settings().routing_number
+    if ours:  # our account numbers never start with 0: leading zeros are padding
+        presented = replace(presented, account=presented.account.lstrip("0") or "0")
     check_id = check_id_for(presented.account, presented.serial)
     keys = [account_number_key(presented.account), check_key(check_id)] if ours else []
     event, found = network_events.begin_with("check", body, keys)

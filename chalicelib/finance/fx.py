@@ -74,7 +74,7 @@ def bought(sell: str, buy: str, rate: Decimal, sell_cents: int) -> int:
 
 
 def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | None = None,
-          param: str = "sell_amount") -> Price:
+          param: str = "sell_amount", buy_param: str = "buy_amount") -> Price:
     """The price of selling `sell_cents`, or of buying at least `buy_cents`
     (the least sell amount that buys it: bisection, exact, since what is
     bought never falls as what is sold grows)."""
@@ -88,7 +88,7 @@ def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | N
     if sell_cents is None:
         low, high = 1, MINOR_UNITS_MAX
         if bought(sell, buy, rate, high) < buy_cents:
-            raise errors.InvalidRequest("That amount is too large to quote.", param="buy_amount")
+            raise errors.InvalidRequest("That amount is too large to quote.", param=buy_param)
         for _ in range(SEARCH_STEPS_MAX):
             if low >= high:
                 break
@@ -132,7 +132,7 @@ def create_quote(principal, sell: str, buy: str, sell_cents: int | None, buy_cen
     return public_quote(item)
 
 
-def _gate(principal):
+def payer_gate(principal):
     """The caller's authorisation (session live, step-up) with the risk
     judged on the amount's home-currency worth."""
     def gate(m: ledger.Movement) -> tuple:
@@ -143,7 +143,7 @@ def _gate(principal):
 
 def _own(principal, currency: str) -> ledger.Party:
     return replace(pockets.pocket_party(principal.user_id, principal.handle, currency, own=True),
-                   gate=_gate(principal))
+                   gate=payer_gate(principal))
 
 
 def _posted(posted: ledger.Posted) -> tuple[dict, bool]:
@@ -159,6 +159,31 @@ def _fx_legs(payer: str, sell: str, buy: str, net_cents: int, buy_cents: int, re
     return (ledger.Leg(fx_sell, Money(net_cents, sell), counterparty=payer),
             ledger.Leg(fx_buy, Money(-buy_cents, buy), counterparty=receiver.display),
             ledger.Leg(receiver, Money(buy_cents, buy), counterparty=shown or fx_buy.display))
+
+
+def converted_legs(payer: ledger.Party, payee: ledger.Party, sell: str, p: Price, delivered: Money,
+                   platform_fee: ledger.Party | None = None, platform_fee_cents: int = 0) -> tuple:
+    """The legs of a payment that converts on its way, in the order the
+    ledger's headline reads (payer out, payee in): `p.sell_cents` of `sell`
+    out of the payer's pocket, `delivered` (at most what `p` buys: the
+    fraction of a unit the payer's rounded-up amount buys beyond it stays
+    with fx_<BUY>) to the payee less `platform_fee_cents` taken from it for
+    `platform_fee`, the conversion through both fx_ accounts, and the fx
+    fee to `fees` of `sell`."""
+    if not 0 < delivered.amount_cents <= p.buy_cents or not 0 <= platform_fee_cents <= delivered.amount_cents:
+        raise ValueError("a payment delivers at most what its conversion buys, and its fee at most that")
+    fx_sell, fx_buy, into = _fx_legs(payer.display, sell, delivered.currency, p.sell_cents - p.fee_cents,
+                                     delivered.amount_cents, payee, shown=payer.display)
+    into = replace(into, money=Money(delivered.amount_cents - platform_fee_cents, delivered.currency),
+                   fee_cents=platform_fee_cents or None)
+    legs = (ledger.Leg(payer, Money(-p.sell_cents, sell), counterparty=payee.display), into)
+    if platform_fee_cents:
+        legs += (ledger.Leg(platform_fee, Money(platform_fee_cents, delivered.currency), counterparty=payer.display),)
+    legs += (fx_sell, fx_buy)
+    if p.fee_cents:
+        legs += (ledger.Leg(pockets.system_party_in("fees", sell), Money(p.fee_cents, sell), kind="fee",
+                            counterparty=payer.display),)
+    return legs
 
 
 def convert(principal, quote_id: str, idempotency_key: str) -> tuple[dict, bool]:
@@ -189,7 +214,7 @@ def convert(principal, quote_id: str, idempotency_key: str) -> tuple[dict, bool]
                                         own=[(principal.user_id, sell)]))
 
 
-def _sent_limit(principal, money: Money) -> ledger.Limit:
+def sent_limit(principal, money: Money) -> ledger.Limit:
     """Money sent counts in home-currency terms (at today's mid rate)."""
     cap = settings().tier_limits("verified").sent_per_day_max_cents
     return ledger.Limit(principal.account_id, "sent", cap, amount_cents=fx_rates.home_equivalent(money))
@@ -221,25 +246,20 @@ def send(principal, to_handle: str, money: Money, deliver: str, note: str, idemp
     request = transfers.request_hash("p2p", to=to_handle.lower(), amount=money.amount_cents, currency=money.currency,
                                      note=note, deliver_currency=deliver)
     base = ledger.Movement(transfer_id=transfers.transfer_id_for(principal.user_id, idempotency_key), kind="p2p",
-                           note=note, request_hash=request, limits=(_sent_limit(principal, money),), extras=extras)
+                           note=note, request_hash=request, limits=(sent_limit(principal, money),), extras=extras)
     if deliver == money.currency:
-        movement = replace(base, debit=replace(sender, gate=_gate(principal)), credit=receiver, money=money)
+        movement = replace(base, debit=replace(sender, gate=payer_gate(principal)), credit=receiver, money=money)
         move = lambda: ledger.transfer(movement)
     else:
         p = price(money.currency, deliver, sell_cents=money.amount_cents, param="amount")
-        fx_sell, fx_buy, into = _fx_legs(principal.handle, money.currency, deliver, p.sell_cents - p.fee_cents,
-                                         p.buy_cents, receiver, shown=principal.handle)
-        legs = (ledger.Leg(sender, -money, counterparty=receiver.display), into, fx_sell, fx_buy)
-        if p.fee_cents:
-            legs += (ledger.Leg(pockets.system_party_in("fees", money.currency), Money(p.fee_cents, money.currency),
-                                kind="fee", counterparty=principal.handle),)
-        movement = replace(base, legs=legs, note=note)
-        move = functools.partial(_send_legs, principal, movement, claim)
+        movement = replace(base, legs=converted_legs(sender, receiver, money.currency, p, Money(p.buy_cents, deliver)),
+                           note=note, rate=decimal_text(p.rate))
+        move = functools.partial(send_legs, principal, movement, claim)
     return _posted(pockets.into_pockets(move, receiving=[(claim.user_id, deliver)],
                                         own=[(principal.user_id, money.currency)]))
 
 
-def _send_legs(principal, movement: ledger.Movement, payee: ledger.Party) -> ledger.Posted:
+def send_legs(principal, movement: ledger.Movement, payee: ledger.Party) -> ledger.Posted:
     try:
         gated = _gated(principal, movement, payee)
     except errors.StepUpRequired:

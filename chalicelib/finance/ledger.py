@@ -49,7 +49,12 @@ It reads like the money rules of DESIGN.md:
    credit line read it so: finance/credit_shards.py). Shards are only ever
    credited, and emptied into the item by `sweep_credit_shards` (a job, and
    on demand), one transaction moving each shard's balance to the item with
-   no entry: the account's balance does not change. Debits stay on the
+   no entry: the account's balance does not change. Every credit to a
+   person's account counts itself in the item it lands on (`rx0..rx2`, per
+   minute: `receipts`), which is how an account is found hot and its shards
+   sized, and how it is found cool again (finance/credit_shards.py turns
+   them on and off; a payer still crediting a shard retired since finds it
+   gone and credits the item instead). Debits stay on the
    item, whose `spendable` excludes the shards: a debit refused for funds
    on an account with shards sweeps them and is tried once more — a new
    attempt of the same transfer, after a refusal that wrote nothing, so
@@ -149,7 +154,8 @@ class Party:
         code spent) or raises the refusal (step_up_required). None: none.
       credit_shards: the account's credit shards as its caller knows them
         (0: none, or unknown): a plain credit lands on one of them (rule 8).
-        A count read a while ago is safe: shards are never removed.
+        A count read a while ago is safe: a shard retired since is found
+        gone in the transaction, which is built again crediting the item.
     """
     account_id: str
     display: str
@@ -250,6 +256,8 @@ class Movement:
         the month ended): the entries carry this time, so statements count
         them in its month; a party with a `copy` gets its month openings
         moved to match. None: valued when booked.
+      rate: the customer rate of a conversion among the legs (a decimal
+        string, as quoted), kept on the transfer to show; None: none.
     """
     transfer_id: str
     kind: str
@@ -267,6 +275,7 @@ class Movement:
     forced: bool = False
     credit_holds: tuple = ()
     value_at: datetime | None = None
+    rate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -496,6 +505,7 @@ class _Account:
     settles: bool = False  # it settles a hold of this account: no status check, funds only past the held part
     actions: list = field(default_factory=list)
     legs: int = 0
+    on_shard: bool = False  # credited on one of its credit shards (rule 8)
 
     def spendable_drop(self) -> int:
         return -(self.delta - self.held)
@@ -570,8 +580,55 @@ def _account_actions(account: _Account, moment: datetime, value_at: datetime | N
     days = _earns(account.party)
     balance = _balance_actions(account.delta, moment, held_delta_cents=account.held, days=days,
                                held_credit_delta_cents=account.held_credit)
+    counted = _receipt_actions(moment) if days and account.party.customer and account.delta > 0 else []
     return (_value_dated(balance, account.party, account.delta, moment, value_at)
-            + _inflow_actions(account.party, account.inflow, moment) + account.actions)
+            + _inflow_actions(account.party, account.inflow, moment) + counted + account.actions)
+
+
+# Receipts per minute (rule 8) -------------------------------------------------------
+#
+# A person's account counts the credits it receives, per minute, in the item
+# each lands on: no read and no write of its own, the counter rides on the
+# credit's update. Three slots (minute % 3), each holding minute * STAMP +
+# count: a credit starts its minute's slot from the stamp if the slot is
+# absent, adds 1, and removes the next minute's slot, so that slot starts
+# afresh. A slot whose stamp is not the minute a reader asks about is stale
+# (no credit came in the minute before, so it was not cleared): it is not
+# counted, which errs toward an account being cold.
+
+RECEIPT_SLOTS = 3
+RECEIPT_STAMP = 10_000_000  # > the credits one item can take in a minute (500/s)
+
+
+def minute_of(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60
+
+
+def _receipt_slot(minute: int):
+    return getattr(AccountItem, f"rx{minute % RECEIPT_SLOTS}")
+
+
+def _receipt_actions(moment: datetime) -> list:
+    minute = minute_of(moment)
+    slot = _receipt_slot(minute)
+    return [slot.set((slot | minute * RECEIPT_STAMP) + 1), _receipt_slot(minute + 1).remove()]
+
+
+def receipts(items, moment: datetime) -> int:
+    """Credits received per minute by these items together (an account item
+    and its shards, as models or raw items): the larger of this minute's so
+    far and the last minute's."""
+    minute = minute_of(moment)
+    counts = {minute: 0, minute - 1: 0}
+    for item in items:
+        for n in range(RECEIPT_SLOTS):
+            raw = item.get(f"rx{n}", {}).get("N") if isinstance(item, dict) else getattr(item, f"rx{n}", None)
+            if raw is None:
+                continue
+            stamp, count = divmod(int(raw), RECEIPT_STAMP)
+            if stamp in counts:
+                counts[stamp] += count
+    return max(counts.values())
 
 
 # The transaction of a movement ------------------------------------------------------
@@ -584,9 +641,10 @@ def _transfer_item(m: Movement, legs: tuple[Leg, ...], at: str, attempt: str, fo
         from_party=debit.display, to_party=credit.display, from_user=debit.user_id, to_user=credit.user_id,
         amount=money.amount_cents, currency=money.currency, note=m.note, status="posted",
         created_at=at, request_hash=m.request_hash, attempt=attempt, hold_id=m.hold_id,
-        fee=m.fee_cents if m.fee else None, forced=forced,
+        fee=m.fee_cents if m.fee else None, forced=forced, rate=m.rate,
         legs=[LegMap(account_id=leg.party.account_id, amount=leg.money.amount_cents, currency=leg.money.currency,
-                     party=leg.party.display, user_id=leg.party.user_id, kind=leg.kind) for leg in legs])
+                     party=leg.party.display, user_id=leg.party.user_id, kind=leg.kind, fee=leg.fee_cents)
+              for leg in legs])
 
 
 def _entry(m: Movement, leg: Leg, n: int, at: str) -> EntryItem:
@@ -637,7 +695,8 @@ def _hold_update(change: _HoldChange) -> tuple[HoldItem, list, object]:
 
 
 def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
-                 changes: tuple = ()) -> tuple[TaggedTransaction, TransferItem, dict]:
+                 changes: tuple = (),
+                 unsharded: frozenset = frozenset()) -> tuple[TaggedTransaction, TransferItem, dict]:
     moment = clock.now()
     at = clock.iso(moment)
     accounts = _accounts(m, legs, changes, forced)
@@ -645,7 +704,9 @@ def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
     tx = TaggedTransaction()
     tx.save("transfer", record, condition=TransferItem.pk.does_not_exist(), return_values="ALL_OLD")
     for account_id, account in accounts.items():
-        tx.update(("account", account_id), _credited_item(account, m), _account_actions(account, moment, m.value_at),
+        credited = _credited_item(account, m, unsharded)
+        account.on_shard = credited.sk != AccountItem.ref(account_id).sk
+        tx.update(("account", account_id), credited, _account_actions(account, moment, m.value_at),
                   condition=_account_condition(account, forced), return_values="ALL_OLD")
     entry_at = clock.iso(m.value_at) if m.value_at else at
     for i, leg in enumerate(legs):
@@ -678,14 +739,16 @@ def _transaction(m: Movement, legs: tuple[Leg, ...], attempt: str, forced: bool,
     return tx, record, accounts
 
 
-def _credited_item(account: _Account, m: Movement) -> AccountItem:
+def _credited_item(account: _Account, m: Movement, unsharded: frozenset = frozenset()) -> AccountItem:
     """The item a movement's update of this account goes to: one of its
     credit shards, at random, for a plain credit (rule 8); else the account
-    item. A shard takes the account item's own update (same attribute
-    names), so it keeps its own openings and inflow."""
+    item (also for an account whose shards this movement found retired,
+    `unsharded`). A shard takes the account item's own update (same
+    attribute names), so it keeps its own openings, inflow and receipts."""
     party = account.party
     plain = (account.delta > 0 and not account.held and not account.held_credit and not account.settles
-             and not account.actions and party.copy is None and m.value_at is None)
+             and not account.actions and party.copy is None and m.value_at is None
+             and party.account_id not in unsharded)
     if party.credit_shards > 0 and plain:
         return AccountItem(*credit_shard_key(party.account_id, secrets.randbelow(party.credit_shards)))
     return AccountItem.ref(party.account_id)
@@ -788,6 +851,14 @@ def _lost_race(reads: dict) -> Callable[[dict], bool]:
     return stale
 
 
+def _retired_shards(refusals: dict, accounts: dict) -> set[str]:
+    """Accounts this attempt credited on a shard that is not there (retired
+    since the payer read the count): the refusal hands back no item."""
+    return {account_id for account_id, account in accounts.items()
+            if account.on_shard and ("account", account_id) in refusals
+            and not refusals[("account", account_id)].raw_item}
+
+
 def _move(m: Movement, plan: Callable[[], tuple] | None = None, forced: bool | None = None,
           swept: bool = False) -> Posted:
     """Send one movement. `plan`, called afresh for every attempt, reads the
@@ -796,6 +867,7 @@ def _move(m: Movement, plan: Callable[[], tuple] | None = None, forced: bool | N
     an account with credit shards, it sweeps them and tries once more."""
     attempt = secrets.token_hex(8)
     built = []  # each attempt stamps its own time: the last one built is the one that committed
+    unsharded: set = set()
 
     def build() -> TaggedTransaction:
         try:
@@ -806,14 +878,23 @@ def _move(m: Movement, plan: Callable[[], tuple] | None = None, forced: bool | N
         legs = legs_of(movement)
         _require_balanced(movement, legs)
         tx, record, accounts = _transaction(movement, legs, attempt, movement.forced if forced is None else forced,
-                                            changes)
+                                            changes, frozenset(unsharded))
         built.append((movement, record, accounts, changes))
         reads.clear()
         reads.update({("hold", i): change for i, change in enumerate(changes)})
         return tx
 
     reads: dict = {}
-    refusals = commit(build, ATTEMPTS_MAX, stale=_lost_race(reads))
+    lost_race = _lost_race(reads)
+
+    def stale(refusals: dict) -> bool:
+        gone = _retired_shards(refusals, built[-1][2] if built else {})
+        if gone and set(refusals) == {("account", account_id) for account_id in gone}:
+            unsharded.update(gone)  # a payer's count outlived the shards: credit the item
+            return True
+        return lost_race(refusals)
+
+    refusals = commit(build, ATTEMPTS_MAX, stale=stale)
     if "transfer" in refusals:
         raw = refusals["transfer"].raw_item
         stored = TransferItem.from_raw_data(raw) if raw else TransferItem.find(m.transfer_id)

@@ -142,6 +142,12 @@ def list_pockets(user_id: str) -> list[dict]:
     return [public_account(items[a]) for a in wanted if a in items and items[a].kind in POCKET_KINDS]
 
 
+def holds(user_id: str, currency: str) -> bool:
+    """Whether the person holds a pocket of `currency` (one read)."""
+    item = AccountItem.find(pocket_account_id(user_id, currency))
+    return item is not None and item.kind in POCKET_KINDS
+
+
 def find_pocket(user_id: str, currency: str) -> AccountItem:
     """The person's pocket of `currency`; 404 before it is opened."""
     item = AccountItem.find(pocket_account_id(user_id, currency))

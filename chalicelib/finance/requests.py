@@ -1,4 +1,10 @@
-"""Payment requests: the payee asks, the payer pays (exactly once) or declines."""
+"""Payment requests: the payee asks, the payer pays (exactly once) or declines.
+
+A request may be in any supported currency: it is what the asker receives,
+into their pocket of it. The payer pays by the rule of priced payments
+(finance/priced.py): from their pocket of that currency if they hold one,
+else (or when they name `pay_currency`) from that pocket, converted in the
+same transaction as the payment."""
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, errors, ids
@@ -6,11 +12,11 @@ from chalicelib.db import base
 from chalicelib.db.balances import (PaymentRequestItem, TransferItem, incoming_requests_partition, is_request_key,
                                     outgoing_requests_partition, request_key, requests_sort_key, transfer_key)
 from chalicelib.db.users import HandleItem, UserItem
-from chalicelib.finance import ledger
+from chalicelib.finance import ledger, priced
 from chalicelib.finance.accounts import customer_account_id
 from chalicelib.finance.money import Money
-from chalicelib.finance.transfers import (caller_party, public_transfer, request_hash, require_money_caller,
-                                          require_verified, sent_limit, transfer_id_for)
+from chalicelib.finance.transfers import (public_transfer, request_hash, require_money_caller, require_verified,
+                                          transfer_id_for)
 
 
 def public_request(item: PaymentRequestItem, transfer: dict | None = None) -> dict:
@@ -76,9 +82,11 @@ def _for_payer(principal, request_id: str) -> PaymentRequestItem:
     return item
 
 
-def pay(principal, request_id: str, idempotency_key: str) -> tuple[dict, bool]:
+def pay(principal, request_id: str, idempotency_key: str, pay_currency: str | None = None) -> tuple[dict, bool]:
     """The request turns `paid` in the same transaction that moves the money,
-    so it is paid exactly once whatever the keys and retries."""
+    so it is paid exactly once whatever the keys and retries. The asker
+    receives the requested amount and currency; the payer's pocket is
+    `pay_currency`, else chosen by the rule of priced payments."""
     require_money_caller(principal)
     item = _for_payer(principal, request_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
@@ -89,13 +97,13 @@ def pay(principal, request_id: str, idempotency_key: str) -> tuple[dict, bool]:
                                       PaymentRequestItem.transfer_id.set(transfer_id)),
                              condition=PaymentRequestItem.status == "pending",
                              refusal=errors.InvalidState("The request is no longer pending."))
+    money = Money(int(item.amount), item.currency)
     payee = ledger.Party(customer_account_id(item.payee_id), display=item.payee_handle, user_id=item.payee_id)
-    movement = ledger.Movement(
-        transfer_id=transfer_id, kind="request_payment", debit=caller_party(principal), credit=payee,
-        money=Money(int(item.amount), item.currency), note=item.note or "",
-        request_hash=request_hash("request_payment", request_id=request_id),
-        limits=(sent_limit(principal),), extras=(mark_paid,))
-    posted = ledger.transfer(movement)
+    base = ledger.Movement(
+        transfer_id=transfer_id, kind="request_payment", note=item.note or "",
+        request_hash=request_hash("request_payment", request_id=request_id, **priced.named(pay_currency)),
+        extras=(mark_paid,))
+    posted = priced.pay(priced.caller_payer(principal, money.currency, pay_currency), payee, money, base)
     item.status, item.transfer_id = "paid", posted.transfer.id
     return public_request(item, public_transfer(posted.transfer)), posted.replayed
 

@@ -22,7 +22,10 @@ def public_transfer(item: TransferItem) -> dict:
     for leg in item.legs or ():  # a cross-currency transfer: what the receiver got (API.md)
         if leg.account_id != item.from_account and leg.user_id and leg.user_id == item.to_user \
                 and leg.currency != item.currency and int(leg.amount) > 0:
-            body["delivered"] = {"amount": int(leg.amount), "currency": leg.currency}
+            # Gross of a platform fee taken from it: the price bought, as a same-currency payment's `amount`.
+            body["delivered"] = {"amount": int(leg.amount) + int(leg.fee or 0), "currency": leg.currency}
+    if item.rate:
+        body["rate"] = item.rate
     return body
 
 

@@ -188,19 +188,30 @@ def by_author(viewer_id: str | None, author_id: str, limit: int, cursor_key: dic
     return hydrate(post_ids, viewer_id), base.key_to_plain(key)
 
 
-def _like_count(post: PostItem) -> int:
-    return sum(int(raw.get("likes", {}).get("N", "0"))
+def _shard_sum(post: PostItem, *names: str) -> int:
+    return sum(int(raw.get(name, {}).get("N", "0"))
                for raw in base.batch_get("posts", [counter_key(post.id, s) for s in range(counter_width(post))],
-                                         consistent=True))
+                                         consistent=True) for name in names)
 
 
-def _widen_if_hot(post: PostItem, like_count: int) -> None:
-    """A post past `hot_post_likes` likes gets `hot_post_counter_shards`
-    shards. Widths only grow (likes that read the old width write within the
-    new one); the post's delete re-reads a width that changed under it."""
+def _like_count(post: PostItem) -> int:
+    return _shard_sum(post, "likes")
+
+
+def shard_writes(post: PostItem) -> int:
+    """How many likes, tips and unlocks the post's counter shards took: each
+    one wrote a shard, so together they say how hot the post is."""
+    return _shard_sum(post, "likes", "paid")
+
+
+def widen_if_hot(post: PostItem, writes: int) -> None:
+    """A post past `hot_post_likes` writes of its shards (likes; tips and
+    unlocks too, creator.py) gets `hot_post_counter_shards` shards. Widths
+    only grow (writers that read the old width write within the new one);
+    the post's delete re-reads a width that changed under it."""
     s = settings()
     width = s.hot_post_counter_shards
-    if like_count < s.hot_post_likes or counter_width(post) >= width:
+    if writes < s.hot_post_likes or counter_width(post) >= width:
         return
     try:
         PostItem.ref(post.id).update(actions=[PostItem.counter_shards.set(width)], condition=PostItem.pk.exists() & (
@@ -208,6 +219,7 @@ def _widen_if_hot(post: PostItem, like_count: int) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise  # widened already, or deleted: nothing to do
+    POSTS.forget(post.id)  # this Lambda's writers use the new width from now on
 
 
 def like(principal, post_id: str) -> dict:
@@ -221,7 +233,7 @@ def like(principal, post_id: str) -> dict:
     tx.update("count", random_shard(post), [CounterShard.likes.add(1)], condition=CounterShard.live())
     _commit_unless(tx, "like")
     count = _like_count(post)
-    _widen_if_hot(post, count)
+    widen_if_hot(post, count)
     return {"liked": True, "like_count": count}
 
 

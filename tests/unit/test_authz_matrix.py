@@ -46,6 +46,8 @@ OTHERS_MAY = {
 # refusal is about who asks, not about the body.
 BODIES = {
     "MoneyBody": {"amount": 100, "currency": "USD"},
+    "TipBody": {"amount": 100, "currency": "USD"},
+    "PaysFrom": {},
     "PaymentBody": {"amount": 100, "currency": "USD", "note": "hi"},
     "MessageBody": {"text": "hello"},
     "AdminReason": {"reason": "matrix"},

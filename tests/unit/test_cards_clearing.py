@@ -47,6 +47,22 @@ def test_an_increment_raises_the_hold_or_is_declined_leaving_it(net):
     assert_books_clean()
 
 
+def test_an_increment_meets_the_cards_rules_as_its_raised_total(net):
+    auth = net.approve(1_000)
+    path = f"/v1/cards/{net.card['id']}/limits"
+    assert net.api.call("PUT", path, {"per_transaction": 1_500}, as_="alice").status_code == 200
+    refused = _ok(net.increment(auth, 501))
+    assert (refused["approved"], refused["decline_reason"]) == (False, "limit_exceeded")
+    assert _ok(net.increment(auth, 500))["approved"]
+    assert net.api.call("PUT", path, {"per_transaction": None, "blocked_mccs": [SHOP["mcc"]]},
+                        as_="alice").status_code == 200
+    refused = _ok(net.increment(auth, 1))
+    assert (refused["approved"], refused["decline_reason"]) == (False, "blocked_merchant")
+    assert _ok(net.increment(auth, 9_000))["decline_reason"] == "insufficient_funds"  # the money ranks first
+    assert net.api.wallet("alice")["held"] == 1_500
+    assert_books_clean()
+
+
 # Clearings --------------------------------------------------------------------------
 
 def test_clearing_less_posts_it_releases_the_rest_and_pays_cashback(net):
@@ -147,6 +163,17 @@ def test_refunds_linked_and_not_take_cashback_back(net):
     assert net.api.wallet("alice")["balance"] == 10_000 - 2_000 + 20 + 1_000 - 10 + 999 - 9
     purchase = [t for t in _tx(net) if t["authorization_id"] == auth and t["status"] == "posted"][0]
     assert purchase["amount_refunded"] == 1_000
+    assert_books_clean()
+
+
+@pytest.mark.parametrize("refunds", [[300], [150, 150], [100, 100, 100]])
+def test_refunds_never_take_back_more_cashback_than_the_clearings_paid(net, refunds):
+    auth = net.approve(300)
+    first, second = _ok(net.clear(150, auth)), _ok(net.clear(150, auth))  # 1% of 150 each: 1 cent, not 1.5
+    assert first["cashback"] == 1 and second["cashback"] == 2  # the purchase's total so far
+    taken = [-_ok(net.refund(cents, auth_id=auth))["cashback"] for cents in refunds]
+    assert sum(taken) == 2  # 1% of 300 would be 3: a cent the clearings never paid
+    assert net.api.wallet("alice")["balance"] == 10_000 - 300 + 2 + 300 - 2
     assert_books_clean()
 
 

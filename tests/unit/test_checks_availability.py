@@ -1,5 +1,5 @@
 """When deposited check money becomes available: business days (weekends,
-US federal holidays and their observed days), the $275 / $6,725 tiers, new
+the Federal Reserve's holidays, Sunday ones observed on Monday), the $275 / $6,725 tiers, new
 accounts, and the daily release job, run twice."""
 from datetime import date, timedelta
 
@@ -23,7 +23,9 @@ D = date.fromisoformat
     ("2026-12-25", False),   # Christmas on a Friday
     ("2027-07-04", False),   # Independence Day on a Sunday...
     ("2027-07-05", False),   # ...observed on the Monday
-    ("2026-07-03", False),   # July 4 2026 is a Saturday: observed Friday the 3rd
+    ("2026-07-03", True),    # July 4 2026 is a Saturday: the Fed stays open on Friday the 3rd
+    ("2027-12-24", True),    # Christmas 2027 is a Saturday: Friday the 24th is a banking day
+    ("2027-12-31", True),    # so is New Year's Eve, before a Saturday New Year's Day
     ("2027-01-18", False),   # Martin Luther King Jr. Day
 ])
 def test_business_days(day, business):

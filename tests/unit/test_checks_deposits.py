@@ -72,6 +72,13 @@ def test_the_same_check_twice_by_micr_and_amount(bank):
     assert bank.wallet("bob")["balance"] == 4_999
 
 
+def test_leading_zeros_of_the_account_number_do_not_make_another_check(bank):
+    assert deposit(bank, "alice", deposit_body(5_000, account="99887766")).status_code == 201
+    r = deposit(bank, "bob", deposit_body(5_000, account="0099887766"))
+    assert code_of(r) == (409, "duplicate_deposit")
+    assert bank.wallet("bob")["balance"] == 0
+
+
 def test_the_same_image_twice(bank):
     front = image(JPEG)
     assert deposit(bank, "alice", deposit_body(5_000, serial="1", front=front)).status_code == 201
@@ -136,6 +143,8 @@ def test_bad_micr_is_a_400(bank, micr, param):
 def test_a_check_on_ones_own_account_is_refused_but_a_friends_is_fine(bank):
     mine = account_of(bank, "alice").account_number
     r = deposit(bank, "alice", deposit_body(5_000, routing=settings().routing_number, account=mine))
+    assert code_of(r) == (400, "invalid_request")
+    r = deposit(bank, "alice", deposit_body(5_000, routing=settings().routing_number, account="00" + mine))
     assert code_of(r) == (400, "invalid_request")
     r = deposit(bank, "bob", deposit_body(5_000, routing=settings().routing_number, account=mine))
     assert r.status_code == 201

@@ -50,6 +50,15 @@ def test_a_good_check_is_paid_to_check_clearing_once(bank):
     assert entries[0]["counterparty"] == "check_clearing"
 
 
+def test_leading_zeros_on_the_presented_account_number_pay_the_same_check_once(bank):
+    check = check_of(bank)
+    padded = "00" + check["micr"]["account"]
+    assert decide(bank, presentment(check, account=padded)) == ("paid", None)
+    assert bank.wallet("alice")["balance"] == 7500
+    assert decide(bank, presentment(check)) == ("returned", "duplicate_presentment")
+    assert bank.wallet("alice")["balance"] == 7500
+
+
 def test_every_outcome_in_order(bank):
     """Each case breaks one rule and every rule after it: the first broken is the answer."""
     check = check_of(bank)

@@ -196,7 +196,7 @@ def test_tips_refused_move_nothing(fans):
             "invalid_request", "amount")
     refused(api.money("POST", f"/v1/posts/{p['id']}/tips", {"amount": 100}, "bob", key()), 400,
             "invalid_request", "currency")
-    refused(api.money("POST", f"/v1/posts/{p['id']}/tips", {"amount": 100, "currency": "EUR"}, "bob", key()), 400,
+    refused(api.money("POST", f"/v1/posts/{p['id']}/tips", {"amount": 100, "currency": "BTC"}, "bob", key()), 400,
             "unsupported_currency")
     refused(api.money("POST", f"/v1/posts/{p['id']}/tips", usd(100, note="hi"), "bob", key()), 400,
             "invalid_request")
@@ -486,7 +486,7 @@ def test_dm_payment_refusals(chat):
             "invalid_request", "note")
     refused(api.money("POST", f"/v1/conversations/{conv}/payments", usd(100, note=5), "bob", key()), 400,
             "invalid_request", "note")
-    refused(api.money("POST", f"/v1/conversations/{conv}/payments", {"amount": 100, "currency": "GBP"}, "bob",
+    refused(api.money("POST", f"/v1/conversations/{conv}/payments", {"amount": 100, "currency": "BTC"}, "bob",
                       key()), 400, "unsupported_currency")
     refused(api.call("POST", f"/v1/conversations/{conv}/payments", usd(100), as_="bob"), 400,
             "idempotency_key_required")

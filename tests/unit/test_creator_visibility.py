@@ -142,9 +142,9 @@ def test_signed_out_callers_see_nothing_at_all(world):
                  "/v1/search?q=paidmarker"):
         refused(api.call("GET", path), 401, "unauthenticated")
         refused(api.call("GET", path, token="not-a-token"), 401, "unauthenticated")
-    for path in (f"/v1/posts/{ids['paid']}/unlock", f"/v1/posts/{ids['paid']}/tips", "/v1/users/alice/subscription"):
-        refused(api.call("POST", path, {"amount": 100, "currency": "USD"}, headers={"Idempotency-Key": key()}),
-                401, "unauthenticated")
+    for path, body in ((f"/v1/posts/{ids['paid']}/unlock", None), (f"/v1/posts/{ids['paid']}/tips", {"amount": 100, "currency": "USD"}),
+                       ("/v1/users/alice/subscription", {"pay_currency": "USD"})):
+        refused(api.call("POST", path, body, headers={"Idempotency-Key": key()}), 401, "unauthenticated")
 
 
 def test_search_never_finds_a_locked_post_by_its_hidden_words(world):

@@ -85,7 +85,10 @@ class Transfer(Answer):
       status: posted once the money moved.
       forced: whether an operator posted it past the usual checks.
       created_at: when it was made.
-      delivered: what the payee received, when in another currency (`deliver_currency`).
+      delivered: what the payee received, when in another currency (`deliver_currency`, or a
+        creator price, DM payment or payment request paid from another pocket): gross of a
+        platform fee taken from it.
+      rate: the rate of the conversion inside it (buy units per sell unit, spread applied), if any.
     """
     id: str = Id
     kind: TransferKind
@@ -98,6 +101,7 @@ class Transfer(Answer):
     forced: bool
     created_at: datetime
     delivered: Money | None = None
+    rate: str | None = Field(default=None, pattern=r"^[0-9]+(\.[0-9]+)?$")
 
 
 class Entry(Answer):
@@ -157,12 +161,13 @@ class PaymentRequest(Answer):
       id: the request id.
       from: who is asked to pay.
       to: who asked.
-      amount: minor units.
-      currency: the currency.
+      amount: minor units of `currency`.
+      currency: what the asker receives (any supported currency).
       note: the asker's note.
       status: pending, paid or declined.
       created_at: when it was asked.
-      paid: the transfer that paid it.
+      paid: the transfer that paid it: from another pocket of the payer's, its `amount` and
+        `currency` are what was paid and `delivered` the requested money.
     """
     id: str = Id
     from_: str = Field(alias="from")

@@ -97,7 +97,8 @@ class Message(Answer):
       sender: the sender's handle.
       text: the text.
       created_at: when it was sent.
-      payment: the transfer sent with it, if any.
+      payment: the transfer sent with it, if any: `amount`/`currency` what the sender paid,
+        `delivered`/`rate` when it converted to the currency the other member received.
     """
     id: str = Id
     conversation_id: str = Id
