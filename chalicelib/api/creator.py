@@ -1,23 +1,14 @@
 """Routes of Creator money (API.md): tips, unlocks, subscriptions, DM payments, earnings."""
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import errors, http
-from chalicelib.api.schemas import MoneyBody, Note, Page
+from chalicelib import errors, http, lazy
 from chalicelib.finance import creator
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-
-class PaymentBody(MoneyBody):
-    note: Note = ""
-
-
-class EarningsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    month: str = Field(max_length=7)
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.creator")
+route = http.routes(bp, authenticate, inputs)
 
 
 def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
@@ -25,7 +16,7 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/posts/{post_id}/tips", methods=["POST"], body=MoneyBody, idempotent=True)
+@route("/v1/posts/{post_id}/tips", methods=["POST"], body="MoneyBody", idempotent=True)
 def tip(req, post_id):
     """Tip a post's author.
 
@@ -57,7 +48,7 @@ def subscription_price(req):
     if raw == b"null":
         price = None
     elif isinstance(data, dict):
-        price = http.validate(MoneyBody, data).money()
+        price = http.validate(inputs.MoneyBody, data).money()
     else:
         raise errors.InvalidRequest("The body is a money object or null.")
     return creator.set_subscription_price(req.principal, price)
@@ -91,14 +82,14 @@ def cancel(req, handle):
     return creator.cancel(req.principal, handle)
 
 
-@route("/v1/me/subscriptions", query=Page)
+@route("/v1/me/subscriptions", query="Page")
 def my_subscriptions(req):
     """The caller's subscriptions, newest first."""
     items, key = creator.my_subscriptions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
-@route("/v1/conversations/{conv_id}/payments", methods=["POST"], body=PaymentBody, idempotent=True)
+@route("/v1/conversations/{conv_id}/payments", methods=["POST"], body="PaymentBody", idempotent=True)
 def pay_in_conversation(req, conv_id):
     """Send money inside a conversation.
 
@@ -108,7 +99,7 @@ def pay_in_conversation(req, conv_id):
     return _moved(creator.pay_in_conversation(req.principal, conv_id, d.money(), d.note, req.idempotency_key))
 
 
-@route("/v1/me/earnings", query=EarningsQuery)
+@route("/v1/me/earnings", query="EarningsQuery")
 def earnings(req):
     """A creator's earnings for a month.
 

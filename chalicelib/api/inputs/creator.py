@@ -1,0 +1,16 @@
+"""The request bodies and queries of `chalicelib/api/creator.py`'s routes.
+
+Loaded on the first request that validates one (`chalicelib/lazy.py`):
+pydantic is no part of a cold start."""
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.schemas import MoneyBody, Note, Page  # noqa: F401  (routes name these too)
+
+
+class PaymentBody(MoneyBody):
+    note: Note = ""
+
+
+class EarningsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    month: str = Field(max_length=7)

@@ -1,0 +1,29 @@
+"""The request bodies and queries of `chalicelib/api/system.py`'s routes.
+
+Loaded on the first request that validates one (`chalicelib/lazy.py`):
+pydantic is no part of a cold start."""
+from typing import Annotated
+
+from pydantic import Field, StrictInt, StrictStr
+
+from chalicelib.api.schemas import (
+    Body,
+    Page,  # noqa: F401  (routes name these too)
+    Reason,
+)
+
+
+class TestClockBody(Body):
+    now: StrictStr | None = Field(default=None, max_length=40)
+    advance_days: StrictInt | None = Field(default=None, ge=0, le=36600)
+
+
+class JobBody(Body):
+    as_of: StrictStr | None = Field(default=None, max_length=10)
+
+
+class RatesBody(Body):
+    apy_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    overdraft_apr_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    effective_date: Annotated[StrictStr, Field(max_length=10)]
+    reason: Reason | None = None
