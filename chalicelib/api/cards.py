@@ -1,6 +1,5 @@
 """Routes of the debit card (API.md, Cards): the person's side, and the card
 network's signed calls (Networks)."""
-
 from chalice import Blueprint
 
 from chalicelib import http, lazy

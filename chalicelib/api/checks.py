@@ -1,6 +1,5 @@
 """Routes of paper checks (API.md, Checks): writing and stopping checks,
 mobile deposits, and the clearing network's presentments and returns."""
-
 from chalice import Blueprint
 
 from chalicelib import http, lazy

@@ -1,6 +1,5 @@
 """Routes of Money in other currencies (API.md): pockets, quotes,
 conversions, and the operators' exchange rates."""
-
 from chalice import Blueprint
 
 from chalicelib import http, lazy

@@ -1,6 +1,5 @@
 """Routes of the Social section (API.md): profiles, follows, posts, likes,
 timeline, search, direct messages."""
-
 from chalice import Blueprint
 
 from chalicelib import errors, http, lazy

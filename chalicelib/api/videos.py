@@ -1,6 +1,5 @@
 """Routes of Videos (API.md): uploads by presigned POST, their verdict, and
 playback of a post's video by presigned GET."""
-
 from chalice import Blueprint
 
 from chalicelib import http, lazy

@@ -1,6 +1,5 @@
 """Routes of the Money account (API.md): wallet, entries, statements,
 deposits, withdrawals, transfers, payment requests."""
-
 from chalice import Blueprint, Response
 
 from chalicelib import http, lazy

@@ -6,33 +6,17 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt, StrictStr
 
-from chalicelib.api.schemas import (
-    NO_CONTROL_CHARS,
-    AmountCents,
-    Body,
-    MoneyBody,
-    Page,  # noqa: F401  (routes name these too)
-)
+from chalicelib.api.schemas import NO_CONTROL_CHARS, AmountCents, Body, MoneyBody
+# Shared models the routes name too, so looked up here with the rest.
+from chalicelib.api.schemas import Page  # noqa: F401
 from chalicelib.finance import card_network
 
 Label = Annotated[StrictStr, Field(max_length=40, pattern=NO_CONTROL_CHARS)]
-
-
 Mcc = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}$")]
-
-
 Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$")]
-
-
 EventId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-
-
 CardNumber = Annotated[StrictStr, Field(pattern=r"^[0-9]{12,19}$")]
-
-
 AuthorizationId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-
-
 MerchantText = Annotated[StrictStr, Field(max_length=100, pattern=NO_CONTROL_CHARS)]
 
 

@@ -6,13 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictStr
 
-from chalicelib.api.schemas import (
-    Body,
-    Memo,
-    MoneyBody,
-    Page,  # noqa: F401  (routes name these too)
-    Payee,
-)
+from chalicelib.api.schemas import Body, Memo, MoneyBody, Payee
+# Shared models the routes name too, so looked up here with the rest.
+from chalicelib.api.schemas import Page  # noqa: F401
 from chalicelib.finance import check_deposits, check_images
 from chalicelib.finance.accounts import aba_checksum_ok
 
@@ -24,19 +20,11 @@ def _aba(value: str) -> str:
 
 
 Routing = Annotated[StrictStr, Field(pattern=r"^[0-9]{9}$"), AfterValidator(_aba)]
-
-
 AccountNumber = Annotated[StrictStr, Field(pattern=r"^[0-9]{4,17}$")]
-
-
 Serial = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,15}$")]
-
-
 Image = Annotated[StrictStr, Field(min_length=4, max_length=check_images.encoded_chars_max(),
                                    json_schema_extra={"contentEncoding": "base64"}),
                   AfterValidator(check_images.decode)]
-
-
 EventId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 

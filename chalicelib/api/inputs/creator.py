@@ -4,7 +4,9 @@ Loaded on the first request that validates one (`chalicelib/lazy.py`):
 pydantic is no part of a cold start."""
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.schemas import MoneyBody, Note, Page  # noqa: F401  (routes name these too)
+from chalicelib.api.schemas import Note
+# Shared models the routes name too, so looked up here with the rest.
+from chalicelib.api.schemas import MoneyBody, Page  # noqa: F401
 
 
 class PaymentBody(MoneyBody):

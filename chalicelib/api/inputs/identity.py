@@ -6,7 +6,9 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt, StrictStr
 
-from chalicelib.api.schemas import AdminReason, Bio, Body, DisplayName, Handle, Page, Password  # noqa: F401  (routes name these too)
+from chalicelib.api.schemas import Bio, Body, DisplayName, Handle, Password
+# Shared models the routes name too, so looked up here with the rest.
+from chalicelib.api.schemas import AdminReason, Page  # noqa: F401
 
 
 class Signup(Body):

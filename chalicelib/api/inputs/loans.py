@@ -6,11 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from chalicelib.api.schemas import (
-    AmountCents,
-    Body,
-    MoneyBody,  # noqa: F401  (routes name these too)
-)
+from chalicelib.api.schemas import AmountCents, Body
+# Shared models the routes name too, so looked up here with the rest.
+from chalicelib.api.schemas import MoneyBody  # noqa: F401
 
 Months = Annotated[StrictInt, Field(ge=1, le=120)]
 

@@ -7,20 +7,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StrictStr
 
 from chalicelib.api import schemas
-from chalicelib.api.schemas import (
-    Body,
-    Handle,
-    MoneyBody,
-    Page,  # noqa: F401  (routes name these too)
-    _nfc_length,
-    _no_control_chars,
-    text_schema,
-)
+from chalicelib.api.schemas import Body, Handle, MoneyBody, _nfc_length, _no_control_chars, text_schema
+# Shared models the routes name too, so looked up here with the rest.
+from chalicelib.api.schemas import Page  # noqa: F401
 
 Text = Annotated[StrictStr, Field(max_length=4000), AfterValidator(_nfc_length(1, 280)),
                  AfterValidator(_no_control_chars), text_schema(1, 280)]
-
-
 VideoUrl = schemas.HttpsUrl  # no control or invisible characters (U+0000, U+200B, U+202E)
 
 

@@ -6,15 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from chalicelib.api.schemas import (
-    AnyCurrency,
-    Body,
-    Handle,
-    MoneyBody,
-    Note,
-    Page,
-    PocketMoneyBody,  # noqa: F401  (routes name these too)
-)
+from chalicelib.api.schemas import AnyCurrency, Body, Handle, MoneyBody, Note, Page
+# Shared models the routes name too, so looked up here with the rest.
+from chalicelib.api.schemas import PocketMoneyBody  # noqa: F401
 from chalicelib.config import HOME_CURRENCY
 
 
