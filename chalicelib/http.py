@@ -2,9 +2,7 @@
 authentication, pagination cursors, the idempotency-key header, and the one
 place where a refusal becomes a status code and the error object.
 
-A route is declared with `routes(blueprint)`:
-
-    route = routes(bp)
+A route is declared with `routes(blueprint, authenticate, inputs)`:
 
     inputs = lazy.module("chalicelib.api.inputs.identity")
     route = routes(bp, authenticate, inputs)
@@ -283,6 +281,9 @@ def routes(blueprint, authenticate, inputs=None):
               body: type[pydantic.BaseModel] | str | None = None, body_required: bool = True,
               query: type[pydantic.BaseModel] | str | None = None, idempotent: bool = False, network: str | None = None,
               body_bytes_max: int = BODY_BYTES_MAX):
+        if inputs is None and (isinstance(body, str) or isinstance(query, str)):
+            raise TypeError(f"{path}: a model named by a string needs the route module's `inputs`")
+
         def decorate(view):
             @functools.wraps(view)
             def handler(**path_params):
