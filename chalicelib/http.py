@@ -2,14 +2,21 @@
 authentication, pagination cursors, the idempotency-key header, and the one
 place where a refusal becomes a status code and the error object.
 
-A route is declared with `routes(blueprint)`:
+A route is declared with `routes(blueprint, authenticate, inputs)`:
 
-    route = routes(bp)
+    inputs = lazy.module("chalicelib.api.inputs.identity")
+    route = routes(bp, authenticate, inputs)
 
-    @route("/v1/me", methods=["PATCH"], body=PatchMe)
+    @route("/v1/me", methods=["PATCH"], body="PatchMe")
     def patch_me(req):
         return people.update_profile(req.principal.user_id, req.data.display_name, req.data.bio)
+
+`body` and `query` name a pydantic model of `inputs`, the route module's
+request models, loaded on the first request that needs one: pydantic and
+some fifty model classes are no part of a cold start (`chalicelib/lazy.py`).
 """
+from __future__ import annotations
+
 import base64
 import functools
 import hashlib
@@ -19,14 +26,16 @@ import logging
 from dataclasses import dataclass
 
 from chalice import Response
-from pydantic import BaseModel, ValidationError
 
-from chalicelib import errors
+from chalicelib import errors, lazy
 from chalicelib.identity import client as client_module
 from chalicelib.identity import keys, network_auth
 from chalicelib.identity.client import Client
 
 log = logging.getLogger("flock")
+# Loaded by the first model a request validates (the models import it); only
+# its ValidationError is named here.
+pydantic = lazy.module("pydantic")
 
 BODY_BYTES_MAX = 64 * 1024
 CURSOR_CHARS_MAX = 2048
@@ -89,17 +98,17 @@ def parse_json(raw: bytes | None, bytes_max: int = BODY_BYTES_MAX):
     return value
 
 
-def validation_error(exc: ValidationError) -> errors.InvalidRequest:
+def validation_error(exc: pydantic.ValidationError) -> errors.InvalidRequest:
     first = exc.errors(include_url=False)[0]
     param = ".".join(str(p) for p in first.get("loc", ())) or None
     message = first.get("msg", "invalid value")
     return errors.InvalidRequest(f"{param}: {message}" if param else message, param=param)
 
 
-def validate(model: type[BaseModel], data):
+def validate(model: type[pydantic.BaseModel], data):
     try:
         return model.model_validate(data)
-    except ValidationError as exc:
+    except pydantic.ValidationError as exc:
         raise validation_error(exc) from None
 
 
@@ -182,7 +191,7 @@ def client_of(chalice_request) -> Client:
                                       headers.get("flock-otp"))
 
 
-def parse_body(chalice_request, model: type[BaseModel], required: bool, bytes_max: int = BODY_BYTES_MAX):
+def parse_body(chalice_request, model: type[pydantic.BaseModel], required: bool, bytes_max: int = BODY_BYTES_MAX):
     data = parse_json(chalice_request.raw_body, bytes_max)
     if data is None:
         if required:
@@ -217,33 +226,51 @@ def _request_id(app) -> str:
     return getattr(context, "aws_request_id", None) or "unknown"
 
 
+def _model(inputs, model):
+    """A route's body or query model: named in `inputs` (loading it, the
+    first time), or given as a class."""
+    return getattr(inputs, model) if isinstance(model, str) else model
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     """One declared route and method, as `route` saw it: the source of the
-    OpenAPI document (chalicelib/api/openapi.py) and the route-table tests."""
+    OpenAPI document (chalicelib/api/openapi.py) and the route-table tests.
+    `body` and `query` resolve the models by name (loading them)."""
     path: str
     method: str
     view_name: str
     view: object
-    body: type[BaseModel] | None
+    body_model: type[pydantic.BaseModel] | str | None
     body_required: bool
-    query: type[BaseModel] | None
+    query_model: type[pydantic.BaseModel] | str | None
     auth: bool
     admin: bool
     idempotent: bool
     status: int
     network: str | None = None
+    inputs: object = None
+
+    @property
+    def body(self):
+        return None if self.body_model is None else _model(self.inputs, self.body_model)
+
+    @property
+    def query(self):
+        return None if self.query_model is None else _model(self.inputs, self.query_model)
 
 
 REGISTRY: list[RouteSpec] = []
 
 
-def routes(blueprint, authenticate):
+def routes(blueprint, authenticate, inputs=None):
     """A route decorator for `blueprint` whose views take a `Request`.
 
     `authenticate(token) -> principal` is identity's. `auth=False` routes get
     no principal; `admin=True` routes refuse non-admins with 403. `body` and
-    `query` are pydantic models; `idempotent=True` requires the key header.
+    `query` are pydantic models, by name in `inputs` (a module loaded with
+    `lazy.module`, so the first request pays for pydantic, not the cold
+    start) or as classes; `idempotent=True` requires the key header.
     `body_bytes_max` raises the body limit for the route that takes images.
     `network="card"` routes are called by that network, not by a person: the
     `Flock-Signature` header is checked before anything else (a refused call
@@ -251,9 +278,12 @@ def routes(blueprint, authenticate):
     the service is answered with the stored status and body.
     """
     def route(path: str, methods=("GET",), auth: bool = True, admin: bool = False, status: int = 200,
-              body: type[BaseModel] | None = None, body_required: bool = True,
-              query: type[BaseModel] | None = None, idempotent: bool = False, network: str | None = None,
+              body: type[pydantic.BaseModel] | str | None = None, body_required: bool = True,
+              query: type[pydantic.BaseModel] | str | None = None, idempotent: bool = False, network: str | None = None,
               body_bytes_max: int = BODY_BYTES_MAX):
+        if inputs is None and (isinstance(body, str) or isinstance(query, str)):
+            raise TypeError(f"{path}: a model named by a string needs the route module's `inputs`")
+
         def decorate(view):
             @functools.wraps(view)
             def handler(**path_params):
@@ -263,8 +293,10 @@ def routes(blueprint, authenticate):
                         network_auth.verify(network, chalice_request.headers.get(network_auth.HEADER),
                                             chalice_request.raw_body or b"")
                     key = parse_idempotency_key(chalice_request) if idempotent else None
-                    data = parse_body(chalice_request, body, body_required, body_bytes_max) if body else None
-                    params = validate(query, dict(chalice_request.query_params or {})) if query else None
+                    data = parse_body(chalice_request, _model(inputs, body), body_required, body_bytes_max) \
+                        if body else None
+                    params = validate(_model(inputs, query), dict(chalice_request.query_params or {})) \
+                        if query else None
                     principal = authenticate(_bearer_token(chalice_request), client_of(chalice_request)) \
                         if (auth or admin) and not network else None
                     if admin and principal.role != "admin":
@@ -285,7 +317,8 @@ def routes(blueprint, authenticate):
             blueprint.route(path, methods=list(methods))(handler)
             for method in methods:
                 REGISTRY.append(RouteSpec(path, method.upper(), view.__name__, view, body, body_required, query,
-                                          (auth or admin) and not network, admin, idempotent, status, network))
+                                          (auth or admin) and not network, admin, idempotent, status, network,
+                                          inputs))
             return view
         return decorate
     return route

@@ -1,85 +1,15 @@
 """Routes of the debit card (API.md, Cards): the person's side, and the card
 network's signed calls (Networks)."""
-from typing import Annotated
-
 from chalice import Blueprint
-from pydantic import Field, StrictInt, StrictStr
 
-from chalicelib import http
-from chalicelib.api.schemas import NO_CONTROL_CHARS, AmountCents, Body, MoneyBody, Page
+from chalicelib import http, lazy
 from chalicelib.finance import card_network, cards
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-Label = Annotated[StrictStr, Field(max_length=40, pattern=NO_CONTROL_CHARS)]
-Mcc = Annotated[StrictStr, Field(pattern=r"^[0-9]{4}$")]
-Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$")]
-EventId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-CardNumber = Annotated[StrictStr, Field(pattern=r"^[0-9]{12,19}$")]
-AuthorizationId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-MerchantText = Annotated[StrictStr, Field(max_length=100, pattern=NO_CONTROL_CHARS)]
-
-
-class CreateCardBody(Body):
-    label: Label | None = None
-
-
-class RevealBody(Body):
-    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
-
-
-class LimitsBody(Body):
-    per_transaction: AmountCents | None = None
-    daily: AmountCents | None = None
-    monthly: AmountCents | None = None
-    blocked_mccs: Annotated[list[Mcc], Field(max_length=100)] | None = None
-    allowed_countries: Annotated[list[Country], Field(max_length=250)] | None = None
-
-
-class MerchantBody(Body):
-    name: Annotated[MerchantText, Field(min_length=1)]
-    mcc: Mcc
-    city: MerchantText
-    country: Country
-
-    def merchant(self) -> card_network.Merchant:
-        return card_network.Merchant(self.name, self.mcc, self.city, self.country)
-
-
-class AuthorizationBody(MoneyBody):
-    id: EventId
-    card_number: CardNumber
-    exp_month: Annotated[StrictInt, Field(ge=1, le=12)]
-    exp_year: Annotated[StrictInt, Field(ge=2000, le=2100)]
-    cvc: Annotated[StrictStr, Field(pattern=r"^[0-9]{3,4}$")] | None = None
-    merchant: MerchantBody
-
-
-class IncrementBody(Body):
-    id: EventId
-    amount: AmountCents
-
-
-class ClearingBody(MoneyBody):
-    id: EventId
-    authorization_id: AuthorizationId | None = None
-    card_number: CardNumber | None = None
-    merchant: MerchantBody | None = None
-
-
-class ReversalBody(Body):
-    id: EventId
-    authorization_id: AuthorizationId
-    amount: AmountCents | None = None
-
-
-class RefundBody(MoneyBody):
-    id: EventId
-    card_number: CardNumber
-    merchant: MerchantBody
-    authorization_id: AuthorizationId | None = None
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.cards")
+route = http.routes(bp, authenticate, inputs)
 
 
 def _event(req) -> dict:
@@ -97,7 +27,7 @@ def _page(result) -> dict:
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
-@route("/v1/cards", methods=["POST"], body=CreateCardBody, body_required=False, idempotent=True, status=201)
+@route("/v1/cards", methods=["POST"], body="CreateCardBody", body_required=False, idempotent=True, status=201)
 def create_card(req):
     """Issue a debit card on your balance.
 
@@ -107,7 +37,7 @@ def create_card(req):
     return http.Reply(body, 201, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/cards", query=Page)
+@route("/v1/cards", query="Page")
 def list_cards(req):
     """Your cards, newest first."""
     return _page(cards.list_cards(req.principal, req.params.limit, http.decode_cursor(req.params.cursor)))
@@ -119,7 +49,7 @@ def get_card(req, card_id):
     return cards.get_card(req.principal, card_id)
 
 
-@route("/v1/cards/{card_id}/reveal", methods=["POST"], body=RevealBody)
+@route("/v1/cards/{card_id}/reveal", methods=["POST"], body="RevealBody")
 def reveal_card(req, card_id):
     """Show a card's number and CVC again.
 
@@ -147,14 +77,14 @@ def close_card(req, card_id):
     return cards.close(req.principal, card_id)
 
 
-@route("/v1/cards/{card_id}/limits", methods=["PUT"], body=LimitsBody)
+@route("/v1/cards/{card_id}/limits", methods=["PUT"], body="LimitsBody")
 def set_card_limits(req, card_id):
     """Set a card's limits: per transaction, per day, per month, blocked merchant categories, allowed countries."""
     changes = {name: getattr(req.data, name) for name in req.data.model_fields_set}
     return cards.set_limits(req.principal, card_id, changes)
 
 
-@route("/v1/cards/{card_id}/transactions", query=Page)
+@route("/v1/cards/{card_id}/transactions", query="Page")
 def card_transactions(req, card_id):
     """A card's transactions: authorizations, declines, clearings, reversals, refunds."""
     return _page(card_network.transactions(req.principal, card_id, req.params.limit,
@@ -163,7 +93,7 @@ def card_transactions(req, card_id):
 
 # The card network's calls: signed, no bearer token (API.md, Networks).
 
-@route("/v1/network/card-authorizations", methods=["POST"], body=AuthorizationBody, network="card")
+@route("/v1/network/card-authorizations", methods=["POST"], body="AuthorizationBody", network="card")
 def card_authorization(req):
     """The card network asks to authorize a purchase.
 
@@ -174,14 +104,14 @@ def card_authorization(req):
                                           d.merchant.merchant()))
 
 
-@route("/v1/network/card-authorizations/{auth_id}/increments", methods=["POST"], body=IncrementBody,
+@route("/v1/network/card-authorizations/{auth_id}/increments", methods=["POST"], body="IncrementBody",
        network="card")
 def card_increment(req, auth_id):
     """The card network asks to raise an authorization's hold (approved or declined; a decline leaves the hold)."""
     return _answer(card_network.increment({**_event(req), "authorization_id": auth_id}, auth_id, req.data.amount))
 
 
-@route("/v1/network/card-clearings", methods=["POST"], body=ClearingBody, network="card")
+@route("/v1/network/card-clearings", methods=["POST"], body="ClearingBody", network="card")
 def card_clearing(req):
     """The card network posts a purchase: captures the hold (within the merchant's tolerance), or forces a post without one."""
     d = req.data
@@ -189,13 +119,13 @@ def card_clearing(req):
                                       d.merchant.merchant() if d.merchant else None))
 
 
-@route("/v1/network/card-reversals", methods=["POST"], body=ReversalBody, network="card")
+@route("/v1/network/card-reversals", methods=["POST"], body="ReversalBody", network="card")
 def card_reversal(req):
     """The card network releases all or part of an authorization's hold."""
     return _answer(card_network.reverse(_event(req), req.data.authorization_id, req.data.amount))
 
 
-@route("/v1/network/card-refunds", methods=["POST"], body=RefundBody, network="card")
+@route("/v1/network/card-refunds", methods=["POST"], body="RefundBody", network="card")
 def card_refund(req):
     """The card network refunds a purchase to the account, taking back its cashback."""
     d = req.data

@@ -1,82 +1,32 @@
 """Routes of paper checks (API.md, Checks): writing and stopping checks,
 mobile deposits, and the clearing network's presentments and returns."""
-from typing import Annotated, Literal
-
 from chalice import Blueprint
-from pydantic import AfterValidator, Field, StrictBool, StrictStr
 
-from chalicelib import http
-from chalicelib.api.schemas import Body, Memo, MoneyBody, Page, Payee
+from chalicelib import http, lazy
 from chalicelib.finance import check_deposits, check_images, checks
-from chalicelib.finance.accounts import aba_checksum_ok
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.checks")
+route = http.routes(bp, authenticate, inputs)
 
 # Two images at their largest, base64, and the rest of the body.
 DEPOSIT_BODY_BYTES_MAX = 2 * check_images.encoded_chars_max() + 8192
-
-
-def _aba(value: str) -> str:
-    if not aba_checksum_ok(value):
-        raise ValueError("the routing number fails the ABA checksum")
-    return value
-
-
-Routing = Annotated[StrictStr, Field(pattern=r"^[0-9]{9}$"), AfterValidator(_aba)]
-AccountNumber = Annotated[StrictStr, Field(pattern=r"^[0-9]{4,17}$")]
-Serial = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,15}$")]
-Image = Annotated[StrictStr, Field(min_length=4, max_length=check_images.encoded_chars_max(),
-                                   json_schema_extra={"contentEncoding": "base64"}),
-                  AfterValidator(check_images.decode)]
-EventId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-
-
-class CheckBody(MoneyBody):
-    payee: Payee
-    memo: Memo = ""
-
-
-class MicrBody(Body):
-    routing: Routing
-    account: AccountNumber
-    serial: Serial
-
-
-class CheckDepositBody(MoneyBody):
-    micr: MicrBody
-    front_image: Image
-    back_image: Image
-    endorsed: StrictBool
-
-
-class PresentmentBody(MoneyBody):
-    id: EventId
-    routing: Annotated[StrictStr, Field(pattern=r"^[0-9]{9}$")]  # another bank's number is an answer, not a 400
-    account: AccountNumber
-    serial: Serial
-    payee: Annotated[StrictStr, Field(max_length=200)] | None = None
-
-
-class CheckReturnBody(Body):
-    id: EventId
-    deposit_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
-    reason: Literal[check_deposits.RETURN_REASONS]
 
 
 def _replayed(replayed: bool) -> dict:
     return {"Idempotent-Replayed": "true"} if replayed else {}
 
 
-@route("/v1/checks", methods=["POST"], body=CheckBody, idempotent=True, status=201)
+@route("/v1/checks", methods=["POST"], body="CheckBody", idempotent=True, status=201)
 def write_check(req):
     """Write a paper check on your account: numbered from 1001, with its MICR line. Moves no money."""
     written = checks.write(req.principal, req.data.payee, req.data.money(), req.data.memo, req.idempotency_key)
     return http.Reply(checks.public_check(written.check), 201, _replayed(written.replayed))
 
 
-@route("/v1/checks", query=Page)
+@route("/v1/checks", query="Page")
 def list_checks(req):
     """The checks you wrote, newest first."""
     items, key = checks.list_checks(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
@@ -95,7 +45,7 @@ def stop_check(req, check_id):
     return checks.public_check(checks.stop(req.principal, check_id))
 
 
-@route("/v1/check-deposits", methods=["POST"], body=CheckDepositBody, idempotent=True, status=201,
+@route("/v1/check-deposits", methods=["POST"], body="CheckDepositBody", idempotent=True, status=201,
        body_bytes_max=DEPOSIT_BODY_BYTES_MAX)
 def deposit_check(req):
     """Deposit a check by its photographs.
@@ -109,7 +59,7 @@ def deposit_check(req):
     return http.Reply(check_deposits.public_deposit(done.deposit), 201, _replayed(done.replayed))
 
 
-@route("/v1/check-deposits", query=Page)
+@route("/v1/check-deposits", query="Page")
 def list_check_deposits(req):
     """Your check deposits, newest first."""
     items, key = check_deposits.list_deposits(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
@@ -122,7 +72,7 @@ def get_check_deposit(req, deposit_id):
     return check_deposits.public_deposit(check_deposits.own_deposit(req.principal, deposit_id))
 
 
-@route("/v1/network/check-presentments", methods=["POST"], body=PresentmentBody, network="check")
+@route("/v1/network/check-presentments", methods=["POST"], body="PresentmentBody", network="check")
 def present_check(req):
     """The clearing network presents a Flock check: paid in one transaction, or returned with the positive-pay reason."""
     d = req.data
@@ -131,7 +81,7 @@ def present_check(req):
     return http.Reply(answer, status)
 
 
-@route("/v1/network/check-returns", methods=["POST"], body=CheckReturnBody, network="check")
+@route("/v1/network/check-returns", methods=["POST"], body="CheckReturnBody", network="check")
 def return_check_deposit(req):
     """The clearing network returns a deposited check: the credit is reversed (held funds first) and the return fee charged."""
     status, answer = check_deposits.return_deposit(req.data.model_dump())

@@ -1,31 +1,15 @@
 """Routes of Creator money (API.md): tips, unlocks, subscriptions, DM payments, earnings."""
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import errors, http
-from chalicelib.api.schemas import AnyCurrency, Note, Page, PaysFrom, PocketMoneyBody
-from chalicelib.config import HOME_CURRENCY
+from chalicelib import errors, http, lazy
 from chalicelib.finance import creator
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-
-class PaymentBody(PocketMoneyBody, PaysFrom):
-    """What the other member receives, in its currency; `pay_currency` optional."""
-    note: Note = ""
-
-
-class TipBody(PocketMoneyBody, PaysFrom):
-    """The tip in the currency the author receives; `pay_currency` optional."""
-
-
-class EarningsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    month: str = Field(max_length=7)
-    currency: AnyCurrency = HOME_CURRENCY
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.creator")
+route = http.routes(bp, authenticate, inputs)
 
 
 def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
@@ -33,7 +17,7 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/posts/{post_id}/tips", methods=["POST"], body=TipBody, idempotent=True)
+@route("/v1/posts/{post_id}/tips", methods=["POST"], body="TipBody", idempotent=True)
 def tip(req, post_id):
     """Tip a post's author, in the currency they receive.
 
@@ -46,7 +30,7 @@ def tip(req, post_id):
                               d.pay_from()))
 
 
-@route("/v1/posts/{post_id}/unlock", methods=["POST"], body=PaysFrom, body_required=False, idempotent=True)
+@route("/v1/posts/{post_id}/unlock", methods=["POST"], body="PaysFrom", body_required=False, idempotent=True)
 def unlock(req, post_id):
     """Pay to read a paid post, at its price in its currency.
 
@@ -70,7 +54,7 @@ def subscription_price(req):
     if raw == b"null":
         price = None
     elif isinstance(data, dict):
-        price = http.validate(PocketMoneyBody, data).money(SUPPORTED_CURRENCIES)
+        price = http.validate(inputs.PocketMoneyBody, data).money(SUPPORTED_CURRENCIES)
     else:
         raise errors.InvalidRequest("The body is a money object or null.")
     return creator.set_subscription_price(req.principal, price)
@@ -86,7 +70,7 @@ def clear_subscription_price(req):
     return creator.set_subscription_price(req.principal, None)
 
 
-@route("/v1/users/{handle}/subscription", methods=["POST"], body=PaysFrom, body_required=False, idempotent=True)
+@route("/v1/users/{handle}/subscription", methods=["POST"], body="PaysFrom", body_required=False, idempotent=True)
 def subscribe(req, handle):
     """Subscribe to a creator; the first month is charged now.
 
@@ -105,14 +89,14 @@ def cancel(req, handle):
     return creator.cancel(req.principal, handle)
 
 
-@route("/v1/me/subscriptions", query=Page)
+@route("/v1/me/subscriptions", query="Page")
 def my_subscriptions(req):
     """The caller's subscriptions, newest first."""
     items, key = creator.my_subscriptions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
-@route("/v1/conversations/{conv_id}/payments", methods=["POST"], body=PaymentBody, idempotent=True)
+@route("/v1/conversations/{conv_id}/payments", methods=["POST"], body="PaymentBody", idempotent=True)
 def pay_in_conversation(req, conv_id):
     """Send money inside a conversation, in the currency the other member receives.
 
@@ -124,7 +108,7 @@ def pay_in_conversation(req, conv_id):
                                               req.idempotency_key, d.pay_from()))
 
 
-@route("/v1/me/earnings", query=EarningsQuery)
+@route("/v1/me/earnings", query="EarningsQuery")
 def earnings(req):
     """A creator's earnings for a month.
 

@@ -8,10 +8,12 @@ import html
 
 from chalice import Blueprint
 
-from chalicelib import http
-from chalicelib.api import openapi, web
+from chalicelib import http, lazy
+from chalicelib.api import web
 from chalicelib.identity.users import authenticate
 
+# The document is built from pydantic's JSON schemas: loaded by the first request for it, not by a cold start.
+openapi = lazy.module("chalicelib.api.openapi")
 bp = Blueprint(__name__)
 route = http.routes(bp, authenticate)
 

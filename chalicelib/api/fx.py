@@ -1,39 +1,16 @@
 """Routes of Money in other currencies (API.md): pockets, quotes,
 conversions, and the operators' exchange rates."""
-from typing import Annotated
-
 from chalice import Blueprint
-from pydantic import Field, StrictStr
 
-from chalicelib import http
-from chalicelib.api.schemas import AmountCents, AnyCurrency, Body, Reason
+from chalicelib import http, lazy
 from chalicelib.finance import fx, fx_rates, pockets
 from chalicelib.finance.transfers import require_verified
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-RATES_MAX = 64
-
-
-class QuoteBody(Body):
-    sell_currency: AnyCurrency
-    buy_currency: AnyCurrency
-    sell_amount: AmountCents | None = None
-    buy_amount: AmountCents | None = None
-
-
-class ConversionBody(Body):
-    quote_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
-
-
-class FxRatesBody(Body):
-    base: AnyCurrency
-    # Decimal strings, checked by the service (a JSON number would be a float).
-    rates: Annotated[dict[Annotated[StrictStr, Field(max_length=16)], Annotated[StrictStr, Field(max_length=32)]],
-                     Field(min_length=1, max_length=RATES_MAX)]
-    reason: Reason | None = None
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.fx")
+route = http.routes(bp, authenticate, inputs)
 
 
 @route("/v1/wallet/pockets")
@@ -43,7 +20,7 @@ def list_pockets(req):
     return {"data": pockets.list_pockets(req.principal.user_id)}
 
 
-@route("/v1/fx/quotes", methods=["POST"], status=201, body=QuoteBody)
+@route("/v1/fx/quotes", methods=["POST"], status=201, body="QuoteBody")
 def create_quote(req):
     """Quote a conversion between two of your currencies.
 
@@ -53,14 +30,14 @@ def create_quote(req):
     return fx.create_quote(req.principal, d.sell_currency, d.buy_currency, d.sell_amount, d.buy_amount)
 
 
-@route("/v1/fx/conversions", methods=["POST"], body=ConversionBody, idempotent=True)
+@route("/v1/fx/conversions", methods=["POST"], body="ConversionBody", idempotent=True)
 def convert(req):
     """Convert between your own pockets at a live quote, once."""
     body, replayed = fx.convert(req.principal, req.data.quote_id, req.idempotency_key)
     return http.Reply(body, 201, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/admin/fx-rates", methods=["PUT"], admin=True, body=FxRatesBody)
+@route("/v1/admin/fx-rates", methods=["PUT"], admin=True, body="FxRatesBody")
 def set_fx_rates(req):
     """Set the mid-market FX rates (operators; audited)."""
     return fx_rates.set_rates(req.principal, req.data.base, req.data.rates, req.data.reason)

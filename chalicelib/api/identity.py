@@ -2,72 +2,25 @@
 people, and Security of the person: sessions, refresh, security events."""
 from chalice import Blueprint
 
-from chalicelib import http
-from chalicelib.api.schemas import AdminReason, Bio, Body, DisplayName, Handle, Page, Password
+from chalicelib import http, lazy
 from chalicelib.finance import customers
 from chalicelib.identity import events, sessions, users
 from chalicelib.identity.users import authenticate
 from chalicelib.social import people
-from pydantic import Field, StrictInt, StrictStr
-from typing import Annotated
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.identity")
+route = http.routes(bp, authenticate, inputs)
 
 
-class Signup(Body):
-    handle: Handle
-    password: Password
-    display_name: DisplayName | None = None
-
-
-class Login(Body):
-    handle: Handle
-    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
-
-
-class PatchMe(Body):
-    display_name: DisplayName | None = None
-    bio: Bio | None = None
-
-
-class ChangePassword(Body):
-    current_password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
-    new_password: Password
-
-
-class Refresh(Body):
-    refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
-
-
-Code = Annotated[StrictStr, Field(min_length=1, max_length=32)]
-
-
-class Mfa(Body):
-    mfa_token: Annotated[StrictStr, Field(min_length=1, max_length=128)]
-    code: Code
-
-
-class TotpCode(Body):
-    code: Code
-
-
-class DisableTwoFactor(Body):
-    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
-    code: Code
-
-
-class CreditLimit(AdminReason):
-    credit_limit: Annotated[StrictInt, Field(ge=0, le=10**12)]
-
-
-@route("/v1/auth/signup", methods=["POST"], auth=False, status=201, body=Signup)
+@route("/v1/auth/signup", methods=["POST"], auth=False, status=201, body="Signup")
 def signup(req):
     """Create an account and sign in."""
     return people.signup(req.data.handle, req.data.password, req.data.display_name, req.client)
 
 
-@route("/v1/auth/login", methods=["POST"], auth=False, body=Login)
+@route("/v1/auth/login", methods=["POST"], auth=False, body="Login")
 def login(req):
     """Sign in with handle and password.
 
@@ -76,7 +29,7 @@ def login(req):
     return users.login(req.data.handle, req.data.password, req.client)
 
 
-@route("/v1/auth/mfa", methods=["POST"], auth=False, body=Mfa)
+@route("/v1/auth/mfa", methods=["POST"], auth=False, body="Mfa")
 def finish_mfa(req):
     """Finish a sign-in with a TOTP or recovery code."""
     return users.finish_mfa(req.data.mfa_token, req.data.code, req.client)
@@ -88,13 +41,13 @@ def enrol_totp(req):
     return users.enrol_totp(req.principal)
 
 
-@route("/v1/me/2fa/totp/confirm", methods=["POST"], body=TotpCode)
+@route("/v1/me/2fa/totp/confirm", methods=["POST"], body="TotpCode")
 def confirm_totp(req):
     """Confirm a TOTP authenticator with a code; answers the recovery codes, once."""
     return users.confirm_totp(req.principal, req.data.code)
 
 
-@route("/v1/me/2fa", methods=["DELETE"], body=DisableTwoFactor)
+@route("/v1/me/2fa", methods=["DELETE"], body="DisableTwoFactor")
 def disable_totp(req):
     """Turn off two-factor authentication.
 
@@ -104,7 +57,7 @@ def disable_totp(req):
     return http.Reply(None, 204)
 
 
-@route("/v1/auth/refresh", methods=["POST"], auth=False, body=Refresh)
+@route("/v1/auth/refresh", methods=["POST"], auth=False, body="Refresh")
 def refresh(req):
     """Trade a refresh token for a new token pair.
 
@@ -133,7 +86,7 @@ def end_session(req, session_id):
     return http.Reply(None, 204)
 
 
-@route("/v1/me/security-events", query=Page)
+@route("/v1/me/security-events", query="Page")
 def security_events(req):
     """The caller's security log, newest first."""
     items, key = events.list_events(req.principal.user_id, req.params.limit, http.decode_cursor(req.params.cursor))
@@ -146,13 +99,13 @@ def get_me(req):
     return users.own_user(users.require(req.principal.user_id))
 
 
-@route("/v1/me", methods=["PATCH"], body=PatchMe)
+@route("/v1/me", methods=["PATCH"], body="PatchMe")
 def patch_me(req):
     """Change the caller's display name or bio."""
     return people.update_profile(req.principal.user_id, req.data.display_name, req.data.bio)
 
 
-@route("/v1/me/password", methods=["POST"], body=ChangePassword)
+@route("/v1/me/password", methods=["POST"], body="ChangePassword")
 def change_password(req):
     """Change the caller's password; other sessions end."""
     return users.change_password(req.principal, req.data.current_password, req.data.new_password)
@@ -164,13 +117,13 @@ def get_user(req, handle):
     return users.public_user(users.require_by_handle(handle))
 
 
-@route("/v1/admin/users/{handle}/verify", methods=["POST"], admin=True, body=AdminReason, body_required=False)
+@route("/v1/admin/users/{handle}/verify", methods=["POST"], admin=True, body="AdminReason", body_required=False)
 def verify(req, handle):
     """Mark a person as verified (KYC passed), opening their money account."""
     return customers.verify(req.principal, handle, req.data.reason)
 
 
-@route("/v1/admin/users/{handle}/freeze", methods=["POST"], admin=True, body=AdminReason, body_required=False)
+@route("/v1/admin/users/{handle}/freeze", methods=["POST"], admin=True, body="AdminReason", body_required=False)
 def freeze(req, handle):
     """Freeze a person and their money account.
 
@@ -179,13 +132,13 @@ def freeze(req, handle):
     return customers.freeze(req.principal, handle, req.data.reason)
 
 
-@route("/v1/admin/users/{handle}/unfreeze", methods=["POST"], admin=True, body=AdminReason, body_required=False)
+@route("/v1/admin/users/{handle}/unfreeze", methods=["POST"], admin=True, body="AdminReason", body_required=False)
 def unfreeze(req, handle):
     """Unfreeze a person and their money account."""
     return customers.unfreeze(req.principal, handle, req.data.reason)
 
 
-@route("/v1/admin/users/{handle}/credit-limit", methods=["PUT"], admin=True, body=CreditLimit)
+@route("/v1/admin/users/{handle}/credit-limit", methods=["PUT"], admin=True, body="CreditLimit")
 def credit_limit(req, handle):
     """Set a person's credit limit."""
     return customers.set_credit_limit(req.principal, handle, req.data.credit_limit, req.data.reason)

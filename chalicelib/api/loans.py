@@ -1,37 +1,17 @@
 """Routes of lending (API.md, Loans): applications, loans, payments, payoff,
 and the operator's product."""
 from datetime import date
-from typing import Annotated
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from chalicelib import errors, http
-from chalicelib.api.schemas import AmountCents, Body, MoneyBody
+from chalicelib import errors, http, lazy
 from chalicelib.finance import loans
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-Months = Annotated[StrictInt, Field(ge=1, le=120)]
-
-
-class ApplicationBody(Body):
-    amount: AmountCents
-    term_months: Months
-
-
-class ProductBody(Body):
-    min_amount: AmountCents
-    max_amount: AmountCents
-    terms: Annotated[list[Months], Field(min_length=1, max_length=120)]
-    apr_bps_by_grade: dict[Annotated[str, Field(pattern=r"^[A-E]$")], Annotated[StrictInt, Field(ge=0, le=10_000)]]
-
-
-class PayoffQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    date: str | None = Field(default=None, max_length=10)
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.loans")
+route = http.routes(bp, authenticate, inputs)
 
 
 def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
@@ -39,7 +19,7 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/loans/applications", methods=["POST"], body=ApplicationBody, idempotent=True, status=201)
+@route("/v1/loans/applications", methods=["POST"], body="ApplicationBody", idempotent=True, status=201)
 def apply_for_loan(req):
     """Apply for a loan; the decision comes at once.
 
@@ -72,7 +52,7 @@ def get_loan(req, loan_id):
     return loans.get_loan(req.principal, loan_id)
 
 
-@route("/v1/loans/{loan_id}/payments", methods=["POST"], body=MoneyBody, idempotent=True, status=201)
+@route("/v1/loans/{loan_id}/payments", methods=["POST"], body="MoneyBody", idempotent=True, status=201)
 def pay_loan(req, loan_id):
     """Pay towards a loan from the wallet.
 
@@ -81,7 +61,7 @@ def pay_loan(req, loan_id):
     return _moved(loans.pay(req.principal, loan_id, req.data.money(), req.idempotency_key))
 
 
-@route("/v1/loans/{loan_id}/payoff", query=PayoffQuery)
+@route("/v1/loans/{loan_id}/payoff", query="PayoffQuery")
 def loan_payoff(req, loan_id):
     """What paying a loan off today costs."""
     on = None
@@ -93,7 +73,7 @@ def loan_payoff(req, loan_id):
     return loans.payoff_quote(req.principal, loan_id, on)
 
 
-@route("/v1/admin/loan-products", methods=["PUT"], admin=True, body=ProductBody)
+@route("/v1/admin/loan-products", methods=["PUT"], admin=True, body="ProductBody")
 def set_loan_products(req):
     """Set what may be borrowed: amounts, terms, rates by grade."""
     return loans.set_product(req.principal, req.data.model_dump())

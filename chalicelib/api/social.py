@@ -1,46 +1,16 @@
 """Routes of the Social section (API.md): profiles, follows, posts, likes,
 timeline, search, direct messages."""
-from typing import Annotated, Literal
-
 from chalice import Blueprint
-from pydantic import AfterValidator, Field, StrictStr
 
-from chalicelib import errors, http
-from chalicelib.api import schemas
-from chalicelib.api.schemas import Body, Handle, Page, PocketMoneyBody, _no_control_chars, _nfc_length, text_schema
+from chalicelib import errors, http, lazy
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from chalicelib.identity.users import authenticate, require_by_handle
 from chalicelib.social import graph, messages, posts, search, timeline
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-Text = Annotated[StrictStr, Field(max_length=4000), AfterValidator(_nfc_length(1, 280)),
-                 AfterValidator(_no_control_chars), text_schema(1, 280)]
-VideoUrl = schemas.HttpsUrl  # no control or invisible characters (U+0000, U+200B, U+202E)
-
-
-class PostBody(Body):
-    text: Text
-    reply_to: Annotated[StrictStr, Field(max_length=64)] | None = None
-    price: PocketMoneyBody | None = None
-    video_url: VideoUrl | None = None
-    video_id: Annotated[StrictStr, Field(max_length=64)] | None = None
-    audience: Literal["public", "subscribers"] = "public"
-
-
-class ConversationBody(Body):
-    with_: Annotated[Handle, Field(alias="with")]
-
-
-class MessageBody(Body):
-    text: Annotated[StrictStr, Field(max_length=8000), AfterValidator(_nfc_length(1, 2000)),
-                    AfterValidator(_no_control_chars), text_schema(1, 2000)]
-
-
-class SearchQuery(Page):
-    q: str = Field(max_length=5000)
-    type: Literal["posts", "users"] = "posts"
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.social")
+route = http.routes(bp, authenticate, inputs)
 
 
 def _page(items_and_key) -> dict:
@@ -60,19 +30,19 @@ def unfollow(req, handle):
     return graph.unfollow(req.principal, handle)
 
 
-@route("/v1/users/{handle}/followers", query=Page)
+@route("/v1/users/{handle}/followers", query="Page")
 def followers(req, handle):
     """The people following a person."""
     return _page(graph.followers(handle, req.params.limit, http.decode_cursor(req.params.cursor)))
 
 
-@route("/v1/users/{handle}/following", query=Page)
+@route("/v1/users/{handle}/following", query="Page")
 def following(req, handle):
     """The people a person follows."""
     return _page(graph.following(handle, req.params.limit, http.decode_cursor(req.params.cursor)))
 
 
-@route("/v1/posts", methods=["POST"], body=PostBody, status=201)
+@route("/v1/posts", methods=["POST"], body="PostBody", status=201)
 def create_post(req):
     """Publish a post, optionally paid or for subscribers only."""
     d = req.data
@@ -93,7 +63,7 @@ def delete_post(req, post_id):
     return http.Reply(None, 204)
 
 
-@route("/v1/users/{handle}/posts", query=Page)
+@route("/v1/users/{handle}/posts", query="Page")
 def user_posts(req, handle):
     """A person's posts, newest first."""
     author = require_by_handle(handle)
@@ -113,7 +83,7 @@ def unlike(req, post_id):
     return posts.unlike(req.principal, post_id)
 
 
-@route("/v1/timeline", query=Page)
+@route("/v1/timeline", query="Page")
 def home_timeline(req):
     """The caller's home timeline: posts of the people they follow, newest first."""
     cursor = http.decode_cursor(req.params.cursor)
@@ -124,7 +94,7 @@ def home_timeline(req):
     return {"data": items, "next_cursor": http.encode_cursor({"before": last} if last else None)}
 
 
-@route("/v1/search", query=SearchQuery)
+@route("/v1/search", query="SearchQuery")
 def search_route(req):
     """Search posts (default) or people (`type=users`)."""
     p = req.params
@@ -134,7 +104,7 @@ def search_route(req):
     return _page(search.search_posts(req.principal.user_id, p.q, p.limit, cursor))
 
 
-@route("/v1/conversations", methods=["POST"], body=ConversationBody)
+@route("/v1/conversations", methods=["POST"], body="ConversationBody")
 def open_conversation(req):
     """Open a conversation with a person (or get the one already open).
 
@@ -144,19 +114,19 @@ def open_conversation(req):
     return http.Reply(conversation, 201 if created else 200)
 
 
-@route("/v1/conversations", query=Page)
+@route("/v1/conversations", query="Page")
 def list_conversations(req):
     """The caller's conversations, most recently active first."""
     return _page(messages.conversations(req.principal, req.params.limit, http.decode_cursor(req.params.cursor)))
 
 
-@route("/v1/conversations/{conv_id}/messages", methods=["POST"], body=MessageBody, status=201)
+@route("/v1/conversations/{conv_id}/messages", methods=["POST"], body="MessageBody", status=201)
 def send_message(req, conv_id):
     """Send a message in a conversation."""
     return messages.send(req.principal, conv_id, req.data.text)
 
 
-@route("/v1/conversations/{conv_id}/messages", query=Page)
+@route("/v1/conversations/{conv_id}/messages", query="Page")
 def list_messages(req, conv_id):
     """A conversation's messages, newest first."""
     return _page(messages.messages(req.principal, conv_id, req.params.limit, http.decode_cursor(req.params.cursor)))

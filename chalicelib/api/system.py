@@ -1,29 +1,19 @@
 """Health, operations and admin tools: test clock, jobs, ledger check, audit."""
 from datetime import date, datetime, timezone
 
-from typing import Annotated
 
 from chalice import Blueprint
-from pydantic import Field, StrictInt, StrictStr
 
-from chalicelib import clock, errors, http, jobs
-from chalicelib.api.schemas import Body, Page, Reason
+from chalicelib import clock, errors, http, jobs, lazy
 from chalicelib.config import settings
 from chalicelib.finance import rates
 from chalicelib.identity import audit
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-
-class TestClockBody(Body):
-    now: StrictStr | None = Field(default=None, max_length=40)
-    advance_days: StrictInt | None = Field(default=None, ge=0, le=36600)
-
-
-class JobBody(Body):
-    as_of: StrictStr | None = Field(default=None, max_length=10)
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.system")
+route = http.routes(bp, authenticate, inputs)
 
 
 def _parse_instant(text: str) -> datetime:
@@ -51,7 +41,7 @@ def health(req):
     return {"status": "ok"}
 
 
-@route("/v1/admin/test-clock", methods=["POST"], admin=True, body=TestClockBody)
+@route("/v1/admin/test-clock", methods=["POST"], admin=True, body="TestClockBody")
 def test_clock(req):
     """Set or advance business time (dev stage only; forward only)."""
     if settings().is_prod:
@@ -67,7 +57,7 @@ def test_clock(req):
     return {"now": clock.iso(moment)}
 
 
-@route("/v1/admin/jobs/{name}", methods=["POST"], admin=True, body=JobBody, body_required=False)
+@route("/v1/admin/jobs/{name}", methods=["POST"], admin=True, body="JobBody", body_required=False)
 def run_job(req, name):
     """Run a scheduled job now, for an as-of day (default yesterday).
 
@@ -83,21 +73,7 @@ def job_run(req, name, run_id):
     return jobs.get_run(name, run_id)
 
 
-Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
-POCKET_RATES_MAX = 64  # more than the currencies Flock holds
-
-
-class RatesBody(Body):
-    apy_bps: Bps
-    overdraft_apr_bps: Bps
-    effective_date: Annotated[StrictStr, Field(max_length=10)]
-    # Currency -> APY of its pockets (the service refuses unsupported codes); absent: as before.
-    pocket_apy_bps: Annotated[dict[Annotated[StrictStr, Field(max_length=16)], Bps],
-                              Field(max_length=POCKET_RATES_MAX)] | None = None
-    reason: Reason | None = None
-
-
-@route("/v1/admin/rates", methods=["PUT"], admin=True, body=RatesBody)
+@route("/v1/admin/rates", methods=["PUT"], admin=True, body="RatesBody")
 def set_rates(req):
     """Set the interest rates from a day on."""
     d = req.data
@@ -114,7 +90,7 @@ def ledger_check(req):
     return jobs.ledger_check()
 
 
-@route("/v1/admin/audit", admin=True, query=Page)
+@route("/v1/admin/audit", admin=True, query="Page")
 def audit_trail(req):
     """Operators' actions, newest first."""
     items, key = audit.list_records(req.params.limit, http.decode_cursor(req.params.cursor))

@@ -1,30 +1,18 @@
 """Routes of Videos (API.md): uploads by presigned POST, their verdict, and
 playback of a post's video by presigned GET."""
-from typing import Annotated, Literal
-
 from chalice import Blueprint
-from pydantic import Field, StrictInt
 
-from chalicelib import http
-from chalicelib.api.schemas import Body
+from chalicelib import http, lazy
 from chalicelib.identity.users import authenticate
 from chalicelib.social import videos
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-# The configured maximum (FLOCK_VIDEO_MAX_BYTES) is the service's to check;
-# the model only keeps the number sane.
-SIZE_BYTES_BOUND = 10**12
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.videos")
+route = http.routes(bp, authenticate, inputs)
 
 
-class VideoBody(Body):
-    content_type: Literal["video/mp4", "video/webm"]
-    size_bytes: Annotated[StrictInt, Field(ge=1, le=SIZE_BYTES_BOUND)]
-
-
-
-@route("/v1/videos", methods=["POST"], body=VideoBody, status=201)
+@route("/v1/videos", methods=["POST"], body="VideoBody", status=201)
 def create_video(req):
     """Start a video upload: a presigned POST to send the file to, valid for a while."""
     return videos.create_upload(req.principal, req.data.content_type, req.data.size_bytes)

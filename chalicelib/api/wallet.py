@@ -1,58 +1,17 @@
 """Routes of the Money account (API.md): wallet, entries, statements,
 deposits, withdrawals, transfers, payment requests."""
-from typing import Annotated, Literal
-
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from chalicelib import http
-from chalicelib.api.schemas import AnyCurrency, Body, Handle, Note, Page, PaysFrom, PocketMoneyBody
+from chalicelib import http, lazy
 from chalicelib.config import HOME_CURRENCY
 from chalicelib.finance import credit, fx, requests, transfers, wallet
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
 from chalicelib.identity.users import authenticate
 
 bp = Blueprint(__name__)
-route = http.routes(bp, authenticate)
-
-
-class TransferBody(PocketMoneyBody):
-    to: Handle
-    note: Note = ""
-    deliver_currency: AnyCurrency | None = None
-
-
-class WithdrawalBody(PocketMoneyBody):
-    iban: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
-
-
-class PocketQuery(BaseModel):
-    """`?currency=`: the pocket (the home currency's, the account, by default)."""
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    currency: str = Field(default=HOME_CURRENCY, max_length=16)
-
-
-class PocketPage(Page):
-    currency: str = Field(default=HOME_CURRENCY, max_length=16)
-
-
-class RequestBody(PocketMoneyBody):
-    from_: Annotated[Handle, Field(alias="from")]
-    note: Note = ""
-
-
-class CreditLineBody(Body):
-    requested_limit: Annotated[StrictInt, Field(ge=0, le=10**12)]
-
-
-class StatementQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    format: Literal["json", "csv"] = "json"
-    currency: str = Field(default=HOME_CURRENCY, max_length=16)
-
-
-class RequestsQuery(Page):
-    role: Literal["incoming", "outgoing"] = "incoming"
+# The request models, and pydantic with them, load on the first request that needs one.
+inputs = lazy.module("chalicelib.api.inputs.wallet")
+route = http.routes(bp, authenticate, inputs)
 
 
 def wants_csv(accept: str | None) -> bool:
@@ -76,13 +35,13 @@ def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
-@route("/v1/wallet", query=PocketQuery)
+@route("/v1/wallet", query="PocketQuery")
 def get_wallet(req):
     """The caller's money account: balance, held, spendable, rates."""
     return wallet.wallet(req.principal, req.params.currency)
 
 
-@route("/v1/wallet/transactions", query=PocketPage)
+@route("/v1/wallet/transactions", query="PocketPage")
 def list_transactions(req):
     """The caller's account entries, newest first."""
     items, key = wallet.transactions(req.principal, req.params.limit, http.decode_cursor(req.params.cursor),
@@ -90,7 +49,7 @@ def list_transactions(req):
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
-@route("/v1/wallet/statements/{month}", query=StatementQuery)
+@route("/v1/wallet/statements/{month}", query="StatementQuery")
 def get_statement(req, month):
     """A month's statement, as JSON or CSV.
 
@@ -103,7 +62,7 @@ def get_statement(req, month):
     return data
 
 
-@route("/v1/wallet/statements/{month}/csv", query=PocketQuery)
+@route("/v1/wallet/statements/{month}/csv", query="PocketQuery")
 def get_statement_csv(req, month):
     """A month's statement as a CSV file.
 
@@ -119,7 +78,7 @@ def _csv(month: str, statement: dict) -> Response:
                              "Content-Disposition": f'attachment; filename="statement-{month}.csv"'})
 
 
-@route("/v1/wallet/deposits", methods=["POST"], body=PocketMoneyBody, idempotent=True)
+@route("/v1/wallet/deposits", methods=["POST"], body="PocketMoneyBody", idempotent=True)
 def deposit(req):
     """Deposit from the linked bank (instant), into the pocket of its currency."""
     money = req.data.money(SUPPORTED_CURRENCIES)
@@ -128,7 +87,7 @@ def deposit(req):
     return _moved(transfers.deposit(req.principal, money, req.idempotency_key))
 
 
-@route("/v1/wallet/withdrawals", methods=["POST"], body=WithdrawalBody, idempotent=True)
+@route("/v1/wallet/withdrawals", methods=["POST"], body="WithdrawalBody", idempotent=True)
 def withdraw(req):
     """Withdraw to the linked bank, or with `iban` to a bank abroad."""
     money = req.data.money(SUPPORTED_CURRENCIES)
@@ -137,7 +96,7 @@ def withdraw(req):
     return _moved(transfers.withdraw(req.principal, money, req.idempotency_key))
 
 
-@route("/v1/transfers", methods=["POST"], body=TransferBody, idempotent=True)
+@route("/v1/transfers", methods=["POST"], body="TransferBody", idempotent=True)
 def send(req):
     """Send money to a person; with `deliver_currency` they receive another currency."""
     d = req.data
@@ -154,20 +113,20 @@ def get_transfer(req, transfer_id):
     return transfers.get_transfer(req.principal, transfer_id)
 
 
-@route("/v1/payment-requests", methods=["POST"], status=201, body=RequestBody)
+@route("/v1/payment-requests", methods=["POST"], status=201, body="RequestBody")
 def create_request(req):
     """Ask a person for money, in any supported currency: what the caller receives."""
     return requests.create(req.principal, req.data.from_, req.data.money(SUPPORTED_CURRENCIES), req.data.note)
 
 
-@route("/v1/payment-requests", query=RequestsQuery)
+@route("/v1/payment-requests", query="RequestsQuery")
 def list_requests(req):
     """Payment requests to (`role=incoming`) or from the caller."""
     items, key = requests.list_requests(req.principal, req.params.role, req.params.limit, http.decode_cursor(req.params.cursor))
     return {"data": items, "next_cursor": http.encode_cursor(key)}
 
 
-@route("/v1/payment-requests/{request_id}/pay", methods=["POST"], body=PaysFrom, body_required=False,
+@route("/v1/payment-requests/{request_id}/pay", methods=["POST"], body="PaysFrom", body_required=False,
        idempotent=True)
 def pay_request(req, request_id):
     """Pay a payment request made to the caller.
@@ -184,7 +143,7 @@ def decline_request(req, request_id):
     return requests.decline(req.principal, request_id)
 
 
-@route("/v1/wallet/credit-line", methods=["POST"], body=CreditLineBody)
+@route("/v1/wallet/credit-line", methods=["POST"], body="CreditLineBody")
 def credit_line(req):
     """Ask for a credit line; decided at once from the account's history."""
     return credit.request_credit_line(req.principal, req.data.requested_limit)

@@ -56,9 +56,19 @@ def _imported(node, modules) -> list[str]:
     return [m for m in found if m in modules]
 
 
+def _lazy_imports(tree) -> list[str]:
+    """The modules a module defers with `lazy.module("a.b")` (chalicelib/lazy.py):
+    imports all the same, for the graph and every rule read from it."""
+    return [node.args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "module"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "lazy"
+            and node.args and isinstance(node.args[0], ast.Constant)]
+
+
 def _graph() -> dict[str, set[str]]:
     return {name: {m for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
                    for m in _imported(node, SOURCES) if m != name}
+            | {m for m in _lazy_imports(tree) if m in SOURCES and m != name}
             for name, (_, tree) in SOURCES.items()}
 
 
@@ -98,6 +108,22 @@ def test_the_graph_sees_the_imports_it_should():
     assert "chalicelib.finance.ledger" in graph["chalicelib.finance.transfers"]
     assert "chalicelib.db.balances" in graph["chalicelib.finance.ledger"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_graph_sees_lazy_imports():
+    graph = _graph()
+    assert "chalicelib.api.inputs.wallet" in graph["chalicelib.api.wallet"]
+    assert "chalicelib.api.openapi" in graph["chalicelib.api.docs"]
+
+
+def test_lazy_modules_are_deferred_at_module_level_only():
+    """`lazy.module` is a declaration, not a way to hide an import in a function."""
+    inside = []
+    for name, (path, tree) in SOURCES.items():
+        for function in ast.walk(tree):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and name != "chalicelib.lazy":
+                inside += [f"{path.relative_to(ROOT)}:{function.lineno}" for _ in _lazy_imports(function)]
+    assert inside == []
 
 
 def test_no_import_cycles():

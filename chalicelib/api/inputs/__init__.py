@@ -1,0 +1,1 @@
+"""Request models (pydantic), one module per route module, loaded lazily."""
