@@ -35,12 +35,21 @@ TEST_NOW = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
 # last would leave the other workers idle while it runs. Measured on the
 # 2-core machine: schemathesis runs for its time budget (~2-3 min), the
 # ledger property test for its example budget, the e2e modules start servers.
+# The unit modules after the e2e ones are the longest of a measured run
+# (`--durations`): a concurrency test of 200 tips, a year of interest jobs
+# over a table of start dates, the other property tests.
 LONGEST_FIRST = (
     "tests/e2e/test_schemathesis.py",
     "tests/unit/test_ledger_properties.py",
     "tests/e2e/",
     "tests/browser/test_money_screens.py",
     "tests/browser/test_social_screens.py",
+    "tests/unit/test_credit_shards.py",
+    "tests/unit/test_interest_jobs.py",
+    "tests/unit/test_interest.py",
+    "tests/unit/test_cards_properties.py",
+    "tests/unit/test_fx_properties.py",
+    "tests/unit/test_interest_flow.py",
 )
 
 

@@ -1,6 +1,7 @@
 """End-to-end: the dev server `make run` uses, over real HTTP, against a
-locked moto server on 127.0.0.1 — both in processes of their own that stop
-with the test run.
+locked moto server on 127.0.0.1 (scripts/motoserver.py, with the cheaper
+transaction rollback of tests/moto_rollback.py) — both in processes of
+their own that stop with the test run.
 
 Business time on every stack starts at a stated instant (the server's
 FLOCK_CLOCK_START): TEST_NOW, or the module's own `CLOCK_START` for a module
@@ -20,6 +21,14 @@ import pytest
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT, TEST_NOW
 
 
+# scripts/motoserver.py, with the cheaper TransactWriteItems rollback of the
+# unit stacks (tests/moto_rollback.py): moto's own copies every table a
+# transaction touches, and a session's stack keeps growing, so each
+# transaction of a long e2e run cost more than the one before.
+MOTO_SERVER = ("import runpy, sys; from tests import moto_rollback; moto_rollback.install(); "
+               "sys.argv[0] = 'scripts/motoserver.py'; runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
 def _start(args, env) -> tuple[subprocess.Popen, str]:
     """Starts a server and waits for its READY line; what it printed before
     (`make run`'s banner) is kept in `proc.printed`."""
@@ -31,7 +40,7 @@ def _start(args, env) -> tuple[subprocess.Popen, str]:
             return proc, line.split()[1]
         proc.printed.append(line)
     proc.kill()
-    raise RuntimeError(f"{args[0]} did not start")
+    raise RuntimeError(f"{' '.join(args)[-120:]} did not start")
 
 
 def _drain(proc):
@@ -61,7 +70,7 @@ def _stack(clock_start=TEST_NOW):
     and bound later, so stacks that pytest-xdist's workers start at the same
     moment cannot collide."""
     env = {**os.environ, "FLOCK_ADMIN_PASSWORD": ADMIN_PASSWORD, "FLOCK_CLOCK_START": _iso(clock_start)}
-    moto, moto_url = _start(["scripts/motoserver.py", "--port", "0"], env)
+    moto, moto_url = _start(["-c", MOTO_SERVER, "--port", "0"], env)
     _drain(moto)
     dev, dev_url = _start(["scripts/devserver.py", "--port", "0", "--quiet",
                            "--dynamodb-endpoint", moto_url], env)

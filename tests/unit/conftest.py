@@ -13,7 +13,12 @@ from datetime import timedelta
 import pytest
 from moto import mock_aws
 
+from tests import moto_rollback
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
+
+# moto's TransactWriteItems copies every table it touches; the journal copies
+# only the items it names (tests/moto_rollback.py): same writes, a fraction of the time.
+moto_rollback.install()
 
 
 class Provisioned:
