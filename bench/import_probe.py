@@ -15,8 +15,8 @@ Prints one JSON line, with this process's peak RSS (`hwm_kib`, VmHWM of
 /proc/self/status). Not ru_maxrss: on Linux a child's ru_maxrss starts from
 its parent's peak (exec keeps it), so a big parent inflates every figure.
 The line says where each top-level package came from (`origins`: package ->
-the sys.path entry that holds it; the standard library left out, and so is
-a module deferred with `importlib.util.LazyLoader` whose body has not run),
+the sys.path entry that holds it; the standard library left out; a module
+deferred by chalicelib/lazy.py is not in sys.modules until it is imported),
 so the parent can check that nothing leaked in from a site-packages.
 """
 import importlib
@@ -29,8 +29,6 @@ import sys
 import time
 
 network = []
-# A module importlib.util.LazyLoader holds back until its first attribute access.
-_LAZY = importlib.util._LazyModule
 
 
 def _refuse(what):
@@ -95,8 +93,6 @@ def origins(preloaded=()):
     found = {}
     for name, module in list(sys.modules.items()):
         top = name.split(".", 1)[0]
-        if isinstance(module, _LAZY):
-            continue  # deferred (chalicelib/lazy.py), not run: reading any attribute would run it here
         where = getattr(module, "__file__", None)
         if top in found or not where or name != top or top.startswith("__") or name in preloaded:
             continue
