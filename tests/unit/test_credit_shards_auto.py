@@ -11,6 +11,7 @@ payer reads the payee's count once a minute and that read is where a hot
 account is found. Concurrency as in test_credit_shards.py: one request
 reaches moto at a time, threads interleave between requests."""
 import dataclasses
+import itertools
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -32,6 +33,15 @@ from tests.unit.test_credit_shards import (account_of, books, item_balance, ok, 
 HOT_PER_MIN = 50
 TARGET_PER_MIN = 20
 MAX_SHARDS = 8
+
+
+@pytest.fixture(autouse=True)
+def still_clock(monkeypatch):
+    """Business time moves a millisecond a reading, not with the wall clock:
+    a minute's tips must fall in that minute however slowly a loaded
+    machine runs them, and still each later than the one before."""
+    start, ticks = clock.real_now(), itertools.count()
+    monkeypatch.setattr(clock, "real_now", lambda: start + timedelta(milliseconds=next(ticks)))
 
 
 @pytest.fixture
