@@ -108,3 +108,16 @@ def test_every_named_model_resolves_and_a_name_needs_its_inputs():
     route = http.routes(Blueprint("orphan"), authenticate=None)
     with pytest.raises(TypeError):
         route("/v1/orphan", methods=["POST"], body="Body")
+
+
+def test_a_deferred_module_read_from_many_threads_while_it_loads_is_whole_for_each(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    from chalicelib import lazy
+    (tmp_path / "flock_slow_module.py").write_text("import time\nFIRST = 1\ntime.sleep(0.3)\nLAST = 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "flock_slow_module", raising=False)
+    deferred = lazy.module("flock_slow_module")
+    assert "flock_slow_module" not in sys.modules  # nothing ran yet
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda _: (deferred.FIRST, deferred.LAST), range(8))) == [(1, 2)] * 8
+    monkeypatch.delitem(sys.modules, "flock_slow_module")
