@@ -15,46 +15,12 @@ from decimal import Decimal
 import pytest
 
 from tests.unit import dates, fxkit
-from tests.unit.fxkit import deposit, key, pocket
+from tests.unit.fxkit import balance, books, currencies, deposit, key, ok, position, refused
 
 rates = fxkit.rates  # the fixtures, for this module
 one_request_at_a_time = fxkit.one_request_at_a_time
 
 TEXT = "A paid post in euros: the first forty characters show, the rest is for payers."
-
-
-def ok(r, status=200):
-    assert r.status_code == status, (r.status_code, r.body)
-    return r.json_body
-
-
-def refused(r, status, code, param=None):
-    assert r.status_code == status, (r.status_code, r.body)
-    error = r.json_body["error"]
-    assert set(error) == {"type", "code", "message", "param"} and error["code"] == code, r.body
-    if param is not None:
-        assert error["param"] == param, r.body
-    return error
-
-
-def books(api):
-    check = ok(api.admin("GET", "/v1/admin/ledger/check"))
-    assert check["balanced"] is True and set(check["totals"].values()) == {0}, check
-    return check
-
-
-def position(check):
-    """What Flock holds of each currency from conversions, the currencies it holds none of left out."""
-    return {code: amount for code, amount in check["fx_position"].items() if amount}
-
-
-def balance(api, who, currency):
-    r = pocket(api, who, currency)
-    return r.json_body["balance"] if r.status_code == 200 else None
-
-
-def currencies(api, who):
-    return [p["currency"] for p in ok(api.call("GET", "/v1/wallet/pockets", as_=who))["data"]]
 
 
 def priced_post(api, who, amount, currency):

@@ -23,7 +23,7 @@ import pytest
 from chalicelib.db.balances import TransferItem
 from chalicelib.finance.transfers import request_hash
 from tests.unit import dates, fxkit
-from tests.unit.fxkit import deposit, key, pocket
+from tests.unit.fxkit import balance, books, currencies, deposit, key, ok, position, refused
 from tests.unit.twofactor import code, enable_2fa, totp_time
 
 rates = fxkit.rates  # the fixtures, for this module
@@ -31,39 +31,6 @@ one_request_at_a_time = fxkit.one_request_at_a_time
 
 EUR_20_FROM_USD = 2_521
 JPY_1000_FROM_USD = 674
-
-
-def ok(r, status=200):
-    assert r.status_code == status, (r.status_code, r.body)
-    return r.json_body
-
-
-def refused(r, status, code, param=None):
-    assert r.status_code == status, (r.status_code, r.body)
-    error = r.json_body["error"]
-    assert set(error) == {"type", "code", "message", "param"} and error["code"] == code, r.body
-    if param is not None:
-        assert error["param"] == param, r.body
-    return error
-
-
-def books(api):
-    check = ok(api.admin("GET", "/v1/admin/ledger/check"))
-    assert check["balanced"] is True and set(check["totals"].values()) == {0}, check
-    return check
-
-
-def position(check):
-    return {ccy: amount for ccy, amount in check["fx_position"].items() if amount}
-
-
-def balance(api, who, currency):
-    r = pocket(api, who, currency)
-    return r.json_body["balance"] if r.status_code == 200 else None
-
-
-def currencies(api, who):
-    return [p["currency"] for p in ok(api.call("GET", "/v1/wallet/pockets", as_=who))["data"]]
 
 
 def dm_pay(api, who, conv_id, body, headers=None):
