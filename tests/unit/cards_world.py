@@ -4,8 +4,6 @@ import itertools
 import threading
 import uuid
 
-import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 AUTH = "/v1/network/card-authorizations"
 CLEAR = "/v1/network/card-clearings"
@@ -81,19 +79,6 @@ def assert_books_clean():
     result = reconcile.reconcile()
     assert result["balanced"] and not result.get("mismatches"), result
 
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    """moto is not thread-safe: as the local stack does, let one request
-    reach it at a time (threads still interleave between requests)."""
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def run_threads(target, n: int) -> None:

@@ -4,13 +4,10 @@ clearing network make."""
 import base64
 import json
 import os
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from chalicelib import clock
 from chalicelib.db.balances import AccountItem
@@ -84,20 +81,6 @@ def ledger_check(api) -> dict:
     assert r.status_code == 200, r.body
     return r.json_body
 
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    """moto is not thread-safe: as the local stack does, one request reaches
-    it at a time (threads still interleave between requests, so reads go
-    stale and transactions meet each other's changes)."""
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def race(*calls) -> list:

@@ -8,10 +8,12 @@ provisioned for it."""
 import copy
 import itertools
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from tests import moto_rollback
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
@@ -181,6 +183,21 @@ def network_call(api):
     """`network_call(network, path, body)`: a correctly signed network call
     through the in-process app (more: `api.network`)."""
     return lambda network, path, body, **kw: api.network(network, path, body, **kw)
+
+
+@pytest.fixture
+def one_request_at_a_time(monkeypatch):
+    """moto is not thread-safe: as the local stack does, let one request
+    reach it at a time (threads still interleave between requests, so reads
+    go stale and transactions meet each other's changes)."""
+    lock = threading.Lock()
+    real = BotocoreStubber.__call__
+
+    def serialized(self, *args, **kwargs):
+        with lock:
+            return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def take_all(sqs, url) -> list[str]:

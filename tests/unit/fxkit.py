@@ -1,9 +1,7 @@
 """What the fx tests share: rates an operator set, and a person with money in a pocket."""
-import threading
 import uuid
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from chalicelib.finance import fx_rates
 from tests.unit.conftest import _operator
@@ -83,16 +81,3 @@ def ledger_totals():
     report = reconcile.reconcile(check_entries=True)
     return report
 
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    """moto is not thread-safe: as the local stack does, let one request
-    reach it at a time (threads still interleave between requests)."""
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)

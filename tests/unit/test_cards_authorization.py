@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.unit.cards_world import (AUTH, SHOP, assert_books_clean, event_id, one_request_at_a_time,  # noqa: F401
+from tests.unit.cards_world import (AUTH, SHOP, assert_books_clean, event_id,  # noqa: F401
                                    person_with_card, run_threads)
 
 

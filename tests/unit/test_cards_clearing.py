@@ -8,7 +8,7 @@ import pytest
 from chalicelib import clock
 from tests.conftest import TEST_NOW
 from tests.unit.cards_world import (CAR_RENTAL, DINER, HOTEL, SHOP, assert_books_clean, event_id,  # noqa: F401
-                                    one_request_at_a_time, person_with_card, run_threads)
+                                    person_with_card, run_threads)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.unit.cards_world import DINER, SHOP, one_request_at_a_time, person_with_card, run_threads  # noqa: F401
+from tests.unit.cards_world import DINER, SHOP, person_with_card, run_threads  # noqa: F401
 from tests.unit.twofactor import T0, code, enable_2fa, totp_time
 
 

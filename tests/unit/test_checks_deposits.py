@@ -11,7 +11,7 @@ import pytest
 from chalicelib.config import settings
 from chalicelib.finance import check_deposits, reconcile
 from tests.unit.checks_world import (JPEG, OTHER_BANK, PNG, account_of, deposit, deposit_body, image,
-                                     one_request_at_a_time, people, race)  # noqa: F401
+                                     people, race)  # noqa: F401
 
 
 @pytest.fixture

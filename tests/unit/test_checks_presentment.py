@@ -10,7 +10,7 @@ from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem
 from chalicelib.finance import checks, reconcile
 from tests.conftest import TEST_NOW
-from tests.unit.checks_world import OTHER_BANK, account_of, one_request_at_a_time, present, presentment, race, write  # noqa: F401
+from tests.unit.checks_world import OTHER_BANK, account_of, present, presentment, race, write  # noqa: F401
 
 
 @pytest.fixture

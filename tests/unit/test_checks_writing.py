@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.config import settings
 from chalicelib.finance.accounts import aba_checksum_ok
-from tests.unit.checks_world import account_of, one_request_at_a_time, race, write  # noqa: F401
+from tests.unit.checks_world import account_of, race, write  # noqa: F401
 
 
 @pytest.fixture

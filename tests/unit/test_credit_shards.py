@@ -4,13 +4,11 @@ in one transfer, and the books, the wallet and the statement agree.
 
 Concurrency: moto is not thread-safe, so, as the local stack does, one
 request reaches it at a time; threads still interleave between requests."""
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from chalicelib import clock, errors
 from chalicelib.db.balances import AccountItem, CreditShardItem
@@ -24,17 +22,6 @@ from tests.unit.conftest import _operator
 
 SHARDS = 8
 
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def ok(r, status=200):

@@ -27,7 +27,7 @@ from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import system_party
 from chalicelib.identity import users
 from tests.conftest import TEST_NOW
-from tests.unit.test_credit_shards import (account_of, books, item_balance, ok, one_request_at_a_time,  # noqa: F401
+from tests.unit.test_credit_shards import (account_of, books, item_balance, ok,  # noqa: F401
                                            shard_balances, tip, transfer)
 
 HOT_PER_MIN = 50

@@ -10,7 +10,6 @@ from chalicelib.finance import fx, reconcile
 from tests.unit import fxkit
 from tests.unit.fxkit import convert, deposit, key, pocket, quote
 
-one_request_at_a_time = fxkit.one_request_at_a_time  # the fixture, for this module
 rates = fxkit.rates  # the fixture, for this module
 
 

@@ -18,7 +18,6 @@ from tests.unit import dates, fxkit
 from tests.unit.fxkit import balance, books, currencies, deposit, key, ok, position, refused
 
 rates = fxkit.rates  # the fixtures, for this module
-one_request_at_a_time = fxkit.one_request_at_a_time
 
 TEXT = "A paid post in euros: the first forty characters show, the rest is for payers."
 

@@ -9,7 +9,6 @@ import threading
 from tests.unit import fxkit
 from tests.unit.fxkit import deposit, key, pocket
 
-one_request_at_a_time = fxkit.one_request_at_a_time  # the fixture, for this module
 rates = fxkit.rates  # the fixture, for this module
 
 

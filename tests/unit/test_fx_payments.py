@@ -27,7 +27,6 @@ from tests.unit.fxkit import balance, books, currencies, deposit, key, ok, posit
 from tests.unit.twofactor import code, enable_2fa, totp_time
 
 rates = fxkit.rates  # the fixtures, for this module
-one_request_at_a_time = fxkit.one_request_at_a_time
 
 EUR_20_FROM_USD = 2_521
 JPY_1000_FROM_USD = 674

@@ -4,12 +4,10 @@ all or part; captures may be partial, repeated, or above the hold within a
 tolerance the caller names, and always succeed on a live hold; every change
 is named by the caller, so a retried network event never moves money twice."""
 import itertools
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib import clock, errors
@@ -280,20 +278,6 @@ def test_a_capture_whose_answer_was_lost_is_found_not_doubled(alice, monkeypatch
 
 
 # Concurrency ---------------------------------------------------------------------------
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    """moto is not thread-safe: as the local stack does, let one request
-    reach it at a time (threads still interleave between requests, so reads
-    go stale and transactions meet each other's changes)."""
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def test_concurrent_captures_never_take_more_than_the_hold(alice, one_request_at_a_time):

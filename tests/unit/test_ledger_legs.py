@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from chalicelib import clock, errors
 from chalicelib.db.balances import AccountItem, EntryItem, TransferItem
-from chalicelib.finance import ledger, reconcile, transfers
+from chalicelib.finance import ledger, reconcile
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import system_party
 from tests.unit.conftest import module_stack

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import clock, jobs
+from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem, HoldItem, account_holds_index_keys, hold_key
 from chalicelib.finance import ledger, reconcile

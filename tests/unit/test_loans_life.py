@@ -6,7 +6,6 @@ its principal outstanding)."""
 import uuid
 from datetime import date, timedelta
 
-import pytest
 
 from chalicelib import clock, jobs
 from chalicelib.db.balances import AccountItem

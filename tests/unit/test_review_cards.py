@@ -9,7 +9,6 @@ from tests.unit.cards_world import (  # noqa: F401
     SHOP,
     assert_books_clean,
     event_id,
-    one_request_at_a_time,
     person_with_card,
     run_threads,
 )

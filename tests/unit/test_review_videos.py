@@ -3,23 +3,9 @@ and two `complete`s of one upload at once."""
 import threading
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from tests.unit.videos_helpers import MP4, complete, offer, ready_video, send
 
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    """moto is not thread-safe: one request reaches it at a time (threads
-    still interleave between requests)."""
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def _code(r):

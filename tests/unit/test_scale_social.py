@@ -7,11 +7,9 @@ Concurrency: moto is not thread-safe, so, as the local stack does, one
 request reaches it at a time; threads still interleave between requests."""
 import dataclasses
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from chalicelib import clock, ids
 from chalicelib.config import settings
@@ -21,17 +19,6 @@ from chalicelib.identity import tokens
 from chalicelib.db.posts import PostItem, post_key
 from chalicelib.social import timeline
 
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 class Writes:

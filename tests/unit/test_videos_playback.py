@@ -5,14 +5,12 @@ alice is the creator. bob unlocked her paid post; carol subscribes; dave
 follows and pays nothing; erin is a verified stranger; frank is unverified.
 Built once per module, restored for each test."""
 import logging
-import threading
 import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from moto.core.botocore_stubber import BotocoreStubber
 
 from chalicelib.social import videos
 from tests.unit.conftest import module_stack
@@ -140,19 +138,6 @@ def test_each_answer_counts_a_view_the_authors_too(world):
     ok(api.call("GET", f"/v1/posts/{ids['paid']}/video", as_="dave"), 403)  # refused: no view
     assert ok(api.call("GET", f"/v1/posts/{ids['paid']}", as_="dave"))["view_count"] == 3
 
-
-@pytest.fixture
-def one_request_at_a_time(monkeypatch):
-    """moto is not thread-safe: as the local stack does, let one request
-    reach it at a time (threads still interleave between requests)."""
-    lock = threading.Lock()
-    real = BotocoreStubber.__call__
-
-    def serialized(self, *args, **kwargs):
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def test_a_hundred_concurrent_viewers_are_counted_exactly(world, one_request_at_a_time):
