@@ -96,3 +96,77 @@ def test_pocket_apys_named_empty_or_zero_stop_every_pocket_earning(api, rates, s
     assert r.status_code == 200 and r.json_body["pocket_apy_bps"] == {}, r.body
     assert interest.rate_history()[-1].pocket_apy_bps == {}
 
+
+WITH_AED = {**fxkit.RATES, "AED": "3.6725"}
+
+
+def drop_aed(api):
+    """The rates in force lose AED, as the ECB's feed (which quotes no
+    dirham) replaces an operator's set that had it."""
+    ok(api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": fxkit.RATES}))
+    fx_rates._cache.clear()
+
+
+def test_a_dm_payment_replays_after_its_currency_left_the_rates(people):
+    api, conv = people
+    ok(api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": WITH_AED}))
+    headers = key()
+    body = {"amount": 2_000, "currency": "AED"}
+    first = api.call("POST", f"/v1/conversations/{conv}/payments", body, as_="bob", headers=headers)
+    assert first.status_code == 201, first.body
+    drop_aed(api)
+    again = api.call("POST", f"/v1/conversations/{conv}/payments", body, as_="bob", headers=headers)
+    assert again.status_code == 201, again.body
+    assert again.json_body == first.json_body
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    paid = api.wallet("bob")["balance"]
+    assert paid < 10_000 and len(ok(api.call("GET", f"/v1/conversations/{conv}/messages", as_="bob"))["data"]) == 1
+    # A new key still finds no rate, and nothing moves.
+    fresh = api.call("POST", f"/v1/conversations/{conv}/payments", body, as_="bob", headers=key())
+    assert fresh.status_code == 409 and api.wallet("bob")["balance"] == paid
+
+
+def test_a_tip_replays_after_its_currency_left_the_rates(people):
+    api, _ = people
+    ok(api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": WITH_AED}))
+    post = ok(api.call("POST", "/v1/posts", {"text": "hello"}, as_="alice"), 201)
+    headers = key()
+    body = {"amount": 2_000, "currency": "AED"}
+    first = api.call("POST", f"/v1/posts/{post['id']}/tips", body, as_="bob", headers=headers)
+    assert first.status_code == 201, first.body
+    drop_aed(api)
+    again = api.call("POST", f"/v1/posts/{post['id']}/tips", body, as_="bob", headers=headers)
+    assert again.status_code == 201, again.body
+    assert again.json_body == first.json_body
+
+
+def test_a_request_payment_replays_after_its_currency_left_the_rates(people):
+    api, _ = people
+    ok(api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": WITH_AED}))
+    req = ok(api.call("POST", "/v1/payment-requests", {"from": "bob", "amount": 2_000, "currency": "AED",
+                                                       "note": "x"}, as_="alice"), 201)
+    headers = key()
+    first = api.call("POST", f"/v1/payment-requests/{req['id']}/pay", None, as_="bob", headers=headers)
+    assert first.status_code == 200, first.body
+    drop_aed(api)
+    again = api.call("POST", f"/v1/payment-requests/{req['id']}/pay", None, as_="bob", headers=headers)
+    assert again.status_code == 200, again.body
+    assert again.json_body == first.json_body
+
+
+def test_an_unlock_and_a_subscription_replay_after_their_currency_left_the_rates(people):
+    api, _ = people
+    ok(api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": WITH_AED}))
+    post = ok(api.call("POST", "/v1/posts", {"text": "x" * 60, "price": {"amount": 1_000, "currency": "AED"}},
+                       as_="alice"), 201)
+    ok(api.call("PUT", "/v1/me/subscription-price", {"amount": 1_000, "currency": "AED"}, as_="alice"))
+    calls = [(f"/v1/posts/{post['id']}/unlock", key()), ("/v1/users/alice/subscription", key())]
+    firsts = [api.call("POST", path, None, as_="bob", headers=headers) for path, headers in calls]
+    assert [r.status_code for r in firsts] == [201, 201], [r.body for r in firsts]
+    paid = api.wallet("bob")["balance"]
+    drop_aed(api)
+    for (path, headers), first in zip(calls, firsts, strict=True):
+        again = api.call("POST", path, None, as_="bob", headers=headers)
+        assert again.status_code == 201, again.body
+        assert again.json_body == first.json_body and again.headers.get("Idempotent-Replayed") == "true"
+    assert api.wallet("bob")["balance"] == paid and balance(api, "alice", "AED") == 2 * (1_000 - 100)  # less the 10% platform fee
