@@ -117,7 +117,10 @@ def tip(principal, post_id: str, money: Money, idempotency_key: str,
     if post.author_id == principal.user_id:
         raise errors.SelfTransfer("You cannot tip your own post.")
     shard = _post_shard(post)
-    worth = fx_rates.home_equivalent(money)
+    try:
+        worth = fx_rates.home_equivalent(money)
+    except errors.InvalidState as refused:  # tipped, then the rate went
+        return public_transfer(priced.replayed_or_raise(refused, transfer_id, request)), True
     movement = ledger.Movement(
         transfer_id=transfer_id, kind="tip", request_hash=request, note=f"tip for {post_id}",
         extras=(ledger.Extra("update", shard, actions=(CounterShard.tips.add(worth), CounterShard.paid.add(1)),
@@ -504,16 +507,23 @@ def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempo
     conv = messages.require_member(principal.user_id, conv_id, cached=True)
     other_id, other_handle = next((m, h) for m, h in zip(conv.members, conv.member_handles) if m != principal.user_id)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
+    request = request_hash("message_payment", conversation=conv_id, amount=money.amount_cents,
+                           currency=money.currency, note=note, **priced.named(pay_currency))
     payer = priced.caller_payer(principal, money.currency, pay_currency)
-    charge = priced.charge_for(payer, money)
+    try:
+        charge = priced.charge_for(payer, money)
+    except errors.InvalidState as refused:  # paid, then the rate went: the stored message answers
+        stored = priced.replayed_or_raise(refused, transfer_id, request)
+        message = messages.find_message_by_payment(conv_id, stored.id)
+        if message is None:
+            raise
+        return messages.public_message(message, public_transfer(stored)), True
     payment = {"id": transfer_id, "kind": "message_payment", "from": principal.handle, "to": other_handle,
                **charge.shown(money), "note": note, "status": "posted", "forced": False}
     message, writes = messages.message_writes(conv, principal.user_id, principal.handle, note,
                                               payment_transfer_id=transfer_id, payment=payment)
     movement = ledger.Movement(
-        transfer_id=transfer_id, kind="message_payment", note=note,
-        request_hash=request_hash("message_payment", conversation=conv_id, amount=money.amount_cents,
-                                  currency=money.currency, note=note, **priced.named(pay_currency)),
+        transfer_id=transfer_id, kind="message_payment", note=note, request_hash=request,
         extras=tuple(ledger.Extra(op, model, actions=actions, condition=condition)
                      for op, model, actions, condition in writes))
     posted = priced.pay(payer, _creator_party(other_id, other_handle), money, movement, charge=charge)

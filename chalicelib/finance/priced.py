@@ -96,6 +96,17 @@ def charge_for(payer: Payer, money: Money) -> Charge:
     return Charge(Money(p.sell_cents, payer.currency), p)
 
 
+def replayed_or_raise(refused: errors.InvalidState, transfer_id: str, request: str):
+    """For a price that cannot be taken now (its rate is gone from the rates
+    in force, e.g. an operator's currency the ECB feed does not quote): the
+    success already stored under this key, so a retry is answered as the
+    first request was, not 409; none stored, `refused` is raised."""
+    stored = transfers.stored_success(transfer_id, request)
+    if stored is None:
+        raise refused
+    return stored
+
+
 def _payer_party(payer: Payer) -> ledger.Party:
     party = pockets.pocket_party(payer.user_id, payer.handle, payer.currency, own=True)
     return replace(party, gate=fx.payer_gate(payer.principal)) if payer.principal is not None else party
@@ -134,7 +145,11 @@ def pay(payer: Payer, payee: ledger.Party, money: Money, base: ledger.Movement,
     once more (pockets.into_pockets)."""
     if payer.currency == money.currency == HOME_CURRENCY:
         return _home(payer, payee, money, base, platform_fee_cents)
-    charge = charge or charge_for(payer, money)
+    try:
+        charge = charge or charge_for(payer, money)
+        limits = (fx.sent_limit(payer.principal, charge.paid),) if payer.principal is not None else ()
+    except errors.InvalidState as refused:
+        return ledger.Posted(replayed_or_raise(refused, base.transfer_id, base.request_hash), replayed=True)
     into, checks = _payee_pocket(payee, money.currency)
     fee_party = pockets.system_party_in("fees", money.currency) if platform_fee_cents else None
     source = _payer_party(payer)
@@ -145,8 +160,7 @@ def pay(payer: Payer, payee: ledger.Party, money: Money, base: ledger.Movement,
         p = charge.conversion
         movement = replace(base, rate=decimal_text(p.rate), legs=fx.converted_legs(
             source, into, payer.currency, p, money, fee_party, platform_fee_cents))
-    if payer.principal is not None:
-        movement = replace(movement, limits=movement.limits + (fx.sent_limit(payer.principal, charge.paid),))
+    movement = replace(movement, limits=movement.limits + limits)
     if movement.legs and payer.principal is not None:
         move = functools.partial(fx.send_legs, payer.principal, movement, payee)
     else:
