@@ -13,7 +13,6 @@ unit; `fee` = sell_amount x fee_bps, in the sell currency; `buy_amount` =
 that keeps the books whole — never toward the customer — so a round trip
 never creates money. The mode is named at each step.
 """
-import functools
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
@@ -245,18 +244,36 @@ def send(principal, to_handle: str, money: Money, deliver: str, note: str, idemp
     extras = () if receiver.account_id == claim.account_id else (pockets.receiver_is_active(claim.user_id),)
     request = transfers.request_hash("p2p", to=to_handle.lower(), amount=money.amount_cents, currency=money.currency,
                                      note=note, deliver_currency=deliver)
-    base = ledger.Movement(transfer_id=transfers.transfer_id_for(principal.user_id, idempotency_key), kind="p2p",
-                           note=note, request_hash=request, limits=(sent_limit(principal, money),), extras=extras)
-    if deliver == money.currency:
-        movement = replace(base, debit=replace(sender, gate=payer_gate(principal)), credit=receiver, money=money)
-        move = lambda: ledger.transfer(movement)
-    else:
+    transfer_id = transfers.transfer_id_for(principal.user_id, idempotency_key)
+
+    def move() -> ledger.Posted:
+        base = ledger.Movement(transfer_id=transfer_id, kind="p2p", note=note, request_hash=request,
+                               limits=(sent_limit(principal, money),), extras=extras)
+        if deliver == money.currency:
+            movement = replace(base, debit=replace(sender, gate=payer_gate(principal)), credit=receiver, money=money)
+            return ledger.transfer(movement)
         p = price(money.currency, deliver, sell_cents=money.amount_cents, param="amount")
         movement = replace(base, legs=converted_legs(sender, receiver, money.currency, p, Money(p.buy_cents, deliver)),
                            note=note, rate=decimal_text(p.rate))
-        move = functools.partial(send_legs, principal, movement, claim)
-    return _posted(pockets.into_pockets(move, receiving=[(claim.user_id, deliver)],
+        return send_legs(principal, movement, claim)
+    return _posted(pockets.into_pockets(lambda: replayed_when_unpriced(transfer_id, request, move),
+                                        receiving=[(claim.user_id, deliver)],
                                         own=[(principal.user_id, money.currency)]))
+
+
+def replayed_when_unpriced(transfer_id: str, request: str, move) -> ledger.Posted:
+    """`move()`; refused for want of a rate (its currency has left the rates
+    in force since the first request, as an operator's currency the ECB feed
+    does not quote does), a retry of a key that succeeded gets the stored
+    success, not 409: a client retrying after a timeout must learn it was
+    charged. No success stored, the refusal stands and nothing moved."""
+    try:
+        return move()
+    except errors.InvalidState:
+        stored = transfers.stored_success(transfer_id, request)
+        if stored is None:
+            raise
+        return ledger.Posted(stored, replayed=True)
 
 
 def send_legs(principal, movement: ledger.Movement, payee: ledger.Party) -> ledger.Posted:
@@ -278,15 +295,17 @@ def deposit(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
     deposit limits count its home-currency worth."""
     transfers.require_money_caller(principal)
     limits = settings().tier_limits("verified")
-    worth = fx_rates.home_equivalent(money)
-    daily_cap = limits.deposits_per_day_max_cents if worth <= limits.deposit_max_cents else 0
-    movement = ledger.Movement(
-        transfer_id=transfers.transfer_id_for(principal.user_id, idempotency_key), kind="deposit",
-        debit=pockets.system_party_in("external", money.currency),
-        credit=pockets.pocket_party(principal.user_id, principal.handle, money.currency), money=money,
-        request_hash=transfers.request_hash("deposit", amount=money.amount_cents, currency=money.currency),
-        limits=(ledger.Limit(principal.account_id, "deposited", daily_cap, amount_cents=worth),))
-    return _posted(pockets.into_pockets(lambda: ledger.transfer(movement),
+    transfer_id = transfers.transfer_id_for(principal.user_id, idempotency_key)
+    request = transfers.request_hash("deposit", amount=money.amount_cents, currency=money.currency)
+
+    def move() -> ledger.Posted:
+        worth = fx_rates.home_equivalent(money)
+        daily_cap = limits.deposits_per_day_max_cents if worth <= limits.deposit_max_cents else 0
+        return ledger.transfer(ledger.Movement(
+            transfer_id=transfer_id, kind="deposit", debit=pockets.system_party_in("external", money.currency),
+            credit=pockets.pocket_party(principal.user_id, principal.handle, money.currency), money=money,
+            request_hash=request, limits=(ledger.Limit(principal.account_id, "deposited", daily_cap, amount_cents=worth),)))
+    return _posted(pockets.into_pockets(lambda: replayed_when_unpriced(transfer_id, request, move),
                                         receiving=[(principal.user_id, money.currency)]))
 
 

@@ -170,3 +170,34 @@ def test_an_unlock_and_a_subscription_replay_after_their_currency_left_the_rates
         assert again.status_code == 201, again.body
         assert again.json_body == first.json_body and again.headers.get("Idempotent-Replayed") == "true"
     assert api.wallet("bob")["balance"] == paid and balance(api, "alice", "AED") == 2 * (1_000 - 100)  # less the 10% platform fee
+
+
+def test_a_cross_currency_transfer_replays_after_its_currency_left_the_rates(people):
+    api, _ = people
+    ok(api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": WITH_AED}))
+    headers = key()
+    body = {"to": "alice", "amount": 2_000, "currency": "USD", "deliver_currency": "AED"}
+    first = api.call("POST", "/v1/transfers", body, as_="bob", headers=headers)
+    assert first.status_code == 201, first.body
+    drop_aed(api)
+    again = api.call("POST", "/v1/transfers", body, as_="bob", headers=headers)
+    assert again.status_code == 201, again.body
+    assert again.json_body == first.json_body and again.headers.get("Idempotent-Replayed") == "true"
+    assert api.wallet("bob")["balance"] == 8_000
+    fresh = api.call("POST", "/v1/transfers", body, as_="bob", headers=key())
+    assert fresh.status_code == 409 and api.wallet("bob")["balance"] == 8_000
+
+
+def test_a_deposit_in_a_currency_that_left_the_rates_replays(people):
+    api, _ = people
+    ok(api.admin("PUT", "/v1/admin/fx-rates", {"base": "USD", "rates": WITH_AED}))
+    headers = key()
+    body = {"amount": 5_000, "currency": "AED"}
+    first = api.call("POST", "/v1/wallet/deposits", body, as_="bob", headers=headers)
+    assert first.status_code == 201, first.body
+    drop_aed(api)
+    again = api.call("POST", "/v1/wallet/deposits", body, as_="bob", headers=headers)
+    assert again.status_code == 201, again.body
+    assert again.json_body == first.json_body and balance(api, "bob", "AED") == 5_000
+    assert api.call("POST", "/v1/wallet/deposits", body, as_="bob", headers=key()).status_code == 409
+    assert balance(api, "bob", "AED") == 5_000
