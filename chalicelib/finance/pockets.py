@@ -98,20 +98,21 @@ def _existing(account_ids: list[str]) -> set[str]:
 def into_pockets(move: Callable[[], ledger.Posted], receiving: list[tuple[str, str]],
                  own: list[tuple[str, str]] = ()) -> ledger.Posted:
     """Send `move`; if a pocket refused it, open the missing `receiving`
-    pockets ((user_id, currency)) and send it once more. A missing `own`
+    pockets ((user_id, currency)) and send it once more (also when none is
+    missing any more: a racing request opened it). A missing `own`
     pocket (one paid from) is never opened: it holds nothing."""
     try:
         return move()
-    except (PocketRefused, OwnPocketRefused) as refused:
+    except (PocketRefused, OwnPocketRefused):
         ids_own = [pocket_account_id(u, c) for u, c in own]
         ids_receiving = [pocket_account_id(u, c) for u, c in receiving]
         present = _existing(ids_own + ids_receiving)
         if any(a not in present for a in ids_own):
             raise errors.InsufficientFunds("There is no money in that currency.") from None
+        # None missing: another request opened it since the refusal (two
+        # payments racing into a new pocket), or it refuses for its status;
+        # the second attempt tells which.
         missing = [(u, c) for (u, c), a in zip(receiving, ids_receiving) if a not in present]
-        if not missing:
-            raise (errors.AccountFrozen() if isinstance(refused, OwnPocketRefused) else errors.NotEligible()) \
-                from None
         opened = [open_pocket(user_id, currency) for user_id, currency in missing]
     try:
         return move()

@@ -183,8 +183,24 @@ def test_two_concurrent_unlocks_with_different_keys_charge_once(people, one_requ
         t.start()
     for t in threads:
         t.join()
-    assert sorted(r.status_code for r in answers) == [200, 201]
+    assert sorted(r.status_code for r in answers) == [200, 201], [r.body for r in answers]
     assert api.wallet("bob")["balance"] == 10_000 - 631 and balance(api, "alice", "EUR") == 450
+
+
+def test_two_fans_tipping_into_a_pocket_not_yet_open_both_land(people, one_request_at_a_time):
+    api = people
+    api.verified("carol")
+    api.deposit("carol", 10_000)
+    post = ok(api.call("POST", "/v1/posts", {"text": "hello"}, as_="alice"), 201)
+    answers = []
+    threads = [threading.Thread(target=lambda who=who: answers.append(
+        tip(api, who, post["id"], {"amount": 500, "currency": "EUR"}))) for who in ("bob", "carol")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [201, 201], [r.body for r in answers]
+    assert balance(api, "alice", "EUR") == 1_000
 
 
 def test_a_euro_subscription_renews_at_the_rate_of_its_day(people):
