@@ -244,8 +244,11 @@ def test_cards_issue_freeze_limits_reveal_and_close(api, pair):
     expect(card.locator(".badge")).to_have_text("active")
     card.get_by_text("Limits", exact=True).click()
     card.get_by_label("A day (USD)").fill("150")
+    drawn = a.page.locator("#main").get_attribute("data-route")
     card.get_by_role("button", name="Save limits").click()
     expect(a.page.get_by_role("status")).to_contain_text("Limits saved")
+    # Saving draws the list again: wait for the new one before opening its parts.
+    expect(a.page.locator("#main")).not_to_have_attribute("data-route", drawn)
     card = a.page.get_by_role("list", name="Your cards").locator("li").first
     card.get_by_text("Show the number").click()
     card.get_by_label("Your password").fill(PASSWORD)
