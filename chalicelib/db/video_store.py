@@ -68,9 +68,16 @@ def kept_size(video_id: str) -> int | None:
     return _size(ready_object_key(video_id))
 
 
-def uploaded_start(video_id: str) -> bytes:
-    """The first bytes of the upload, where a container's signature is."""
-    got = _s3().get_object(Bucket=_bucket(), Key=upload_object_key(video_id), Range=f"bytes=0-{MAGIC_BYTES_MAX - 1}")
+def uploaded_start(video_id: str) -> bytes | None:
+    """The first bytes of the upload, where a container's signature is; None
+    when it is gone (a concurrent `complete` moved it since its size was read)."""
+    try:
+        got = _s3().get_object(Bucket=_bucket(), Key=upload_object_key(video_id),
+                               Range=f"bytes=0-{MAGIC_BYTES_MAX - 1}")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
+            return None
+        raise
     return got["Body"].read(MAGIC_BYTES_MAX)
 
 

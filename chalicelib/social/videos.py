@@ -80,7 +80,10 @@ def _verdict(video: VideoItem) -> str:
         return KEPT  # only a `ready` verdict puts an object under videos/
     if size is None or size != int(video.size_bytes):
         return "rejected"
-    return "ready" if looks_like_video(video_store.uploaded_start(video.id)) else "rejected"
+    start = video_store.uploaded_start(video.id)
+    if start is None:  # a concurrent `complete` moved or discarded it since its size was read
+        return KEPT if video_store.kept_size(video.id) == int(video.size_bytes) else "rejected"
+    return "ready" if looks_like_video(start) else "rejected"
 
 
 def complete(principal, video_id: str) -> dict:
