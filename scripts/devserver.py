@@ -148,10 +148,19 @@ class FlockHTTPServer(ThreadedHTTPServer):
     request_queue_size = 128
 
 
+def thread_local_requests(app) -> None:
+    """Give each thread its own `current_request`, as
+    chalice.local.create_local_server does. Chalice keeps the request on the
+    app, one per Lambda process; a threaded server, or a test's threads
+    calling the app at once, would otherwise read each other's request (a
+    like landing as another person's). Idempotent."""
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+
+
 def make_server(app, host: str, port: int):
-    # As chalice.local.create_local_server does: a thread-local current_request.
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
+    thread_local_requests(app)
     config = Config.create(chalice_stage="dev", app_name="flock", lambda_timeout=30, lambda_memory_size=512)
     return LocalDevServer(app, config, host, port, handler_cls=FlockRequestHandler, server_cls=FlockHTTPServer)
 

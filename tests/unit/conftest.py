@@ -173,6 +173,7 @@ def api():
     from chalice.test import Client
 
     from app import app
+    devserver.thread_local_requests(app)  # the concurrency tests call it from many threads
     with Client(app) as client:
         client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
         yield Api(client)
@@ -312,6 +313,7 @@ def module_stack(build):
             keys.network_secret.cache_clear()
             clock.pin(TEST_NOW)
             Provisioned.restore()
+            devserver.thread_local_requests(app)
             with Client(app) as client:
                 client.http._local_gateway = devserver.FlockGateway(client.http._app, client.http._config)
                 builder = Api(client)

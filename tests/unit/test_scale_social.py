@@ -7,6 +7,7 @@ Concurrency: moto is not thread-safe, so, as the local stack does, one
 request reaches it at a time; threads still interleave between requests."""
 import dataclasses
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -66,6 +67,19 @@ def crowd(api, n, prefix="f"):
 def ok(r, status=200):
     assert r.status_code == status, r.body
     return r.json_body
+
+
+def test_each_thread_calling_the_app_sees_its_own_request(api):
+    """Chalice keeps the current request on the app (one per Lambda). The
+    concurrency tests call one app from many threads: each must read its own
+    request, or a like sent as one fan lands as another (once, 99 likes of
+    100 were counted)."""
+    from app import app
+    app.current_request = "this thread's"
+    other = threading.Thread(target=setattr, args=(app, "current_request", "another thread's"))
+    other.start()
+    other.join()
+    assert app.current_request == "this thread's"
 
 
 def test_100_concurrent_likes_on_one_post_count_exactly(api, one_request_at_a_time):
