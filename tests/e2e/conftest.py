@@ -21,11 +21,13 @@ import pytest
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, ROOT, TEST_NOW
 
 
-# scripts/motoserver.py, with the cheaper TransactWriteItems rollback of the
-# unit stacks (tests/moto_rollback.py): moto's own copies every table a
+# scripts/motoserver.py, with the cheaper TransactWriteItems rollback and
+# ProjectionExpression of the unit stacks (tests/moto_rollback.py,
+# tests/moto_speedups.py): moto's own rollback copies every table a
 # transaction touches, and a session's stack keeps growing, so each
 # transaction of a long e2e run cost more than the one before.
-MOTO_SERVER = ("import runpy, sys; from tests import moto_rollback; moto_rollback.install(); "
+MOTO_SERVER = ("import runpy, sys; from tests import moto_rollback, moto_speedups; moto_rollback.install(); "
+               "moto_speedups.install(); "
                "sys.argv[0] = 'scripts/motoserver.py'; runpy.run_path(sys.argv[0], run_name='__main__')")
 
 

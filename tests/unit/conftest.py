@@ -15,12 +15,14 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from tests import moto_rollback
+from tests import moto_rollback, moto_speedups
 from tests.conftest import ADMIN_PASSWORD, PASSWORD, TEST_NOW
 
 # moto's TransactWriteItems copies every table it touches; the journal copies
 # only the items it names (tests/moto_rollback.py): same writes, a fraction of the time.
 moto_rollback.install()
+# and its projection and item answers cost less (tests/moto_speedups.py).
+moto_speedups.install()
 
 
 class Provisioned:
