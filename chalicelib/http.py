@@ -49,11 +49,22 @@ class Reply:
         self.body, self.status, self.headers = body, status, headers or {}
 
 
+def present(value):
+    """The presenter: a service's record (chalicelib/records/), or a domain
+    value such as `Money`, becomes its JSON object here and nowhere else.
+    `json.dumps` calls it for each value it cannot write itself, nested ones
+    too, so a route may answer records, lists of them or a page around them."""
+    as_json = getattr(value, "as_json", None)
+    if as_json is None:
+        raise TypeError(f"{type(value).__name__} is not an answer")
+    return as_json()
+
+
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     merged = {"Content-Type": "application/json", **(headers or {})}
     if body is None:
         return Response(body="", status_code=status, headers=merged)
-    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=present),
                     status_code=status, headers=merged)
 
 

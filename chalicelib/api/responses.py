@@ -2,7 +2,7 @@
 checks them against real answers.
 
 `SCHEMAS` becomes `components/schemas`. A value is either a response model
-of `api/models/` (the way to add one: the schema, its `date-time` formats and
+of `chalicelib/records/` (the way to add one: the schema, its `date-time` formats and
 enums are generated from it, and the test validates answers with the model too)
 or a JSON schema dict (OpenAPI 3.1 dialect), which still works beside them; the
 helpers below are for such dicts. Objects list the fields API.md fixes as
@@ -10,7 +10,7 @@ required and stay open (API.md: "add fields freely").
 `SUCCESS` maps each view to the answer of its success status (and the other
 success statuses it may use).
 """
-from chalicelib.api.models import cards, checks, common, creator, fx, identity, loans, money, operations, social
+from chalicelib.records import cards, checks, common, creator, fx, identity, loans, money, operations, social
 
 ID = {"type": "string", "minLength": 1}
 TIME = {"type": "string", "format": "date-time"}  # ISO 8601 UTC with Z

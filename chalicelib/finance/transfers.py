@@ -4,7 +4,7 @@ public view of a transfer. Each function checks who may move what, builds one
 import functools
 import json
 
-from chalicelib import errors, ids
+from chalicelib import errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db.balances import PayeeItem, TransferItem
 from chalicelib.db.users import HandleItem, UserItem
@@ -14,8 +14,10 @@ from chalicelib.finance.accounts import customer_account_id, random_system_shard
 from chalicelib.finance.money import Money
 from chalicelib.identity import stepup
 
+records = lazy.module("chalicelib.records.money")
 
-def public_transfer(item: TransferItem) -> dict:
+
+def public_transfer(item: TransferItem) -> "records.Transfer":
     body = {"id": item.id, "kind": item.kind, "from": item.from_party, "to": item.to_party,
             "amount": int(item.amount), "currency": item.currency, "note": item.note or "",
             "status": item.status, "forced": bool(item.forced), "created_at": item.created_at}
@@ -26,7 +28,7 @@ def public_transfer(item: TransferItem) -> dict:
             body["delivered"] = {"amount": int(leg.amount) + int(leg.fee or 0), "currency": leg.currency}
     if item.rate:
         body["rate"] = item.rate
-    return body
+    return records.Transfer.model_validate(body)
 
 
 def transfer_id_for(user_id: str, idempotency_key: str) -> str:
@@ -107,11 +109,11 @@ def system_party(name: str) -> ledger.Party:
     return ledger.Party(random_system_shard(name), display=name, customer=False)
 
 
-def _posted(posted: ledger.Posted) -> tuple[dict, bool]:
+def _posted(posted: ledger.Posted) -> tuple["records.Transfer", bool]:
     return public_transfer(posted.transfer), posted.replayed
 
 
-def deposit(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
+def deposit(principal, money: Money, idempotency_key: str) -> tuple["records.Transfer", bool]:
     """From the linked bank, instantly, through the `external` system account."""
     require_money_caller(principal)
     limits = settings().tier_limits("verified")
@@ -126,7 +128,7 @@ def deposit(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
     return _posted(ledger.transfer(movement))
 
 
-def withdraw(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
+def withdraw(principal, money: Money, idempotency_key: str) -> tuple["records.Transfer", bool]:
     require_money_caller(principal)
     movement = ledger.Movement(
         transfer_id=transfer_id_for(principal.user_id, idempotency_key), kind="withdrawal",
@@ -152,7 +154,7 @@ def receiver_party(handle: str) -> ledger.Party:
     return ledger.Party(customer_account_id(user_id), display=display, user_id=user_id)
 
 
-def send(principal, to_handle: str, money: Money, note: str, idempotency_key: str) -> tuple[dict, bool]:
+def send(principal, to_handle: str, money: Money, note: str, idempotency_key: str) -> tuple["records.Transfer", bool]:
     """P2P: one transaction and one read (the caller's token state); the
     receiver's handle is read once per warm Lambda. Whether the receiver may
     receive is the credit condition of that transaction, not another read;
@@ -171,7 +173,7 @@ def send(principal, to_handle: str, money: Money, note: str, idempotency_key: st
 
 
 def _send_to(principal, receiver: ledger.Party, to_handle: str, money: Money, note: str,
-             idempotency_key: str) -> tuple[dict, bool]:
+             idempotency_key: str) -> tuple["records.Transfer", bool]:
     if receiver.user_id == principal.user_id:
         raise errors.SelfTransfer()
     movement = ledger.Movement(
@@ -183,7 +185,7 @@ def _send_to(principal, receiver: ledger.Party, to_handle: str, money: Money, no
     return _posted(ledger.transfer(movement))
 
 
-def get_transfer(principal, transfer_id: str) -> dict:
+def get_transfer(principal, transfer_id: str) -> "records.Transfer":
     """Parties only; anyone else learns nothing, not even that it exists."""
     require_verified(principal)
     item = TransferItem.find(transfer_id) if transfer_id.startswith("tr_") and len(transfer_id) <= 64 else None

@@ -165,8 +165,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def record(self, result, replay, other):
         body, replayed = result
         assert replayed is False
-        item = TransferItem.find(body["id"])
-        assert int(item.amount) == body["amount"] > 0
+        item = TransferItem.find(body.id)
+        assert int(item.amount) == body.amount > 0
         self.successes.append((replay, other, body))
 
     def debit_stays_within_the_line(self, i):

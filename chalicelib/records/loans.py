@@ -1,9 +1,9 @@
 """Answers about lending: products, applications and offers, loans,
 payments and payoff quotes."""
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 
-from chalicelib.api.models.common import Answer, Count, Id, Page
+from chalicelib.records.common import Answer, Count, Id, Page, Time
 
 
 class LoanApplicationStatus(str, Enum):
@@ -63,7 +63,7 @@ class LoanOffer(Answer):
     finance_charge: int
     total_of_payments: int
     first_due_date: date
-    expires_at: datetime
+    expires_at: Time
 
 
 class LoanDecisionReason(Answer):
@@ -120,7 +120,7 @@ class Loan(Answer):
     next_due_amount: int
     days_past_due: int = Count
     schedule: list[LoanRow]
-    created_at: datetime
+    created_at: Time
 
 
 class LoanAllocation(Answer):

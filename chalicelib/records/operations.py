@@ -1,14 +1,14 @@
 """Answers of the operations routes: jobs, the test clock, health and the
 document itself."""
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 from typing import Any
 
-from chalicelib import jobs
-from chalicelib.api.models.common import Answer, Count, Id
+from chalicelib.jobs import registry  # importing it runs chalicelib/jobs' declarations first
+from chalicelib.records.common import Answer, Count, Id, Time
 
 
-JobName = Enum("JobName", {n: n for n in jobs.NAMES}, type=str)
+JobName = Enum("JobName", {n: n for n in registry.names()}, type=str)
 JobName.__doc__ = "A scheduled job (chalicelib/jobs/registry.py)."
 
 
@@ -72,7 +72,7 @@ class Clock(Answer):
     """Attributes:
       now: business time.
     """
-    now: datetime
+    now: Time
 
 
 class Health(Answer):

@@ -1,9 +1,8 @@
 """Answers about creator money: subscriptions, unlocks and earnings."""
-from datetime import datetime
 from enum import Enum
 
-from chalicelib.api.models.common import Answer, Count, Currency, Id, Money, Month, Page
-from chalicelib.api.models.money import Transfer
+from chalicelib.records.common import Answer, Count, Currency, Id, Money, Month, Page, Time
+from chalicelib.records.money import Transfer
 
 
 class SubscriptionStatus(str, Enum):
@@ -34,11 +33,11 @@ class Subscription(Answer):
     subscriber: str
     status: SubscriptionStatus
     price: Money
-    current_period_start: datetime
-    current_period_end: datetime
+    current_period_start: Time
+    current_period_end: Time
     cancel_at_period_end: bool
     periods_paid: int = Count
-    created_at: datetime
+    created_at: Time
 
 
 class SubscriptionPrice(Answer):

@@ -1,12 +1,11 @@
 """Answers of the debit card (API.md, Cards): the card, its secrets (shown
 at creation and by reveal only), its transactions and the network's decisions."""
-from datetime import datetime
 from enum import Enum
 from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.api.models.common import Answer, Count, Currency, Id, Page
+from chalicelib.records.common import Answer, Count, Currency, Id, Page, Time
 
 
 class CardStatus(str, Enum):
@@ -83,7 +82,7 @@ class Card(Answer):
     label: str | None
     status: CardStatus
     limits: CardLimits
-    created_at: datetime
+    created_at: Time
 
 
 class NewCard(Card):
@@ -169,7 +168,7 @@ class CardTransaction(Answer):
     merchant: Merchant | None
     decline_reason: DeclineReason | None
     cashback: int
-    created_at: datetime
+    created_at: Time
     amount_refunded: int | None = Field(default=None, ge=0)
 
 

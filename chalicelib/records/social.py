@@ -1,12 +1,11 @@
 """Answers about posts, follows, likes, conversations and search."""
-from datetime import datetime
 from enum import Enum
 
 from pydantic import Field
 
-from chalicelib.api.models.common import Answer, Count, Id, Money, Page
-from chalicelib.api.models.identity import User
-from chalicelib.api.models.money import Transfer
+from chalicelib.records.common import Answer, Count, Id, Money, Page, Time
+from chalicelib.records.identity import User
+from chalicelib.records.money import Transfer
 
 
 class Audience(str, Enum):
@@ -37,7 +36,7 @@ class Post(Answer):
     id: str = Id
     author: str
     text: str
-    created_at: datetime
+    created_at: Time
     reply_to: str | None
     like_count: int = Count
     reply_count: int = Count
@@ -82,8 +81,8 @@ class Conversation(Answer):
     id: str = Id
     with_: str | None = Field(alias="with")
     members: list[str]
-    created_at: datetime
-    last_activity_at: datetime | None
+    created_at: Time
+    last_activity_at: Time | None
     unread_count: int = Count
     last_message_preview: str | None
 
@@ -104,7 +103,7 @@ class Message(Answer):
     conversation_id: str = Id
     sender: str
     text: str
-    created_at: datetime
+    created_at: Time
     payment: Transfer | None
 
 

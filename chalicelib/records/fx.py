@@ -1,11 +1,11 @@
 """Answers of money in other currencies (API.md): pockets, quotes, rates."""
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 
 from pydantic import Field
 
-from chalicelib.api.models.common import Answer, Count, Currency, Id
-from chalicelib.api.models.money import Account
+from chalicelib.records.common import Answer, Count, Currency, Id, Time
+from chalicelib.records.money import Account
 
 DecimalText = Field(pattern=r"^[0-9]+(\.[0-9]+)?$")
 
@@ -45,7 +45,7 @@ class Quote(Answer):
     sell_amount: int = Count
     buy_amount: int = Count
     fee: int = Count
-    expires_at: datetime
+    expires_at: Time
     mid_rate: str | None = None
     status: QuoteStatus | None = None
 

@@ -1,11 +1,10 @@
 """Answers about people, sessions and operators' audit trail."""
-from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, RootModel
 
-from chalicelib.api.models.common import Answer, Count, Id, Page
+from chalicelib.records.common import Answer, Count, Id, Page, Time
 
 
 class Role(str, Enum):
@@ -36,7 +35,7 @@ class User(Answer):
     bio: str | None
     verified: bool
     role: Role
-    created_at: datetime
+    created_at: Time
     follower_count: int = Count
     following_count: int = Count
     frozen: bool | None = None
@@ -95,8 +94,8 @@ class DeviceSession(Answer):
       current: whether the caller's token belongs to it.
     """
     id: str = Id
-    created_at: datetime
-    last_used_at: datetime
+    created_at: Time
+    last_used_at: Time
     user_agent: str
     ip: str
     current: bool
@@ -115,7 +114,7 @@ class SecurityEvent(Answer):
     """
     id: str = Id
     type: str
-    created_at: datetime
+    created_at: Time
     ip: str
     user_agent: str
     detail: dict[str, Any]
@@ -152,7 +151,7 @@ class AuditRecord(Answer):
       target: to whom or what.
     """
     id: str = Id
-    at: datetime
+    at: Time
     actor: str
     action: str
     target: str

@@ -1,11 +1,11 @@
 """Answers about the money account: the account, transfers, entries,
 statements, payment requests, rates and the ledger check."""
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 
 from pydantic import Field
 
-from chalicelib.api.models.common import Answer, Count, Currency, Id, Money, Month, Page
+from chalicelib.records.common import Answer, Count, Currency, Id, Money, Month, Page, Time
 
 # A new kind of money movement (cards, checks, ...) adds its name here.
 TRANSFER_KINDS = ("deposit", "withdrawal", "p2p", "request_payment", "tip", "unlock", "subscription",
@@ -68,7 +68,7 @@ class Account(Answer):
     status: AccountStatus
     account_number: str
     routing_number: str
-    opened_at: datetime
+    opened_at: Time
 
 
 class Transfer(Answer):
@@ -99,7 +99,7 @@ class Transfer(Answer):
     note: str
     status: TransferStatus
     forced: bool
-    created_at: datetime
+    created_at: Time
     delivered: Money | None = None
     rate: str | None = Field(default=None, pattern=r"^[0-9]+(\.[0-9]+)?$")
 
@@ -123,7 +123,7 @@ class Entry(Answer):
     amount: int
     currency: Currency
     counterparty: str | None
-    created_at: datetime
+    created_at: Time
     note: str | None = None
 
 
@@ -176,7 +176,7 @@ class PaymentRequest(Answer):
     currency: Currency
     note: str
     status: PaymentRequestStatus
-    created_at: datetime
+    created_at: Time
     paid: Transfer | None
 
 

@@ -1,11 +1,11 @@
 """Answers of paper checks (API.md, Checks): checks written, deposits of
 checks others wrote, and the clearing network's decisions."""
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 
 from pydantic import Field
 
-from chalicelib.api.models.common import Answer, Currency, Id, Page
+from chalicelib.records.common import Answer, Currency, Id, Page, Time
 
 Digits = Field(pattern=r"^[0-9]+$")
 Positive = Field(ge=1)
@@ -82,8 +82,8 @@ class Check(Answer):
     memo: str
     status: CheckStatus
     micr: Micr
-    issued_at: datetime
-    paid_at: datetime | None
+    issued_at: Time
+    paid_at: Time | None
     return_reason: ReturnReason | None = None
 
 
@@ -126,9 +126,9 @@ class CheckDeposit(Answer):
     available_now: int = Field(ge=0)
     holds: list[CheckHold]
     micr: Micr
-    created_at: datetime
+    created_at: Time
     pending_holds: list[CheckHold] | None = None
-    returned_at: datetime | None = None
+    returned_at: Time | None = None
     return_reason: str | None = None
 
 

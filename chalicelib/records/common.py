@@ -1,11 +1,13 @@
 """What every area's answers share: the base model, money and its
 currency, the error object, pages, and the response headers."""
+from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
-from chalicelib import errors
-from chalicelib.finance.money import SUPPORTED_CURRENCIES
+from chalicelib import clock, errors
+from chalicelib.config import settings
 
 
 def _subclasses(cls):
@@ -21,7 +23,7 @@ def _error_values(attribute: str) -> dict:
     return {v: v for v in values}
 
 
-Currency = Enum("Currency", {c: c for c in SUPPORTED_CURRENCIES}, type=str)
+Currency = Enum("Currency", {c: c for c in settings().currencies}, type=str)
 Currency.__doc__ = "ISO 4217 code of the money's currency."
 
 
@@ -36,6 +38,12 @@ ErrorCode.__doc__ = "The precise refusal (API.md's error codes)."
 Id = Field(min_length=1)
 
 
+# A moment in JSON is `clock.iso`'s: UTC, milliseconds, `Z`, so it sorts as
+# text and reads the same as every time Flock stored before records.
+Time = Annotated[datetime, PlainSerializer(clock.iso, return_type=str, when_used="json"),
+                 WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
 Count = Field(ge=0)
 
 
@@ -48,6 +56,12 @@ class Answer(BaseModel):
     only the document and the tests use."""
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True, defer_build=True)
 
+    def as_json(self) -> dict:
+        """The record as its JSON object: what the presenter answers and what
+        an idempotent request stores for its replay. A field the service
+        did not set is left out, as the answers were before records."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
 
 class Money(Answer):
     """An amount of money.
@@ -58,6 +72,14 @@ class Money(Answer):
     """
     amount: int
     currency: Currency
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_domain(cls, value):
+        """A service's `finance.money.Money` is taken as it is."""
+        if hasattr(value, "amount_cents"):
+            return {"amount": value.amount_cents, "currency": value.currency}
+        return value
 
 
 class ErrorDetail(Answer):
