@@ -97,9 +97,8 @@ def test_message_cursors_are_checked(people):
 
 
 def test_the_message_services_answer_frozen_records_the_routes_answer(people):
-    from tests.unit.test_social import assert_frozen, principal_of
-
     from chalicelib.social import messages
+    from tests.unit.test_social import assert_frozen, principal_of
     alice, bob = principal_of("alice"), principal_of("bob")
     conv, created = messages.open_conversation(alice, "bob")
     assert created is True and conv.with_ == "bob" and conv.members == ["alice", "bob"]
@@ -119,9 +118,8 @@ def test_the_message_services_answer_frozen_records_the_routes_answer(people):
 
 
 def test_a_payment_message_reads_back_its_stored_transfer_as_a_record(api):
-    from tests.unit.test_social import assert_frozen, principal_of
-
     from chalicelib.social import messages
+    from tests.unit.test_social import assert_frozen, principal_of
     for handle in ("alice", "bob"):
         api.verified(handle)
     api.deposit("bob", 1_000)
@@ -226,7 +224,7 @@ def test_dms_need_a_token(people):
 from tests.unit.test_social import faults, lost_answers  # noqa: E402,F401 - the fixtures
 
 
-def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):
+def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):  # noqa: F811 - the imported fixture
     state = lost_answers(1)
     conv = open_with(people, "alice", "bob", 201)["id"]               # created by this request: still 201
     assert state.lost == 1
@@ -237,7 +235,7 @@ def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):
     assert open_with(people, "bob", "alice", 200)["id"] == conv
 
 
-def test_conflicting_dm_writes_are_retried_and_land_once(people, faults):
+def test_conflicting_dm_writes_are_retried_and_land_once(people, faults):  # noqa: F811 - the imported fixture
     conv = open_with(people, "alice", "bob")["id"]
     faults.script = ["conflict", "conflict"]
     sent = send(people, "alice", conv, "contended hello")

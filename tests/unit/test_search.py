@@ -125,9 +125,8 @@ def test_search_results_are_posts_as_the_viewer_sees_them(people):
 
 
 def test_the_search_service_answers_frozen_post_records_the_route_pages(people):
-    from tests.unit.test_social import assert_frozen, principal_of
-
     from chalicelib.social import search as search_service
+    from tests.unit.test_social import assert_frozen, principal_of
     paid = post(people, "writer", "tulips behind a paywall for sure", price={"amount": 300, "currency": "USD"})
     free = post(people, "writer", "tulips for everyone")
     found, key = search_service.search_posts(principal_of("reader").user_id, "tulips", 20, None)

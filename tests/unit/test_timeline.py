@@ -91,9 +91,8 @@ def test_the_timeline_holds_own_posts_and_followed_ones_newest_first(api):
 
 
 def test_the_timeline_service_answers_frozen_post_records_the_route_pages(api, threshold):
-    from tests.unit.test_social import assert_frozen, principal_of
-
     from chalicelib.social import timeline
+    from tests.unit.test_social import assert_frozen, principal_of
     threshold(1)  # the first follow makes a celebrity: the page merges one too
     for h in ("reader", "star", "bob"):
         api.signup(h)
