@@ -490,7 +490,7 @@ def _per_post(principal, entries: list) -> list[dict]:
         if video.post_id:
             row(video.post_id)
     for post in hydrate(list(rows), principal.user_id):
-        rows[post["id"]]["view_count"] = post["view_count"]
+        rows[post.id]["view_count"] = post.view_count
     return sorted(rows.values(), key=lambda r: r["post_id"], reverse=True)
 
 

@@ -1,7 +1,7 @@
 """Follows: follow / unfollow (idempotent, exact counts) and the lists."""
 import secrets
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
@@ -9,6 +9,8 @@ from chalicelib.db.users import (FollowEdge, FollowerShard, UserItem, follow_key
                                  followers_partition, following_partition, user_key)
 from chalicelib.identity.users import public_users, require_by_handle
 from chalicelib.social import fanout, timeline
+
+records = lazy.module("chalicelib.records.social")
 
 ATTEMPTS_MAX = 5
 
@@ -52,7 +54,7 @@ def _followee_count(target: UserItem, delta: int, flag_as_read: bool = True) -> 
     return UserItem.ref(target.id), [UserItem.follower_count.add(delta)], condition
 
 
-def follow(principal, handle: str) -> dict:
+def follow(principal, handle: str) -> "records.Following":
     """The edge (put only if absent) and both counts move in one
     transaction, so counts stay exact under any concurrency and a second
     follow changes nothing.
@@ -77,16 +79,16 @@ def follow(principal, handle: str) -> dict:
         if committed is None:
             continue  # promoted meanwhile: read the followee again
         if not committed:
-            return {"following": True}
+            return records.Following(following=True)
         if not target.celebrity:  # a celebrity's posts are merged at read time: nothing to copy
             timeline.backfill(principal.user_id, target.id, backfill_posts_max())
             if int(target.follower_count) + 1 >= celebrity_followers_min():
                 fanout.dispatch("celebrity_promoted", author_id=target.id)
-        return {"following": True}
+        return records.Following(following=True)
     raise errors.Unavailable()
 
 
-def unfollow(principal, handle: str) -> dict:
+def unfollow(principal, handle: str) -> "records.Following":
     target = _target(principal, handle)
     tx = TaggedTransaction()
     tx.delete("edge", FollowEdge(*follow_key(principal.user_id, target.id)), condition=FollowEdge.pk.exists())
@@ -100,7 +102,7 @@ def unfollow(principal, handle: str) -> dict:
     # was already gone — that may be this request's own first attempt, whose
     # answer was lost — as the removal is idempotent.
     fanout.dispatch("unfollowed", user_id=principal.user_id, author_id=target.id)
-    return {"following": False}
+    return records.Following(following=False)
 
 
 def _attr(raw: dict | None, name: str):

@@ -3,13 +3,15 @@ first, conversations by latest activity, unread counts. Only the two
 members can see a conversation; to anyone else it does not exist (404)."""
 import json
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.db import base
 from chalicelib.db.posts import (MESSAGE_PREFIX, ConversationItem, InboxItem, MessageItem, conversation_key,
                                  inbox_activity_sort_key, inbox_key, inbox_partition, message_key)
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.db.warm import Warm
 from chalicelib.identity.users import require_by_handle
+
+records = lazy.module("chalicelib.records.social")
 
 PREVIEW_CHARS = 80
 ATTEMPTS_MAX = 5
@@ -26,21 +28,24 @@ def _inbox(user_id: str, other_id: str, other_handle: str, conv_id: str, at: str
                      gsi1_pk=inbox_partition(user_id), gsi1_sk=inbox_activity_sort_key(at, conv_id))
 
 
-def public_conversation(conv: ConversationItem, viewer_id: str, inbox: InboxItem | None = None) -> dict:
+def public_conversation(conv: ConversationItem, viewer_id: str,
+                        inbox: InboxItem | None = None) -> "records.Conversation":
     other = [h for m, h in zip(conv.members, conv.member_handles) if m != viewer_id]
-    return {"id": conv.id, "with": other[0] if other else None, "members": list(conv.member_handles),
-            "created_at": conv.created_at, "last_activity_at": conv.last_activity_at,
-            "unread_count": int(inbox.unread) if inbox else 0,
-            "last_message_preview": inbox.last_preview if inbox else ""}
+    return records.Conversation(id=conv.id, with_=other[0] if other else None, members=list(conv.member_handles),
+                                created_at=conv.created_at, last_activity_at=conv.last_activity_at,
+                                unread_count=int(inbox.unread) if inbox else 0,
+                                last_message_preview=inbox.last_preview if inbox else "")
 
 
-def public_message(item: MessageItem, payment: dict | None = None) -> dict:
-    """`payment`: the transfer a payment message carries (stored with it)."""
+def public_message(item: MessageItem, payment=None) -> "records.Message":
+    """`payment`: the transfer a payment message carries (stored with it), as
+    `records.money.Transfer` or its JSON object."""
     if payment is None and item.payment:
-        payment = json.loads(item.payment)
-        payment.setdefault("created_at", item.created_at)  # stored without it: it lands with the message
-    return {"id": item.id, "conversation_id": item.conversation_id, "sender": item.sender_handle,
-            "text": item.text, "created_at": item.created_at, "payment": payment}
+        stored = json.loads(item.payment)
+        stored.setdefault("created_at", item.created_at)  # stored without it: it lands with the message
+        payment = records.Transfer.model_validate(stored)
+    return records.Message(id=item.id, conversation_id=item.conversation_id, sender=item.sender_handle,
+                           text=item.text, created_at=item.created_at, payment=payment)
 
 
 REPLAY_SEARCH_MESSAGES_MAX = 500
@@ -59,7 +64,7 @@ def find_message_by_payment(conv_id: str, transfer_id: str) -> MessageItem | Non
     return None
 
 
-def open_conversation(principal, with_handle: str) -> tuple[dict, bool]:
+def open_conversation(principal, with_handle: str) -> tuple["records.Conversation", bool]:
     """Returns (conversation, created)."""
     other = require_by_handle(with_handle)
     if other.id == principal.user_id:
@@ -130,7 +135,7 @@ def message_writes(conv: ConversationItem, sender_id: str, sender_handle: str, t
     return message, writes
 
 
-def send(principal, conv_id: str, text: str) -> dict:
+def send(principal, conv_id: str, text: str) -> "records.Message":
     conv = require_member(principal.user_id, conv_id)
     message, writes = message_writes(conv, principal.user_id, principal.handle, text)
     tx = TaggedTransaction()
@@ -145,7 +150,8 @@ def send(principal, conv_id: str, text: str) -> dict:
     return public_message(message)
 
 
-def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def messages(principal, conv_id: str, limit: int,
+             cursor_key: dict | None) -> tuple[list["records.Message"], dict | None]:
     """Newest first. Reading the first page marks the conversation read."""
     conv = require_member(principal.user_id, conv_id)
     pk = conversation_key(conv.id)[0]
@@ -162,7 +168,8 @@ def messages(principal, conv_id: str, limit: int, cursor_key: dict | None) -> tu
     return items, base.key_to_plain(key)
 
 
-def conversations(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def conversations(principal, limit: int,
+                  cursor_key: dict | None) -> tuple[list["records.Conversation"], dict | None]:
     """Most recent activity first, with the caller's unread counts."""
     partition = inbox_partition(principal.user_id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:

@@ -2,10 +2,9 @@
 import secrets
 import unicodedata
 
-
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.posts import (CounterShard, LikeItem, PostItem, author_partition, counter_key, counter_width,
@@ -16,6 +15,8 @@ from chalicelib.db.warm import Warm
 from chalicelib.social import fanout, search, timeline
 from chalicelib.social.normalize import words
 from chalicelib.social.views import PREVIEW_CHARS, hydrate
+
+records = lazy.module("chalicelib.records.social")
 
 TEXT_CHARS_MAX = 280
 ATTEMPTS_MAX = 5
@@ -69,7 +70,7 @@ def _bad_video() -> errors.InvalidRequest:
 
 
 def create(principal, text: str, reply_to: str | None = None, price=None, video_url: str | None = None,
-           audience: str = "public", video_id: str | None = None) -> dict:
+           audience: str = "public", video_id: str | None = None) -> "records.Post":
     """The post, the author's own timeline entry, the parent's reply count
     and the claim on the video in one transaction; then the search index and
     the fan-out to followers' timelines."""
@@ -112,7 +113,7 @@ def create(principal, text: str, reply_to: str | None = None, price=None, video_
     return hydrate([post_id], principal.user_id)[0]
 
 
-def get(viewer_id: str | None, post_id: str) -> dict:
+def get(viewer_id: str | None, post_id: str) -> "records.Post":
     found = hydrate([post_id], viewer_id) if post_id.startswith("post_") and len(post_id) <= 64 else []
     if not found:
         raise errors.NotFound("No such post.")
@@ -177,7 +178,8 @@ def delete(principal, post_id: str) -> None:
     fanout.dispatch("post_deleted", post_id=post_id, author_id=principal.user_id)
 
 
-def by_author(viewer_id: str | None, author_id: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def by_author(viewer_id: str | None, author_id: str, limit: int,
+              cursor_key: dict | None) -> tuple[list["records.Post"], dict | None]:
     last = base.key_from_plain(cursor_key)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != author_partition(author_id):
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
@@ -222,7 +224,7 @@ def widen_if_hot(post: PostItem, writes: int) -> None:
     POSTS.forget(post.id)  # this Lambda's writers use the new width from now on
 
 
-def like(principal, post_id: str) -> dict:
+def like(principal, post_id: str) -> "records.Liked":
     """Idempotent: the like item is put only if absent, and the counter
     shard moves in the same transaction, so the count stays exact. The
     shard's own condition says the post still exists (see `delete`)."""
@@ -234,16 +236,16 @@ def like(principal, post_id: str) -> dict:
     _commit_unless(tx, "like")
     count = _like_count(post)
     widen_if_hot(post, count)
-    return {"liked": True, "like_count": count}
+    return records.Liked(liked=True, like_count=count)
 
 
-def unlike(principal, post_id: str) -> dict:
+def unlike(principal, post_id: str) -> "records.Liked":
     post = require(post_id)
     tx = TaggedTransaction()
     tx.delete("like", LikeItem(*like_key(post_id, principal.user_id)), condition=LikeItem.pk.exists())
     tx.update("count", random_shard(post), [CounterShard.likes.add(-1)], condition=CounterShard.live())
     _commit_unless(tx, "like")
-    return {"liked": False, "like_count": _like_count(post)}
+    return records.Liked(liked=False, like_count=_like_count(post))
 
 
 def _commit_unless(tx: TaggedTransaction, idempotent_tag: str) -> None:

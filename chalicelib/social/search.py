@@ -11,13 +11,15 @@ Users: one item per handle and display-name word under the word's first
 character, matched by prefix; every query word must be a prefix of one of
 the person's words.
 """
-from chalicelib import errors
+from chalicelib import errors, lazy
 from chalicelib.db import base
 from chalicelib.db.posts import Posting, posting_partition
 from chalicelib.db.users import UserItem, UserWord, user_key, user_word_key
 from chalicelib.identity.users import public_users
 from chalicelib.social.normalize import words
 from chalicelib.social.views import hydrate
+
+records = lazy.module("chalicelib.records.social")
 
 QUERY_CHARS_MAX = 500
 QUERY_WORDS_MAX = 8
@@ -41,7 +43,8 @@ def unindex_post(post_id: str, post_words: list[str]) -> None:
     base.batch_write("posts", deletes=[(posting_partition(w), post_id) for w in post_words])
 
 
-def search_posts(viewer_id: str | None, q: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def search_posts(viewer_id: str | None, q: str, limit: int,
+                 cursor_key: dict | None) -> tuple[list["records.Post"], dict | None]:
     query = _query_words(q)
     if not query:
         return [], None

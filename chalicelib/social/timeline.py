@@ -19,7 +19,7 @@ trims. Older posts stay on their author's page and in search.
 """
 import secrets
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.posts import (PostItem, TimelineItem, author_partition, post_key, timeline_author_partition,
@@ -27,6 +27,8 @@ from chalicelib.db.posts import (PostItem, TimelineItem, author_partition, post_
 from chalicelib.db.transact import TRY_AGAIN, TaggedTransaction, commit
 from chalicelib.db.users import FollowEdge, UserItem, follow_key, followers_partition
 from chalicelib.social.views import hydrate
+
+records = lazy.module("chalicelib.records.social")
 
 FOLLOWERS_PAGE = 1000
 ATTEMPTS_MAX = 5
@@ -159,7 +161,7 @@ def _learn_celebrity(follower_id: str, author_id: str) -> None:
     commit(tx, ATTEMPTS_MAX, busy_message=TRY_AGAIN)  # a refusal: no longer follows (or no longer exists), nothing to learn
 
 
-def home(principal, limit: int, before: str | None) -> tuple[list, str | None]:
+def home(principal, limit: int, before: str | None) -> tuple[list["records.Post"], str | None]:
     """Newest first; `before` is the last post id of the previous page."""
     if before is not None and not before.startswith("post_"):
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")

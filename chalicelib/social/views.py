@@ -6,11 +6,13 @@ author and the author's subscribers. A locked post's `text` is cut to a
 40-character preview, its `video_url` and `video_id` are null and `locked`
 is true (`has_video` still says a video waits behind the lock).
 """
-from chalicelib import clock
+from chalicelib import clock, lazy
 from chalicelib.db import base
 from chalicelib.db.posts import (COUNTER_SHARDS, POST_SORT_KEY, PostItem, counter_key, counter_width, post_id_of,
                                  post_key, unlock_key)
 from chalicelib.db.users import SubscriptionItem, subscription_key
+
+records = lazy.module("chalicelib.records.social")
 
 PREVIEW_CHARS = 40
 
@@ -29,19 +31,19 @@ def is_locked(post: PostItem, viewer_id: str | None, access: set) -> bool:
                          or (post.audience == "subscribers" and post.author_id not in access))
 
 
-def public_post(post: PostItem, counters: dict, viewer_id: str | None, access: set) -> dict:
+def public_post(post: PostItem, counters: dict, viewer_id: str | None, access: set) -> "records.Post":
     """`access`: the ids of the viewer's unlocked posts and subscribed authors."""
     locked = is_locked(post, viewer_id, access)
-    price = ({"amount": int(post.price_amount), "currency": post.price_currency}
+    price = (records.Money(amount=int(post.price_amount), currency=post.price_currency)
              if post.price_amount is not None else None)
-    return {
-        "id": post.id, "author": post.author_handle, "text": post.text[:PREVIEW_CHARS] if locked else post.text,
-        "created_at": post.created_at, "reply_to": post.reply_to, "like_count": counters.get("likes", 0),
-        "reply_count": int(post.reply_count) + counters.get("replies", 0), "tip_total": counters.get("tips", 0), "price": price,
-        "video_url": None if locked else post.video_url, "audience": post.audience, "locked": locked,
-        "video_id": None if locked else post.video_id, "has_video": post.video_id is not None,
-        "view_count": counters.get("views", 0),
-    }
+    return records.Post(
+        id=post.id, author=post.author_handle, text=post.text[:PREVIEW_CHARS] if locked else post.text,
+        created_at=post.created_at, reply_to=post.reply_to, like_count=counters.get("likes", 0),
+        reply_count=int(post.reply_count) + counters.get("replies", 0), tip_total=counters.get("tips", 0),
+        price=price, video_url=None if locked else post.video_url, audience=post.audience, locked=locked,
+        video_id=None if locked else post.video_id, has_video=post.video_id is not None,
+        view_count=counters.get("views", 0),
+    )
 
 
 def viewer_access(posts: list[PostItem], viewer_id: str | None) -> set:
@@ -65,7 +67,7 @@ def viewer_access(posts: list[PostItem], viewer_id: str | None) -> set:
     return access
 
 
-def hydrate(post_ids: list[str], viewer_id: str | None) -> list[dict]:
+def hydrate(post_ids: list[str], viewer_id: str | None) -> list["records.Post"]:
     """The posts of `post_ids` in that order, with their counters, in one
     batch get per 100 keys (posts and counter shards together), plus one for
     the viewer's access to locked posts, plus one for the shards beyond the

@@ -269,7 +269,7 @@ def test_a_balance_crossing_zero_mid_month_earns_then_is_charged(api):
     repaid = advance(api, 15)
     api.deposit("borrower", 505_000)  # -> +$50
     month_end = interest.month_end(opened.year, opened.month)
-    now = clock_to(api, (month_end + timedelta(days=1)).isoformat() + "T12:00:00Z")
+    clock_to(api, (month_end + timedelta(days=1)).isoformat() + "T12:00:00Z")
     moves = {opened: 10_000, spent: -510_000, repaid: 505_000}
     job(api, "accrue-interest", month_end)
     accrued_only = model.simulate(opened, month_end, moves)

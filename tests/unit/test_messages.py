@@ -96,6 +96,48 @@ def test_message_cursors_are_checked(people):
                         as_="alice"), 400, "invalid_request")
 
 
+def test_the_message_services_answer_frozen_records_the_routes_answer(people):
+    from chalicelib.social import messages
+    from tests.unit.test_social import assert_frozen, principal_of
+    alice, bob = principal_of("alice"), principal_of("bob")
+    conv, created = messages.open_conversation(alice, "bob")
+    assert created is True and conv.with_ == "bob" and conv.members == ["alice", "bob"]
+    assert conv.as_json()["with"] == "bob" and "with_" not in conv.as_json()
+    assert_frozen(conv, "unread_count", 5)
+    sent = messages.send(alice, conv.id, "on the record")
+    assert sent.sender == "alice" and sent.payment is None and sent.as_json()["payment"] is None
+    assert_frozen(sent, "text", "off the record")
+    inboxes, _ = messages.conversations(bob, 20, None)
+    assert [c.as_json() for c in inboxes] == inbox(people, "bob")
+    assert inboxes[0].unread_count == 1 and inboxes[0].last_message_preview == "on the record"
+    listed, _ = messages.messages(bob, conv.id, 20, None)
+    assert [m.as_json() for m in listed] == read(people, "bob", conv.id)["data"] == [sent.as_json()]
+    again, created = messages.open_conversation(bob, "alice")
+    assert created is False and again.id == conv.id
+    assert again.as_json() == open_with(people, "bob", "alice", 200)
+
+
+def test_a_payment_message_reads_back_its_stored_transfer_as_a_record(api):
+    from chalicelib.social import messages
+    from tests.unit.test_social import assert_frozen, principal_of
+    for handle in ("alice", "bob"):
+        api.verified(handle)
+    api.deposit("bob", 1_000)
+    conv = open_with(api, "bob", "alice")["id"]
+    paid = ok(api.money("POST", f"/v1/conversations/{conv}/payments",
+                        {"amount": 300, "currency": "USD", "note": "coffee"}, "bob", "dm-1"), 201)
+    listed, _ = messages.messages(principal_of("alice"), conv, 20, None)
+    payment = listed[0].payment
+    assert type(payment).__name__ == "Transfer" and payment.from_ == "bob" and payment.amount == 300
+    # Stored without its time, the payment reads back with the message's (the
+    # ledger's own time for it, in the POST's answer, may be a moment later).
+    assert payment.created_at == listed[0].created_at
+    shown = listed[0].as_json()
+    del shown["payment"]["created_at"], paid["payment"]["created_at"]
+    assert shown == paid
+    assert_frozen(payment, "amount", 1)
+
+
 def test_only_the_two_members_read_or_write(people):
     conv = open_with(people, "alice", "bob")["id"]
     send(people, "alice", conv, "secret for bob")
@@ -182,7 +224,7 @@ def test_dms_need_a_token(people):
 from tests.unit.test_social import faults, lost_answers  # noqa: E402,F401 - the fixtures
 
 
-def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):
+def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):  # noqa: F811 - the imported fixture
     state = lost_answers(1)
     conv = open_with(people, "alice", "bob", 201)["id"]               # created by this request: still 201
     assert state.lost == 1
@@ -193,7 +235,7 @@ def test_dms_whose_answers_were_lost_happen_once(people, lost_answers):
     assert open_with(people, "bob", "alice", 200)["id"] == conv
 
 
-def test_conflicting_dm_writes_are_retried_and_land_once(people, faults):
+def test_conflicting_dm_writes_are_retried_and_land_once(people, faults):  # noqa: F811 - the imported fixture
     conv = open_with(people, "alice", "bob")["id"]
     faults.script = ["conflict", "conflict"]
     sent = send(people, "alice", conv, "contended hello")

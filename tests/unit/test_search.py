@@ -124,6 +124,18 @@ def test_search_results_are_posts_as_the_viewer_sees_them(people):
     assert mine["locked"] is False and mine["text"] == long
 
 
+def test_the_search_service_answers_frozen_post_records_the_route_pages(people):
+    from chalicelib.social import search as search_service
+    from tests.unit.test_social import assert_frozen, principal_of
+    paid = post(people, "writer", "tulips behind a paywall for sure", price={"amount": 300, "currency": "USD"})
+    free = post(people, "writer", "tulips for everyone")
+    found, key = search_service.search_posts(principal_of("reader").user_id, "tulips", 20, None)
+    assert [p.id for p in found] == [free, paid] and key is None
+    assert found[1].locked is True and found[1].price.currency == "USD"
+    assert_frozen(found[1], "locked", False)
+    assert [p.as_json() for p in found] == ok(people.call("GET", url("tulips"), as_="reader"))["data"]
+
+
 def test_the_hidden_part_of_a_locked_post_cannot_be_probed_through_search(people):
     paid = "Public teaser about orchids, then the secret: the treasure lies under the old mill"
     subs = "Another teaser for subscribers; hidden: password swordfish"

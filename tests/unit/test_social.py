@@ -394,6 +394,67 @@ def test_bad_paid_fields_are_refused(people):
     assert ok(people.call("GET", "/v1/users/alice/posts", as_="alice"))["data"] == []
 
 
+# --- services answer frozen records ------------------------------------------------------------------------------
+
+def principal_of(handle):
+    """The caller as `authenticate` makes it, for calling a service directly."""
+    from chalicelib.identity import users
+    person = users.find_by_handle(handle)
+    return users.Principal(user_id=person.id, handle=person.handle, role="user", verified=bool(person.verified),
+                           frozen=False, account_id=person.account_id,
+                           celebrity_follows=frozenset(person.celebrity_follows or ()))
+
+
+def assert_frozen(record, field, value):
+    """Assigning any field of a record is refused, and the record keeps its value."""
+    from pydantic import ValidationError
+    before = getattr(record, field)
+    with pytest.raises(ValidationError, match="frozen"):
+        setattr(record, field, value)
+    assert getattr(record, field) == before
+
+
+def test_posts_are_frozen_records_whose_json_is_what_the_routes_answer(people):
+    from chalicelib.social import posts, views
+    alice, bob = principal_of("alice"), principal_of("bob")
+    made = posts.create(alice, "said once, said as recorded")
+    assert type(made).__name__ == "Post" and made.author == "alice" and made.like_count == 0
+    assert_frozen(made, "text", "edited afterwards")
+    assert_frozen(made, "like_count", 99)
+    assert made.created_at.tzinfo is not None                     # a time, not the text it was stored as
+    assert made.as_json() == ok(people.call("GET", f"/v1/posts/{made.id}", as_="alice"))
+    paid = post(people, "alice", LONG, price={"amount": 500, "currency": "USD"})
+    # Locked for bob: the nested price and the cut text come out as the route gives them.
+    seen = posts.get(bob.user_id, paid["id"])
+    assert seen.locked is True and seen.price.amount == 500
+    assert seen.as_json() == ok(people.call("GET", f"/v1/posts/{paid['id']}", as_="bob"))
+    assert posts.get(alice.user_id, paid["id"]).as_json() == paid
+    page = views.hydrate([paid["id"], "post_gone", made.id], bob.user_id)
+    assert [p.as_json() for p in page] == ok(people.call("GET", "/v1/users/alice/posts", as_="bob"))["data"]
+    listed, _ = posts.by_author(bob.user_id, alice.user_id, 20, None)
+    assert listed == page
+
+
+def test_likes_and_follows_are_frozen_records_whose_json_is_what_the_routes_answer(people):
+    from chalicelib.social import graph, posts
+    bob = principal_of("bob")
+    p = post(people, "alice", "like me")
+    liked = posts.like(bob, p["id"])
+    assert liked.as_json() == {"liked": True, "like_count": 1}
+    assert_frozen(liked, "like_count", 0)
+    # The route's like is idempotent: its answer is the service's record, as JSON.
+    assert ok(people.call("POST", f"/v1/posts/{p['id']}/likes", as_="bob")) == liked.as_json()
+    unliked = posts.unlike(bob, p["id"])
+    assert unliked.as_json() == ok(people.call("DELETE", f"/v1/posts/{p['id']}/likes", as_="bob"))
+    following = graph.follow(bob, "alice")
+    assert following.as_json() == {"following": True}
+    assert_frozen(following, "following", False)
+    assert ok(people.call("POST", "/v1/users/alice/follow", as_="bob")) == following.as_json()
+    stopped = graph.unfollow(bob, "alice")
+    assert stopped.as_json() == ok(people.call("DELETE", "/v1/users/alice/follow", as_="bob")) == {"following": False}
+    assert user(people, "alice", as_="carol")["follower_count"] == 0
+
+
 def test_a_second_delete_racing_the_first_is_not_a_crash_and_counts_once(people, monkeypatch):
     from chalicelib.social import posts
     parent = post(people, "alice", "parent")

@@ -90,6 +90,26 @@ def test_the_timeline_holds_own_posts_and_followed_ones_newest_first(api):
     assert [p["id"] for p in ok(api.call("GET", "/v1/timeline", as_="bob"))["data"]] == [made[4], made[0]]
 
 
+def test_the_timeline_service_answers_frozen_post_records_the_route_pages(api, threshold):
+    from chalicelib.social import timeline
+    from tests.unit.test_social import assert_frozen, principal_of
+    threshold(1)  # the first follow makes a celebrity: the page merges one too
+    for h in ("reader", "star", "bob"):
+        api.signup(h)
+    follow(api, "reader", "star")
+    follow(api, "reader", "bob")
+    assert is_celebrity("star")
+    made = [post(api, "star", "merged")["id"], post(api, "bob", "fanned out")["id"],
+            post(api, "star", "merged again")["id"]]
+    shown, last = timeline.home(principal_of("reader"), 2, None)
+    assert [p.id for p in shown] == [made[2], made[1]] and last == made[1]
+    assert_frozen(shown[0], "author", "bob")
+    body = ok(api.call("GET", "/v1/timeline?limit=2", as_="reader"))
+    assert [p.as_json() for p in shown] == body["data"]
+    rest, last = timeline.home(principal_of("reader"), 2, made[1])
+    assert [p.id for p in rest] == [made[0]] and last is None
+
+
 def test_45_posts_by_3_authors_page_by_20_without_gaps_or_duplicates(api):
     authors = ("ann", "ben", "cat")
     for h in ("reader",) + authors:

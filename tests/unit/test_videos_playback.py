@@ -191,7 +191,7 @@ def test_two_posts_racing_for_one_video_one_wins(world, one_request_at_a_time):
 
     def attach(i):
         try:
-            return posts.create(principal, f"race {i}", video_id=fresh)["id"]
+            return posts.create(principal, f"race {i}", video_id=fresh).id
         except Exception as refusal:  # noqa: BLE001  (the loser's 400)
             return type(refusal).__name__
     with ThreadPoolExecutor(max_workers=8) as pool:
