@@ -15,7 +15,7 @@ def alice(api):
     return api
 
 
-def test_a_paid_presentment_is_one_read_and_one_transaction(alice, calls):
+def test_a_paid_presentment_is_one_read_and_one_transaction(alice, calls):  # noqa: F811 (the fixture)
     check = write(alice, "alice", 2_500).json_body
     calls.reset()
     r = present(alice, presentment(check))
@@ -28,7 +28,7 @@ def test_a_paid_presentment_is_one_read_and_one_transaction(alice, calls):
     _assert_hook_saw_everything(calls)
 
 
-def test_a_deposit_is_the_auth_read_one_read_and_one_transaction(alice, calls):
+def test_a_deposit_is_the_auth_read_one_read_and_one_transaction(alice, calls):  # noqa: F811 (the fixture)
     calls.reset()
     r = deposit(alice, "alice", deposit_body(5_000))
     assert r.status_code == 201, r.body
