@@ -240,7 +240,8 @@ def _lost_race(event: network_events.Event):
     return errors.Replayed(*event.first_answer())
 
 
-def _answered(event: network_events.Event, outcome, answer):
+def _answered(event: network_events.Event, outcome,
+              answer: "records.CardTransaction | records.CardDecision") -> tuple:
     """This call's answer, or, when the ledger found the change made by an
     identical event that raced this one, that event's stored answer (its
     card transaction was stamped at its own time)."""
