@@ -106,13 +106,13 @@ def main():
         money = Money(1, "USD")
 
         def authorize():
-            body = {"id": "e" + uuid.uuid4().hex[:20], "card_number": card["number"], "exp_month": card["exp_month"],
-                    "exp_year": card["exp_year"], "cvc": card["cvc"], "amount": 1, "currency": "USD",
+            body = {"id": "e" + uuid.uuid4().hex[:20], "card_number": card.number, "exp_month": card.exp_month,
+                    "exp_year": card.exp_year, "cvc": card.cvc, "amount": 1, "currency": "USD",
                     "merchant": {"name": merchant.name, "mcc": merchant.mcc, "city": merchant.city,
                                  "country": merchant.country}}
-            status, decision = card_network.authorize(body, card["number"], card["exp_month"], card["exp_year"],
-                                                      card["cvc"], money, merchant)
-            if not decision["approved"]:
+            status, decision = card_network.authorize(body, card.number, card.exp_month, card.exp_year,
+                                                      card.cvc, money, merchant)
+            if not decision.approved:
                 raise RuntimeError(f"declined: {decision}")
             return body["id"]
 

@@ -42,15 +42,15 @@ def presentment_time(tokens, n):
                        config=Config(parameter_validation=False, retries={"mode": "standard", "total_max_attempts": 4}))
     principal = authenticate(tokens["alice"])
     rounds = max(10, min(n, 100))
-    written = [checks.write(principal, "bench payee", Money(1, "USD"), "", str(uuid.uuid4())).check
+    written = [checks.write(principal, "bench payee", Money(1, "USD"), "", str(uuid.uuid4()))[0]
                for _ in range(2 * rounds + 1)]
 
     def present(check, event_id):
-        body = {"id": event_id, "routing": s.routing_number, "account": check.account_number,
-                "serial": str(int(check.number)), "amount": 1, "currency": "USD"}
+        body = {"id": event_id, "routing": s.routing_number, "account": check.micr.account,
+                "serial": check.micr.serial, "amount": 1, "currency": "USD"}
         presented = checks.Presentment(body["routing"], body["account"], body["serial"], Money(1, "USD"))
         status, answer = checks.present(body, presented)
-        if answer["decision"] != "paid":
+        if answer.decision != "paid":
             raise RuntimeError(f"bench presentment not paid: {answer}")
 
     captured = {}

@@ -19,30 +19,35 @@ def _replayed(replayed: bool) -> dict:
     return {"Idempotent-Replayed": "true"} if replayed else {}
 
 
+def _page(result) -> dict:
+    items, key = result
+    return {"data": items, "next_cursor": http.encode_cursor(key)}
+
+
 @route("/v1/checks", methods=["POST"], body="CheckBody", idempotent=True, status=201)
 def write_check(req):
     """Write a paper check on your account: numbered from 1001, with its MICR line. Moves no money."""
-    written = checks.write(req.principal, req.data.payee, req.data.money(), req.data.memo, req.idempotency_key)
-    return http.Reply(checks.public_check(written.check), 201, _replayed(written.replayed))
+    check, replayed = checks.write(req.principal, req.data.payee, req.data.money(), req.data.memo,
+                                   req.idempotency_key)
+    return http.Reply(check, 201, _replayed(replayed))
 
 
 @route("/v1/checks", query="Page")
 def list_checks(req):
     """The checks you wrote, newest first."""
-    items, key = checks.list_checks(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
-    return {"data": [checks.public_check(i) for i in items], "next_cursor": http.encode_cursor(key)}
+    return _page(checks.list_checks(req.principal, req.params.limit, http.decode_cursor(req.params.cursor)))
 
 
 @route("/v1/checks/{check_id}")
 def get_check(req, check_id):
     """One of your checks."""
-    return checks.public_check(checks.own_check(req.principal, check_id))
+    return checks.get_check(req.principal, check_id)
 
 
 @route("/v1/checks/{check_id}/stop", methods=["POST"])
 def stop_check(req, check_id):
     """Stop an issued check: its presentment will be returned (stop_payment)."""
-    return checks.public_check(checks.stop(req.principal, check_id))
+    return checks.stop(req.principal, check_id)
 
 
 @route("/v1/check-deposits", methods=["POST"], body="CheckDepositBody", idempotent=True, status=201,
@@ -53,23 +58,22 @@ def deposit_check(req):
     Credited at once; the part not yet available is held and released on
     business days as API.md's schedule says."""
     d = req.data
-    done = check_deposits.deposit(req.principal, d.money(), check_deposits.Micr(d.micr.routing, d.micr.account,
-                                                                               d.micr.serial),
-                                  d.front_image, d.back_image, d.endorsed, req.idempotency_key)
-    return http.Reply(check_deposits.public_deposit(done.deposit), 201, _replayed(done.replayed))
+    deposit, replayed = check_deposits.deposit(req.principal, d.money(),
+                                               check_deposits.Micr(d.micr.routing, d.micr.account, d.micr.serial),
+                                               d.front_image, d.back_image, d.endorsed, req.idempotency_key)
+    return http.Reply(deposit, 201, _replayed(replayed))
 
 
 @route("/v1/check-deposits", query="Page")
 def list_check_deposits(req):
     """Your check deposits, newest first."""
-    items, key = check_deposits.list_deposits(req.principal, req.params.limit, http.decode_cursor(req.params.cursor))
-    return {"data": [check_deposits.public_deposit(i) for i in items], "next_cursor": http.encode_cursor(key)}
+    return _page(check_deposits.list_deposits(req.principal, req.params.limit, http.decode_cursor(req.params.cursor)))
 
 
 @route("/v1/check-deposits/{deposit_id}")
 def get_check_deposit(req, deposit_id):
     """One of your check deposits, with when each held part becomes available."""
-    return check_deposits.public_deposit(check_deposits.own_deposit(req.principal, deposit_id))
+    return check_deposits.get_deposit(req.principal, deposit_id)
 
 
 @route("/v1/network/check-presentments", methods=["POST"], body="PresentmentBody", network="check")

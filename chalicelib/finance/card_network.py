@@ -36,7 +36,7 @@ Rules:
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.balances import AccountItem, DailyTotals, HoldItem, hold_key, limit_key
@@ -60,6 +60,8 @@ TOLERANCE_BPS_BY_MCC = {"5812": 2000, "5813": 2000, "5814": 2000, "7011": 1500}
 COUNTER_TTL_S = 40 * 86400
 TRANSACTIONS_LISTED_MAX = 100
 HOLD_DESCRIPTION_PREFIX = "card:"
+
+records = lazy.module("chalicelib.records.cards")
 
 
 @dataclass(frozen=True)
@@ -91,18 +93,19 @@ def transfer_id_of(event_id: str) -> str:
 
 # Views ----------------------------------------------------------------------------
 
-def public_transaction(item: CardTransactionItem) -> dict:
+def public_transaction(item: CardTransactionItem) -> "records.CardTransaction":
     merchant = item.merchant
-    return {"id": item.id, "card_id": item.card_id, "authorization_id": item.authorization_id,
-            "status": item.status, "forced": bool(item.forced), "amount_held": int(item.amount_held),
-            "amount_posted": int(item.amount_posted), "amount_refunded": int(item.amount_refunded or 0),
-            "currency": item.currency,
-            "merchant": None if merchant is None else {"name": merchant.name, "mcc": merchant.mcc,
-                                                       "city": merchant.city, "country": merchant.country},
-            "decline_reason": item.decline_reason, "cashback": int(item.cashback), "created_at": item.created_at}
+    return records.CardTransaction(
+        id=item.id, card_id=item.card_id, authorization_id=item.authorization_id, status=item.status,
+        forced=bool(item.forced), amount_held=int(item.amount_held), amount_posted=int(item.amount_posted),
+        amount_refunded=int(item.amount_refunded or 0), currency=item.currency,
+        merchant=None if merchant is None else records.Merchant(name=merchant.name, mcc=merchant.mcc,
+                                                                city=merchant.city, country=merchant.country),
+        decline_reason=item.decline_reason, cashback=int(item.cashback), created_at=item.created_at)
 
 
-def transactions(principal, card_id: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def transactions(principal, card_id: str, limit: int,
+                 cursor_key: dict | None) -> tuple[list["records.CardTransaction"], dict | None]:
     card = cards.own_card(principal, card_id)
     partition = card_transactions_partition(card.id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
@@ -219,7 +222,8 @@ def _hold_days(mcc: str) -> int:
     return LONG_HOLD_DAYS if mcc in LONG_HOLD_MCCS else HOLD_DAYS
 
 
-def _save_with_event(event: network_events.Event, status: int, answer: dict, *items) -> tuple[int, dict]:
+def _save_with_event(event: network_events.Event, status: int, answer: "records.CardDecision",
+                     *items) -> tuple[int, "records.CardDecision"]:
     """An answer that moves no money, with the items it records (a declined
     card transaction), in one transaction; a lost race answers the winner's."""
     tx = TaggedTransaction()
@@ -236,7 +240,8 @@ def _lost_race(event: network_events.Event):
     return errors.Replayed(*event.first_answer())
 
 
-def _answered(event: network_events.Event, outcome, answer: dict) -> tuple[int, dict]:
+def _answered(event: network_events.Event, outcome,
+              answer: "records.CardTransaction | records.CardDecision") -> tuple:
     """This call's answer, or, when the ledger found the change made by an
     identical event that raced this one, that event's stored answer (its
     card transaction was stamped at its own time)."""
@@ -316,14 +321,14 @@ def _refusal_reason(refusal: errors.ApiError, card: CardItem, amount_cents: int)
 
 
 def _decision(event_id: str, auth_id: str | None, approved: bool, amount_cents: int, reason: str | None,
-              ctx_id: str | None) -> dict:
-    return {"id": event_id, "authorization_id": auth_id, "approved": approved,
-            "amount_approved": amount_cents if approved else 0, "decline_reason": reason,
-            "card_transaction_id": ctx_id}
+              ctx_id: str | None) -> "records.CardDecision":
+    return records.CardDecision(id=event_id, authorization_id=auth_id, approved=approved,
+                                amount_approved=amount_cents if approved else 0, decline_reason=reason,
+                                card_transaction_id=ctx_id)
 
 
 def authorize(body: dict, number: str, exp_month: int, exp_year: int, cvc: str | None, money: Money,
-              merchant: Merchant) -> tuple[int, dict]:
+              merchant: Merchant) -> tuple[int, "records.CardDecision"]:
     """(status, decision). `body` is the call as received (its event id and
     fingerprint); the rest are its fields, parsed."""
     fp = cards.fingerprint(number)
@@ -337,7 +342,7 @@ def authorize(body: dict, number: str, exp_month: int, exp_year: int, cvc: str |
     ctx_id = ctx_id_of(auth_id)
     amount = money.amount_cents
 
-    def decline(reason: str) -> tuple[int, dict]:
+    def decline(reason: str) -> tuple[int, "records.CardDecision"]:
         if card is None:  # nothing to record it against but the event
             return event.save(200, _decision(event.id, None, False, amount, reason, None))
         answer = _decision(event.id, auth_id, False, amount, reason, ctx_id)
@@ -389,7 +394,7 @@ def _read_authorization(body: dict, auth_id: str) -> tuple[network_events.Event,
     return event, ctx, hold
 
 
-def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, dict]:
+def increment(body: dict, auth_id: str, amount_cents: int) -> tuple[int, "records.CardDecision"]:
     """Raise an approved authorization's hold; declined, it stays as it was."""
     event, ctx, hold = _read_authorization(body, auth_id)
     if hold is None or hold.status != "pending":
@@ -434,18 +439,20 @@ def _tolerance_cents(held_cents: int, mcc: str | None) -> int:
     return held_cents * TOLERANCE_BPS_BY_MCC.get(mcc or "", 0) // 10_000
 
 
-def _posted_answer(ctx: CardTransactionItem, **changes) -> tuple[dict, tuple]:
-    """The card transaction as this clearing leaves it, and the update that makes it so."""
+def _changed(ctx: CardTransactionItem, **changes) -> tuple[CardTransactionItem, tuple]:
+    """The card transaction as this call leaves it (a copy: the answer is
+    built from it, and a forced post without authorization saves it), and
+    the update that makes it so."""
     after = CardTransactionItem.from_raw_data(ctx.serialize())
     actions = []
     for name, value in changes.items():
         setattr(after, name, value)
         actions.append(getattr(CardTransactionItem, name).set(value))
-    return public_transaction(after), tuple(actions)
+    return after, tuple(actions)
 
 
 def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
-          merchant: Merchant | None) -> tuple[int, dict]:
+          merchant: Merchant | None) -> tuple[int, "records.CardTransaction"]:
     """Post a purchase: capture the authorization's hold, or a forced post."""
     if auth_id is None:
         return _forced_clearing(body, number, money, merchant)
@@ -468,8 +475,9 @@ def clear(body: dict, auth_id: str | None, number: str | None, money: Money,
     status = "posted" if posted == amount else "partially_captured"
     forced = posted > held and _money_decline_for(ctx.account_id, posted - held)
     cashback = cashback_of(posted)
-    answer, _ = _posted_answer(ctx, status=status, amount_posted=int(ctx.amount_posted) + posted,
-                               cashback=int(ctx.cashback) + cashback, forced=bool(ctx.forced) or forced)
+    after, _ = _changed(ctx, status=status, amount_posted=int(ctx.amount_posted) + posted,
+                        cashback=int(ctx.cashback) + cashback, forced=bool(ctx.forced) or forced)
+    answer = public_transaction(after)
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=_posting(status, posted, cashback, forced),
                            condition=CardTransactionItem.pk.exists()), event.extra(200, answer),
               *_counter_release(ctx, held - posted))
@@ -504,17 +512,18 @@ def _money_decline_for(account_id: str, cents: int) -> bool:
 
 
 def _post_forced(event, ctx: CardTransactionItem, money: Money, merchant_name: str, holder: ledger.Party,
-                 authorization_id: str | None) -> tuple[int, dict]:
+                 authorization_id: str | None) -> tuple[int, "records.CardTransaction"]:
     """A purchase with no live hold: posted whatever the funds (`forced`)."""
     cashback = cashback_of(money.amount_cents)
-    answer, _ = _posted_answer(ctx, status="posted", amount_posted=int(ctx.amount_posted) + money.amount_cents,
-                               cashback=int(ctx.cashback) + cashback, forced=True)
+    after, _ = _changed(ctx, status="posted", amount_posted=int(ctx.amount_posted) + money.amount_cents,
+                        cashback=int(ctx.cashback) + cashback, forced=True)
+    answer = public_transaction(after)
     if authorization_id:
         record = ledger.Extra("update", CardTransactionItem.ref(ctx.id),
                               actions=_posting("posted", money.amount_cents, cashback, True),
                               condition=CardTransactionItem.pk.exists())
     else:
-        record = ledger.Extra("save", ctx_with(ctx, answer), condition=CardTransactionItem.pk.does_not_exist())
+        record = ledger.Extra("save", after, condition=CardTransactionItem.pk.does_not_exist())
     movement = ledger.Movement(transfer_id=transfer_id_of(event.id), kind="card", debit=holder,
                                credit=_settlement(merchant_name), money=money, request_hash=event.request_hash,
                                note=merchant_name, legs=_cashback_legs(holder, cashback, money.currency, +1),
@@ -524,13 +533,6 @@ def _post_forced(event, ctx: CardTransactionItem, money: Money, merchant_name: s
     except (errors.InvalidState, errors.IdempotencyKeyReused):
         raise _lost_race(event) from None
     return _answered(event, outcome, answer)
-
-
-def ctx_with(ctx: CardTransactionItem, answer: dict) -> CardTransactionItem:
-    item = CardTransactionItem.from_raw_data(ctx.serialize())
-    item.status, item.forced = answer["status"], answer["forced"]
-    item.amount_posted, item.cashback = answer["amount_posted"], answer["cashback"]
-    return item
 
 
 def _card_by_number(body: dict, number: str | None) -> tuple[network_events.Event, CardItem]:
@@ -545,7 +547,8 @@ def _card_by_number(body: dict, number: str | None) -> tuple[network_events.Even
     return event, CardItem.from_raw_data(card_raw)
 
 
-def _forced_clearing(body: dict, number: str | None, money: Money, merchant: Merchant | None) -> tuple[int, dict]:
+def _forced_clearing(body: dict, number: str | None, money: Money,
+                     merchant: Merchant | None) -> tuple[int, "records.CardTransaction"]:
     if number is None:
         raise errors.InvalidRequest("A clearing names its authorization_id or its card_number.", param="card_number")
     event, card = _card_by_number(body, number)
@@ -556,7 +559,7 @@ def _forced_clearing(body: dict, number: str | None, money: Money, merchant: Mer
 
 # Reversals and refunds ---------------------------------------------------------------
 
-def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, dict]:
+def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, "records.CardTransaction"]:
     """Release all (None) or part of an authorization's hold."""
     event, ctx, hold = _read_authorization(body, auth_id)
     if hold is None or hold.status != "pending":
@@ -565,8 +568,9 @@ def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, di
     if released > hold.holding:
         raise errors.InvalidRequest("A reversal releases at most what is held.", param="amount")
     left = hold.holding - released
-    answer, actions = _posted_answer(ctx, amount_held=int(ctx.amount_held) - released,
-                                     status="pending" if left else "reversed")
+    after, actions = _changed(ctx, amount_held=int(ctx.amount_held) - released,
+                              status="pending" if left else "reversed")
+    answer = public_transaction(after)
     extras = (ledger.Extra("update", CardTransactionItem.ref(ctx.id), actions=actions,
                            condition=CardTransactionItem.status == "pending"), event.extra(200, answer),
               *_counter_release(ctx, released))
@@ -579,7 +583,8 @@ def reverse(body: dict, auth_id: str, amount_cents: int | None) -> tuple[int, di
     return _answered(event, outcome, answer)
 
 
-def refund(body: dict, number: str, money: Money, merchant: Merchant, auth_id: str | None) -> tuple[int, dict]:
+def refund(body: dict, number: str, money: Money, merchant: Merchant,
+           auth_id: str | None) -> tuple[int, "records.CardTransaction"]:
     """Credit the account from card_settlement and take back the cashback
     the refunded amount earned, in one transfer."""
     event, card = _card_by_number(body, number)

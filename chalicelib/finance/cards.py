@@ -20,10 +20,9 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.crypto import envelope
 from chalicelib.db import base
@@ -42,14 +41,7 @@ ISSUE_ATTEMPTS_MAX = 4  # a fresh number when one collides with an issued card's
 REVEAL_TTL_S = 2 * 86400
 CARDS_LISTED_MAX = 100
 
-
-@dataclass(frozen=True)
-class Revealed:
-    """A card's secrets, for the one answer that shows them."""
-    number: str
-    cvc: str
-    exp_month: int
-    exp_year: int
+records = lazy.module("chalicelib.records.cards")
 
 
 def luhn_check_digit(partial: str) -> str:
@@ -101,18 +93,21 @@ def _seal_context(card_id: str) -> dict:
     return {"purpose": "card", "card_id": card_id}
 
 
-def public_limits(limits: CardLimits | None) -> dict:
+def public_limits(limits: CardLimits | None) -> "records.CardLimits":
     get = (lambda name: getattr(limits, name, None)) if limits is not None else (lambda name: None)
     as_int = (lambda v: None if v is None else int(v))
-    return {"per_transaction": as_int(get("per_transaction")), "daily": as_int(get("daily")),
-            "monthly": as_int(get("monthly")), "blocked_mccs": list(get("blocked_mccs") or []),
-            "allowed_countries": list(get("allowed_countries") or [])}
+    return records.CardLimits(per_transaction=as_int(get("per_transaction")), daily=as_int(get("daily")),
+                              monthly=as_int(get("monthly")), blocked_mccs=list(get("blocked_mccs") or []),
+                              allowed_countries=list(get("allowed_countries") or []))
 
 
-def public_card(card: CardItem) -> dict:
-    return {"id": card.id, "brand": card.brand, "last4": card.last4, "exp_month": int(card.exp_month),
-            "exp_year": int(card.exp_year), "label": card.label, "status": card.status,
-            "limits": public_limits(card.limits), "created_at": card.created_at}
+def public_card(card: CardItem, **shown: str) -> "records.Card":
+    """The card as answered; `shown` (its number and cvc) only in the answer
+    to its creation, which is the one other record that carries them."""
+    record = records.NewCard if shown else records.Card
+    return record(id=card.id, brand=card.brand, last4=card.last4, exp_month=int(card.exp_month),
+                  exp_year=int(card.exp_year), label=card.label, status=card.status,
+                  limits=public_limits(card.limits), created_at=card.created_at, **shown)
 
 
 def _find_card(fp: str) -> CardItem | None:
@@ -163,7 +158,7 @@ def _issue_transaction(principal, card_id: str, label: str | None, request: str)
     return tx, card, number, cvc
 
 
-def create(principal, label: str | None, idempotency_key: str) -> tuple[dict, bool]:
+def create(principal, label: str | None, idempotency_key: str) -> tuple["records.Card", bool]:
     """(card with `number` and `cvc`, replayed). A replay answers the card
     without them; the same key with another label is 409."""
     require_money_caller(principal)
@@ -173,7 +168,7 @@ def create(principal, label: str | None, idempotency_key: str) -> tuple[dict, bo
         tx, card, number, cvc = _issue_transaction(principal, card_id, label, request)
         refused = commit(tx)
         if not refused:
-            return {**public_card(card), "number": number, "cvc": cvc}, False
+            return public_card(card, number=number, cvc=cvc), False
         if "pointer" in refused:
             raw = refused["pointer"].raw_item
             stored = _find_card(CardPointer.from_raw_data(raw).fingerprint) if raw else None
@@ -190,11 +185,11 @@ def create(principal, label: str | None, idempotency_key: str) -> tuple[dict, bo
     raise errors.Unavailable()
 
 
-def get_card(principal, card_id: str) -> dict:
+def get_card(principal, card_id: str) -> "records.Card":
     return public_card(own_card(principal, card_id))
 
 
-def list_cards(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def list_cards(principal, limit: int, cursor_key: dict | None) -> tuple[list["records.Card"], dict | None]:
     require_verified(principal)
     partition = cards_of_partition(principal.user_id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
@@ -218,21 +213,21 @@ def _change(card: CardItem, actions: list, condition, extra=None) -> CardItem:
     return _find_card(card.fingerprint)
 
 
-def freeze(principal, card_id: str) -> dict:
+def freeze(principal, card_id: str) -> "records.Card":
     card = own_card(principal, card_id)
     if card.status == "frozen":
         return public_card(card)
     return public_card(_change(card, [CardItem.status.set("frozen")], CardItem.status != "closed"))
 
 
-def unfreeze(principal, card_id: str) -> dict:
+def unfreeze(principal, card_id: str) -> "records.Card":
     card = own_card(principal, card_id)
     if card.status == "active":
         return public_card(card)
     return public_card(_change(card, [CardItem.status.set("active")], CardItem.status != "closed"))
 
 
-def close(principal, card_id: str) -> dict:
+def close(principal, card_id: str) -> "records.Card":
     """Final; its open-card place is freed in the same transaction."""
     card = own_card(principal, card_id)
     if card.status == "closed":
@@ -247,7 +242,7 @@ def close(principal, card_id: str) -> dict:
 LIMIT_FIELDS = ("per_transaction", "daily", "monthly", "blocked_mccs", "allowed_countries")
 
 
-def set_limits(principal, card_id: str, changes: dict) -> dict:
+def set_limits(principal, card_id: str, changes: dict) -> "records.Card":
     """`changes`: the fields given (None clears one)."""
     card = own_card(principal, card_id)
     if card.status == "closed":
@@ -272,7 +267,7 @@ def _seconds_to_midnight(now: datetime) -> int:
     return 86400 - (now.hour * 3600 + now.minute * 60 + now.second)
 
 
-def reveal(principal, card_id: str, password: str) -> Revealed:
+def reveal(principal, card_id: str, password: str) -> "records.CardSecrets":
     """Step-up (with 2FA, as a password change), then the password (throttled
     like logins), then one of the day's reveals,
     counted in one transaction with the security event and the audit record."""
@@ -302,7 +297,8 @@ def reveal(principal, card_id: str, password: str) -> Revealed:
     if commit(tx):
         raise errors.RateLimited(_seconds_to_midnight(now), "This card was revealed too often today.")
     secrets_ = json.loads(envelope.open_sealed(card.sealed, _seal_context(card.id)))
-    return Revealed(secrets_["number"], secrets_["cvc"], int(card.exp_month), int(card.exp_year))
+    return records.CardSecrets(number=secrets_["number"], cvc=secrets_["cvc"], exp_month=int(card.exp_month),
+                               exp_year=int(card.exp_year))
 
 
 def expired_now(card: CardItem) -> bool:

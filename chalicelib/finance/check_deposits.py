@@ -30,7 +30,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.balances import AccountItem, HoldItem, account_key
@@ -50,6 +50,8 @@ DEPOSIT_ID_CHARS_MAX = 64
 RETURN_REASONS = ("not_sufficient_funds", "stop_payment", "account_closed", "altered_or_fictitious",
                   "unusable_image", "refer_to_maker")
 
+records = lazy.module("chalicelib.records.checks")
+
 
 @dataclass(frozen=True)
 class Micr:
@@ -62,12 +64,6 @@ class Micr:
         and serial are padding, so "000123" and "123" are one check (else the
         same check deposited twice, or one's own, would pass as another)."""
         return self.routing, self.account.lstrip("0") or "0", self.serial.lstrip("0") or "0"
-
-
-@dataclass(frozen=True)
-class Deposited:
-    deposit: DepositItem
-    replayed: bool
 
 
 class _StaleWindow(errors.InvalidState):
@@ -126,7 +122,8 @@ def deposit_id_for(transfer_id: str) -> str:
 
 
 def deposit(principal, money: Money, micr: Micr, front: bytes, back: bytes, endorsed: bool,
-            idempotency_key: str) -> Deposited:
+            idempotency_key: str) -> tuple["records.CheckDeposit", bool]:
+    """(deposit, replayed): a retry with the same key and body answers the first deposit."""
     require_money_caller(principal)
     transfer_id = transfer_id_for(principal.user_id, idempotency_key)
     deposit_id = deposit_id_for(transfer_id)
@@ -149,7 +146,7 @@ def _claim_keys(micr: Micr, amount_cents: int, front_hex: str, back_hex: str) ->
 
 
 def _deposit_once(principal, money: Money, micr: Micr, front: bytes, back: bytes, endorsed: bool,
-                  transfer_id: str, deposit_id: str, fingerprint: str) -> Deposited:
+                  transfer_id: str, deposit_id: str, fingerprint: str) -> tuple["records.CheckDeposit", bool]:
     s = settings()
     found = {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in base.batch_get(
         "balances", [account_key(principal.account_id), window_key(principal.account_id), deposit_key(deposit_id)],
@@ -159,7 +156,7 @@ def _deposit_once(principal, money: Money, micr: Micr, front: bytes, back: bytes
         stored = DepositItem.from_raw_data(earlier)
         if stored.request_hash != fingerprint:
             raise errors.IdempotencyKeyReused()
-        return Deposited(stored, replayed=True)
+        return public_deposit(stored), True
     account = AccountItem.from_raw_data(found[account_key(principal.account_id)]) \
         if account_key(principal.account_id) in found else None
     if account is None or account.kind != "customer":
@@ -216,8 +213,8 @@ def _deposit_once(principal, money: Money, micr: Micr, front: bytes, back: bytes
         stored = DepositItem.find(deposit_id)
         if stored is None:
             raise errors.Unavailable()
-        return Deposited(stored, replayed=True)
-    return Deposited(item, replayed=False)
+        return public_deposit(stored), True
+    return public_deposit(item), False
 
 
 def _unprocessable(amount_cents: int, endorsed: bool, days: dict) -> errors.ApiError | None:
@@ -242,15 +239,19 @@ def status_of(item: DepositItem) -> str:
     return "available" if all(h.hold_id in released for h in item.holds) else "pending"
 
 
-def public_deposit(item: DepositItem) -> dict:
+def _public_hold(hold: HoldMap) -> "records.CheckHold":
+    return records.CheckHold(amount=int(hold.amount), available_on=hold.available_on)
+
+
+def public_deposit(item: DepositItem) -> "records.CheckDeposit":
     released = set(item.released or ())
     pending = [h for h in item.holds if h.hold_id not in released] if item.status != "returned" else []
-    return {"id": item.id, "amount": int(item.amount), "currency": item.currency, "status": status_of(item),
-            "available_now": int(item.amount) - sum(int(h.amount) for h in item.holds),
-            "holds": [{"amount": int(h.amount), "available_on": h.available_on} for h in item.holds],
-            "pending_holds": [{"amount": int(h.amount), "available_on": h.available_on} for h in pending],
-            "micr": {"routing": item.micr.routing, "account": item.micr.account, "serial": item.micr.serial},
-            "created_at": item.created_at, "returned_at": item.returned_at, "return_reason": item.return_reason}
+    return records.CheckDeposit(
+        id=item.id, amount=int(item.amount), currency=item.currency, status=status_of(item),
+        available_now=int(item.amount) - sum(int(h.amount) for h in item.holds),
+        holds=[_public_hold(h) for h in item.holds], pending_holds=[_public_hold(h) for h in pending],
+        micr=records.Micr(routing=item.micr.routing, account=item.micr.account, serial=item.micr.serial),
+        created_at=item.created_at, returned_at=item.returned_at, return_reason=item.return_reason)
 
 
 def own_deposit(principal, deposit_id: str) -> DepositItem:
@@ -262,7 +263,12 @@ def own_deposit(principal, deposit_id: str) -> DepositItem:
     return item
 
 
-def list_deposits(principal, limit: int, cursor_key: dict | None) -> tuple[list[DepositItem], dict | None]:
+def get_deposit(principal, deposit_id: str) -> "records.CheckDeposit":
+    return public_deposit(own_deposit(principal, deposit_id))
+
+
+def list_deposits(principal, limit: int,
+                  cursor_key: dict | None) -> tuple[list["records.CheckDeposit"], dict | None]:
     require_verified(principal)
     partition = deposits_partition(principal.user_id)
     if cursor_key is not None and not (set(cursor_key) == {"pk", "sk", "gsi1_pk", "gsi1_sk"}
@@ -270,7 +276,7 @@ def list_deposits(principal, limit: int, cursor_key: dict | None) -> tuple[list[
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     page = DepositItem.by_owner.query(partition, scan_index_forward=False, limit=limit,
                                       last_evaluated_key=base.key_from_plain(cursor_key))
-    return list(page), base.key_to_plain(page.last_evaluated_key)
+    return [public_deposit(item) for item in page], base.key_to_plain(page.last_evaluated_key)
 
 
 # The release job ------------------------------------------------------------------------
@@ -299,7 +305,7 @@ def release_due(as_of: date) -> dict:
 
 # Returns ---------------------------------------------------------------------------
 
-def return_deposit(body: dict) -> tuple[int, dict]:
+def return_deposit(body: dict) -> tuple[int, "records.CheckDeposit"]:
     """The clearing network returns a deposited check: (status, answer)."""
     event = network_events.begin("check", body)
     deposit_id, reason = body["deposit_id"], body["reason"]

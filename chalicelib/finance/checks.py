@@ -20,7 +20,7 @@ marked `returned`, and a later presentment may still pay it.
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
@@ -40,12 +40,7 @@ PAYABLE = ("issued", "returned")  # a check returned for want of funds may be pr
 RETURN_REASONS = ("no_account", "account_closed", "altered_or_fictitious", "stop_payment", "duplicate_presentment",
                   "altered_or_fictitious", "stale_dated", "not_sufficient_funds")
 
-
-@dataclass(frozen=True)
-class Written:
-    """A check written, and whether this call replayed an earlier success."""
-    check: CheckItem
-    replayed: bool
+records = lazy.module("chalicelib.records.checks")
 
 
 def check_id_for(account_number: str, serial: str) -> str:
@@ -58,9 +53,10 @@ def is_stale(issued_at: str, at: datetime) -> bool:
     return (at.date() - date.fromisoformat(issued_at[:10])).days > STALE_AFTER_DAYS
 
 
-def write(principal, payee: str, money: Money, memo: str, idempotency_key: str) -> Written:
-    """Write a check on the caller's account. A retry with the same key and
-    body answers the first check; another body under it is refused."""
+def write(principal, payee: str, money: Money, memo: str, idempotency_key: str) -> tuple["records.Check", bool]:
+    """Write a check on the caller's account: (check, replayed). A retry
+    with the same key and body answers the first check; another body under
+    it is refused."""
     require_money_caller(principal)
     fingerprint = request_hash("check", payee=payee, amount=money.amount_cents, currency=money.currency, memo=memo)
     request_id = ids.derived_id("chkreq", principal.user_id, idempotency_key)
@@ -86,7 +82,7 @@ def write(principal, payee: str, money: Money, memo: str, idempotency_key: str) 
             condition=CheckRequest.pk.does_not_exist())
     refused = commit(tx)
     if not refused:
-        return Written(check, replayed=False)
+        return public_check(check), False
     # The same key raced this call (its number is left unused), or, never, the number was taken.
     earlier = _earlier(request_id, fingerprint)
     if earlier is None:
@@ -94,7 +90,7 @@ def write(principal, payee: str, money: Money, memo: str, idempotency_key: str) 
     return earlier
 
 
-def _earlier(request_id: str, fingerprint: str) -> Written | None:
+def _earlier(request_id: str, fingerprint: str) -> tuple["records.Check", bool] | None:
     request = CheckRequest.find(request_id)
     if request is None:
         return None
@@ -103,7 +99,7 @@ def _earlier(request_id: str, fingerprint: str) -> Written | None:
     check = CheckItem.find(request.check_id)
     if check is None:
         raise errors.Unavailable()
-    return Written(check, replayed=True)
+    return public_check(check), True
 
 
 def _next_serial(account_id: str) -> int:
@@ -120,12 +116,12 @@ def status_of(item: CheckItem) -> str:
     return "void" if item.status == "issued" and is_stale(item.issued_at, clock.now()) else item.status
 
 
-def public_check(item: CheckItem) -> dict:
-    return {"id": item.id, "number": int(item.number), "payee": item.payee, "amount": int(item.amount),
-            "currency": item.currency, "memo": item.memo or "", "status": status_of(item),
-            "micr": {"routing": settings().routing_number, "account": item.account_number,
-                     "serial": str(int(item.number))},
-            "issued_at": item.issued_at, "paid_at": item.paid_at, "return_reason": item.return_reason}
+def public_check(item: CheckItem) -> "records.Check":
+    return records.Check(id=item.id, number=int(item.number), payee=item.payee, amount=int(item.amount),
+                         currency=item.currency, memo=item.memo or "", status=status_of(item),
+                         micr=records.Micr(routing=settings().routing_number, account=item.account_number,
+                                           serial=str(int(item.number))),
+                         issued_at=item.issued_at, paid_at=item.paid_at, return_reason=item.return_reason)
 
 
 def own_check(principal, check_id: str) -> CheckItem:
@@ -138,7 +134,11 @@ def own_check(principal, check_id: str) -> CheckItem:
     return item
 
 
-def stop(principal, check_id: str) -> CheckItem:
+def get_check(principal, check_id: str) -> "records.Check":
+    return public_check(own_check(principal, check_id))
+
+
+def stop(principal, check_id: str) -> "records.Check":
     """Stop payment: only an `issued` check (else InvalidState), conditioned
     on that, so a stop racing a presentment either stops it or finds it paid."""
     item = own_check(principal, check_id)
@@ -150,7 +150,7 @@ def stop(principal, check_id: str) -> CheckItem:
     if commit(tx):
         raise errors.InvalidState(f"The check is {own_check(principal, check_id).status}.")
     item.status = "stopped"
-    return item
+    return public_check(item)
 
 
 def cursor_of(key: dict, partition: str) -> bool:
@@ -159,7 +159,7 @@ def cursor_of(key: dict, partition: str) -> bool:
         and key["gsi1_pk"] == partition
 
 
-def list_checks(principal, limit: int, cursor_key: dict | None) -> tuple[list[CheckItem], dict | None]:
+def list_checks(principal, limit: int, cursor_key: dict | None) -> tuple[list["records.Check"], dict | None]:
     """The caller's checks, newest first, a page of at most `limit`."""
     require_verified(principal)
     partition = checks_partition(principal.user_id)
@@ -167,7 +167,7 @@ def list_checks(principal, limit: int, cursor_key: dict | None) -> tuple[list[Ch
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     page = CheckItem.by_owner.query(partition, scan_index_forward=False, limit=limit,
                                     last_evaluated_key=base.key_from_plain(cursor_key))
-    return list(page), base.key_to_plain(page.last_evaluated_key)
+    return [public_check(item) for item in page], base.key_to_plain(page.last_evaluated_key)
 
 
 # Presentment (positive pay) ---------------------------------------------------------
@@ -190,7 +190,7 @@ class Presentment:
     payee: str | None = None
 
 
-def present(body: dict, presented: Presentment) -> tuple[int, dict]:
+def present(body: dict, presented: Presentment) -> tuple[int, "records.CheckPresentmentDecision"]:
     """Pay or return a presented check: (status, answer). One read (the
     event's record, the account-number claim and the check together) and
     one transaction when it pays; a return reads the account too, so
@@ -245,11 +245,12 @@ def _declined_by(presented: Presentment, check: CheckItem) -> str | None:
     return None
 
 
-def _answer(decision: str, reason: str | None, check: CheckItem | None) -> dict:
-    return {"decision": decision, "return_reason": reason, "check_id": check.id if check is not None else None}
+def _answer(decision: str, reason: str | None, check: CheckItem | None) -> "records.CheckPresentmentDecision":
+    return records.CheckPresentmentDecision(decision=decision, return_reason=reason,
+                                            check_id=check.id if check is not None else None)
 
 
-def _decline(event, reason: str, check: CheckItem | None) -> tuple[int, dict]:
+def _decline(event, reason: str, check: CheckItem | None) -> tuple[int, "records.CheckPresentmentDecision"]:
     """A return that moves no money: the answer recorded against the event."""
     return event.save(200, _answer("returned", reason, check))
 
@@ -265,7 +266,7 @@ def _mark(check: CheckItem, actions: tuple) -> ledger.Extra:
                         condition=CheckItem.status.is_in(*PAYABLE), refusal=_CheckChanged())
 
 
-def _pay(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
+def _pay(event, presented: Presentment, check: CheckItem) -> tuple[int, "records.CheckPresentmentDecision"]:
     answer = _answer("paid", None, check)
     now = clock.iso(clock.now())
     transfer_id = ids.derived_id("tr", "check-presentment", event.id)
@@ -291,14 +292,15 @@ def _pay(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
     return 200, answer
 
 
-def _decided_again(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
+def _decided_again(event, presented: Presentment, check: CheckItem) -> tuple[int, "records.CheckPresentmentDecision"]:
     """The check changed under this presentment (paid or stopped by another
     call): what the check says now is the answer."""
     again = CheckItem.find(check.id)
     return _decline(event, _declined_by(presented, again) or "duplicate_presentment", again)
 
 
-def _return_unfunded(event, presented: Presentment, check: CheckItem) -> tuple[int, dict]:
+def _return_unfunded(event, presented: Presentment,
+                     check: CheckItem) -> tuple[int, "records.CheckPresentmentDecision"]:
     """Not enough within the credit line: the check is `returned` (it may
     be presented again), with the NSF fee when one is set, forced: the fee
     is owed whatever the balance."""

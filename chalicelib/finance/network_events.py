@@ -9,7 +9,7 @@ status and body; a repeat with another body is refused.
 
     event = network_events.begin("card", body)     # raises Replayed / IdempotencyKeyReused
     event, found = network_events.begin_with("check", body, keys)   # the same, with the call's own reads
-    ... ledger.hold(..., extras=(event.extra(200, decision),))
+    ... ledger.hold(..., extras=(event.extra(200, decision),))   # a record (chalicelib/records/) or a dict
     ... or, having lost the race to an identical event: return event.first_answer()
 
 Routes declared with `http.routes(..., network="card")` check the signature
@@ -47,28 +47,30 @@ class Event:
     id: str
     request_hash: str
 
-    def _record(self, status: int, answer: dict) -> NetworkEventItem:
+    def _record(self, status: int, answer) -> NetworkEventItem:
         item = NetworkEventItem.ref(self.network, self.id)
         item.network, item.event_id, item.request_hash = self.network, self.id, self.request_hash
-        item.status, item.answer = status, json.dumps(answer, sort_keys=True, separators=(",", ":"))
+        item.status, item.answer = status, json.dumps(_json_of(answer), sort_keys=True, separators=(",", ":"))
         item.created_at = clock.iso(clock.real_now())
         item.expires_at = int(time.time()) + EVENT_TTL_S
         return item
 
-    def extra(self, status: int, answer: dict) -> Extra:
+    def extra(self, status: int, answer) -> Extra:
         """The answer as an item of the movement's own transaction; the
         movement is refused (InvalidState) if the event was answered meanwhile."""
         return Extra("save", self._record(status, answer), condition=NetworkEventItem.pk.does_not_exist(),
                      refusal=errors.InvalidState("This network event was answered already."))
 
-    def save(self, status: int, answer: dict) -> tuple[int, dict]:
-        """Record an answer that moves no money; the first answer wins."""
+    def save(self, status: int, answer):
+        """Record an answer that moves no money; the first answer wins: a
+        record's is read back as a record of its type (the same JSON)."""
         try:
             self._record(status, answer).save(condition=NetworkEventItem.pk.does_not_exist())
         except PutError as failed:
             if failed.cause_response_code != "ConditionalCheckFailedException":
                 raise
-            return self.first_answer()
+            first_status, first = self.first_answer()
+            return first_status, first if isinstance(answer, dict) else type(answer).model_validate(first)
         return status, answer
 
     def first_answer(self) -> tuple[int, dict]:
@@ -79,6 +81,12 @@ class Event:
         if stored.request_hash != self.request_hash:
             raise errors.IdempotencyKeyReused("This event id was sent before with another body.", param="id")
         return stored.answered()
+
+
+def _json_of(answer) -> dict:
+    """What is stored and replayed: a record's JSON object (chalicelib/records/),
+    exactly what the presenter answers for it."""
+    return answer if isinstance(answer, dict) else answer.as_json()
 
 
 def request_hash(body: dict) -> str:

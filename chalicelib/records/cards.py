@@ -40,8 +40,9 @@ class DeclineReason(str, Enum):
     blocked_country = "blocked_country"
 
 
-CardNumber = Field(pattern=r"^[0-9]{16}$")
-Cvc = Field(pattern=r"^[0-9]{3}$")
+# `repr=False`: a record logged or shown in a traceback never prints a card's secrets.
+CardNumber = Field(pattern=r"^[0-9]{16}$", repr=False)
+Cvc = Field(pattern=r"^[0-9]{3}$", repr=False)
 ExpMonth = Field(ge=1, le=12)
 
 
@@ -102,8 +103,8 @@ class NewCard(Card):
       number: the 16-digit card number.
       cvc: the 3-digit code.
     """
-    number: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
-    cvc: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
+    number: str | None = Field(default=None, pattern=r"^[0-9]{16}$", repr=False)
+    cvc: str | None = Field(default=None, pattern=r"^[0-9]{3}$", repr=False)
 
 
 class CardPage(Page):
@@ -186,9 +187,11 @@ class CardDecision(Answer):
       approved: whether the amount is held.
       amount_approved: minor units approved (0 when declined).
       decline_reason: why not, if not.
+      card_transaction_id: the card transaction recording the decision; null for an unknown card.
     """
     id: str
     authorization_id: str | None
     approved: bool
     amount_approved: int = Count
     decline_reason: DeclineReason | None
+    card_transaction_id: str | None

@@ -45,6 +45,16 @@ class ReturnReason(str, Enum):
     not_sufficient_funds = "not_sufficient_funds"
 
 
+class DepositReturnReason(str, Enum):
+    """Why the clearing network returned a deposited check (`finance.check_deposits.RETURN_REASONS`)."""
+    not_sufficient_funds = "not_sufficient_funds"
+    stop_payment = "stop_payment"
+    account_closed = "account_closed"
+    altered_or_fictitious = "altered_or_fictitious"
+    unusable_image = "unusable_image"
+    refer_to_maker = "refer_to_maker"
+
+
 class Micr(Answer):
     """The check's magnetic line.
 
@@ -129,7 +139,7 @@ class CheckDeposit(Answer):
     created_at: Time
     pending_holds: list[CheckHold] | None = None
     returned_at: Time | None = None
-    return_reason: str | None = None
+    return_reason: DepositReturnReason | None = None
 
 
 class CheckDepositPage(Page):

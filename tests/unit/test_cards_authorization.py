@@ -201,8 +201,9 @@ def test_identical_events_racing_hold_once(net):
 
     def call():
         try:
-            answers.append(card_network.authorize(body, body["card_number"], body["exp_month"], body["exp_year"],
-                                                  body["cvc"], Money(900, "USD"), merchant))
+            status, decision = card_network.authorize(body, body["card_number"], body["exp_month"], body["exp_year"],
+                                                      body["cvc"], Money(900, "USD"), merchant)
+            answers.append((status, decision.as_json()))
         except Exception as exc:  # Replayed answers are answers too
             from chalicelib import errors
             if isinstance(exc, errors.Replayed):
@@ -234,8 +235,8 @@ def test_twenty_concurrent_authorizations_on_money_for_seven(api):
             failures.append(exc)
     run_threads(call, 20)
     assert not failures
-    assert sum(d["approved"] for d in decisions) == 7
-    assert {d["decline_reason"] for d in decisions if not d["approved"]} == {"insufficient_funds"}
+    assert sum(d.approved for d in decisions) == 7
+    assert {d.decline_reason for d in decisions if not d.approved} == {"insufficient_funds"}
     wallet = api.wallet("alice")
     assert wallet["held"] == 7_000 and wallet["spendable"] == 0
     assert_books_clean()
@@ -267,3 +268,30 @@ def test_an_authorization_is_one_batch_read_and_one_transaction(net):
     finally:
         base.unregister_hook("before-call.dynamodb", count)
     assert seen == {"BatchGetItem": 1, "TransactWriteItems": 1}, seen
+
+
+def test_a_decision_is_a_frozen_record_and_its_json_is_what_the_route_stored_and_replays(net):
+    from pydantic import ValidationError
+
+    from chalicelib.db.network import NetworkEventItem
+    from chalicelib.finance import card_network
+    from chalicelib.finance.money import Money
+    from chalicelib.identity.users import authenticate
+    from chalicelib.records.cards import CardDecision, CardTransaction
+    merchant = card_network.Merchant(**SHOP)
+    for amount, approved in ((700, True), (10_001, False)):
+        body = _body(net, amount)
+        status, decision = card_network.authorize(body, body["card_number"], body["exp_month"], body["exp_year"],
+                                                  body["cvc"], Money(amount, "USD"), merchant)
+        assert status == 200 and type(decision) is CardDecision and decision.approved is approved
+        with pytest.raises(ValidationError):
+            decision.approved = not approved
+        assert decision.card_transaction_id == card_network.ctx_id_of(decision.authorization_id)
+        assert NetworkEventItem.find("card", body["id"]).answered() == (200, decision.as_json())
+        assert net.api.network("card", AUTH, body).json_body == decision.as_json()
+    listed, _ = card_network.transactions(authenticate(net.api.tokens["alice"]), net.card["id"], 10, None)
+    assert all(type(t) is CardTransaction for t in listed)
+    assert [t.as_json() for t in listed] == net.api.call(
+        "GET", f"/v1/cards/{net.card['id']}/transactions", as_="alice").json_body["data"]
+    assert sorted((t.status.value, t.amount_held, t.decline_reason) for t in listed) == [
+        ("declined", 0, "insufficient_funds"), ("pending", 700, None)]

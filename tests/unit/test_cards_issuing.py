@@ -149,3 +149,36 @@ def test_password_guesses_at_reveal_are_throttled_like_logins(alice):
     codes = [alice.call("POST", path, {"password": f"guess number {i}"}, as_="alice").status_code for i in range(6)]
     assert codes == [401] * 5 + [429]
     assert alice.call("POST", path, {"password": PASSWORD}, as_="alice").status_code == 429
+
+
+def test_the_card_services_return_frozen_records_whose_json_is_the_routes_answer(alice):
+    from pydantic import ValidationError
+
+    from chalicelib.finance import cards
+    from chalicelib.identity.users import authenticate
+    from chalicelib.records.cards import Card, CardSecrets
+    created = _create(alice, "alice").json_body
+    principal = authenticate(alice.tokens["alice"])
+    card = cards.get_card(principal, created["id"])
+    assert type(card) is Card
+    with pytest.raises(ValidationError):
+        card.status = "closed"
+    with pytest.raises(ValidationError):
+        card.limits.daily = 1
+    assert card.as_json() == alice.call("GET", f"/v1/cards/{created['id']}", as_="alice").json_body
+    frozen = cards.freeze(principal, created["id"])
+    assert frozen.status == "frozen"
+    listed, _ = cards.list_cards(principal, 10, None)
+    assert [c.as_json() for c in listed] == alice.call("GET", "/v1/cards", as_="alice").json_body["data"]
+    assert listed[0].as_json() == frozen.as_json()
+    shown = cards.reveal(principal, created["id"], PASSWORD)
+    assert type(shown) is CardSecrets and shown.as_json() == {
+        "number": created["number"], "cvc": created["cvc"], "exp_month": created["exp_month"],
+        "exp_year": created["exp_year"]}
+    with pytest.raises(ValidationError):
+        shown.number = "4532750000000000"
+    new, replayed = cards.create(principal, "travel", str(uuid.uuid4()))
+    assert not replayed and luhn_valid(new.as_json()["number"]) and new.as_json()["label"] == "travel"
+    # A record logged, or shown in a traceback, never prints the secrets.
+    for record, number in ((shown, created["number"]), (new, new.number)):
+        assert "number=" not in repr(record) and "cvc=" not in repr(record) and number not in repr(record)

@@ -210,3 +210,30 @@ def test_s3_failing_is_a_503_and_moves_nothing(bank, monkeypatch):
     assert bank.wallet("alice")["balance"] == 0
     monkeypatch.undo()
     assert deposit(bank, "alice", body, key).status_code == 201  # the retry under its key goes through
+
+
+def test_the_deposit_services_return_frozen_records_whose_json_is_the_routes_answer(bank):
+    from pydantic import ValidationError
+
+    from chalicelib.finance.money import Money
+    from chalicelib.identity.users import authenticate
+    from chalicelib.records.checks import CheckDeposit
+    alice = authenticate(bank.tokens["alice"])
+    body = deposit_body(50_000)
+    key = str(uuid.uuid4())
+    done, replayed = check_deposits.deposit(
+        alice, Money(50_000, "USD"), check_deposits.Micr(**body["micr"]), base64.b64decode(body["front_image"]),
+        base64.b64decode(body["back_image"]), True, key)
+    assert type(done) is CheckDeposit and not replayed
+    with pytest.raises(ValidationError):
+        done.status = "available"
+    with pytest.raises(ValidationError):
+        done.holds[0].amount = 1
+    again = deposit(bank, "alice", body, key=key)
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json_body == done.as_json()
+    assert [h["amount"] for h in done.as_json()["holds"]] == [27_500, 22_500]
+    assert check_deposits.get_deposit(alice, done.id).as_json() == \
+        bank.call("GET", f"/v1/check-deposits/{done.id}", as_="alice").json_body
+    listed, _ = check_deposits.list_deposits(alice, 10, None)
+    assert [d.as_json() for d in listed] == [done.as_json()] == \
+        bank.call("GET", "/v1/check-deposits", as_="alice").json_body["data"]

@@ -179,3 +179,22 @@ def test_network_calls_need_the_signature_and_a_sound_body(bank):
     assert decide(bank, body) == ("paid", None)
     r = present(bank, {**body, "payee": "x"})  # the same event id with another body
     assert r.status_code == 409 and r.json_body["error"]["code"] == "idempotency_key_reused"
+
+
+def test_a_presentment_answers_a_frozen_record_whose_json_the_network_gets_again(bank):
+    from pydantic import ValidationError
+
+    from chalicelib.finance.money import Money
+    from chalicelib.records.checks import CheckPresentmentDecision
+    check = check_of(bank)
+    # As the route hands the call to the service: its parsed body, every field named.
+    for body, decision, reason in ((presentment(check, payee=None), "paid", None),
+                                   (presentment(check, payee=None), "returned", "duplicate_presentment")):
+        presented = checks.Presentment(body["routing"], body["account"], body["serial"], Money(body["amount"], "USD"))
+        status, answer = checks.present(body, presented)
+        assert status == 200 and type(answer) is CheckPresentmentDecision
+        assert answer.as_json() == {"decision": decision, "return_reason": reason, "check_id": check["id"]}
+        with pytest.raises(ValidationError):
+            answer.decision = "returned"
+        replayed = present(bank, body)
+        assert replayed.status_code == 200 and replayed.json_body == answer.as_json()

@@ -103,3 +103,8 @@ def test_unknown_deposits_and_bad_bodies(bank):
                                                             "reason": "stop_payment"}, secret="nope")
     assert r.status_code == 401
     assert bank.wallet("alice")["balance"] == 5_000
+
+
+def test_a_deposits_return_reason_in_its_answer_is_the_set_the_return_call_accepts():
+    from chalicelib.records.checks import DepositReturnReason
+    assert [r.value for r in DepositReturnReason] == list(check_deposits.RETURN_REASONS)

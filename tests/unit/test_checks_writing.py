@@ -103,3 +103,30 @@ def test_other_currency_unverified_and_no_key(bank):
     bank.signup("nobody")
     r = bank.money("POST", "/v1/checks", {"payee": "Bob", "amount": 100, "currency": "USD"}, "nobody", "k2")
     assert r.status_code == 403 and r.json_body["error"]["code"] == "verification_required"
+
+
+def test_the_check_services_return_frozen_records_whose_json_is_the_routes_answer(bank):
+    from pydantic import ValidationError
+
+    from chalicelib.finance import checks
+    from chalicelib.finance.money import Money
+    from chalicelib.identity.users import authenticate
+    from chalicelib.records.checks import Check
+    alice = authenticate(bank.tokens["alice"])
+    key = str(uuid.uuid4())
+    check, replayed = checks.write(alice, "Bob's Bakery", Money(2500, "USD"), "bread", key)
+    assert type(check) is Check and not replayed
+    with pytest.raises(ValidationError):
+        check.status = "paid"
+    with pytest.raises(ValidationError):
+        check.micr.serial = "1"
+    again = write(bank, "alice", 2500, key=key)
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json_body == check.as_json()
+    assert checks.write(alice, "Bob's Bakery", Money(2500, "USD"), "bread", key) == (check, True)
+    assert checks.get_check(alice, check.id).as_json() == \
+        bank.call("GET", f"/v1/checks/{check.id}", as_="alice").json_body
+    stopped = checks.stop(alice, check.id)
+    assert stopped.status == "stopped" and check.status == "issued"
+    listed, _ = checks.list_checks(alice, 10, None)
+    assert [c.as_json() for c in listed] == [stopped.as_json()] == \
+        bank.call("GET", "/v1/checks", as_="alice").json_body["data"]

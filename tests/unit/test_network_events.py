@@ -123,3 +123,21 @@ def test_events_of_the_two_networks_do_not_collide():
     network_events.begin("card", {"id": "evt_same"}).save(200, {"network": "card"})
     assert network_events.begin("check", {"id": "evt_same"}).save(200, {"network": "check"}) == \
         (200, {"network": "check"})
+
+
+def test_a_record_answer_is_stored_as_its_json_and_a_lost_race_reads_it_back_as_that_record():
+    from pydantic import ValidationError
+
+    from chalicelib.records.checks import CheckPresentmentDecision
+    a = network_events.begin("check", {"id": "evt_record", "amount": 1})
+    b = network_events.begin("check", {"id": "evt_record", "amount": 1})
+    won = CheckPresentmentDecision(decision="paid", return_reason=None, check_id="chk_a")
+    assert a.save(200, won) == (200, won)
+    status, first = b.save(200, CheckPresentmentDecision(decision="returned", return_reason="stop_payment",
+                                                         check_id="chk_b"))
+    assert status == 200 and type(first) is CheckPresentmentDecision and first == won
+    with pytest.raises(ValidationError):
+        first.decision = "returned"
+    stored = NetworkEventItem.find("check", "evt_record")
+    assert json.loads(stored.answer) == won.as_json() == {"decision": "paid", "return_reason": None,
+                                                          "check_id": "chk_a"}
