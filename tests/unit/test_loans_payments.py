@@ -216,7 +216,7 @@ def test_a_payment_racing_the_servicing_job_allocates_once(api, monkeypatch):
     balanced()
 
 
-def test_a_payment_is_one_transaction_and_one_read(api, calls):
+def test_a_payment_is_one_transaction_and_one_read(api, calls):  # noqa: F811 (the imported fixture)
     made = setup(api, "ned")
     api.call("GET", "/v1/wallet", as_="ned")  # warm the token path as other counts do
     calls.reset()
