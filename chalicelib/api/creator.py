@@ -12,7 +12,7 @@ inputs = lazy.module("chalicelib.api.inputs.creator")
 route = http.routes(bp, authenticate, inputs)
 
 
-def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
+def _moved(result: tuple, status: int = 201) -> http.Reply:
     body, replayed = result
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
@@ -37,10 +37,10 @@ def unlock(req, post_id):
     201 with the transfer when charged; 200 with `charged: false` when already unlocked or the caller's own post.
     An optional body `{pay_currency}` names the pocket to pay from.
     """
-    transfer, charged, replayed = creator.unlock(req.principal, post_id, req.idempotency_key, req.data.pay_from())
+    answer, charged, replayed = creator.unlock(req.principal, post_id, req.idempotency_key, req.data.pay_from())
     if charged or replayed:
-        return _moved((transfer, replayed))
-    return {"post_id": post_id, "unlocked": True, "charged": False, "transfer": transfer}
+        return _moved((answer, replayed))
+    return answer
 
 
 @route("/v1/me/subscription-price", methods=["PUT"])

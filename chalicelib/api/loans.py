@@ -14,7 +14,7 @@ inputs = lazy.module("chalicelib.api.inputs.loans")
 route = http.routes(bp, authenticate, inputs)
 
 
-def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
+def _moved(result: tuple, status: int = 201) -> http.Reply:
     body, replayed = result
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 

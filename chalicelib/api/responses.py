@@ -10,7 +10,7 @@ required and stay open (API.md: "add fields freely").
 `SUCCESS` maps each view to the answer of its success status (and the other
 success statuses it may use).
 """
-from chalicelib.records import cards, checks, common, creator, fx, identity, loans, money, operations, social
+from chalicelib.records import cards, checks, common, creator, fx, identity, loans, money, operations, social, videos
 
 ID = {"type": "string", "minLength": 1}
 TIME = {"type": "string", "format": "date-time"}  # ISO 8601 UTC with Z
@@ -96,15 +96,9 @@ SCHEMAS = {
     "SubscriptionPage": creator.SubscriptionPage,
     "AuditPage": identity.AuditPage,
     "SearchPage": social.SearchPage,
-    # A video never carries a URL (closed: nothing may be added that could).
-    "Video": {**obj({"id": ID, "status": {"type": "string", "enum": ["pending", "ready", "rejected"]},
-                     "size_bytes": {"type": "integer", "minimum": 1}, "content_type": {"type": "string"},
-                     "created_at": TIME}, {"post_id": NULLABLE_STR}), "additionalProperties": False},
-    "VideoUpload": obj({"id": ID, "upload": obj({"url": {"type": "string", "minLength": 1},
-                                                 "fields": {"type": "object",
-                                                            "additionalProperties": {"type": "string"}}}),
-                        "expires_at": TIME}),
-    "VideoPlayback": obj({"url": {"type": "string", "minLength": 1}, "expires_at": TIME}),
+    "Video": videos.Video,  # closed: nothing may be added that could carry a URL
+    "VideoUpload": videos.VideoUpload,
+    "VideoPlayback": videos.VideoPlayback,
     "CardLimits": cards.CardLimits,
     "Card": cards.Card,
     "NewCard": cards.NewCard,

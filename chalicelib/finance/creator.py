@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db import base, warm
 from chalicelib.db.balances import TransferItem
@@ -41,6 +41,8 @@ SUBSCRIPTION_PRICE_MAX_CENTS = 100_000_00
 SUBSCRIPTION_FAILED_DAYS_MAX = 3
 DUE_SHARDS = 8
 RENEWALS_PER_RUN_MAX = 100_000
+
+records = lazy.module("chalicelib.records.creator")
 
 
 def platform_fee(amount_cents: int) -> int:
@@ -99,7 +101,7 @@ def _post_paid(post: PostItem) -> ledger.Extra:
 # Tips ---------------------------------------------------------------------
 
 def tip(principal, post_id: str, money: Money, idempotency_key: str,
-        pay_currency: str | None = None) -> tuple[dict, bool]:
+        pay_currency: str | None = None) -> tuple["records.Transfer", bool]:
     """The whole amount to the author, in its currency; the post's tip
     counter (a random shard, so a viral post is no hot item) grows in the
     same transaction, by the tip's home-currency worth (`tip_total` is USD)."""
@@ -152,8 +154,9 @@ def _require_audience(post: PostItem, viewer_id: str) -> None:
 
 
 def unlock(principal, post_id: str, idempotency_key: str,
-           pay_currency: str | None = None) -> tuple[dict | None, bool, bool]:
-    """Charges the price once: returns (transfer or None, charged, replayed).
+           pay_currency: str | None = None) -> tuple["records.Transfer | records.Unlocked", bool, bool]:
+    """Charges the price once: returns (answer, charged, replayed), the
+    answer being the transfer when charged or replayed, else `Unlocked`.
     The unlock record is put only if absent, in the charge's transaction:
     two concurrent unlocks with different keys charge once, and the loser is
     answered as an unlock that charged nothing. The transfer id derives from
@@ -172,7 +175,7 @@ def unlock(principal, post_id: str, idempotency_key: str,
             raise
         return public_transfer(stored), False, True
     if post.author_id == principal.user_id or post.price_amount is None:
-        return None, False, False
+        return _unlocked(post_id, None), False, False
     price = Money(int(post.price_amount), post.price_currency)
     fee = platform_fee(price.amount_cents)
     record = UnlockItem(*unlock_key(post_id, principal.user_id), user_id=principal.user_id,
@@ -192,8 +195,14 @@ def unlock(principal, post_id: str, idempotency_key: str,
         if existing is None:
             raise  # not an unlock at all: no rate for the price's currency
         stored = TransferItem.find(existing.transfer_id)
-        return (public_transfer(stored) if stored else None), False, False
+        return _unlocked(post_id, public_transfer(stored) if stored else None), False, False
     return public_transfer(posted.transfer), not posted.replayed, posted.replayed
+
+
+def _unlocked(post_id: str, transfer: "records.Transfer | None") -> "records.Unlocked":
+    """An unlock that charged nothing: already unlocked (`transfer`, the
+    earlier unlock's, if it is still there), or free to this caller."""
+    return records.Unlocked(post_id=post_id, unlocked=True, charged=False, transfer=transfer)
 
 
 # Subscriptions ------------------------------------------------------------
@@ -206,7 +215,7 @@ def add_month(moment: datetime, anchor_day: int | None = None) -> datetime:
     return moment.replace(year=year, month=month, day=min(day, calendar.monthrange(year, month)[1]))
 
 
-def set_subscription_price(principal, money: Money | None) -> dict:
+def set_subscription_price(principal, money: Money | None) -> "records.SubscriptionPrice":
     """In any supported currency; the cap counts its home-currency worth
     (at today's mid rate: a currency with no rate yet is refused, 409)."""
     require_verified(principal)
@@ -218,19 +227,20 @@ def set_subscription_price(principal, money: Money | None) -> dict:
         actions = [UserItem.subscription_price.set(money.amount_cents),
                    UserItem.subscription_price_currency.set(money.currency)]
     UserItem.ref(principal.user_id).update(actions=actions, condition=UserItem.pk.exists())
-    return {"subscription_price": money.as_json() if money else None}
+    return records.SubscriptionPrice(subscription_price=money)
 
 
 def _subscription_price(creator: UserItem) -> Money:
     return Money(int(creator.subscription_price), creator.subscription_price_currency or HOME_CURRENCY)
 
 
-def public_subscription(item: SubscriptionItem) -> dict:
-    return {"id": item.id, "creator": item.creator_handle, "subscriber": item.fan_handle, "status": item.status,
-            "price": {"amount": int(item.price_amount), "currency": item.price_currency or HOME_CURRENCY},
-            "current_period_start": item.period_start, "current_period_end": item.period_end,
-            "cancel_at_period_end": bool(item.cancel_at_period_end), "periods_paid": int(item.periods_paid),
-            "created_at": item.created_at}
+def public_subscription(item: SubscriptionItem) -> "records.Subscription":
+    return records.Subscription(
+        id=item.id, creator=item.creator_handle, subscriber=item.fan_handle, status=item.status,
+        price=Money(int(item.price_amount), item.price_currency or HOME_CURRENCY),
+        current_period_start=item.period_start, current_period_end=item.period_end,
+        cancel_at_period_end=bool(item.cancel_at_period_end), periods_paid=int(item.periods_paid),
+        created_at=item.created_at)
 
 
 def _find_subscription(creator_id: str, fan_id: str) -> SubscriptionItem | None:
@@ -282,7 +292,8 @@ def _charge_period(sub: SubscriptionItem, fan: priced.Payer, creator: UserItem, 
     return priced.pay(fan, _creator_party(creator.id, creator.handle), price, movement, fee)
 
 
-def subscribe(principal, handle: str, idempotency_key: str, pay_currency: str | None = None) -> tuple[dict, bool]:
+def subscribe(principal, handle: str, idempotency_key: str,
+              pay_currency: str | None = None) -> tuple["records.Subscription", bool]:
     """Charges the first month at once; exactly once per period (the
     subscription's `periods_paid` is the condition of the charge)."""
     require_money_caller(principal)
@@ -329,7 +340,7 @@ def _new_subscription(creator: UserItem, principal, pay_currency: str | None) ->
         gsi1_pk=fan_subscriptions_partition(principal.user_id), gsi1_sk=creator.id)
 
 
-def cancel(principal, handle: str) -> dict:
+def cancel(principal, handle: str) -> "records.Subscription":
     """Access lasts until the period ends; the job ends it then."""
     require_verified(principal)
     creator = require_by_handle(handle)
@@ -341,7 +352,8 @@ def cancel(principal, handle: str) -> dict:
     return public_subscription(sub)
 
 
-def my_subscriptions(principal, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def my_subscriptions(principal, limit: int,
+                     cursor_key: dict | None) -> tuple[list["records.Subscription"], dict | None]:
     require_verified(principal)
     partition = fan_subscriptions_partition(principal.user_id)
     if cursor_key is not None and cursor_key.get("gsi1_pk") != partition:
@@ -444,7 +456,7 @@ def run_renewals(as_of: date) -> dict:
 EARNING_KINDS = ("tip", "unlock", "subscription")
 
 
-def earnings(principal, month: str, currency: str = HOME_CURRENCY) -> dict:
+def earnings(principal, month: str, currency: str = HOME_CURRENCY) -> "records.Earnings":
     """Gross, fees and net of the month's creator income in one currency
     (the pocket of it), from the entries themselves (each creator entry
     records the fee taken from it)."""
@@ -462,14 +474,15 @@ def earnings(principal, month: str, currency: str = HOME_CURRENCY) -> dict:
             row["gross"] += int(entry.amount) + fee
             row["count"] += 1
     totals = {k: sum(r[k] for r in by_kind.values()) for k in ("gross", "fees", "net")}
-    return {"month": month, "currency": currency, **totals, "by_kind": by_kind,
-            "posts": _per_post(principal, entries)}
+    return records.Earnings(month=month, currency=currency, gross=totals["gross"], fees=totals["fees"],
+                            net=totals["net"], by_kind={k: records.EarningsOfKind(**r) for k, r in by_kind.items()},
+                            posts=_per_post(principal, entries))
 
 
 VIDEO_POSTS_MAX = 100
 
 
-def _per_post(principal, entries: list) -> list[dict]:
+def _per_post(principal, entries: list) -> list["records.PostEarnings"]:
     """The month's unlock revenue of each post that earned some, with the
     views of every post that carries one of the creator's videos (its newest
     VIDEO_POSTS_MAX videos; views are counted since the post, not per month)."""
@@ -491,14 +504,15 @@ def _per_post(principal, entries: list) -> list[dict]:
             row(video.post_id)
     for post in hydrate(list(rows), principal.user_id):
         rows[post.id]["view_count"] = post.view_count
-    return sorted(rows.values(), key=lambda r: r["post_id"], reverse=True)
+    return [records.PostEarnings(**r) for r in sorted(rows.values(), key=lambda r: r["post_id"], reverse=True)]
 
 
 # Payments in direct messages --------------------------------------------------
 
 def pay_in_conversation(principal, conv_id: str, money: Money, note: str, idempotency_key: str,
-                        pay_currency: str | None = None) -> tuple[dict, bool]:
-    """The message (with `payment`) and the money land in one transaction:
+                        pay_currency: str | None = None) -> tuple:
+    """(the message as `messages.public_message` answers it, replayed).
+    The message (with `payment`) and the money land in one transaction:
     both exist or neither does. `money` is what the other member receives,
     in its currency; the caller pays by the rule of creator prices
     (finance/priced.py), and the message stores what they paid as the

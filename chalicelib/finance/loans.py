@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem, TransferItem
 from chalicelib.db.loans import (LOAN_PREFIX, OPEN_LOAN_SHARDS, PRODUCTS_KEY, ApplicationItem, LoanItem, PaymentItem,
@@ -46,6 +46,8 @@ from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (caller_party, request_hash, require_money_caller, require_verified,
                                           system_party, transfer_id_for)
 from chalicelib.identity import audit
+
+records = lazy.module("chalicelib.records.loans")
 
 GRADES = ("A", "B", "C", "D", "E")
 OFFER_DAYS = 7
@@ -82,6 +84,10 @@ class Product:
         return {"min_amount": self.min_amount, "max_amount": self.max_amount, "terms": list(self.terms),
                 "apr_bps_by_grade": dict(self.apr_bps_by_grade)}
 
+    def record(self) -> "records.LoanProducts":
+        return records.LoanProducts(min_amount=self.min_amount, max_amount=self.max_amount, terms=list(self.terms),
+                                    apr_bps_by_grade=dict(self.apr_bps_by_grade))
+
 
 def default_product() -> Product:
     s = settings()
@@ -97,7 +103,7 @@ def product() -> Product:
     return Product(body["min_amount"], body["max_amount"], tuple(body["terms"]), body["apr_bps_by_grade"])
 
 
-def set_product(actor, body: dict) -> dict:
+def set_product(actor, body: dict) -> "records.LoanProducts":
     """PUT /v1/admin/loan-products: the product and its audit record, in one transaction."""
     rates = body["apr_bps_by_grade"]
     if set(rates) != set(GRADES):
@@ -116,7 +122,7 @@ def set_product(actor, body: dict) -> dict:
     tx.save("products", item)
     tx.save("audit", audit.record(actor, "set_loan_products", "loan-products", None, **chosen.body()))
     commit(tx)
-    return chosen.body()
+    return chosen.record()
 
 
 # Underwriting ----------------------------------------------------------------
@@ -126,11 +132,11 @@ class Decision:
     grade: str | None
     apr_bps: int | None
     max_amount: int
-    reasons: tuple  # ({code, message}, ...): every rule that failed
+    reasons: tuple  # (records.LoanDecisionReason, ...): every rule that failed
 
 
-def _reason(code: str, message: str) -> dict:
-    return {"code": code, "message": message}
+def _reason(code: str, message: str) -> "records.LoanDecisionReason":
+    return records.LoanDecisionReason(code=code, message=message)
 
 
 def underwrite(account: AccountItem, loans: list[LoanItem], chosen: Product, today: date) -> Decision:
@@ -192,31 +198,36 @@ def _ever_defaulted(loan: LoanItem) -> bool:
 
 # Offers -------------------------------------------------------------------------
 
-def offer(amount: int, term_months: int, apr_bps: int, on: date, expires_at: datetime) -> dict:
+def offer(amount: int, term_months: int, apr_bps: int, on: date, expires_at: datetime) -> "records.LoanOffer":
     rows = amortization.schedule(amount, apr_bps, term_months, on)
     total_interest = sum(r.interest for r in rows)
-    return {"apr_bps": apr_bps, "amount": amount, "term_months": term_months, "installment": rows[0].installment,
-            "schedule": [_row(r, False) for r in rows], "total_interest": total_interest,
-            "finance_charge": total_interest, "total_of_payments": amount + total_interest,
-            "first_due_date": rows[0].due_date, "expires_at": clock.iso(expires_at)}
+    return records.LoanOffer(apr_bps=apr_bps, amount=amount, term_months=term_months,
+                             installment=rows[0].installment, schedule=[_row(r, False) for r in rows],
+                             total_interest=total_interest, finance_charge=total_interest,
+                             total_of_payments=amount + total_interest, first_due_date=rows[0].due_date,
+                             expires_at=expires_at)
 
 
-def _row(r: amortization.Row, paid: bool) -> dict:
-    return {"n": r.n, "due_date": r.due_date, "installment": r.installment, "principal": r.principal,
-            "interest": r.interest, "paid": paid}
+def _row(r: amortization.Row, paid: bool) -> "records.LoanRow":
+    return records.LoanRow(n=r.n, due_date=r.due_date, installment=r.installment, principal=r.principal,
+                           interest=r.interest, paid=paid)
 
 
-def public_application(item: ApplicationItem) -> dict:
-    return {"id": item.id, "status": item.status, "grade": item.grade, "amount": int(item.amount),
-            "term_months": int(item.term_months), "offer": json.loads(item.offer) if item.offer else None,
-            "reasons": json.loads(item.reasons), "loan_id": item.loan_id, "created_at": item.created_at}
+def public_application(item: ApplicationItem) -> "records.LoanApplication":
+    # The offer and the reasons are stored answers (JSON), read back as they were written.
+    return records.LoanApplication(
+        id=item.id, status=item.status, grade=item.grade, amount=int(item.amount),
+        term_months=int(item.term_months),
+        offer=records.LoanOffer.model_validate(json.loads(item.offer)) if item.offer else None,
+        reasons=[records.LoanDecisionReason.model_validate(r) for r in json.loads(item.reasons)],
+        loan_id=item.loan_id, created_at=item.created_at)
 
 
 def _person_loans(user_id: str) -> list[LoanItem]:
     return list(LoanItem.query(loans_partition(user_id), LoanItem.sk.startswith(LOAN_PREFIX), consistent_read=True))
 
 
-def apply(principal, amount: int, term_months: int, idempotency_key: str) -> tuple[dict, bool]:
+def apply(principal, amount: int, term_months: int, idempotency_key: str) -> tuple["records.LoanApplication", bool]:
     """Decide, and record the decision (declined ones too); nothing moves."""
     require_money_caller(principal)
     chosen = product()
@@ -241,14 +252,14 @@ def apply(principal, amount: int, term_months: int, idempotency_key: str) -> tup
     decision = underwrite(account, _person_loans(principal.user_id), chosen, now.date())
     item = ApplicationItem(*application_key(principal.user_id, application_id), id=application_id,
                            user_id=principal.user_id, amount=amount, term_months=term_months,
-                           grade=decision.grade, reasons=json.dumps(list(decision.reasons)),
+                           grade=decision.grade, reasons=json.dumps([r.as_json() for r in decision.reasons]),
                            request_hash=fingerprint, created_at=clock.iso(now))
     if decision.grade:
         expires = now + timedelta(days=OFFER_DAYS)
         item.status = "approved"
         item.expires_at = clock.iso(expires)
         item.offer = json.dumps(offer(min(amount, decision.max_amount), term_months, decision.apr_bps, now.date(),
-                                      expires))
+                                      expires).as_json())
     else:
         item.status = "declined"
     try:
@@ -258,7 +269,7 @@ def apply(principal, amount: int, term_months: int, idempotency_key: str) -> tup
     return public_application(item), False
 
 
-def get_application(principal, application_id: str) -> dict:
+def get_application(principal, application_id: str) -> "records.LoanApplication":
     require_verified(principal)
     return public_application(_application(principal.user_id, application_id))
 
@@ -288,7 +299,7 @@ def loan_party(loan: LoanItem, actions: tuple = ()) -> ledger.Party:
     return ledger.Party(loan.ledger_account_id, display="loans_receivable", customer=False, actions=actions)
 
 
-def accept(principal, application_id: str, idempotency_key: str) -> tuple[dict, bool]:
+def accept(principal, application_id: str, idempotency_key: str) -> tuple["records.Loan", bool]:
     """Disburse `loans_receivable` (the loan's own account) -> wallet in the
     transaction that makes the loan active and the application accepted:
     an application not approved, or its offer expired, moves nothing."""
@@ -505,10 +516,12 @@ def _payment_movement(loan: LoanItem, state: State, allocation: Allocation, debi
                                    ledger.Extra("save", record, condition=PaymentItem.pk.does_not_exist())))
 
 
-def public_payment(item: PaymentItem) -> dict:
-    return {"id": item.id, "loan_id": item.loan_id, "amount": int(item.amount),
-            "allocation": {"fees": int(item.fees), "interest": int(item.interest), "principal": int(item.principal)},
-            "transfer_id": item.transfer_id, "source": item.source, "created_at": item.created_at}
+def public_payment(item: PaymentItem) -> "records.LoanPayment":
+    return records.LoanPayment(
+        id=item.id, loan_id=item.loan_id, amount=int(item.amount),
+        allocation=records.LoanAllocation(fees=int(item.fees), interest=int(item.interest),
+                                          principal=int(item.principal)),
+        transfer_id=item.transfer_id, source=item.source, created_at=item.created_at)
 
 
 def _stored_payment(user_id: str, transfer_id: str) -> PaymentItem | None:
@@ -518,7 +531,7 @@ def _stored_payment(user_id: str, transfer_id: str) -> PaymentItem | None:
         return None
 
 
-def pay(principal, loan_id: str, money: Money, idempotency_key: str) -> tuple[dict, bool]:
+def pay(principal, loan_id: str, money: Money, idempotency_key: str) -> tuple["records.LoanPayment", bool]:
     """A payment of any amount up to the payoff: one read of the loan and one
     transaction (the transfer, the wallet, the loan's account, the income
     accounts, the entries, the loan's new state and the payment record)."""
@@ -549,7 +562,7 @@ def pay(principal, loan_id: str, money: Money, idempotency_key: str) -> tuple[di
     raise errors.Unavailable("The loan is busy; try again.")
 
 
-def _replayed(stored: PaymentItem, fingerprint: str) -> dict:
+def _replayed(stored: PaymentItem, fingerprint: str) -> "records.LoanPayment":
     transfer = TransferItem.find(stored.transfer_id)
     if transfer is not None and transfer.request_hash != fingerprint:
         raise errors.IdempotencyKeyReused()
@@ -558,16 +571,16 @@ def _replayed(stored: PaymentItem, fingerprint: str) -> dict:
 
 # Reading -------------------------------------------------------------------------------
 
-def payoff(loan: LoanItem, on: date) -> dict:
+def payoff(loan: LoanItem, on: date) -> "records.LoanPayoff":
     state = advance(loan, State.of(loan), on) if loan.status in OPEN else State.of(loan)
     interest = accrued(loan, state, on) if loan.status in OPEN else 0
-    return {"loan_id": loan.id, "payoff_amount": state.owed() + interest,
-            "principal": state.principal_outstanding, "interest": state.interest_due + interest,
-            "fees": state.fees_due, "per_diem": amortization.per_diem(state.principal_outstanding, int(loan.apr_bps)),
-            "good_through": on.isoformat()}
+    return records.LoanPayoff(
+        loan_id=loan.id, payoff_amount=state.owed() + interest, principal=state.principal_outstanding,
+        interest=state.interest_due + interest, fees=state.fees_due,
+        per_diem=amortization.per_diem(state.principal_outstanding, int(loan.apr_bps)), good_through=on)
 
 
-def payoff_quote(principal, loan_id: str, on: date | None) -> dict:
+def payoff_quote(principal, loan_id: str, on: date | None) -> "records.LoanPayoff":
     require_verified(principal)
     today = clock.now().date()
     on = on or today
@@ -576,15 +589,15 @@ def payoff_quote(principal, loan_id: str, on: date | None) -> dict:
     return payoff(_loan(principal.user_id, loan_id), on)
 
 
-def public_loan(loan: LoanItem, today: date) -> dict:
+def public_loan(loan: LoanItem, today: date) -> "records.Loan":
     """The loan as of `today`: what is due now, and the schedule — the
     installments fallen due (with paid flags) and the rest projected from
     the principal outstanding at the level installment."""
     stored = State.of(loan)
     state = advance(loan, stored, today) if loan.status in OPEN else stored
-    rows = [{"n": i["n"], "due_date": i["due_date"], "installment": int(i["installment"]),
-             "principal": int(i["principal"]), "interest": int(i["interest"]),
-             "paid": int(i["paid"]) >= int(i["installment"])} for i in state.installments]
+    rows = [records.LoanRow(n=i["n"], due_date=i["due_date"], installment=int(i["installment"]),
+                            principal=int(i["principal"]), interest=int(i["interest"]),
+                            paid=int(i["paid"]) >= int(i["installment"])) for i in state.installments]
     projected = []
     if state.status in OPEN and state.principal_outstanding > 0:
         projected = amortization.schedule(state.principal_outstanding, int(loan.apr_bps), int(loan.term_months),
@@ -598,22 +611,23 @@ def public_loan(loan: LoanItem, today: date) -> dict:
         next_due_date, next_due_amount = projected[0].due_date, projected[0].installment + state.fees_due
     else:
         next_due_date, next_due_amount = None, 0
-    return {"id": loan.id, "status": state.status, "principal": int(loan.principal), "apr_bps": int(loan.apr_bps),
-            "term_months": int(loan.term_months), "installment": int(loan.installment),
-            "principal_outstanding": state.principal_outstanding, "interest_due": state.interest_due,
-            "fees_due": state.fees_due, "next_due_date": next_due_date, "next_due_amount": next_due_amount,
-            "days_past_due": state.days_past_due(today) if state.status in OPEN else 0,
-            "charged_off_principal": state.charged_off_principal, "schedule": rows,
-            "disbursed_on": loan.disbursed_on, "created_at": loan.created_at}
+    return records.Loan(
+        id=loan.id, status=state.status, principal=int(loan.principal), apr_bps=int(loan.apr_bps),
+        term_months=int(loan.term_months), installment=int(loan.installment),
+        principal_outstanding=state.principal_outstanding, interest_due=state.interest_due,
+        fees_due=state.fees_due, next_due_date=next_due_date, next_due_amount=next_due_amount,
+        days_past_due=state.days_past_due(today) if state.status in OPEN else 0,
+        charged_off_principal=state.charged_off_principal, schedule=rows, disbursed_on=loan.disbursed_on,
+        created_at=loan.created_at)
 
 
-def list_loans(principal) -> list[dict]:
+def list_loans(principal) -> list["records.Loan"]:
     require_verified(principal)
     today = clock.now().date()
     return [public_loan(loan, today) for loan in _person_loans(principal.user_id)]
 
 
-def get_loan(principal, loan_id: str) -> dict:
+def get_loan(principal, loan_id: str) -> "records.Loan":
     require_verified(principal)
     return public_loan(_loan(principal.user_id, loan_id), clock.now().date())
 

@@ -20,6 +20,11 @@ class LoanStatus(str, Enum):
     charged_off = "charged_off"
 
 
+class LoanPaymentSource(str, Enum):
+    payment = "payment"
+    autopay = "autopay"
+
+
 class LoanRow(Answer):
     """An installment of the schedule.
 
@@ -82,14 +87,22 @@ class LoanApplication(Answer):
       id: the application id.
       status: approved, declined or accepted.
       grade: the credit grade, if approved.
+      amount: the principal asked for (the offer may be less).
+      term_months: the term asked for.
       offer: the offer, if approved.
       reasons: why, if declined.
+      loan_id: the loan, once the offer is accepted.
+      created_at: when it was decided.
     """
     id: str = Id
     status: LoanApplicationStatus
     grade: str | None
+    amount: int
+    term_months: int = Count
     offer: LoanOffer | None
     reasons: list[LoanDecisionReason]
+    loan_id: str | None
+    created_at: Time
 
 
 class Loan(Answer):
@@ -100,26 +113,34 @@ class Loan(Answer):
       status: active, late, default, paid_off or charged_off.
       principal: borrowed.
       apr_bps: the rate.
+      term_months: the term.
+      installment: the level monthly payment.
       principal_outstanding: still owed.
       interest_due: interest due now.
       fees_due: late fees due now.
       next_due_date: the next installment's day, if any.
       next_due_amount: what is due then.
       days_past_due: days late.
+      charged_off_principal: the principal written off, if it was charged off.
       schedule: every installment.
+      disbursed_on: the day it was disbursed.
       created_at: when it was disbursed.
     """
     id: str = Id
     status: LoanStatus
     principal: int
     apr_bps: int = Count
+    term_months: int = Count
+    installment: int
     principal_outstanding: int
     interest_due: int
     fees_due: int
     next_due_date: date | None
     next_due_amount: int
     days_past_due: int = Count
+    charged_off_principal: int = Count
     schedule: list[LoanRow]
+    disbursed_on: date
     created_at: Time
 
 
@@ -139,20 +160,27 @@ class LoanPayment(Answer):
 
     Attributes:
       id: the payment id.
+      loan_id: the loan paid.
       amount: minor units paid.
       allocation: how it was applied.
       transfer_id: the transfer that moved it.
+      source: payment (the borrower's) or autopay (the servicing job's, on a due date).
+      created_at: when it was made.
     """
     id: str = Id
+    loan_id: str = Id
     amount: int
     allocation: LoanAllocation
     transfer_id: str = Id
+    source: LoanPaymentSource
+    created_at: Time
 
 
 class LoanPayoff(Answer):
     """What paying the loan off today costs.
 
     Attributes:
+      loan_id: the loan.
       payoff_amount: in all.
       principal: principal outstanding.
       interest: interest to today.
@@ -160,6 +188,7 @@ class LoanPayoff(Answer):
       per_diem: interest per further day.
       good_through: the last day the amount holds.
     """
+    loan_id: str = Id
     payoff_amount: int
     principal: int
     interest: int

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db import video_store
 from chalicelib.db.posts import COUNTER_SHARDS, CounterShard, counter_key
@@ -32,13 +32,15 @@ CONTENT_TYPES = ("video/mp4", "video/webm")
 MP4_BRAND_BOX = b"ftyp"  # ISO base media: 4-byte box size, then the first box's type
 WEBM_EBML = b"\x1a\x45\xdf\xa3"
 
-
-def public_video(video: VideoItem) -> dict:
-    return {"id": video.id, "status": video.status, "size_bytes": int(video.size_bytes),
-            "content_type": video.content_type, "created_at": video.created_at, "post_id": video.post_id}
+records = lazy.module("chalicelib.records.videos")
 
 
-def create_upload(principal, content_type: str, size_bytes: int) -> dict:
+def public_video(video: VideoItem) -> "records.Video":
+    return records.Video(id=video.id, status=video.status, size_bytes=int(video.size_bytes),
+                         content_type=video.content_type, created_at=video.created_at, post_id=video.post_id)
+
+
+def create_upload(principal, content_type: str, size_bytes: int) -> "records.VideoUpload":
     s = settings()
     if content_type not in CONTENT_TYPES:
         raise errors.InvalidRequest("content_type is video/mp4 or video/webm.", param="content_type")
@@ -51,8 +53,8 @@ def create_upload(principal, content_type: str, size_bytes: int) -> dict:
               gsi1_pk=owner_partition(principal.user_id), gsi1_sk=video_id
               ).save(condition=VideoItem.pk.does_not_exist())
     form = video_store.upload_form(video_id, content_type, size_bytes, s.video_upload_ttl_s)
-    return {"id": video_id, "upload": {"url": form["url"], "fields": form["fields"]},
-            "expires_at": clock.iso(now + timedelta(seconds=s.video_upload_ttl_s))}
+    return records.VideoUpload(id=video_id, upload=records.VideoUploadForm(url=form["url"], fields=form["fields"]),
+                               expires_at=now + timedelta(seconds=s.video_upload_ttl_s))
 
 
 def _own(principal, video_id: str) -> VideoItem:
@@ -63,7 +65,7 @@ def _own(principal, video_id: str) -> VideoItem:
     return video
 
 
-def get(principal, video_id: str) -> dict:
+def get(principal, video_id: str) -> "records.Video":
     return public_video(_own(principal, video_id))
 
 
@@ -86,7 +88,7 @@ def _verdict(video: VideoItem) -> str:
     return "ready" if looks_like_video(start) else "rejected"
 
 
-def complete(principal, video_id: str) -> dict:
+def complete(principal, video_id: str) -> "records.Video":
     video = _own(principal, video_id)
     if video.status != "pending":
         return public_video(video)
@@ -106,7 +108,7 @@ def complete(principal, video_id: str) -> dict:
     return public_video(video)
 
 
-def playback(viewer_id: str, post_id: str) -> dict:
+def playback(viewer_id: str, post_id: str) -> "records.VideoPlayback":
     """A fresh URL for whoever sees the post unlocked; a locked post's video
     is refused (403), a post without a video is not found (404)."""
     post = posts.require(post_id)
@@ -119,4 +121,4 @@ def playback(viewer_id: str, post_id: str) -> dict:
     url = video_store.playback_url(post.video_id, ttl_s)
     CounterShard(*counter_key(post_id, secrets.randbelow(COUNTER_SHARDS))).update(
         actions=[CounterShard.views.add(1)])
-    return {"url": url, "expires_at": clock.iso(now + timedelta(seconds=ttl_s))}
+    return records.VideoPlayback(url=url, expires_at=now + timedelta(seconds=ttl_s))

@@ -5,6 +5,7 @@ after each test the books balance."""
 import json
 import types
 import uuid
+from datetime import date
 
 import botocore.endpoint
 import pytest
@@ -12,8 +13,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
+from pydantic import ValidationError
 
 from chalicelib.config import MINOR_UNITS_MAX
+from chalicelib.finance import creator
+from chalicelib.identity.users import authenticate
 from tests.unit import dates
 from tests.unit.conftest import module_stack
 
@@ -630,6 +634,29 @@ def test_earnings_are_per_month(fans):
     assert (b["gross"], b["fees"], b["net"]) == (999, 99, 900)
     assert {k: v["net"] for k, v in a["by_kind"].items() if v["count"]} == earned_from_entries(api, "alice", first)
     assert {k: v["net"] for k, v in b["by_kind"].items() if v["count"]} == earned_from_entries(api, "alice", second)
+
+
+def test_the_services_answer_frozen_records_that_are_what_the_routes_answer(fans):
+    api = fans
+    dates.pin(date(2026, 6, 15))
+    alice, bob = authenticate(api.tokens["alice"]), authenticate(api.tokens["bob"])
+    p = post(api, "alice", price=usd(999))
+    charged = ok(unlock(api, "bob", p["id"]), 201)
+    # Asked again: no charge, and the answer is the `Unlocked` record carrying the first transfer.
+    answer, was_charged, replayed = creator.unlock(bob, p["id"], key())
+    assert (was_charged, replayed) == (False, False)
+    assert answer.charged is False and answer.transfer.as_json() == charged
+    with pytest.raises(ValidationError):
+        answer.charged = True
+    assert answer.as_json() == ok(unlock(api, "bob", p["id"]), 200)
+    record = creator.earnings(alice, "2026-06")
+    with pytest.raises(ValidationError):
+        record.net = 0
+    with pytest.raises(ValidationError):
+        record.by_kind["unlock"].net = 0
+    assert record.as_json() == earnings(api, "alice", "2026-06")
+    row = next(r for r in record.posts if r.post_id == p["id"])
+    assert (row.unlocks, row.unlock_gross, row.unlock_fees, row.unlock_net) == (1, 999, 99, 900)
 
 
 def test_earnings_refuse_bad_months_and_strangers(fans):

@@ -38,7 +38,7 @@ def decide(**kwargs):
 
 
 def codes(decision):
-    return [r["code"] for r in decision.reasons]
+    return [r.code for r in decision.reasons]
 
 
 def test_a_good_history_is_approved_with_no_reasons():
@@ -60,7 +60,7 @@ def test_each_rule_failing_alone_names_itself(change, code):
     decision = decide(**change)
     assert codes(decision) == [code]
     assert decision.grade is None and decision.max_amount == 0
-    assert all(r["message"] for r in decision.reasons)
+    assert all(r.message for r in decision.reasons)
 
 
 def test_on_the_passing_side_of_each_rule():

@@ -145,7 +145,7 @@ def test_a_hundred_concurrent_viewers_are_counted_exactly(world, one_request_at_
     viewer_id = api.call("GET", "/v1/me", as_="dave").json_body["id"]
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(lambda _: videos.playback(viewer_id, ids["free"]), range(100)))
-    assert len({a["url"] for a in answers}) >= 1 and all(a["url"] for a in answers)
+    assert len({a.url for a in answers}) >= 1 and all(a.url for a in answers)
     assert ok(api.call("GET", f"/v1/posts/{ids['free']}", as_="erin"))["view_count"] == 100
 
 

@@ -5,9 +5,13 @@ import base64
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from chalicelib import aws
 from chalicelib.config import settings
+from chalicelib.identity.users import authenticate
+from chalicelib.records.videos import Video
+from chalicelib.social import videos
 from tests.unit.videos_helpers import MP4, NOT_VIDEO, WEBM, complete, offer, ready_video, send
 
 
@@ -112,6 +116,26 @@ def test_another_persons_video_is_not_found(alice):
         refused(alice.call(method, path, as_="mallory"), 404, "not_found")
     for bad in ("vid_nope", "post_x", "x" * 300, "%00"):
         refused(alice.call("GET", f"/v1/videos/{bad}", as_="alice"), 404, "not_found")
+
+
+def test_the_services_answer_frozen_records_that_are_what_the_routes_answer(alice):
+    principal = authenticate(alice.tokens["alice"])
+    upload = videos.create_upload(principal, "video/mp4", len(MP4))
+    with pytest.raises(ValidationError):
+        upload.id = "vid_another"
+    with pytest.raises(ValidationError):
+        upload.upload.url = "https://elsewhere.example"
+    assert upload.as_json()["upload"]["fields"]["key"] == f"uploads/{upload.id}"
+    send(upload.as_json(), MP4)
+    done = videos.complete(principal, upload.id)
+    assert done.status == "ready" and done.post_id is None
+    with pytest.raises(ValidationError):
+        done.status = "pending"
+    assert done.as_json() == complete(alice, "alice", upload.id)
+    assert done.as_json() == alice.call("GET", f"/v1/videos/{upload.id}", as_="alice").json_body
+    assert set(done.as_json()) == {"id", "status", "size_bytes", "content_type", "created_at", "post_id"}
+    with pytest.raises(ValidationError):  # closed: nothing may be added that could carry a URL
+        Video(**done.as_json(), url="https://elsewhere.example")
 
 
 def test_without_a_token_401(api):
