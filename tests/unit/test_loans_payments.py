@@ -5,6 +5,9 @@ racing the servicing job), and the DynamoDB requests of one payment."""
 import uuid
 from datetime import date, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from chalicelib import clock, jobs
 from chalicelib.finance import amortization, loans
 from chalicelib.finance.money import Money
@@ -119,6 +122,32 @@ def test_accepting_twice_or_after_expiry_moves_nothing(api):
     balanced()
 
 
+def test_the_services_answer_frozen_records_that_are_what_the_routes_answer(api):
+    made = setup(api, "una")
+    principal = principal_of(api, "una")
+    record = loans.get_loan(principal, made["id"])
+    with pytest.raises(ValidationError):
+        record.status = "paid_off"
+    with pytest.raises(ValidationError):
+        record.schedule[0].paid = True
+    assert record.as_json() == loan(api, "una", made["id"])
+    key = str(uuid.uuid4())
+    paid, replayed = loans.pay(principal, made["id"], Money(5_000), key)
+    assert replayed is False
+    with pytest.raises(ValidationError):
+        paid.amount = 1
+    again = pay(api, "una", made["id"], 5_000, key)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json_body == paid.as_json()
+    assert loans.payoff_quote(principal, made["id"], None).as_json() == \
+        api.call("GET", f"/v1/loans/{made['id']}/payoff", as_="una").json_body
+    declined = apply(api, "una").json_body  # one loan at a time: a decision with its reasons
+    stored = loans.get_application(principal, declined["id"])
+    assert stored.as_json() == declined and stored.reasons[0].code == "loans_outstanding"
+    with pytest.raises(ValidationError):
+        stored.reasons[0].code = "inflow"
+
+
 def principal_of(api, handle):
     return authenticate(api.tokens[handle])
 
@@ -149,7 +178,7 @@ def test_two_accepts_race_one_disbursement(api, monkeypatch):
     interleave(monkeypatch, "_application",
                lambda: won.append(loans.accept(principal, application["id"], str(uuid.uuid4()))))
     r = api.money("POST", f"/v1/loans/applications/{application['id']}/accept", None, "kim", str(uuid.uuid4()))
-    assert won and won[0][0]["status"] == "active"
+    assert won and won[0][0].status == "active"
     assert r.status_code == 409 and r.json_body["error"]["code"] == "invalid_state"
     assert api.wallet("kim")["balance"] == 2_250_000
     balanced()
@@ -163,7 +192,7 @@ def test_two_payments_with_one_key_move_money_once(api, monkeypatch):
     interleave(monkeypatch, "_loan", lambda: first.append(loans.pay(principal, made["id"], Money(7_000), key)))
     r = pay(api, "lou", made["id"], 7_000, key)
     assert r.status_code == 201 and r.headers.get("Idempotent-Replayed") == "true"
-    assert first[0] == (r.json_body, False)
+    assert (first[0][0].as_json(), first[0][1]) == (r.json_body, False)
     assert loan(api, "lou", made["id"])["principal_outstanding"] == 243_000
     assert api.wallet("lou")["balance"] == 1_250_000 - 7_000
     balanced()
