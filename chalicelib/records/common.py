@@ -51,9 +51,9 @@ Month = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 class Answer(BaseModel):
-    """The base of every answer: frozen, and open to fields added later.
-    `defer_build`: `import app` (a cold start) does not pay for validators
-    only the document and the tests use."""
+    """The base of every record a service returns: frozen, and open to
+    fields added later. `defer_build`: a record's validator is built when the
+    first one is made, so a process pays only for the answers it gives."""
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True, defer_build=True)
 
     def as_json(self) -> dict:
