@@ -76,7 +76,7 @@ def _person():
     operator = users.Principal(user_id=op.id, handle=op.handle, role=op.role, verified=True, frozen=False,
                                account_id=op.account_id)
     customers.verify(operator, "benchcard", "bench")
-    principal = users.authenticate(session["token"])
+    principal = users.authenticate(session.token)
     transfers.deposit(principal, Money(100_000, "USD"), str(uuid.uuid4()))
     card, _ = cards.create(principal, "bench", str(uuid.uuid4()))
     return principal, card

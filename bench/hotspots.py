@@ -247,7 +247,7 @@ def simulate(workload: Workload, say=print) -> Report:
     handles = [f"p{i:04d}" for i in range(workload.people)]
     tokens = {}
     for handle in handles:
-        tokens[handle] = people.signup(handle, PASSWORD)["token"]
+        tokens[handle] = people.signup(handle, PASSWORD).token
         customers.verify(operator, handle, "simulation")
     principals = {handle: users.authenticate(token) for handle, token in tokens.items()}
     celebrity, creator_handle, viral_author = handles[0], handles[1], handles[2]

@@ -44,7 +44,7 @@ def _job(args) -> int:
     except errors.ApiError as refusal:
         print(refusal.message, file=sys.stderr)
         return 2
-    print(json.dumps(summary, indent=2, sort_keys=True))
+    print(json.dumps(summary.as_json(), indent=2, sort_keys=True))
     return 0
 
 

@@ -51,7 +51,9 @@ def _register_jobs(app: Chalice) -> None:
     is an `@app.schedule` handler, named after it."""
     for job in registry.scheduled():
         def handler(event, _job=job):
+            # Lambda writes what a handler returns as JSON itself: the record's JSON, then.
             status, summary = jobs.start(_job.name, jobs.scheduled_as_of(_job))
+            summary = summary.as_json()
             app.log.info("job %s: %s", _job.name,
                          {k: summary.get(k) for k in ("as_of", "run_id", "processed", "changed")})
             return summary

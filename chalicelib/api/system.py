@@ -13,6 +13,7 @@ from chalicelib.identity.users import authenticate
 bp = Blueprint(__name__)
 # The request models, and pydantic with them, load on the first request that needs one.
 inputs = lazy.module("chalicelib.api.inputs.system")
+records = lazy.module("chalicelib.records.operations")
 route = http.routes(bp, authenticate, inputs)
 
 
@@ -38,7 +39,7 @@ def _parse_date(text: str) -> date:
 @route("/v1/health", auth=False)
 def health(req):
     """Whether the API is up."""
-    return {"status": "ok"}
+    return records.Health(status="ok")
 
 
 @route("/v1/admin/test-clock", methods=["POST"], admin=True, body="TestClockBody")
@@ -54,7 +55,7 @@ def test_clock(req):
                   else clock.advance_days(req.data.advance_days))
     except ValueError as exc:
         raise errors.InvalidRequest(str(exc), param=param) from None
-    return {"now": clock.iso(moment)}
+    return records.Clock(now=moment)
 
 
 @route("/v1/admin/jobs/{name}", methods=["POST"], admin=True, body="JobBody", body_required=False)

@@ -3,7 +3,7 @@ opens their money account), freeze and unfreeze (the account with the
 person), set a credit line. Each action is audited in the same transaction
 as the change it records; the person's side of it is identity's
 (identity/admin.py), the account's is here."""
-from chalicelib import errors
+from chalicelib import errors, lazy
 from chalicelib.db.balances import AccountItem, AccountNumberClaim
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import UserItem
@@ -13,8 +13,10 @@ from chalicelib.identity.users import own_user, require_by_handle
 
 OPEN_ATTEMPTS_MAX = 5
 
+records = lazy.module("chalicelib.records.identity")
 
-def verify(actor, handle: str, reason: str | None) -> dict:
+
+def verify(actor, handle: str, reason: str | None) -> "records.User":
     """Idempotent: verifying a verified person changes nothing."""
     user = require_by_handle(handle)
     if user.verified:
@@ -35,7 +37,7 @@ def verify(actor, handle: str, reason: str | None) -> dict:
     return own_user(UserItem.find(user.id))
 
 
-def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
+def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> "records.User":
     """The account follows the person in the same transaction."""
     user = require_by_handle(handle)
     tx = TaggedTransaction()
@@ -54,11 +56,11 @@ def _set_frozen(actor, handle: str, frozen: bool, reason: str | None) -> dict:
     return own_user(UserItem.find(user.id))
 
 
-def freeze(actor, handle: str, reason: str | None) -> dict:
+def freeze(actor, handle: str, reason: str | None) -> "records.User":
     return _set_frozen(actor, handle, True, reason)
 
 
-def unfreeze(actor, handle: str, reason: str | None) -> dict:
+def unfreeze(actor, handle: str, reason: str | None) -> "records.User":
     return _set_frozen(actor, handle, False, reason)
 
 

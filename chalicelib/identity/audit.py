@@ -1,9 +1,11 @@
 """The audit trail: every admin action, with who, when, what and why."""
 import json
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.db import base
 from chalicelib.db.users import AUDIT_PARTITION, AuditRecord
+
+records = lazy.module("chalicelib.records.identity")
 
 
 def record(actor, action: str, target: str, reason: str | None, **details) -> AuditRecord:
@@ -13,13 +15,13 @@ def record(actor, action: str, target: str, reason: str | None, **details) -> Au
                            details=json.dumps(details, sort_keys=True))
 
 
-def public_record(item: AuditRecord) -> dict:
-    return {"id": item.id, "at": item.at, "actor": item.actor_handle, "actor_id": item.actor_id,
-            "action": item.action, "target": item.target, "reason": item.reason,
-            "details": json.loads(item.details or "{}")}
+def public_record(item: AuditRecord) -> "records.AuditRecord":
+    return records.AuditRecord(id=item.id, at=item.at, actor=item.actor_handle, actor_id=item.actor_id,
+                               action=item.action, target=item.target, reason=item.reason,
+                               details=json.loads(item.details or "{}"))
 
 
-def list_records(limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def list_records(limit: int, cursor_key: dict | None) -> tuple[list["records.AuditRecord"], dict | None]:
     if cursor_key is not None and cursor_key.get("pk") != AUDIT_PARTITION:
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")
     last_key = base.key_from_plain(cursor_key)

@@ -9,13 +9,15 @@ recovery_code_used, step_up_refused, card_reveal.
 """
 import json
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.db import base
 from chalicelib.db.users import SecurityEventItem
 from chalicelib.identity.client import Client
 
 EVENT_TTL_S = 400 * 86400
 DETAIL_CHARS_MAX = 2000
+
+records = lazy.module("chalicelib.records.identity")
 
 
 def record(user_id: str, event_type: str, client: Client, **detail) -> SecurityEventItem:
@@ -33,12 +35,13 @@ def log(user_id: str, event_type: str, client: Client, **detail) -> None:
     record(user_id, event_type, client, **detail).save()
 
 
-def public_event(item: SecurityEventItem) -> dict:
-    return {"id": item.id, "type": item.type, "created_at": item.created_at, "ip": item.ip,
-            "user_agent": item.user_agent, "detail": json.loads(item.detail or "{}")}
+def public_event(item: SecurityEventItem) -> "records.SecurityEvent":
+    return records.SecurityEvent(id=item.id, type=item.type, created_at=item.created_at, ip=item.ip,
+                                 user_agent=item.user_agent, detail=json.loads(item.detail or "{}"))
 
 
-def list_events(user_id: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def list_events(user_id: str, limit: int, cursor_key: dict | None) -> tuple[list["records.SecurityEvent"],
+                                                                             dict | None]:
     """Newest first. A cursor names the partition it pages: only the caller's."""
     if cursor_key is not None and cursor_key.get("pk") != SecurityEventItem.partition(user_id):
         raise errors.InvalidRequest("The cursor is not valid.", param="cursor")

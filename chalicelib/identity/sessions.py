@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import SessionItem, UserItem
@@ -38,6 +38,8 @@ from chalicelib.identity.client import Client
 SESSION_KEEP_S = 7 * 86400  # an ended or expired session stays listed for the record this long (TTL)
 REFRESH_TOKEN_CHARS_MAX = 512
 TAG_CHARS = 32
+
+records = lazy.module("chalicelib.records.identity")
 
 
 @dataclass(frozen=True)
@@ -206,12 +208,12 @@ def end_others(user_id: str, keep_session_id: str | None, reason: str, live_ids)
     return ended
 
 
-def public_session(item: SessionItem, current_session_id: str) -> dict:
-    return {"id": item.id, "created_at": item.created_at, "last_used_at": item.last_used_at,
-            "user_agent": item.user_agent, "ip": item.ip, "current": item.id == current_session_id}
+def public_session(item: SessionItem, current_session_id: str) -> "records.DeviceSession":
+    return records.DeviceSession(id=item.id, created_at=item.created_at, last_used_at=item.last_used_at,
+                                 user_agent=item.user_agent, ip=item.ip, current=item.id == current_session_id)
 
 
-def list_sessions(user_id: str, current_session_id: str) -> list[dict]:
+def list_sessions(user_id: str, current_session_id: str) -> list["records.DeviceSession"]:
     """The live sessions, most recently used first (at most `sessions_max`
     are live, so one page holds them all)."""
     user = UserItem.find(user_id)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pyotp
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.crypto import envelope
 from chalicelib.db.users import TotpItem
 from chalicelib.identity import keys
@@ -35,6 +35,8 @@ RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 RECOVERY_CHARS = 10  # ~49 bits each
 ISSUER = "Flock"
+
+records = lazy.module("chalicelib.records.identity")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _step_now() -> int:
     return int(clock.real_now().timestamp()) // STEP_S
 
 
-def enrol(user_id: str, handle: str) -> dict:
+def enrol(user_id: str, handle: str) -> "records.TotpEnrolment":
     """A new, inactive secret (replacing an unconfirmed one); 409 if 2FA is on."""
     existing = TotpItem.find(user_id)
     if existing is not None and existing.status == "active":
@@ -70,7 +72,7 @@ def enrol(user_id: str, handle: str) -> dict:
     item.created_at = clock.iso(clock.real_now())
     item.save(condition=TotpItem.pk.does_not_exist() | (TotpItem.status == "pending"))
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_S).provisioning_uri(name=handle, issuer_name=ISSUER)
-    return {"secret": secret, "otpauth_uri": uri}
+    return records.TotpEnrolment(secret=secret, otpauth_uri=uri)
 
 
 def find(user_id: str) -> TotpItem | None:

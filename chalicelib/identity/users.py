@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DeleteError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db import base
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.db.users import HandleItem, MfaChallenge, TotpItem, UserItem, follower_shard_key
 from chalicelib.identity import events, passwords, sessions, stepup, throttle, tokens, totp
 from chalicelib.identity.client import NOBODY, Client
+
+records = lazy.module("chalicelib.records.identity")
 
 HANDLE = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
 SIGNUP_ATTEMPTS_MAX = 3
@@ -61,32 +63,33 @@ def follower_counts(users: list[UserItem]) -> dict[str, int]:
     return counts
 
 
-def public_users(users: list[UserItem]) -> list[dict]:
+def _user(user: UserItem, follower_count: int, **own) -> "records.User":
+    return records.User(id=user.id, handle=user.handle, display_name=user.display_name, bio=user.bio,
+                        verified=bool(user.verified), role=user.role, created_at=user.created_at,
+                        follower_count=follower_count, following_count=int(user.following_count), **own)
+
+
+def public_users(users: list[UserItem]) -> list["records.User"]:
     """The people as anyone may see them (profiles, lists, search)."""
     counts = follower_counts(users)
-    return [{
-        "id": user.id, "handle": user.handle, "display_name": user.display_name, "bio": user.bio,
-        "verified": bool(user.verified), "role": user.role,
-        "created_at": user.created_at,
-        "follower_count": counts[user.id], "following_count": int(user.following_count),
-    } for user in users]
+    return [_user(user, counts[user.id]) for user in users]
 
 
-def public_user(user: UserItem) -> dict:
+def public_user(user: UserItem) -> "records.User":
     return public_users([user])[0]
 
 
-def own_user(user: UserItem) -> dict:
+def own_user(user: UserItem) -> "records.User":
     """The person as they themselves and operators see them: also whether
     the account is frozen and whether two-step verification is on, which is
     nobody else's business."""
-    return {**public_user(user), "frozen": bool(user.frozen), "two_factor": bool(user.mfa)}
+    return _user(user, follower_counts([user])[user.id], frozen=bool(user.frozen), two_factor=bool(user.mfa))
 
 
-def session(user: UserItem, client: Client = NOBODY) -> dict:
+def session(user: UserItem, client: Client = NOBODY) -> "records.Session":
     """A new session for `user`: the person, an access token and a refresh token."""
     issued = sessions.start(user, client)
-    return {"user": own_user(user), "token": issued.token, "refresh_token": issued.refresh_token}
+    return records.Session(user=own_user(user), token=issued.token, refresh_token=issued.refresh_token)
 
 
 def create_user(handle: str, password: str, display_name: str | None = None, role: str = "user") -> UserItem:
@@ -137,7 +140,7 @@ def _as_client(client: "Client | str") -> Client:
     return Client(ip=client) if isinstance(client, str) else client
 
 
-def login(handle: str, password: str, client: "Client | str") -> dict:
+def login(handle: str, password: str, client: "Client | str") -> "records.Session | records.MfaChallenge":
     """Throttled (identity/throttle.py) per (handle, address) and per handle,
     by the real clock. A right password starts a session, or with 2FA on
     answers an `mfa_token` for `finish_mfa`; the per-address count is
@@ -166,7 +169,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _mfa_challenge(user: UserItem, client: Client) -> dict:
+def _mfa_challenge(user: UserItem, client: Client) -> "records.MfaChallenge":
     token = secrets.token_urlsafe(32)
     now_s = int(clock.real_now().timestamp())
     ttl_s = settings().mfa_token_ttl_s
@@ -175,10 +178,10 @@ def _mfa_challenge(user: UserItem, client: Client) -> dict:
         client.user_agent
     challenge.expires_s, challenge.expires_at = now_s + ttl_s, now_s + ttl_s + 3600
     challenge.save(condition=MfaChallenge.pk.does_not_exist())
-    return {"mfa_required": True, "mfa_token": token}
+    return records.MfaChallenge(mfa_required=True, mfa_token=token)
 
 
-def finish_mfa(mfa_token: str, code: str, client: Client) -> dict:
+def finish_mfa(mfa_token: str, code: str, client: Client) -> "records.Session":
     """The second step of a sign-in with 2FA: a TOTP code or a recovery code,
     each accepted once. The mfa_token is used up by this call whatever the
     code (a wrong code means signing in again), and wrong codes count toward
@@ -213,7 +216,7 @@ def finish_mfa(mfa_token: str, code: str, client: Client) -> dict:
     return session(require(challenge.user_id), client)
 
 
-def enrol_totp(principal) -> dict:
+def enrol_totp(principal) -> "records.TotpEnrolment":
     """A secret to put in an authenticator; not active until confirmed. With
     2FA already on this is a 2FA change: 409 (disable first, with a code)."""
     enrolment = totp.enrol(principal.user_id, principal.handle)
@@ -221,7 +224,7 @@ def enrol_totp(principal) -> dict:
     return enrolment
 
 
-def confirm_totp(principal, code: str) -> dict:
+def confirm_totp(principal, code: str) -> "records.RecoveryCodes":
     """Turns 2FA on with a first code; answers the recovery codes, once."""
     item = totp.find(principal.user_id)
     if item is None or item.status != "pending":
@@ -239,7 +242,7 @@ def confirm_totp(principal, code: str) -> dict:
     tx.save("event", events.record(principal.user_id, "2fa_enabled", principal.client))
     if commit(tx):
         raise errors.InvalidRequest("The code is not right or was already used.", param="code")
-    return {"recovery_codes": codes}
+    return records.RecoveryCodes(recovery_codes=codes)
 
 
 def disable_totp(principal, password: str, code: str) -> None:
@@ -266,9 +269,9 @@ def disable_totp(principal, password: str, code: str) -> None:
     throttle.clear(user.handle, principal.client.ip)
 
 
-def refresh(refresh_token: str, client: Client) -> dict:
+def refresh(refresh_token: str, client: Client) -> "records.Tokens":
     issued = sessions.refresh(refresh_token, client)
-    return {"token": issued.token, "refresh_token": issued.refresh_token}
+    return records.Tokens(token=issued.token, refresh_token=issued.refresh_token)
 
 
 def logout(user_id: str, session_id: str | None = None, client: Client = NOBODY) -> None:
@@ -303,7 +306,7 @@ def change_profile(user_id: str, display_name: str | None = None, bio: str | Non
     return user, old_display_name
 
 
-def change_password(principal, current_password: str, new_password: str) -> dict:
+def change_password(principal, current_password: str, new_password: str) -> "records.Session":
     """With 2FA on, a step-up code first (a stolen token and password are not
     enough). Guesses at the current password count as failed logins from the
     address: a stolen token is no unthrottled way to learn the password.
@@ -326,7 +329,9 @@ def change_password(principal, current_password: str, new_password: str) -> dict
     if commit(tx):
         raise errors.NotFound()
     sessions.end_others(user.id, session_id, "password_changed", user.sessions)
-    return {"user": own_user(user), "token": tokens.issue(user.id, user.role, int(user.token_version), session_id)}
+    # No refresh token: the caller's session keeps the one it has.
+    return records.Session(user=own_user(user), token=tokens.issue(user.id, user.role, int(user.token_version),
+                                                                    session_id))
 
 
 def authenticate(token: str, client: Client = NOBODY) -> Principal:

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import aws, clock, errors, ids
+from chalicelib import aws, clock, errors, ids, lazy
 from chalicelib.config import settings
 from chalicelib.db.balances import (PENDING_HOLD_SHARDS, AccountItem, HoldItem, JobRunItem, LatestRunItem,
                                     job_run_key, latest_run_key, pending_hold_shard)
@@ -24,6 +24,7 @@ from chalicelib.finance import (card_network, check_deposits, creator, credit_sh
 from chalicelib.jobs import registry
 
 log = logging.getLogger("flock.jobs")
+records = lazy.module("chalicelib.records.operations")
 
 RUN_TTL_S = 30 * 86400
 
@@ -179,13 +180,14 @@ def _require(name: str) -> registry.Job:
 REMEMBERED = ("reconcile",)
 
 
-def _remember(name: str, as_of: str, started_at: str, run_id: str | None = None, summary: dict | None = None) -> None:
+def _remember(name: str, as_of: str, started_at: str, run_id: str | None = None,
+              summary: "records.JobSummary | None" = None) -> None:
     """Record a finished run as the latest, unless one started later is recorded already."""
     if name not in REMEMBERED:
         return
     latest = LatestRunItem(*latest_run_key(name), job=name, run_id=run_id, as_of=as_of, started_at=started_at,
                            finished_at=clock.iso(clock.real_now()),
-                           summary=json.dumps(summary) if summary is not None else None)
+                           summary=json.dumps(summary.as_json()) if summary is not None else None)
     try:
         latest.save(condition=LatestRunItem.pk.does_not_exist() | (LatestRunItem.started_at <= started_at))
     except PutError as exc:
@@ -193,9 +195,10 @@ def _remember(name: str, as_of: str, started_at: str, run_id: str | None = None,
             raise
 
 
-def run(name: str, as_of: date | None = None, progress=None) -> dict:
-    """Run a job to the end in this process; `progress(done, total, summary)`
-    hears after each segment."""
+def run(name: str, as_of: date | None = None, progress=None) -> "records.JobSummary":
+    """Run a job to the end in this process; `progress(done, total, counts)`
+    hears after each segment. The job's own counts, whatever they are, ride
+    on the summary beside the ones every job has."""
     job = _require(name)
     started_at = clock.iso(clock.real_now())
     as_of = as_of or default_as_of()
@@ -211,7 +214,7 @@ def run(name: str, as_of: date | None = None, progress=None) -> dict:
             if progress:
                 progress(segment + 1, total, _sum_counts(parts))
         summary = {**combine(parts), "segments": total}
-    summary = {"job": name, "as_of": as_of.isoformat(), **summary}
+    summary = records.JobSummary(job=name, as_of=as_of, **summary)
     _remember(name, as_of.isoformat(), started_at, summary=summary)
     return summary
 
@@ -221,7 +224,7 @@ def scheduled_as_of(job: registry.Job) -> date | None:
     return clock.now().date() if job.as_of == "today" else None
 
 
-def start(name: str, as_of: date | None = None) -> tuple[int, dict]:
+def start(name: str, as_of: date | None = None) -> tuple[int, "records.JobSummary | records.JobStarted"]:
     """(status, body): on AWS a segmented job is fanned out over SQS and
     answers 202 with its run id (API Gateway allows 29 s); otherwise the job
     runs here and answers 200 with its summary."""
@@ -242,7 +245,7 @@ def start(name: str, as_of: date | None = None) -> tuple[int, dict]:
             {"Id": str(segment), "MessageBody": json.dumps({"run_id": run_id, "job": name, "as_of": as_of.isoformat(),
                                                             "segment": segment, "total": total})}
             for segment in range(first, min(total, first + 10))])
-    return 202, {"run_id": run_id, "job": name, "as_of": as_of.isoformat(), "segments": total}
+    return 202, records.JobStarted(run_id=run_id, job=name, as_of=as_of, segments=total)
 
 
 def run_segment_message(message: dict) -> dict:
@@ -293,7 +296,7 @@ def ledger_check() -> dict:
     where the job runs in-process anyway) it runs the job and answers with
     what it found, so the check is of the books as they are now."""
     if not settings().jobs_queue_url:
-        return run("reconcile")
+        return run("reconcile").as_json()  # the ledger check's own record is finance's
     latest = LatestRunItem.find("reconcile")
     if latest is None:
         run("reconcile")
@@ -318,9 +321,9 @@ def _find_run(name: str, run_id: str) -> JobRunItem:
     return run
 
 
-def get_run(name: str, run_id: str) -> dict:
+def get_run(name: str, run_id: str) -> "records.JobRun":
     _require(name)
-    return _progress(_find_run(name, run_id))
+    return records.JobRun(**_progress(_find_run(name, run_id)))
 
 
 def _progress(run: JobRunItem) -> dict:

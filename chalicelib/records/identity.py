@@ -147,14 +147,20 @@ class AuditRecord(Answer):
       id: the record id.
       at: when.
       actor: the operator's handle.
+      actor_id: the operator's user id.
       action: what they did.
       target: to whom or what.
+      reason: why, as the operator gave it ("" when they gave none).
+      details: what else the action recorded (an account id, a new limit).
     """
     id: str = Id
     at: Time
     actor: str
+    actor_id: str = Id
     action: str
     target: str
+    reason: str
+    details: dict[str, Any]
 
 
 class UserPage(Page):

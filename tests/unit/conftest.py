@@ -137,7 +137,7 @@ class Api:
         from chalicelib.finance import customers
         from chalicelib.social import people
         session = people.signup(handle, PASSWORD)
-        self.tokens[handle] = session["token"]
+        self.tokens[handle] = session.token
         return customers.verify(_operator(), handle, "test KYC")
 
     def money(self, method, path, body, as_, key):

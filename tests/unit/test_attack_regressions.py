@@ -240,7 +240,7 @@ def test_a_posting_run_that_lost_every_race_reports_nothing_changed(api, monkeyp
     assert (first["processed"], first["changed"]) == (2, 2)
     monkeypatch.setattr(jobs, "_accounts", lambda segment, total: read_before[segment])
     late = jobs.run("post-interest")
-    assert (late["processed"], late["changed"]) == (2, 0)
+    assert (late.processed, late.changed) == (2, 0)
     for handle in ("ann", "ben"):
         seen = api.call("GET", "/v1/wallet/transactions", as_=handle).json_body["data"]
         assert [e["kind"] for e in seen].count("interest") == 1
@@ -263,7 +263,7 @@ def test_a_subscriptions_run_that_finds_the_ending_done_reports_nothing_changed(
     clock.pin(datetime(2026, 4, 12, 9, 0, tzinfo=timezone.utc))
     stale = [s for s in SubscriptionItem.scan() if s.fan_handle == "fan"]
     first = jobs.run("subscriptions")
-    assert (first["processed"], first["changed"]) == (1, 1)
+    assert (first.processed, first.changed) == (1, 1)
     monkeypatch.setattr(creator, "_find_subscription", lambda creator_id, fan_id: stale[0])
     assert creator.renew(stale[0], clock.now().date(), clock.iso(clock.now())) == "unchanged"
 

@@ -52,7 +52,7 @@ def test_without_a_key_or_unverified(alice):
     r = alice.call("POST", "/v1/cards", {"label": "x"}, as_="alice")
     assert r.status_code == 400 and r.json_body["error"]["code"] == "idempotency_key_required"
     from chalicelib.social import people
-    alice.tokens["bob"] = people.signup("bob", PASSWORD)["token"]
+    alice.tokens["bob"] = people.signup("bob", PASSWORD).token
     r = _create(alice, "bob")
     assert r.status_code == 403 and r.json_body["error"]["code"] == "verification_required"
 

@@ -24,7 +24,7 @@ def test_create_admin_reads_the_password_from_stdin(monkeypatch, capsys):
     assert cli.main(["create-admin", "ops2"]) == 0
     assert json.loads(capsys.readouterr().out)["role"] == "admin"
     from chalicelib.identity.users import login
-    assert login("ops2", "a-long-operator-password", "127.0.0.1")["user"]["role"] == "admin"
+    assert login("ops2", "a-long-operator-password", "127.0.0.1").user.role == "admin"
 
 
 def test_help_lists_the_job_names(capsys):

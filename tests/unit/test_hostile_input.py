@@ -33,10 +33,10 @@ def stack():
         localstack.provision(ADMIN_PASSWORD)
         victim = people.signup("victim", PASSWORD)
         revoked = people.signup("revoked", PASSWORD)
-        users.logout(revoked["user"]["id"])
+        users.logout(revoked.user.id)
         deleted = people.signup("deleted", PASSWORD)
         from chalicelib.db.users import UserItem
-        UserItem.ref(deleted["user"]["id"]).delete()
+        UserItem.ref(deleted.user.id).delete()
         yield {"victim": victim, "revoked": revoked, "deleted": deleted}
         clock.reset()
 
@@ -214,7 +214,7 @@ PATCH_CASES = [
 
 @pytest.mark.parametrize("raw,param", [c[1:] for c in PATCH_CASES], ids=[c[0] for c in PATCH_CASES])
 def test_patch_me_refuses_hostile_bodies(api, stack, raw, param):
-    token = stack["victim"]["token"]
+    token = stack["victim"].token
     before = send(api, "GET", "/v1/me", token=token).json_body
     refused(send(api, "PATCH", "/v1/me", raw=raw, token=token), 400, "invalid_request", param)
     assert send(api, "GET", "/v1/me", token=token).json_body == before
@@ -249,12 +249,12 @@ ADMIN_BODY_CASES = [
 def test_admin_routes_refuse_hostile_bodies(api, stack, method, path, raw, param):
     from chalicelib import clock
     api.login("admin", ADMIN_PASSWORD)
-    victim = send(api, "GET", "/v1/me", token=stack["victim"]["token"]).json_body
+    victim = send(api, "GET", "/v1/me", token=stack["victim"].token).json_body
     before, now = users_items(), clock.now()
     refused(send(api, method, path, raw=raw, token=api.tokens["admin"]), 400, "invalid_request", param)
     assert users_items() == before
     assert (clock.now() - now).total_seconds() < 60
-    assert send(api, "GET", "/v1/me", token=stack["victim"]["token"]).json_body == victim
+    assert send(api, "GET", "/v1/me", token=stack["victim"].token).json_body == victim
 
 
 # --- tokens -------------------------------------------------------------------
@@ -265,8 +265,8 @@ def _b64(data: dict) -> str:
 
 def _claims(stack, **changes):
     now = int(time.time())
-    victim_sid = jwt.decode(stack["victim"]["token"], options={"verify_signature": False})["sid"]
-    claims = {"sub": stack["victim"]["user"]["id"], "role": "user", "tv": 0, "sid": victim_sid, "iat": now,
+    victim_sid = jwt.decode(stack["victim"].token, options={"verify_signature": False})["sid"]
+    claims = {"sub": stack["victim"].user.id, "role": "user", "tv": 0, "sid": victim_sid, "iat": now,
               "exp": now + 600, "jti": "hostile"}
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not ...}
@@ -278,22 +278,22 @@ def _signed(stack, algorithm="HS256", key=None, **changes):
 
 
 def _tampered(stack):
-    header, _, signature = stack["victim"]["token"].split(".")
-    return f"{header}.{_b64(_claims(stack, role='admin', sub=stack['victim']['user']['id']))}.{signature}"
+    header, _, signature = stack["victim"].token.split(".")
+    return f"{header}.{_b64(_claims(stack, role='admin', sub=stack['victim'].user.id))}.{signature}"
 
 
 def _bad_signature(stack):
-    token = stack["victim"]["token"]
+    token = stack["victim"].token
     return token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
 
 
 TOKEN_CASES = {
     "garbage": lambda s: "Bearer not-a-token",
     "basic-scheme": lambda s: "Basic dmljdGltOmNvcnJlY3QgaG9yc2UgYmF0dGVyeQ==",
-    "basic-scheme-with-a-valid-token": lambda s: "Basic " + s["victim"]["token"],
+    "basic-scheme-with-a-valid-token": lambda s: "Basic " + s["victim"].token,
     "empty-bearer": lambda s: "Bearer ",
     "bearer-alone": lambda s: "Bearer",
-    "token-without-scheme": lambda s: s["victim"]["token"],
+    "token-without-scheme": lambda s: s["victim"].token,
     "empty-header": lambda s: "",
     "tampered-payload": lambda s: "Bearer " + _tampered(s),
     "tampered-signature": lambda s: "Bearer " + _bad_signature(s),
@@ -311,12 +311,12 @@ TOKEN_CASES = {
     "tv-as-bool": lambda s: "Bearer " + _signed(s, tv=False),
     "tv-ahead": lambda s: "Bearer " + _signed(s, tv=1),
     "sub-as-int": lambda s: "Bearer " + _signed(s, sub=5),
-    "revoked-by-logout": lambda s: "Bearer " + s["revoked"]["token"],
+    "revoked-by-logout": lambda s: "Bearer " + s["revoked"].token,
     "unknown-user-id": lambda s: "Bearer " + _signed(s, sub="usr_00000000000000000000000000"),
-    "deleted-user": lambda s: "Bearer " + s["deleted"]["token"],
+    "deleted-user": lambda s: "Bearer " + s["deleted"].token,
     "over-long": lambda s: "Bearer " + "a" * 5000,
     "non-ascii": lambda s: "Bearer caf\u00e9.\u00fc.\u00f1",
-    "two-tokens": lambda s: f"Bearer {s['victim']['token']} {s['victim']['token']}",
+    "two-tokens": lambda s: f"Bearer {s['victim'].token} {s['victim'].token}",
 }
 
 
@@ -328,7 +328,7 @@ def test_bad_tokens_are_401(api, stack, make):
         r = send(api, method, path, headers={"Authorization": header})
         refused(r, 401, "unauthenticated", echo=[secret] if len(secret) > 8 else [])
     # the victim is still logged in: a refused token revokes nothing
-    assert send(api, "GET", "/v1/me", token=stack["victim"]["token"]).status_code == 200
+    assert send(api, "GET", "/v1/me", token=stack["victim"].token).status_code == 200
 
 
 def test_a_role_claim_grants_nothing(api, stack):
@@ -404,7 +404,7 @@ def test_unknown_methods_through_the_gateway(gateway_api, method, path):
 
 def test_the_gateway_serves_known_routes_as_before(gateway_api, stack):
     assert send(gateway_api, "GET", "/v1/health").status_code == 200
-    r = send(gateway_api, "GET", "/v1/me", token=stack["victim"]["token"])
+    r = send(gateway_api, "GET", "/v1/me", token=stack["victim"].token)
     assert r.status_code == 200 and r.json_body["handle"] == "victim"
     refused(send(gateway_api, "GET", "/v1/me", headers={"Authorization": SECRET_HEADER}), 401, "unauthenticated",
             echo=["DISTINCTIVE"])
@@ -419,7 +419,7 @@ def test_the_gateway_serves_known_routes_as_before(gateway_api, stack):
     "/v1/users/v\u0456ctim",
 ])
 def test_odd_handles_in_paths_are_404(api, stack, path, dynamodb_keys):
-    refused(send(api, "GET", path, token=stack["victim"]["token"]), 404, "not_found")
+    refused(send(api, "GET", path, token=stack["victim"].token), 404, "not_found")
     assert dynamodb_keys and _longest_key(dynamodb_keys) <= 2048
 
 

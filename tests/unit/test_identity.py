@@ -187,10 +187,10 @@ def test_five_failures_from_one_address_lock_that_address_out(api):
     with pytest.raises(errors.RateLimited):
         users.login(name.upper(), PASSWORD, "10.0.0.1")
     # another address is not locked out, nor is another handle from that address
-    assert users.login(name, PASSWORD, "10.0.0.2")["user"]["handle"] == name
+    assert users.login(name, PASSWORD, "10.0.0.2").user.handle == name
     other = fresh("erin")
     api.signup(other)
-    assert users.login(other, PASSWORD, "10.0.0.1")["user"]["handle"] == other
+    assert users.login(other, PASSWORD, "10.0.0.1").user.handle == other
     # and the locked pair stays locked
     with pytest.raises(errors.RateLimited):
         users.login(name, PASSWORD, "10.0.0.1")
@@ -202,9 +202,9 @@ def test_fifth_failure_is_still_401_and_a_success_clears_the_count(api):
     name = fresh("frank")
     api.signup(name)
     _fail(name, "10.0.0.1", 4)
-    assert users.login(name, PASSWORD, "10.0.0.1")["token"]
+    assert users.login(name, PASSWORD, "10.0.0.1").token
     _fail(name, "10.0.0.1", 4)  # the count started again
-    assert users.login(name, PASSWORD, "10.0.0.1")["token"]
+    assert users.login(name, PASSWORD, "10.0.0.1").token
     _fail(name, "10.0.0.1", 5)
     with pytest.raises(errors.RateLimited):
         users.login(name, PASSWORD, "10.0.0.1")
@@ -258,7 +258,7 @@ def test_throttle_state_lives_in_dynamodb_with_a_ttl(api):
         users.login(name, PASSWORD, "10.0.0.1")
     client, table = _users_table()
     client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
-    assert users.login(name, PASSWORD, "10.0.0.1")["token"]
+    assert users.login(name, PASSWORD, "10.0.0.1").token
     assert _raw_login_item(name, "10.0.0.1") is None  # a success leaves nothing behind
 
 
@@ -272,7 +272,7 @@ def test_throttle_window_ends_by_the_real_clock(api, monkeypatch):
         users.login(name, PASSWORD, "10.0.0.1")
     later = time.time() + 901
     monkeypatch.setattr(throttle, "time", types.SimpleNamespace(time=lambda: later))
-    assert users.login(name, PASSWORD, "10.0.0.1")["token"]
+    assert users.login(name, PASSWORD, "10.0.0.1").token
 
 
 def test_an_expired_window_starts_a_fresh_count(api, monkeypatch):
@@ -284,7 +284,7 @@ def test_an_expired_window_starts_a_fresh_count(api, monkeypatch):
     later = time.time() + 901
     monkeypatch.setattr(throttle, "time", types.SimpleNamespace(time=lambda: later))
     _fail(name, "10.0.0.1", 4)  # the old four no longer count
-    assert users.login(name, PASSWORD, "10.0.0.1")["token"]
+    assert users.login(name, PASSWORD, "10.0.0.1").token
     _fail(name, "10.0.0.1", 5)
     with pytest.raises(errors.RateLimited):
         users.login(name, PASSWORD, "10.0.0.1")
@@ -377,7 +377,7 @@ def test_guessing_the_current_password_is_throttled_like_a_login(api):
     error_of(api.login(name), 429, "rate_limited")  # the same count as logins from this address
     assert me(api, token).status_code == 200  # nothing changed: the token works, the password is the old one
     from chalicelib.identity import users
-    assert users.login(name, PASSWORD, "10.9.9.9")["token"]
+    assert users.login(name, PASSWORD, "10.9.9.9").token
 
 
 @pytest.mark.parametrize("body,param", [
@@ -718,3 +718,39 @@ def test_test_clock_is_404_in_prod(api, prod_stage):
 def test_admin_logs_in_with_the_configured_password(api):
     r = api.login("admin", ADMIN_PASSWORD)
     assert r.status_code == 200 and r.json_body["user"]["role"] == "admin"
+
+
+# --- what the services answer -------------------------------------------------
+
+def test_people_services_answer_frozen_records_whose_json_is_what_the_routes_answer(api):
+    """A session, a profile, an operator's verify and the audit trail: each
+    service's record cannot be changed after it is built, and its JSON is the
+    route's answer, key for key."""
+    from pydantic import ValidationError
+
+    from chalicelib.finance import customers
+    from chalicelib.identity import audit, users
+    from chalicelib.social import people
+    from tests.unit.conftest import _operator
+    name = fresh("rec")
+    session = people.signup(name, PASSWORD, "Rec Ord")
+    with pytest.raises(ValidationError):
+        session.token = "another token"
+    with pytest.raises(ValidationError):
+        session.user.handle = "someone_else"
+    assert me(api, session.token).json_body == session.user.as_json()
+    public = users.public_user(users.require_by_handle(name))
+    assert "frozen" not in public.as_json() and "two_factor" not in public.as_json()  # the owner's business only
+    assert api.call("GET", f"/v1/users/{name}", token=session.token).json_body == public.as_json()
+    verified = customers.verify(_operator(), name, "records")
+    with pytest.raises(ValidationError):
+        verified.frozen = True
+    assert verified.verified is True and me(api, session.token).json_body == verified.as_json()
+    (newest,), _ = audit.list_records(1, None)
+    assert (newest.action, newest.target, newest.reason) == ("verify", name, "records")
+    assert api.admin("GET", "/v1/admin/audit?limit=1").json_body["data"] == [newest.as_json()]
+    frozen = customers.freeze(_operator(), name, None)  # no reason given: the record says ""
+    assert (frozen.frozen, frozen.verified) == (True, True)
+    (newest,), _ = audit.list_records(1, None)
+    assert (newest.action, newest.reason, newest.details) == ("freeze", "", {})
+    assert api.admin("GET", "/v1/admin/audit?limit=1").json_body["data"] == [newest.as_json()]

@@ -207,8 +207,8 @@ def test_forty_missed_days_caught_up_in_one_run_equal_a_clean_daily_run(api, mon
             for w in worlds:
                 api.deposit(f"{w}_{who}", cents) if cents > 0 else withdraw(api, f"{w}_{who}", -cents)
             moves[who][now] = cents
-        assert jobs.run("accrue-interest")["changed"] == 2
-        if jobs.run("post-interest")["changed"] or day_number in plan:
+        assert jobs.run("accrue-interest").changed == 2
+        if jobs.run("post-interest").changed or day_number in plan:
             sums_to_zero()  # on the days money moved (the other days' jobs move none)
     monkeypatch.undo()
     balanced(api)
@@ -340,11 +340,11 @@ def test_a_failing_segment_retried_later_finishes_the_run(api, queue, monkeypatc
             failed.append(body)
             monkeypatch.undo()  # the fault passes; SQS will deliver that message again
     assert len(failed) == 1 and len(calls) == 1
-    progress = run_of(api, "accrue-interest", started["run_id"])
+    progress = run_of(api, "accrue-interest", started.run_id)
     assert (progress["status"], progress["segments_done"]) == ("running", len(bodies) - 1)
     balanced(api)
     queue.deliver(*failed)  # the redelivery, after the visibility timeout
-    progress = run_of(api, "accrue-interest", started["run_id"])
+    progress = run_of(api, "accrue-interest", started.run_id)
     assert (progress["status"], progress["processed"], progress["changed"]) == ("done", 2, 2)
     for handle, cents in (("ann", 100_000), ("ben", 200_000)):
         expect(api, handle, model.simulate(opened, yesterday, {opened: cents}))
@@ -483,10 +483,28 @@ def test_a_posting_between_the_scan_and_the_accrual_is_not_overwritten(api, monk
     def post_meanwhile(account, first, last):
         if not posted:
             posted.append(True)
-            assert jobs.run("post-interest", yesterday)["changed"] == 1  # accrues, then posts the month
+            assert jobs.run("post-interest", yesterday).changed == 1  # accrues, then posts the month
         return scanned(account, first, last)
 
     monkeypatch.setattr(interest, "end_of_day_balances", post_meanwhile)
     assert job(api, "accrue-interest", yesterday)["changed"] == 0  # the posting's accrual did it all
     monkeypatch.undo()
     expect(api, "ann", model.simulate(opened, yesterday, {opened: 800_000}, post_by=yesterday))
+
+
+def test_a_fanned_out_run_is_a_frozen_record_whose_json_is_what_the_route_answers(api, queue):
+    from pydantic import ValidationError
+    people(api, {"ann": 100_000})
+    yesterday = advance(api, 2) - DAY
+    status, started = jobs.start("accrue-interest", yesterday)
+    with pytest.raises(ValidationError):
+        started.segments = 1
+    assert (status, started.job, started.as_of, started.segments) == (202, "accrue-interest", yesterday,
+                                                                     len(queue.take()))
+    progress = jobs.get_run("accrue-interest", started.run_id)
+    with pytest.raises(ValidationError):
+        progress.status = "done"
+    assert run_of(api, "accrue-interest", started.run_id) == progress.as_json()
+    assert (progress.status, progress.segments_done) == ("running", 0)
+    unknown = api.admin("GET", "/v1/admin/jobs/accrue-interest/runs/run_nosuchrun")
+    assert unknown.status_code == 404 and unknown.json_body["error"]["code"] == "not_found"

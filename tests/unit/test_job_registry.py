@@ -94,3 +94,18 @@ def test_lambda_timeouts_follow_the_declarations():
         assert timeouts[job.function_name] == expected, job.name
     assert timeouts["job_subscriptions"] > 30 and timeouts["job_expire_holds"] > 30  # they do the work in the Lambda
     assert timeouts["jobs_worker"] == max(j.timeout_s for j in registry.JOBS.values() if j.segmented)
+
+
+def test_a_run_answers_a_frozen_summary_whose_json_is_what_the_route_answers(api, a_new_job):
+    """The job's own counts ride on the summary beside the ones every job has."""
+    from datetime import date
+
+    from pydantic import ValidationError
+    summary = jobs.run("noop", date(2026, 2, 28))
+    with pytest.raises(ValidationError):
+        summary.changed = 2
+    assert (summary.job, summary.as_of, summary.processed, summary.changed) == ("noop", date(2026, 2, 28), 3, 1)
+    r = api.admin("POST", "/v1/admin/jobs/noop", {"as_of": "2026-02-28"})
+    assert (r.status_code, r.json_body) == (200, summary.as_json())
+    late = jobs.run("post-interest")  # yesterday of the pinned test clock
+    assert late.as_json()["behind"] == 0 and late.segments >= 1

@@ -101,7 +101,7 @@ def test_a_loan_account_accrues_nothing_and_is_no_ones_wallet(alice):
     assert loan.account_id not in listed and me(alice).account_id in listed
     clock.pin(DISBURSED + timedelta(days=10))
     summary = jobs.run("accrue-interest", (DISBURSED + timedelta(days=9)).date())
-    assert summary["changed"] >= 1
+    assert summary.changed >= 1
     item = AccountItem.find(loan.account_id)
     assert int(item.accrued_interest_micros) == 0 and item.accrued_through is None
     assert not [k for k in item.opens.as_dict() if k[0] in "dh"]  # no daily openings kept: nobody's interest

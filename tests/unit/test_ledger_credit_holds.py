@@ -115,7 +115,7 @@ def test_a_credit_hold_releases_in_part(bank):
 def test_the_expire_holds_job_leaves_credit_holds_alone(bank):
     deposit_check(bank, "bob", "dep4", 5_000, [(5_000, 1)])
     clock.pin(MONDAY + timedelta(days=30))
-    assert jobs.run("expire-holds", (MONDAY + timedelta(days=29)).date())["changed"] == 0
+    assert jobs.run("expire-holds", (MONDAY + timedelta(days=29)).date()).changed == 0
     assert HoldItem.find("hold_dep4_0").status == "pending"
 
 

@@ -155,7 +155,7 @@ def test_never_paid_default_at_90_charged_off_at_120(api):
     report = balanced()
     assert report["system_accounts"]["loan_losses"] == -250_000
     assert report["ledger_accounts"].get("receivable", 0) == 0
-    assert jobs.run("loan-servicing", first_due + timedelta(days=121))["processed"] == 0  # out of the index
+    assert jobs.run("loan-servicing", first_due + timedelta(days=121)).processed == 0  # out of the index
     r = pay(api, "cy", made["id"], 100)
     assert r.status_code == 409 and r.json_body["error"]["code"] == "invalid_state"
     # A later application names the default.

@@ -82,7 +82,7 @@ def test_payoff_quote_is_what_closes_the_loan_that_day(api):
     assert r.json_body["allocation"]["principal"] == outstanding
     final = loan(api, "gus", made["id"])
     assert final["status"] == "paid_off" and final["principal_outstanding"] == 0 and final["interest_due"] == 0
-    assert jobs.run("loan-servicing", day + timedelta(days=40))["processed"] == 0
+    assert jobs.run("loan-servicing", day + timedelta(days=40)).processed == 0
     balanced()
 
 
@@ -206,7 +206,7 @@ def test_a_payment_racing_the_servicing_job_allocates_once(api, monkeypatch):
     interleave(monkeypatch, "_loan", lambda: ran.append(jobs.run("loan-servicing", first_due)))
     r = pay(api, "max", made["id"], 30_000)
     assert r.status_code == 201, r.body
-    assert ran[0]["changed"] == 1  # autopay took installment 1 while the payment had the loan in hand
+    assert ran[0].changed == 1  # autopay took installment 1 while the payment had the loan in hand
     # The payment was allocated again on the loan as autopay left it: no interest left to pay.
     assert r.json_body["allocation"] == {"fees": 0, "interest": 0, "principal": 30_000}
     now = loan(api, "max", made["id"])

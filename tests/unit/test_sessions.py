@@ -372,3 +372,39 @@ def test_a_person_has_at_most_sessions_max_live_sessions(api, monkeypatch):
         assert api.call("POST", "/v1/auth/logout", token=sign_in(api, name)["token"]).status_code == 204
     assert {s["id"] for s in sessions_of(api, newest["token"])} == \
         {claims(signed[0]["token"])["sid"], claims(newest["token"])["sid"]}
+
+
+def test_session_services_answer_frozen_records_whose_json_is_what_the_routes_answer(api):
+    """Sessions, security events, a refresh and a TOTP enrolment: records
+    that cannot be changed, whose JSON is the route's answer."""
+    from pydantic import ValidationError
+
+    from chalicelib.identity import events, sessions, users
+    from chalicelib.identity.client import Client
+    from tests.unit.twofactor import code, totp_time
+    name = fresh("rec")
+    api.signup(name)
+    signed_in = sign_in(api, name, headers=LAPTOP)
+    token, who = signed_in["token"], claims(signed_in["token"])
+    listed = sessions.list_sessions(who["sub"], who["sid"])
+    with pytest.raises(ValidationError):
+        listed[0].current = False
+    assert sessions_of(api, token) == [s.as_json() for s in listed]
+    logged, _ = events.list_events(who["sub"], 100, None)
+    with pytest.raises(ValidationError):
+        logged[0].type = "nothing_happened"
+    assert events_of(api, token) == [e.as_json() for e in logged]
+    tokens = users.refresh(signed_in["refresh_token"], Client(ip="198.51.100.1"))
+    with pytest.raises(ValidationError):
+        tokens.token = "another token"
+    assert me(api, tokens.token).status_code == 200
+    assert set(refresh(api, tokens.refresh_token).json_body) == set(tokens.as_json()) == {"token", "refresh_token"}
+    with totp_time() as at:
+        route = api.call("POST", "/v1/me/2fa/totp", token=tokens.token)
+        assert route.status_code == 200, route.body
+        enrolment = users.enrol_totp(users.authenticate(tokens.token))  # the pending one replaced, as a second POST does
+        with pytest.raises(ValidationError):
+            enrolment.secret = route.json_body["secret"]
+        assert set(enrolment.as_json()) == set(route.json_body) == {"secret", "otpauth_uri"}
+        r = api.call("POST", "/v1/me/2fa/totp/confirm", {"code": code(enrolment.secret, at.now)}, token=tokens.token)
+        assert r.status_code == 200 and len(r.json_body["recovery_codes"]) == 10, r.body
