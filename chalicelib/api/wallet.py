@@ -30,7 +30,8 @@ def wants_csv(accept: str | None) -> bool:
     return csv_q > 0 and csv_q > json_q
 
 
-def _moved(result: tuple[dict, bool], status: int = 201) -> http.Reply:
+def _moved(result: tuple, status: int = 201) -> http.Reply:
+    """A money movement's (record, replayed) as its answer."""
     body, replayed = result
     return http.Reply(body, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
@@ -72,7 +73,7 @@ def get_statement_csv(req, month):
     return _csv(month, wallet.statement(req.principal, month, req.params.currency))
 
 
-def _csv(month: str, statement: dict) -> Response:
+def _csv(month: str, statement) -> Response:
     return Response(body=wallet.statement_csv(statement), status_code=200,
                     headers={"Content-Type": "text/csv; charset=utf-8",
                              "Content-Disposition": f'attachment; filename="statement-{month}.csv"'})

@@ -19,11 +19,13 @@ import secrets
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db.balances import AccountItem, AccountNumberClaim, account_number_key
 from chalicelib.finance.rates import displayed_rates
 from chalicelib.identity import reserved
+
+records = lazy.module("chalicelib.records.money")
 
 SYSTEM_ACCOUNTS = ("external", "fees", "interest_expense", "interest_income",
                    "loans_receivable", "card_settlement", "check_clearing", "rewards", "loan_losses")
@@ -148,18 +150,18 @@ def open_ledger_account(account_id: str, kind: str, display: str, currency: str 
     return item
 
 
-def public_account(item: AccountItem) -> dict:
+def public_account(item: AccountItem) -> "records.Account":
     # A pocket of another currency earns its currency's APY (0 unless set); no overdraft: no credit line.
     rates = displayed_rates().of(item.currency)
     balance, held, limit = int(item.balance), int(item.held), int(item.credit_limit)
-    return {
-        "id": item.id, "currency": item.currency, "balance": balance, "held": held,
-        "available": balance - held, "credit_limit": limit, "spendable": int(item.spendable),
-        "apy_bps": rates.apy_bps, "overdraft_apr_bps": rates.overdraft_apr_bps,
-        "accrued_interest_micros": int(item.accrued_interest_micros),
-        "status": item.status, "account_number": item.account_number,
-        "routing_number": settings().routing_number, "opened_at": item.opened_at,
-    }
+    return records.Account(
+        id=item.id, currency=item.currency, balance=balance, held=held,
+        available=balance - held, credit_limit=limit, spendable=int(item.spendable),
+        apy_bps=rates.apy_bps, overdraft_apr_bps=rates.overdraft_apr_bps,
+        accrued_interest_micros=int(item.accrued_interest_micros),
+        status=item.status, account_number=item.account_number,
+        routing_number=settings().routing_number, opened_at=item.opened_at,
+    )
 
 
 def require_account(account_id: str | None, kinds: tuple = ("customer",)) -> AccountItem:

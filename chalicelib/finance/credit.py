@@ -19,10 +19,12 @@ busy the account is, where 90 days of entries could be a million reads.
 """
 from datetime import date, datetime
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.finance import credit_shards, ledger
 from chalicelib.finance.accounts import public_account, require_account
 from chalicelib.finance.transfers import require_verified
+
+records = lazy.module("chalicelib.records.money")
 
 CREDIT_ACCOUNT_AGE_DAYS_MIN = 30
 CREDIT_INFLOW_MIN_CENTS = 50_000
@@ -49,7 +51,7 @@ def inflow(account, today: date) -> int:
     return sum(int(counted.get(key, 0)) for key in inflow_months(today))
 
 
-def request_credit_line(principal, requested_cents: int) -> dict:
+def request_credit_line(principal, requested_cents: int) -> "records.Account":
     require_verified(principal)
     account = credit_shards.with_shards(require_account(principal.account_id))  # balance and inflow: item + shards
     current = int(account.credit_limit)

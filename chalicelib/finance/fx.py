@@ -17,13 +17,16 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.config import MINOR_UNITS_MAX, settings
 from chalicelib.db.balances import TransferItem
 from chalicelib.db.fx import QuoteItem, quote_key
 from chalicelib.finance import fx_rates, iban, ledger, pockets, transfers
 from chalicelib.finance.fx_rates import decimal_text
 from chalicelib.finance.money import SUPPORTED_CURRENCIES, Money, exponent
+
+records = lazy.module("chalicelib.records.fx")
+money_records = lazy.module("chalicelib.records.money")
 
 BPS = 10_000
 RATE_QUANTUM = Decimal("1e-10")  # the quoted rate's last digit
@@ -102,14 +105,14 @@ def price(sell: str, buy: str, sell_cents: int | None = None, buy_cents: int | N
     return Price(rate, mid, sell_cents, fee_for(sell_cents), got)
 
 
-def public_quote(item: QuoteItem) -> dict:
-    return {"id": item.id, "sell_currency": item.sell_currency, "buy_currency": item.buy_currency,
-            "rate": item.rate, "mid_rate": item.mid_rate, "sell_amount": int(item.sell_amount),
-            "buy_amount": int(item.buy_amount), "fee": int(item.fee), "expires_at": item.expires_at_iso,
-            "status": item.status}
+def public_quote(item: QuoteItem) -> "records.Quote":
+    return records.Quote(id=item.id, sell_currency=item.sell_currency, buy_currency=item.buy_currency,
+                         rate=item.rate, mid_rate=item.mid_rate, sell_amount=int(item.sell_amount),
+                         buy_amount=int(item.buy_amount), fee=int(item.fee), expires_at=item.expires_at_iso,
+                         status=item.status)
 
 
-def create_quote(principal, sell: str, buy: str, sell_cents: int | None, buy_cents: int | None) -> dict:
+def create_quote(principal, sell: str, buy: str, sell_cents: int | None, buy_cents: int | None) -> "records.Quote":
     """A quote of this person's, alive `fx_quote_ttl_s` of real time."""
     transfers.require_money_caller(principal)
     if (sell_cents is None) == (buy_cents is None):
@@ -145,7 +148,7 @@ def _own(principal, currency: str) -> ledger.Party:
                    gate=payer_gate(principal))
 
 
-def _posted(posted: ledger.Posted) -> tuple[dict, bool]:
+def _posted(posted: ledger.Posted) -> tuple["money_records.Transfer", bool]:
     return transfers.public_transfer(posted.transfer), posted.replayed
 
 
@@ -185,7 +188,7 @@ def converted_legs(payer: ledger.Party, payee: ledger.Party, sell: str, p: Price
     return legs
 
 
-def convert(principal, quote_id: str, idempotency_key: str) -> tuple[dict, bool]:
+def convert(principal, quote_id: str, idempotency_key: str) -> tuple["money_records.Transfer", bool]:
     """Convert between the caller's pockets at a live quote, once: the quote
     is marked used in the conversion's own transaction, on condition that it
     is open and alive (else 409 invalid_state). The buy pocket opens on first use."""
@@ -228,7 +231,8 @@ def _gated(principal, m: ledger.Movement, payee: ledger.Party) -> ledger.Movemen
     return replace(m, extras=m.extras + tuple(transfers.authorize(principal, probe)))
 
 
-def send(principal, to_handle: str, money: Money, deliver: str, note: str, idempotency_key: str) -> tuple[dict, bool]:
+def send(principal, to_handle: str, money: Money, deliver: str, note: str,
+         idempotency_key: str) -> tuple["money_records.Transfer", bool]:
     """P2P from the caller's `money.currency` pocket; the receiver gets
     `deliver` (their pocket of it opens on first receipt), converted at a
     quote taken now, in the same transaction. Two reads (token, handle) and
@@ -289,7 +293,7 @@ def send_legs(principal, movement: ledger.Movement, payee: ledger.Party) -> ledg
     return ledger.transfer(gated)
 
 
-def deposit(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
+def deposit(principal, money: Money, idempotency_key: str) -> tuple["money_records.Transfer", bool]:
     """From the linked bank into the caller's pocket of that currency
     (opened on first receipt), through `external` of that currency; the
     deposit limits count its home-currency worth."""
@@ -309,7 +313,8 @@ def deposit(principal, money: Money, idempotency_key: str) -> tuple[dict, bool]:
                                         receiving=[(principal.user_id, money.currency)]))
 
 
-def withdraw(principal, money: Money, idempotency_key: str, iban_text: str | None) -> tuple[dict, bool]:
+def withdraw(principal, money: Money, idempotency_key: str,
+             iban_text: str | None) -> tuple["money_records.Transfer", bool]:
     """To the linked bank, or abroad to `iban_text` (validated), from the
     pocket of that currency, through `external` of that currency."""
     transfers.require_money_caller(principal)

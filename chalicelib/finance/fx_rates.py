@@ -19,12 +19,14 @@ from xml.etree import ElementTree
 
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, clock, errors, ids
+from chalicelib import aws, clock, errors, ids, lazy
 from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db.fx import FxRatesItem, fx_rates_key
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.finance.money import SUPPORTED_CURRENCIES, Money, exponent
 from chalicelib.identity import audit
+
+records = lazy.module("chalicelib.records.fx")
 
 RATE_TEXT_MAX = 32  # characters of one decimal string
 RATE_MAX = Decimal(10) ** 9
@@ -83,7 +85,7 @@ def _checked(base: str, rates: dict) -> dict:
     return parsed
 
 
-def _save(base: str, parsed: dict, as_of: str, source: str, extras: tuple = ()) -> dict:
+def _save(base: str, parsed: dict, as_of: str, source: str, extras: tuple = ()) -> "records.FxRates":
     at = clock.iso(clock.real_now())
     rates_id = ids.new_id("fxr")
     item = FxRatesItem(*fx_rates_key(at, rates_id), id=rates_id, base=base, source=source, as_of=as_of,
@@ -97,7 +99,7 @@ def _save(base: str, parsed: dict, as_of: str, source: str, extras: tuple = ()) 
     return public_rates(_from_item(item))
 
 
-def set_rates(actor, base: str, rates: dict, reason: str | None) -> dict:
+def set_rates(actor, base: str, rates: dict, reason: str | None) -> "records.FxRates":
     """An operator's rates (PUT /v1/admin/fx-rates), audited in the same transaction."""
     parsed = _checked(base, rates)
     as_of = clock.now().date().isoformat()
@@ -161,7 +163,8 @@ def load_ecb(text: str | bytes, source: str = "ecb file", max_age_days: int | No
     """Rates from an ECB file, unless rates of that day from the ECB are in
     force already. Refused, changing nothing: a file that is not one
     (InvalidRequest), or, with `max_age_days`, a stale one (StaleRates). The
-    rates and their audit record (`source`: where they came from) are one transaction."""
+    rates and their audit record (`source`: where they came from) are one transaction.
+    A report for the job (the rates as answered, and `changed`), not an answer."""
     as_of, rates = parse_ecb(text)
     if "EUR" not in SUPPORTED_CURRENCIES:
         raise errors.InvalidState("EUR, the ECB's base, is not a configured currency.")
@@ -169,11 +172,11 @@ def load_ecb(text: str | bytes, source: str = "ecb file", max_age_days: int | No
     if current is not None and current.source == "ecb" and current.as_of == as_of:
         if max_age_days is not None:
             _check_fresh(as_of, max_age_days, None)  # a feed stuck on one day is found out
-        return {**public_rates(_from_item(current)), "changed": 0}
+        return {**public_rates(_from_item(current)).as_json(), "changed": 0}
     _check_fresh(as_of, max_age_days, current if max_age_days is not None else None)
     record = audit.record(FeedActor(), "fx_rates", "EUR", f"loaded from {source}"[:200], as_of=as_of,
                           rates={code: decimal_text(value) for code, value in sorted(rates.items())})
-    return {**_save("EUR", rates, as_of, "ecb", (record,)), "changed": 1}
+    return {**_save("EUR", rates, as_of, "ecb", (record,)).as_json(), "changed": 1}
 
 
 def _from_item(item: FxRatesItem) -> FxRates:
@@ -186,9 +189,9 @@ def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def public_rates(rates: FxRates) -> dict:
-    return {"base": rates.base, "rates": {code: decimal_text(value) for code, value in sorted(rates.rates.items())},
-            "as_of": rates.as_of, "source": rates.source}
+def public_rates(rates: FxRates) -> "records.FxRates":
+    shown = {code: decimal_text(value) for code, value in sorted(rates.rates.items())}
+    return records.FxRates(base=rates.base, rates=shown, as_of=rates.as_of, source=rates.source)
 
 
 _cache: dict = {}

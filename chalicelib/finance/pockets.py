@@ -18,13 +18,15 @@ from collections.abc import Callable
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db import base
 from chalicelib.db.balances import AccountItem, account_key
 from chalicelib.finance import ledger
 from chalicelib.finance.accounts import currency_system_name, customer_account_id, public_account, random_system_shard
 from chalicelib.finance.money import SUPPORTED_CURRENCIES
+
+records = lazy.module("chalicelib.records.money")
 
 POCKET_KINDS = ("customer", "pocket")
 
@@ -134,7 +136,7 @@ def _close_unused(item: AccountItem) -> None:
         pass  # another movement reached it meanwhile: it stays, as that one's
 
 
-def list_pockets(user_id: str) -> list[dict]:
+def list_pockets(user_id: str) -> list["records.Account"]:
     """Every pocket the person holds, home currency first: one batch read
     of every id a pocket could have (the currencies are few)."""
     wanted = [pocket_account_id(user_id, c) for c in settings().currencies]

@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db.balances import RATES_PARTITION, RateItem, rate_key
 from chalicelib.db.transact import TaggedTransaction, commit
 from chalicelib.identity import audit
+
+records = lazy.module("chalicelib.records.money")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def displayed_rates() -> Rates:
 
 
 def set_rates(actor, apy_bps: int, overdraft_apr_bps: int, effective_date: date, reason: str | None,
-              pocket_apy_bps: dict | None = None) -> dict:
+              pocket_apy_bps: dict | None = None) -> "records.Rates":
     """A change applies from `effective_date`, which may not be a day already
     past: accrued days keep the rate they were accrued at. `pocket_apy_bps`
     (currency -> bps) replaces every pocket APY from that day (a currency
@@ -111,6 +113,8 @@ def set_rates(actor, apy_bps: int, overdraft_apr_bps: int, effective_date: date,
     commit(tx)
     _cache.clear()
     history = rate_history()
-    return {"effective_date": item.effective_date, "apy_bps": apy_bps, "overdraft_apr_bps": overdraft_apr_bps,
-            "pocket_apy_bps": rate_on(history, effective_date).pocket_apy_bps,
-            "history": [r.__dict__ for r in history[1:]]}
+    return records.Rates(effective_date=item.effective_date, apy_bps=apy_bps, overdraft_apr_bps=overdraft_apr_bps,
+                         pocket_apy_bps=rate_on(history, effective_date).pocket_apy_bps,
+                         history=[records.RateChange(effective_date=r.effective_date, apy_bps=r.apy_bps,
+                                                     overdraft_apr_bps=r.overdraft_apr_bps,
+                                                     pocket_apy_bps=r.pocket_apy_bps) for r in history[1:]])

@@ -32,11 +32,14 @@ A loan's receivable account must hold minus the loan's principal
 outstanding (finance/loans.py books interest and fees when paid): one read
 of the loan per loan account, reported as `loan_principal` if not.
 """
+from chalicelib import lazy
 from chalicelib.config import HOME_CURRENCY, settings
 from chalicelib.db import base
 from chalicelib.db.balances import (ACCOUNT_SORT_KEY, CREDIT_SHARD_PREFIX, ENTRY_PREFIX, HOLD_SORT_KEY, AccountItem,
                                     EntryItem, account_id_of, account_partition)
 from chalicelib.finance import ledger, loans
+
+records = lazy.module("chalicelib.records.money")
 
 MISMATCHES_REPORTED_MAX = 100
 _FIELDS = ("pk", "sk", "amount", "balance", "held", "held_credit", "credit_limit", "spendable", "kind",
@@ -235,3 +238,10 @@ def combine(parts: list[dict]) -> dict:
 def reconcile(check_entries: bool = True) -> dict:
     total = settings().job_segments
     return combine([reconcile_segment(segment, total, check_entries) for segment in range(total)])
+
+
+def ledger_check(report: dict) -> "records.LedgerCheck":
+    """The ledger check's answer of a `reconcile` run's report (`jobs.ledger_check`:
+    the run's summary, read back from its stored JSON on AWS). The report stays
+    a plain dict for the jobs, which merge and store it; only the answer is a record."""
+    return records.LedgerCheck.model_validate(report)

@@ -7,7 +7,7 @@ else (or when they name `pay_currency`) from that pocket, converted in the
 same transaction as the payment."""
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, errors, ids
+from chalicelib import clock, errors, ids, lazy
 from chalicelib.db import base
 from chalicelib.db.balances import (PaymentRequestItem, TransferItem, incoming_requests_partition, is_request_key,
                                     outgoing_requests_partition, request_key, requests_sort_key, transfer_key)
@@ -18,17 +18,19 @@ from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import (public_transfer, request_hash, require_money_caller, require_verified,
                                           transfer_id_for)
 
+records = lazy.module("chalicelib.records.money")
 
-def public_request(item: PaymentRequestItem, transfer: dict | None = None) -> dict:
+
+def public_request(item: PaymentRequestItem, transfer: "records.Transfer | None" = None) -> "records.PaymentRequest":
     if transfer is None and item.transfer_id:
         stored = TransferItem.find(item.transfer_id)
         transfer = public_transfer(stored) if stored else None
-    return {"id": item.id, "from": item.payer_handle, "to": item.payee_handle, "amount": int(item.amount),
-            "currency": item.currency, "note": item.note or "", "status": item.status,
-            "created_at": item.created_at, "paid": transfer}
+    return records.PaymentRequest(id=item.id, from_=item.payer_handle, to=item.payee_handle, amount=int(item.amount),
+                                  currency=item.currency, note=item.note or "", status=item.status,
+                                  created_at=item.created_at, paid=transfer)
 
 
-def create(principal, from_handle: str, money: Money, note: str) -> dict:
+def create(principal, from_handle: str, money: Money, note: str) -> "records.PaymentRequest":
     require_money_caller(principal)
     claim = HandleItem.find(from_handle)
     if claim is None:
@@ -50,7 +52,8 @@ def create(principal, from_handle: str, money: Money, note: str) -> dict:
     return public_request(item, transfer=None)
 
 
-def list_requests(principal, role: str, limit: int, cursor_key: dict | None) -> tuple[list, dict | None]:
+def list_requests(principal, role: str, limit: int,
+                  cursor_key: dict | None) -> tuple[list["records.PaymentRequest"], dict | None]:
     require_verified(principal)
     index = PaymentRequestItem.incoming if role == "incoming" else PaymentRequestItem.outgoing
     partition = (incoming_requests_partition if role == "incoming" else outgoing_requests_partition)(principal.user_id)
@@ -82,7 +85,8 @@ def _for_payer(principal, request_id: str) -> PaymentRequestItem:
     return item
 
 
-def pay(principal, request_id: str, idempotency_key: str, pay_currency: str | None = None) -> tuple[dict, bool]:
+def pay(principal, request_id: str, idempotency_key: str,
+        pay_currency: str | None = None) -> tuple["records.PaymentRequest", bool]:
     """The request turns `paid` in the same transaction that moves the money,
     so it is paid exactly once whatever the keys and retries. The asker
     receives the requested amount and currency; the payer's pocket is
@@ -108,7 +112,7 @@ def pay(principal, request_id: str, idempotency_key: str, pay_currency: str | No
     return public_request(item, public_transfer(posted.transfer)), posted.replayed
 
 
-def decline(principal, request_id: str) -> dict:
+def decline(principal, request_id: str) -> "records.PaymentRequest":
     require_verified(principal)
     item = _for_payer(principal, request_id)
     try:

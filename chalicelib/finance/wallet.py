@@ -5,7 +5,7 @@ import io
 import re
 from datetime import datetime, timezone
 
-from chalicelib import clock, errors
+from chalicelib import clock, errors, lazy
 from chalicelib.config import HOME_CURRENCY
 from chalicelib.db import base
 from chalicelib.db.balances import ENTRY_PREFIX, AccountItem, EntryItem, account_partition, entry_time_bound
@@ -14,14 +14,16 @@ from chalicelib.finance.accounts import public_account, require_account
 from chalicelib.finance.pockets import find_pocket, pocket_account_id
 from chalicelib.finance.transfers import require_verified
 
+records = lazy.module("chalicelib.records.money")
+
 STATEMENT_ENTRIES_MAX = 10_000
 MONTH = re.compile(r"\A(\d{4})-(0[1-9]|1[0-2])\Z")
 
 
-def public_entry(item: EntryItem) -> dict:
-    return {"id": item.id, "transfer_id": item.transfer_id, "kind": item.kind, "amount": int(item.amount),
-            "currency": item.currency, "counterparty": item.counterparty, "note": item.note or "",
-            "created_at": item.created_at}
+def public_entry(item: EntryItem) -> "records.Entry":
+    return records.Entry(id=item.id, transfer_id=item.transfer_id, kind=item.kind, amount=int(item.amount),
+                         currency=item.currency, counterparty=item.counterparty, note=item.note or "",
+                         created_at=item.created_at)
 
 
 def _account(principal, currency: str) -> AccountItem:
@@ -31,13 +33,14 @@ def _account(principal, currency: str) -> AccountItem:
     return find_pocket(principal.user_id, currency)
 
 
-def wallet(principal, currency: str = HOME_CURRENCY) -> dict:
+def wallet(principal, currency: str = HOME_CURRENCY) -> "records.Account":
     require_verified(principal)
     pocket_account_id(principal.user_id, currency)  # an unsupported currency is a 400 before any read
     return public_account(credit_shards.with_shards(_account(principal, currency)))
 
 
-def transactions(principal, limit: int, cursor_key: dict | None, currency: str = HOME_CURRENCY) -> tuple[list, dict | None]:
+def transactions(principal, limit: int, cursor_key: dict | None,
+                 currency: str = HOME_CURRENCY) -> tuple[list["records.Entry"], dict | None]:
     """One query: the pocket's entries, newest first."""
     require_verified(principal)
     account_id = principal.account_id
@@ -96,7 +99,7 @@ def _opening_balance(account: AccountItem, start: datetime) -> int:
     return int(opens[last]) + sum(int(e.amount) for e in _entries_between(account.id, last_start, last_end))
 
 
-def statement(principal, month: str, currency: str = HOME_CURRENCY) -> dict:
+def statement(principal, month: str, currency: str = HOME_CURRENCY) -> "records.Statement":
     """opening + in - out = closing; one month's closing is the next's opening."""
     require_verified(principal)
     pocket_account_id(principal.user_id, currency)
@@ -111,28 +114,31 @@ def statement(principal, month: str, currency: str = HOME_CURRENCY) -> dict:
     opening = credit_shards.month_opening(account, start) if account.credit_shards else _opening_balance(account, start)
     total_in = sum(int(e.amount) for e in entries if int(e.amount) > 0)
     total_out = -sum(int(e.amount) for e in entries if int(e.amount) < 0)
-    return {
-        "month": month, "account_id": account.id, "currency": account.currency,
-        "opening_balance": opening, "closing_balance": opening + total_in - total_out,
-        "total_in": total_in, "total_out": total_out,
-        "interest_earned": sum(int(e.amount) for e in entries if e.kind == "interest"),
-        "interest_charged": -sum(int(e.amount) for e in entries if e.kind == "overdraft_interest"),
-        "entries": [public_entry(e) for e in entries],
-    }
+    return records.Statement(
+        month=month, account_id=account.id, currency=account.currency,
+        opening_balance=opening, closing_balance=opening + total_in - total_out,
+        total_in=total_in, total_out=total_out,
+        interest_earned=sum(int(e.amount) for e in entries if e.kind == "interest"),
+        interest_charged=-sum(int(e.amount) for e in entries if e.kind == "overdraft_interest"),
+        entries=[public_entry(e) for e in entries],
+    )
 
 
-def statement_csv(data: dict) -> str:
-    """Each row carries the running balance, so a reader can check it by hand."""
+def statement_csv(data: "records.Statement") -> str:
+    """Each row carries the running balance, so a reader can check it by hand.
+    Values are written as the JSON statement writes them (its `as_json`): the
+    same times and codes in both files."""
+    shown = data.as_json()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["created_at", "kind", "transfer_id", "counterparty", "note", "amount", "currency", "balance"])
-    running = data["opening_balance"]
-    writer.writerow(["", "opening_balance", "", "", "", "", data["currency"], running])
-    for entry in data["entries"]:
+    running = shown["opening_balance"]
+    writer.writerow(["", "opening_balance", "", "", "", "", shown["currency"], running])
+    for entry in shown["entries"]:
         running += entry["amount"]
         writer.writerow([entry["created_at"], entry["kind"], entry["transfer_id"], _csv_safe(entry["counterparty"]),
                          _csv_safe(entry["note"]), entry["amount"], entry["currency"], running])
-    writer.writerow(["", "closing_balance", "", "", "", "", data["currency"], data["closing_balance"]])
+    writer.writerow(["", "closing_balance", "", "", "", "", shown["currency"], shown["closing_balance"]])
     return out.getvalue()
 
 

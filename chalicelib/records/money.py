@@ -180,8 +180,8 @@ class PaymentRequest(Answer):
     paid: Transfer | None
 
 
-class Rates(Answer):
-    """The interest rates from a day on.
+class RateChange(Answer):
+    """Interest rates set from a day on.
 
     Attributes:
       effective_date: the first day they apply.
@@ -195,8 +195,59 @@ class Rates(Answer):
     pocket_apy_bps: dict[str, int] = {}
 
 
+class Rates(RateChange):
+    """The interest rates from a day on.
+
+    Attributes:
+      effective_date: the first day they apply.
+      apy_bps: earned on balances.
+      overdraft_apr_bps: charged on overdrafts.
+      pocket_apy_bps: currency -> APY earned by its pockets from that day (a currency not named: 0).
+      history: every change set so far, this one included, oldest first (the configured
+        defaults in force before them all are not listed).
+    """
+    history: list[RateChange] | None = None
+
+
+class MismatchProblem(str, Enum):
+    """What disagrees on an account (finance/reconcile.py)."""
+    spendable = "spendable"
+    entries = "entries"
+    missing = "missing"
+    held = "held"
+    held_credit = "held_credit"
+    loan_principal = "loan_principal"
+
+
+class Mismatch(Answer):
+    """An account whose books disagree; only the figures of its problem are given.
+
+    Attributes:
+      account_id: the account.
+      problem: what disagrees.
+      balance: its balance (credit shards included).
+      entries_sum: the sum of its entries (null: the account is gone and entries were not read).
+      spendable: its stored spendable.
+      expected: what `spendable`, or the loan's receivable balance, should be.
+      held: its stored `held`.
+      pending_holds_sum: the sum of its pending holds.
+      held_credit: its stored `held_credit`.
+      pending_credit_holds_sum: the sum of its pending credit holds.
+    """
+    account_id: str = Id
+    problem: MismatchProblem
+    balance: int | None = None
+    entries_sum: int | None = None
+    spendable: int | None = None
+    expected: int | None = None
+    held: int | None = None
+    pending_holds_sum: int | None = None
+    held_credit: int | None = None
+    pending_credit_holds_sum: int | None = None
+
+
 class LedgerCheck(Answer):
-    """The ledger's books.
+    """The ledger's books: the latest `reconcile` run's report.
 
     Attributes:
       balanced: whether every balance sums to zero and matches its entries.
@@ -204,12 +255,34 @@ class LedgerCheck(Answer):
       accounts: accounts checked.
       totals: the sum of all balances per currency (each zero when balanced).
       fx_position: what Flock holds of each currency through its fx accounts.
+      system_accounts: system account name -> its balance, all shards summed.
+      ledger_accounts: ledger account kind (e.g. receivable) -> the sum of their balances.
+      mismatch_count: accounts' problems found, all of them.
+      mismatches: the first 100 of them.
+      job: the job that checked (`reconcile`), when run in this request or read from its summary.
+      as_of: the run's as-of day.
+      processed: accounts the run read.
+      changed: accounts it changed (a check changes none: 0).
+      segments: the scan segments the run was split into.
+      run_id: the fanned-out run it comes from (AWS).
+      finished_at: when that run finished (AWS).
     """
     balanced: bool
     total: int
     accounts: int = Count
     totals: dict[str, int] | None = None
     fx_position: dict[str, int] | None = None
+    system_accounts: dict[str, int] | None = None
+    ledger_accounts: dict[str, int] | None = None
+    mismatch_count: int | None = Field(default=None, ge=0)
+    mismatches: list[Mismatch] | None = None
+    job: str | None = None
+    as_of: date | None = None
+    processed: int | None = Field(default=None, ge=0)
+    changed: int | None = Field(default=None, ge=0)
+    segments: int | None = Field(default=None, ge=0)
+    run_id: str | None = None
+    finished_at: Time | None = None
 
 
 class EntryPage(Page):

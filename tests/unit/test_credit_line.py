@@ -10,6 +10,7 @@ from datetime import date
 
 from chalicelib.db.balances import AccountItem
 from chalicelib.finance import credit
+from tests.unit.moneykit import assert_frozen, principal
 from tests.unit.test_interest import advance, balanced, clock_to, job, start_of_next_month, today, withdraw
 
 
@@ -179,3 +180,13 @@ def test_a_busy_account_is_decided_like_any_other(api, monkeypatch):
     advance(api, 31)
     r = ask(api, "busy", 100_000)
     assert r.status_code == 200 and r.json_body["credit_limit"] == 100_000 // 6 // 100 * 100, r.body
+
+
+def test_the_credit_line_service_answers_a_frozen_record_that_is_the_account_the_routes_send(api):
+    api.verified("alice")
+    account = credit.request_credit_line(principal("alice"), 0)  # asking for no more than the limit: granted
+    assert (account.credit_limit, account.balance, account.status) == (0, 0, "active")
+    assert_frozen(account, "credit_limit", 500_000)
+    assert account.as_json() == api.wallet("alice")
+    r = ask(api, "alice", 0)
+    assert r.status_code == 200 and r.json_body == account.as_json(), r.body

@@ -9,6 +9,7 @@ from chalicelib import clock, errors
 from chalicelib.finance import fx, reconcile
 from tests.unit import fxkit
 from tests.unit.fxkit import convert, deposit, key, pocket, quote
+from tests.unit.moneykit import assert_frozen, principal
 
 rates = fxkit.rates  # the fixture, for this module
 
@@ -161,3 +162,20 @@ def test_rounding_never_creates_money(rates, sell, buy, amount):
     except errors.InvalidRequest:
         return
     assert back.buy_cents <= amount
+
+
+def test_a_quote_is_a_frozen_record_shaped_as_the_routes_and_it_converts(api, rates):
+    api.verified("alice")
+    deposit(api, "alice", 10_000, "USD")
+    q = fx.create_quote(principal("alice"), "USD", "EUR", 10_000, None)
+    assert (q.sell_currency, q.buy_currency, q.sell_amount, q.status) == ("USD", "EUR", 10_000, "open")
+    assert_frozen(q, "rate", "9")
+    routed = fxkit.ok(quote(api, "alice", sell_currency="USD", buy_currency="EUR", sell_amount=10_000), 201)
+    mine = q.as_json()
+    assert set(mine) == set(routed)
+    assert {k: v for k, v in mine.items() if k not in ("id", "expires_at")} == {
+        k: v for k, v in routed.items() if k not in ("id", "expires_at")}
+    assert mine["expires_at"].endswith("Z") and len(mine["expires_at"]) == len("2026-12-02T16:05:27.120Z")
+    t = fxkit.ok(convert(api, "alice", q.id), 201)
+    assert (t["amount"], t["currency"]) == (10_000, "USD")
+    assert pocket(api, "alice", "EUR").json_body["balance"] == q.buy_amount

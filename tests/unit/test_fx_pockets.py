@@ -1,7 +1,8 @@
 """Pockets: one per person per currency, opened on first use, in minor units."""
-from chalicelib.finance import reconcile
+from chalicelib.finance import pockets, reconcile
 from tests.unit import fxkit
 from tests.unit.fxkit import convert, deposit, key, pocket, quote
+from tests.unit.moneykit import assert_frozen, principal
 
 rates = fxkit.rates  # the fixture, for this module
 
@@ -129,3 +130,12 @@ def test_a_fanned_out_reconcile_run_balances_per_currency(api, rates, monkeypatc
         assert "errorMessage" not in str(answer), answer
     run = api.admin("GET", run_path).json_body
     assert run["balanced"] is True and run["totals"]["EUR"] == 0 and run["totals"]["JPY"] == 0, run
+
+
+def test_list_pockets_answers_frozen_records_that_are_what_the_route_sends(api, rates):
+    api.verified("alice")
+    deposit(api, "alice", 500, "EUR")
+    held = pockets.list_pockets(principal("alice").user_id)
+    assert [(p.currency, p.balance) for p in held] == [("USD", 0), ("EUR", 500)]
+    assert_frozen(held[1], "balance", 0)
+    assert api.call("GET", "/v1/wallet/pockets", as_="alice").json_body == {"data": [p.as_json() for p in held]}

@@ -122,7 +122,7 @@ class FxMachine(RuleBasedStateMachine):
             q = fx.create_quote(who, sell, buy, None if by_buy else amount, amount if by_buy else None)
         except errors.InvalidRequest:
             return
-        self._try(lambda: fx.convert(who, q["id"], key))
+        self._try(lambda: fx.convert(who, q.id, key))
 
     @rule(i=people, currency=currencies, amount=amounts)
     def deposit_or_payout(self, i, currency, amount):

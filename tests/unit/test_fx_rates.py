@@ -7,7 +7,9 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.finance import fx_rates
+from tests.unit.conftest import _operator
 from tests.unit.fxkit import quote
+from tests.unit.moneykit import assert_frozen
 
 ECB_FILE = Path(__file__).parent.parent / "data" / "eurofxref-daily.xml"
 
@@ -84,3 +86,15 @@ def test_rates_and_quotes_are_plain_decimal_strings(api):
     q = quote(api, "alice", sell_currency="JPY", buy_currency="EUR", sell_amount=100_000).json_body
     for text in (q["rate"], q["mid_rate"]):
         assert re.fullmatch(r"[0-9]+\.[0-9]+", text), text
+
+
+def test_set_rates_answers_a_frozen_record_that_is_what_the_route_sends(api):
+    shown = fx_rates.set_rates(_operator(), "USD", {"EUR": "0.80", "JPY": "150"}, "test")
+    assert (shown.base, shown.rates, shown.source) == ("USD", {"EUR": "0.80", "JPY": "150", "USD": "1"}, "admin")
+    assert_frozen(shown, "source", "ecb")
+    r = api.admin("PUT", "/v1/admin/fx-rates",
+                  {"base": "USD", "rates": {"EUR": "0.80", "JPY": "150"}, "reason": "test"})
+    assert r.status_code == 200 and r.json_body == shown.as_json(), r.body
+    # The feed's report is the job's, a plain dict: the rates as answered, and whether they changed.
+    report = fx_rates.load_ecb(ECB_FILE.read_bytes())
+    assert isinstance(report, dict) and report["source"] == "ecb" and report["changed"] == 1

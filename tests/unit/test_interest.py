@@ -14,10 +14,12 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.db.balances import AccountItem
-from chalicelib.finance import interest
+from chalicelib.finance import interest, rates
 from tests.unit import dates
 from tests.unit import interest_model as model
+from tests.unit.conftest import _operator
 from tests.unit.interest_model import MICROS
+from tests.unit.moneykit import assert_frozen
 
 DAY = timedelta(days=1)
 
@@ -470,3 +472,21 @@ def test_a_leap_year_has_366_days_of_interest(api):
     job(api, "post-interest", date(2028, 12, 31))
     posted = [e for e in entries(api, "leaper") if e["kind"] == "interest"]
     assert len(posted) == 12
+
+
+def test_set_rates_answers_a_frozen_record_with_its_history_that_is_what_the_route_sends(api):
+    tomorrow = today() + DAY
+    first = rates.set_rates(_operator(), 400, 1_500, tomorrow, "test")
+    assert (first.effective_date, first.apy_bps, first.overdraft_apr_bps) == (tomorrow, 400, 1_500)
+    changed = rates.set_rates(_operator(), 450, 1_800, tomorrow + DAY, "test", pocket_apy_bps={"EUR": 200})
+    assert [(h.effective_date, h.apy_bps, h.pocket_apy_bps) for h in changed.history] == [
+        (tomorrow, 400, {}), (tomorrow + DAY, 450, {"EUR": 200})]
+    assert_frozen(changed, "apy_bps", 0)
+    assert_frozen(changed.history[0], "apy_bps", 0)
+    # The route setting the same rates again (the same day's change replaced) answers the same JSON.
+    r = api.admin("PUT", "/v1/admin/rates", {"apy_bps": 450, "overdraft_apr_bps": 1_800, "reason": "test",
+                                            "effective_date": (tomorrow + DAY).isoformat(),
+                                            "pocket_apy_bps": {"EUR": 200}})
+    assert r.status_code == 200 and r.json_body == changed.as_json(), r.body
+    assert r.json_body["history"][0] == {"effective_date": tomorrow.isoformat(), "apy_bps": 400,
+                                         "overdraft_apr_bps": 1_500, "pocket_apy_bps": {}}

@@ -2,17 +2,19 @@
 exactly their sum (debit and credit holds alike) — and saying so, once,
 when it is not."""
 import dataclasses
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import clock
+from chalicelib import clock, jobs
 from chalicelib.config import settings
 from chalicelib.db.balances import AccountItem, HoldItem, account_holds_index_keys, hold_key
 from chalicelib.finance import ledger, reconcile
 from chalicelib.finance.money import Money
 from chalicelib.finance.transfers import system_party
 from tests.unit.conftest import module_stack
+from tests.unit.moneykit import assert_frozen
 
 # Saturday 14 November 2026, evening.
 NOW = datetime(2026, 11, 14, 19, 0, tzinfo=timezone.utc)
@@ -121,3 +123,20 @@ def test_a_hold_changed_behind_the_ledgers_back_is_a_mismatch(bank):
     # Put right by the ledger's own means? No: a correction is the operator's; here, put it back.
     HoldItem(*hold_key("hold_a2")).update(actions=[HoldItem.held_amount.set(2_400)])
     assert reconcile.reconcile()["mismatch_count"] == 0
+
+
+def test_the_ledger_check_is_a_frozen_record_with_its_mismatches_that_is_what_the_route_sends(bank):
+    alice, _ = holds_of_both_kinds(bank)
+    _tamper(alice.account_id, held=100)
+    check = reconcile.ledger_check(jobs.ledger_check())
+    assert check.balanced is False and check.mismatch_count == 1 and check.job == "reconcile"
+    assert [(m.account_id, m.problem, m.held, m.pending_holds_sum) for m in check.mismatches] == [
+        (alice.account_id, "held", 4_500, 4_400)]
+    assert_frozen(check, "balanced", True)
+    assert_frozen(check.mismatches[0], "held", 4_400)
+    r = bank.admin("GET", "/v1/admin/ledger/check")
+    assert r.status_code == 200 and r.json_body == check.as_json(), r.body
+    # On AWS the answer is the latest run's summary read back from its JSON: unchanged by the record.
+    stored = json.loads(json.dumps({**jobs.run("reconcile"), "run_id": "run_1",
+                                    "finished_at": clock.iso(clock.real_now())}))
+    assert reconcile.ledger_check(stored).as_json() == stored

@@ -12,7 +12,10 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.config import MINOR_UNITS_MAX
+from chalicelib.finance import requests, wallet
+from chalicelib.finance.money import Money
 from tests.conftest import TEST_NOW
+from tests.unit.moneykit import assert_frozen, principal
 
 USD = "USD"
 
@@ -642,3 +645,61 @@ def test_credit_limits_are_audited_and_let_the_balance_go_negative_only_that_far
             403, "forbidden")
     assert api.wallet("bob")["credit_limit"] == 10_000
     assert_balanced(api)
+
+
+# The services' records ------------------------------------------------------------------
+
+def test_the_wallet_services_answer_frozen_records_that_are_what_the_routes_send(bank):
+    api = bank
+    pay(api, "alice", "bob", 2_500, note="=lunch")
+    alice = principal("alice")
+    account = wallet.wallet(alice)
+    assert account.balance == 97_500 and account.currency == USD
+    assert_frozen(account, "balance", 10**9)
+    assert account.as_json() == api.wallet("alice")
+
+    entries, cursor = wallet.transactions(alice, 100, None)
+    assert cursor is None and [e.amount for e in entries] == [-2_500, 100_000]
+    assert_frozen(entries[0], "amount", 1)
+    routed = api.call("GET", "/v1/wallet/transactions?limit=100", as_="alice").json_body
+    assert [e.as_json() for e in entries] == routed["data"]
+
+    month = _month(clock.now())
+    statement = wallet.statement(alice, month)
+    assert (statement.opening_balance, statement.closing_balance, len(statement.entries)) == (0, 97_500, 2)
+    assert_frozen(statement, "closing_balance", 0)
+    assert_frozen(statement.entries[0], "note", "")
+    assert statement.as_json() == _statement(api, "alice", month)
+    # The CSV file is written from the record, with the JSON's times and kinds (not enum names).
+    text = wallet.statement_csv(statement)
+    assert api.call("GET", f"/v1/wallet/statements/{month}/csv", as_="alice").body.decode() == text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    first = statement.as_json()["entries"][0]
+    assert (rows[1]["created_at"], rows[1]["kind"], rows[1]["currency"]) == (first["created_at"], "deposit", USD)
+    assert rows[2]["note"] == "'=lunch"  # still no formula in a spreadsheet
+
+
+def test_the_payment_request_services_answer_frozen_records_that_are_what_the_routes_send(bank):
+    api = bank
+    asked = requests.create(principal("bob"), "alice", Money(1_200), "pizza")
+    assert (asked.from_, asked.to, asked.amount, asked.status, asked.paid) == ("alice", "bob", 1_200, "pending", None)
+    assert_frozen(asked, "status", "paid")
+    incoming = api.call("GET", "/v1/payment-requests?role=incoming", as_="alice").json_body["data"]
+    assert incoming == [asked.as_json()] and incoming[0]["from"] == "alice" and incoming[0]["paid"] is None
+
+    paid, replayed = requests.pay(principal("alice"), asked.id, "pay-pizza")
+    assert not replayed and paid.status == "paid" and (paid.paid.amount, paid.paid.kind) == (1_200, "request_payment")
+    assert_frozen(paid.paid, "amount", 1)
+    # The route, with the same key, replays the very answer the service gave.
+    replay = api.money("POST", f"/v1/payment-requests/{asked.id}/pay", None, "alice", "pay-pizza")
+    assert replay.status_code == 200 and replay.headers.get("Idempotent-Replayed") == "true", replay.body
+    assert replay.json_body == paid.as_json()
+    assert api.wallet("alice")["balance"] == 98_800  # paid once
+
+    other = requests.create(principal("erin"), "alice", Money(50), "")
+    declined = requests.decline(principal("alice"), other.id)
+    assert declined.status == "declined" and declined.as_json() == {**other.as_json(), "status": "declined"}
+    listed, _ = requests.list_requests(principal("alice"), "incoming", 10, None)
+    assert [r.as_json() for r in listed] == [declined.as_json(), paid.as_json()]
+    assert api.call("GET", "/v1/payment-requests?role=incoming", as_="alice").json_body["data"] == [
+        r.as_json() for r in listed]
