@@ -287,7 +287,7 @@ def handle_sqs_event(event) -> int:
     return count
 
 
-def ledger_check() -> dict:
+def ledger_check() -> "reconcile.records.LedgerCheck":
     """GET /v1/admin/ledger/check: the latest `reconcile` run, not a scan of
     the balances table inside an API request (API Gateway stops at 29 s).
 
@@ -296,19 +296,20 @@ def ledger_check() -> dict:
     where the job runs in-process anyway) it runs the job and answers with
     what it found, so the check is of the books as they are now."""
     if not settings().jobs_queue_url:
-        return run("reconcile").as_json()  # the ledger check's own record is finance's
+        return reconcile.ledger_check(run("reconcile").as_json())
     latest = LatestRunItem.find("reconcile")
     if latest is None:
         run("reconcile")
         latest = LatestRunItem.find("reconcile")
     if latest.summary:
-        return {**json.loads(latest.summary), "finished_at": latest.finished_at}
+        return reconcile.ledger_check({**json.loads(latest.summary), "finished_at": latest.finished_at})
     stored = _find_run("reconcile", latest.run_id)
     progress = _progress(stored)
     mismatches = sorted((json.loads(m) for m in stored.mismatches or ()), key=lambda m: json.dumps(m, sort_keys=True))
-    return {"balanced": progress["balanced"], "total": progress["total"], "accounts": progress["processed"],
-            "mismatch_count": progress["mismatch_count"], "mismatches": mismatches[:reconcile.MISMATCHES_REPORTED_MAX],
-            "as_of": progress["as_of"], "run_id": latest.run_id, "finished_at": latest.finished_at}
+    return reconcile.ledger_check({
+        "balanced": progress["balanced"], "total": progress["total"], "accounts": progress["processed"],
+        "mismatch_count": progress["mismatch_count"], "mismatches": mismatches[:reconcile.MISMATCHES_REPORTED_MAX],
+        "as_of": progress["as_of"], "run_id": latest.run_id, "finished_at": latest.finished_at})
 
 
 def _find_run(name: str, run_id: str) -> JobRunItem:
