@@ -64,7 +64,7 @@ def unfreeze(actor, handle: str, reason: str | None) -> "records.User":
     return _set_frozen(actor, handle, False, reason)
 
 
-def set_credit_limit(actor, handle: str, credit_limit_cents: int, reason: str | None) -> dict:
+def set_credit_limit(actor, handle: str, credit_limit_cents: int, reason: str | None) -> "accounts.records.Account":
     user = require_by_handle(handle)
     if not user.account_id:
         raise errors.NotEligible("That person has no money account.")
