@@ -39,7 +39,8 @@ CHECK_DEPOSIT = {"id": "dep_5k2w0fq9e1b7c3m8x4h6t2rj0a", "amount": 50000, "curre
                  "micr": {"routing": "021000021", "account": "99887766", "serial": "4411"},
                  "created_at": "2026-03-10T15:00:00.000Z", "returned_at": None, "return_reason": None}
 AUDIT = {"id": "aud_01m8ts1n5nkeb5jmtjfvrvew1z", "at": "2026-03-10T15:00:00.000Z", "actor": "admin",
-         "action": "verify", "target": "alice", "reason": "KYC documents checked"}
+         "actor_id": "usr_0admin0000000000000000000", "action": "verify", "target": "alice",
+         "reason": "KYC documents checked", "details": {}}
 CARD = {"id": "card_2y3e11sgqnchz6wcdt28prnfz5", "brand": "visa", "last4": "4242", "exp_month": 3,
         "exp_year": 2030, "label": "groceries", "status": "active",
         "limits": {"per_transaction": None, "daily": 50000, "monthly": None, "blocked_mccs": ["7995"],
@@ -144,9 +145,11 @@ RESPONSES = {
                              "subscription": {"gross": 0, "fees": 0, "net": 0, "count": 0}}},
     "Rates": {"effective_date": "2026-03-10", "apy_bps": 450, "overdraft_apr_bps": 1800,
               "pocket_apy_bps": {"EUR": 200}},
-    "JobStarted": {"run_id": "run_01m8ts1n5nkeb5jmtjfvrvew1z", "job": "accrue-interest", "as_of": "2026-03-09"},
+    "JobStarted": {"run_id": "run_01m8ts1n5nkeb5jmtjfvrvew1z", "job": "accrue-interest", "as_of": "2026-03-09",
+                   "segments": 8},
     "JobRun": {"run_id": "run_01m8ts1n5nkeb5jmtjfvrvew1z", "job": "accrue-interest", "as_of": "2026-03-09",
-               "segments": 8, "segments_done": 8, "status": "done", "processed": 120, "changed": 118},
+               "segments": 8, "segments_done": 8, "status": "done", "processed": 120, "changed": 118,
+               "started_at": "2026-03-10T00:05:00.000Z"},
     "AuditPage": _page(AUDIT),
     "Message": MESSAGE,
     "MessagePage": _page(MESSAGE),
