@@ -252,7 +252,7 @@ def simulate(workload: Workload, say=print) -> Report:
     principals = {handle: users.authenticate(token) for handle, token in tokens.items()}
     celebrity, creator_handle, viral_author = handles[0], handles[1], handles[2]
     stars = {celebrity, creator_handle, viral_author}
-    post_ids = {h: [posts.create(principals[h], f"hello from {h} #{k}")["id"]
+    post_ids = {h: [posts.create(principals[h], f"hello from {h} #{k}").id
                     for k in range(workload.posts_per_person)] for h in handles}
     viral = post_ids[viral_author][0]
     crowd_ids, names = set(), {}
