@@ -11,6 +11,6 @@ def test_the_hot_item_simulator_reads_a_created_post_as_the_record_it_is():
     """bench/hotspots.py took `posts.create(...)["id"]`: a Post record is not
     subscriptable, so `make bench`'s hot-item section died with a TypeError."""
     import hotspots
-    report = hotspots.simulate(hotspots.Workload(people=4, follows=2, likes=2, tips=1, transfers=1),
+    report = hotspots.simulate(hotspots.Workload(people=7, follows=6, likes=6, tips=3, transfers=3),
                                say=lambda _: None)
-    assert report.ops == {"follow": 2, "like": 2, "tip": 1, "p2p": 1}
+    assert report.ops == {"follow": 6, "like": 6, "tip": 3, "p2p": 3}
