@@ -14,3 +14,26 @@ def test_the_hot_item_simulator_reads_a_created_post_as_the_record_it_is():
     report = hotspots.simulate(hotspots.Workload(people=7, follows=6, likes=6, tips=3, transfers=3),
                                say=lambda _: None)
     assert report.ops == {"follow": 6, "like": 6, "tip": 3, "p2p": 3}
+
+
+def _stale_unlike(post_id: str) -> None:
+    """What a post's counter shards can show a reader: a like's +1 on one
+    shard not seen yet (`hydrate` reads eventually consistent, and a batch
+    get is no snapshot) while its unlike's -1 on another shard is."""
+    from chalicelib.db.posts import CounterShard, counter_key
+    CounterShard(*counter_key(post_id, 1)).update(actions=[CounterShard.likes.add(-1), CounterShard.replies.add(-1)])
+
+
+def test_a_post_whose_shards_read_below_zero_is_answered_not_a_500(api):
+    """Post's like_count and reply_count are `Count` (>= 0): the sum the
+    stale read gives was answered as it was before records; now it made the
+    record refuse and the post, the author's page and every timeline holding
+    it answered 500."""
+    api.verified("alice")
+    post = api.call("POST", "/v1/posts", {"text": "toggle me"}, as_="alice").json_body
+    _stale_unlike(post["id"])
+    for path in (f"/v1/posts/{post['id']}", "/v1/users/alice/posts", "/v1/timeline"):
+        r = api.call("GET", path, as_="alice")
+        assert r.status_code == 200, (path, r.body)
+    shown = api.call("GET", f"/v1/posts/{post['id']}", as_="alice").json_body
+    assert (shown["like_count"], shown["reply_count"]) == (0, 0)
