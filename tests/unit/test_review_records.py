@@ -37,3 +37,28 @@ def test_a_post_whose_shards_read_below_zero_is_answered_not_a_500(api):
         assert r.status_code == 200, (path, r.body)
     shown = api.call("GET", f"/v1/posts/{post['id']}", as_="alice").json_body
     assert (shown["like_count"], shown["reply_count"]) == (0, 0)
+
+
+def test_a_dm_payment_stored_before_forced_was_listed_still_lists(api):
+    """Messages store their payment's JSON. Those written before the DM
+    payment said `forced` (cca7d0b) lack it; `public_message` now reads the
+    stored payment back as a Transfer record, whose `forced` is required, so
+    listing a conversation holding one answered 500."""
+    import json
+    import uuid
+
+    from chalicelib.db.posts import MessageItem
+    api.verified("alice")
+    api.verified("bob")
+    api.deposit("alice", 5_000)
+    conv = api.call("POST", "/v1/conversations", {"with": "bob"}, as_="alice").json_body
+    paid = api.money("POST", f"/v1/conversations/{conv['id']}/payments", {"amount": 250, "currency": "USD"},
+                     "alice", str(uuid.uuid4()))
+    assert paid.status_code == 201, paid.body
+    item = next(m for m in MessageItem.scan() if m.payment)
+    old = json.loads(item.payment)
+    del old["forced"]
+    item.update(actions=[MessageItem.payment.set(json.dumps(old, sort_keys=True))])
+    r = api.call("GET", f"/v1/conversations/{conv['id']}/messages", as_="bob")
+    assert r.status_code == 200, r.body
+    assert r.json_body["data"][0]["payment"]["forced"] is False
