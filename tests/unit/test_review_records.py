@@ -62,3 +62,15 @@ def test_a_dm_payment_stored_before_forced_was_listed_still_lists(api):
     r = api.call("GET", f"/v1/conversations/{conv['id']}/messages", as_="bob")
     assert r.status_code == 200, r.body
     assert r.json_body["data"][0]["payment"]["forced"] is False
+
+
+def test_a_reply_counted_on_the_post_item_and_deleted_since_leaves_the_right_count(api):
+    """Replies counted on the post item (before the shards) and deleted since
+    are taken off a shard: the shards' sum is below zero by right, and only
+    the total may be held at zero."""
+    from chalicelib.db.posts import CounterShard, PostItem, counter_key
+    api.verified("alice")
+    post = api.call("POST", "/v1/posts", {"text": "old"}, as_="alice").json_body
+    PostItem.ref(post["id"]).update(actions=[PostItem.reply_count.set(3)])
+    CounterShard(*counter_key(post["id"], 2)).update(actions=[CounterShard.replies.add(-1)])
+    assert api.call("GET", f"/v1/posts/{post['id']}", as_="alice").json_body["reply_count"] == 2
