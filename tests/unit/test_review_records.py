@@ -74,3 +74,24 @@ def test_a_reply_counted_on_the_post_item_and_deleted_since_leaves_the_right_cou
     PostItem.ref(post["id"]).update(actions=[PostItem.reply_count.set(3)])
     CounterShard(*counter_key(post["id"], 2)).update(actions=[CounterShard.replies.add(-1)])
     assert api.call("GET", f"/v1/posts/{post['id']}", as_="alice").json_body["reply_count"] == 2
+
+
+def test_a_month_in_other_digits_is_refused_not_a_500(api):
+    """`wallet.MONTH` matched `\\d`, which takes any Unicode digit (int() reads
+    them too): "٢٠٢٦-03" passed as a month, to be echoed in the statement and
+    the earnings; the Statement and Earnings records' Month pattern is ASCII,
+    so the record refused it and both answered 500 (API Gateway decodes the
+    statement's path; the test client does not, so its service is called)."""
+    from urllib.parse import quote
+
+    import pytest
+
+    from chalicelib import errors
+    from chalicelib.finance import wallet
+    from tests.unit.moneykit import principal
+    api.verified("alice")
+    month = "\u0662\u0660\u0662\u0666-03"
+    r = api.call("GET", f"/v1/me/earnings?month={quote(month)}", as_="alice")
+    assert (r.status_code, r.json_body["error"]["param"]) == (400, "month"), r.body
+    with pytest.raises(errors.InvalidRequest):
+        wallet.statement(principal("alice"), month)
