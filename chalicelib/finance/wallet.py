@@ -17,7 +17,7 @@ from chalicelib.finance.transfers import require_verified
 records = lazy.module("chalicelib.records.money")
 
 STATEMENT_ENTRIES_MAX = 10_000
-MONTH = re.compile(r"\A(\d{4})-(0[1-9]|1[0-2])\Z")
+MONTH = re.compile(r"\A([0-9]{4})-(0[1-9]|1[0-2])\Z")  # ASCII digits: `\d` takes any script's
 
 
 def public_entry(item: EntryItem) -> "records.Entry":

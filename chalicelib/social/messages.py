@@ -43,6 +43,7 @@ def public_message(item: MessageItem, payment=None) -> "records.Message":
     if payment is None and item.payment:
         stored = json.loads(item.payment)
         stored.setdefault("created_at", item.created_at)  # stored without it: it lands with the message
+        stored.setdefault("forced", False)  # stored without it before cca7d0b: a DM payment is never forced
         payment = records.Transfer.model_validate(stored)
     return records.Message(id=item.id, conversation_id=item.conversation_id, sender=item.sender_handle,
                            text=item.text, created_at=item.created_at, payment=payment)

@@ -197,7 +197,8 @@ def _shard_sum(post: PostItem, *names: str) -> int:
 
 
 def _like_count(post: PostItem) -> int:
-    return _shard_sum(post, "likes")
+    """Never below zero: a batch get is no snapshot of the shards (`views.public_post`)."""
+    return max(0, _shard_sum(post, "likes"))
 
 
 def shard_writes(post: PostItem) -> int:

@@ -36,13 +36,19 @@ def public_post(post: PostItem, counters: dict, viewer_id: str | None, access: s
     locked = is_locked(post, viewer_id, access)
     price = (records.Money(amount=int(post.price_amount), currency=post.price_currency)
              if post.price_amount is not None else None)
+    # Counts are sums of shards read at different moments (eventually
+    # consistent): an unlike's -1 may be seen before its like's +1 on another
+    # shard. A count is never shown below zero (the record refuses one).
+    # (Replies' shards alone may sum below zero by right: a reply counted on
+    # the post item before the shards, deleted since, is taken off a shard.)
     return records.Post(
         id=post.id, author=post.author_handle, text=post.text[:PREVIEW_CHARS] if locked else post.text,
-        created_at=post.created_at, reply_to=post.reply_to, like_count=counters.get("likes", 0),
-        reply_count=int(post.reply_count) + counters.get("replies", 0), tip_total=counters.get("tips", 0),
+        created_at=post.created_at, reply_to=post.reply_to, like_count=max(0, counters.get("likes", 0)),
+        reply_count=max(0, int(post.reply_count) + counters.get("replies", 0)),
+        tip_total=max(0, counters.get("tips", 0)),
         price=price, video_url=None if locked else post.video_url, audience=post.audience, locked=locked,
         video_id=None if locked else post.video_id, has_video=post.video_id is not None,
-        view_count=counters.get("views", 0),
+        view_count=max(0, counters.get("views", 0)),
     )
 
 
