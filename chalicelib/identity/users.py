@@ -60,7 +60,9 @@ def follower_counts(users: list[UserItem]) -> dict[str, int]:
                 for shard in range(settings().follower_count_shards)]
         for raw in base.batch_get("users", keys, consistent=True):
             counts[owners[raw["pk"]["S"]]] += int(raw.get("followers", {}).get("N", "0"))
-    return counts
+    # The user item and its shards are read apart, so an unfollow counted on a
+    # shard can be seen before the follow it undoes: never show fewer than none.
+    return {user_id: max(0, count) for user_id, count in counts.items()}
 
 
 def _user(user: UserItem, follower_count: int, **own) -> "records.User":

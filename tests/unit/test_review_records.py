@@ -95,3 +95,19 @@ def test_a_month_in_other_digits_is_refused_not_a_500(api):
     assert (r.status_code, r.json_body["error"]["param"]) == (400, "month"), r.body
     with pytest.raises(errors.InvalidRequest):
         wallet.statement(principal("alice"), month)
+
+
+def test_a_celebrity_whose_follower_shards_read_below_the_item_is_answered_not_a_500(api):
+    """A celebrity's follower count is the user item plus its shards, read
+    apart: an unfollow on a shard can be seen before the follow it undoes
+    on the item. The User record's Count refuses a sum below zero."""
+    from chalicelib.db.users import FollowerShard, UserItem, follower_shard_key
+    from chalicelib.social import timeline
+    api.verified("celeb")
+    user_id = api.call("GET", "/v1/me", as_="celeb").json_body["id"]
+    timeline.promote_celebrity(user_id)
+    FollowerShard(*follower_shard_key(user_id, 0), followers=-1).save()
+    assert int(UserItem.find(user_id).follower_count) == 0
+    for path in ("/v1/users/celeb", "/v1/me"):
+        r = api.call("GET", path, as_="celeb")
+        assert r.status_code == 200 and r.json_body["follower_count"] == 0, (path, r.body)
