@@ -53,8 +53,12 @@ Month = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 class Answer(BaseModel):
     """The base of every record a service returns: frozen, and open to
     fields added later. `defer_build`: a record's validator is built when the
-    first one is made, so a process pays only for the answers it gives."""
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True, defer_build=True)
+    first one is made, so a process pays only for the answers it gives.
+    `hide_input_in_errors`: a record a service builds wrong is a 500 whose
+    error is logged; the log must not carry the token, secret or card
+    number the record was given (its secret fields are `repr=False` too)."""
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True, defer_build=True,
+                              hide_input_in_errors=True)
 
     def as_json(self) -> dict:
         """The record as its JSON object: what the presenter answers and what

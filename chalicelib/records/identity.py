@@ -51,8 +51,8 @@ class Session(Answer):
       refresh_token: trades for a new token pair at /v1/auth/refresh.
     """
     user: User
-    token: str = Id
-    refresh_token: str | None = Field(default=None, min_length=1)
+    token: str = Field(min_length=1, repr=False)
+    refresh_token: str | None = Field(default=None, min_length=1, repr=False)
 
 
 class MfaChallenge(Answer):
@@ -63,7 +63,7 @@ class MfaChallenge(Answer):
       mfa_token: hand it to /v1/auth/mfa with the code.
     """
     mfa_required: Literal[True]
-    mfa_token: str = Id
+    mfa_token: str = Field(min_length=1, repr=False)
 
 
 class SignIn(RootModel[Session | MfaChallenge]):
@@ -78,8 +78,8 @@ class Tokens(Answer):
       token: the bearer access token.
       refresh_token: the next refresh token (the old one is spent).
     """
-    token: str = Id
-    refresh_token: str = Id
+    token: str = Field(min_length=1, repr=False)
+    refresh_token: str = Field(min_length=1, repr=False)
 
 
 class DeviceSession(Answer):
@@ -127,8 +127,8 @@ class TotpEnrolment(Answer):
       secret: base32 secret for the authenticator app.
       otpauth_uri: the same as an otpauth:// URI (for a QR code).
     """
-    secret: str = Field(min_length=16)
-    otpauth_uri: str
+    secret: str = Field(min_length=16, repr=False)
+    otpauth_uri: str = Field(repr=False)
 
 
 class RecoveryCodes(Answer):
@@ -137,7 +137,7 @@ class RecoveryCodes(Answer):
     Attributes:
       recovery_codes: ten single-use codes.
     """
-    recovery_codes: list[str] = Field(min_length=10, max_length=10)
+    recovery_codes: list[str] = Field(min_length=10, max_length=10, repr=False)
 
 
 class AuditRecord(Answer):

@@ -111,3 +111,26 @@ def test_a_celebrity_whose_follower_shards_read_below_the_item_is_answered_not_a
     for path in ("/v1/users/celeb", "/v1/me"):
         r = api.call("GET", path, as_="celeb")
         assert r.status_code == 200 and r.json_body["follower_count"] == 0, (path, r.body)
+
+
+def test_a_record_never_shows_its_secrets_in_a_repr_or_a_validation_error():
+    """A record built wrong is a 500 whose error is logged: neither the
+    error nor a record's repr may carry a token, a TOTP secret, recovery
+    codes or a card number."""
+    import pydantic
+
+    from chalicelib.records import cards, identity
+    secrets = ["tok-SECRET-1", "ref-SECRET-2", "JBSWY3DPEHPKSECRET", "otpauth://totp/SECRET", "4242424242424242"]
+    shown = [repr(identity.Tokens(token=secrets[0], refresh_token=secrets[1])),
+             repr(identity.TotpEnrolment(secret=secrets[2], otpauth_uri=secrets[3])),
+             repr(identity.RecoveryCodes(recovery_codes=[f"code-SECRET-{i}" for i in range(10)]))]
+    for wrong in (lambda: identity.Tokens(token=secrets[0], refresh_token=""),
+                  lambda: identity.TotpEnrolment(secret=secrets[2], otpauth_uri=None),
+                  lambda: cards.CardSecrets(number=secrets[4], cvc=None)):
+        try:
+            wrong()
+        except pydantic.ValidationError as refused:
+            shown.append(str(refused))
+        else:
+            raise AssertionError("the record took a wrong value")
+    assert not [text for text in shown for secret in [*secrets, "code-SECRET"] if secret in text], shown
