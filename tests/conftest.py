@@ -17,6 +17,12 @@ TEST_ENV = {
     "FLOCK_ARGON2_MEMORY_KIB": "8192",
     "FLOCK_ARGON2_TIME_COST": "1",
     "FLOCK_SYSTEM_ACCOUNT_SHARDS": "4",
+    # Segmented jobs (interest, reconcile behind every ledger check, loan
+    # servicing) scan in 2 segments, not production's 8: still more than one,
+    # so the fan-out and the combining of parts are tested, and each moto
+    # scan walks the whole table whatever its segment (about a fifth of
+    # test_interest_jobs.py's CPU).
+    "FLOCK_JOB_SEGMENTS": "2",
 }
 os.environ.update(TEST_ENV)
 for name in ("FLOCK_DYNAMODB_ENDPOINT", "FLOCK_AWS_ENDPOINT"):
