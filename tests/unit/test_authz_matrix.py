@@ -19,6 +19,7 @@ import app  # noqa: F401  (declaring the routes fills the registry)
 from chalicelib import clock, http
 from tests.conftest import TEST_NOW
 from tests.conftest import PASSWORD
+from tests.unit.conftest import module_stack
 from tests.unit.videos_helpers import ready_video
 
 # view -> why a stranger may call it on the first user's thing.
@@ -74,8 +75,7 @@ def _scan_all() -> dict:
     return state
 
 
-@pytest.fixture
-def world(api):
+def _world(api):
     """alice owns one of everything; mallory is a verified stranger with money."""
     clock.pin(TEST_NOW - timedelta(days=60))  # old enough to borrow
     api.verified("alice")
@@ -114,6 +114,17 @@ def world(api):
             "transfer_id": transfer["id"], "month": "2020-01", "name": sorted(jobs.NAMES)[0],
             "run_id": "run_0000000000000000000000000",
             "application_id": application["id"], "loan_id": loan["id"], "session_id": session["id"]}
+
+
+# Built once for the module and restored before each test: fifty tests,
+# each with every kind of thing alice owns (module_stack, tests/unit/conftest.py).
+stack, aws = module_stack(_world)
+
+
+@pytest.fixture
+def world(api, stack):
+    api.tokens.update(stack[1])
+    return stack[2]
 
 
 def test_every_parameter_route_is_in_the_matrix():
